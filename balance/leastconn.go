@@ -1,0 +1,45 @@
+package balance
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// leastConn picks the available server with the fewest active tunnels and
+// in-flight requests per unit of weight (Active/Weight, compared by cross
+// multiplication, so no division). The scan starts one server further on
+// each pick so that ties, such as an idle pool, rotate instead of piling on
+// the first server.
+//
+// The counts are atomic and read without a lock: two loops picking at the
+// same instant may both see the same least loaded server. That costs one
+// extra tunnel on it, never a wrong MaxConns, which Acquire enforces.
+type leastConn struct {
+	next atomic.Uint32
+}
+
+// Select implements Selector.
+func (lc *leastConn) Select(p *Pool, _ Request, now time.Time) *Server {
+	ns := now.UnixNano()
+	start := int(lc.next.Add(1))
+	for i := range p.tiers {
+		servers := p.tiers[i].servers
+		n := len(servers)
+		var best *Server
+		var bestActive int64
+		for j := range n {
+			s := servers[(start+j)%n]
+			if !s.availableAt(ns) {
+				continue
+			}
+			a := s.active.Load()
+			if best == nil || a*int64(best.Weight) < bestActive*int64(s.Weight) {
+				best, bestActive = s, a
+			}
+		}
+		if best != nil {
+			return best
+		}
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package balance
+
+import (
+	"sync"
+	"time"
+)
+
+// roundRobin is nginx's smooth weighted round robin: on each pick every
+// available server's current weight grows by its weight, the largest
+// current weight wins (the first in configuration order on a tie) and loses
+// the sum of the weights. Weights {5,1,1} give a a b a c a a: the heavy
+// server's turns are spread out rather than bunched as in plain weighted
+// round robin. Unavailable servers sit out without changing the others'
+// order.
+//
+// The current weights change on every pick, so they are kept under a mutex
+// held for one pass over the tier: there is no lock-free way to update them
+// all atomically, and the critical section is a few ns per server.
+type roundRobin struct {
+	mu sync.Mutex
+	cw []int // current weight, by Server.index
+}
+
+func newRoundRobin(n int) *roundRobin { return &roundRobin{cw: make([]int, n)} }
+
+// Select implements Selector.
+func (rr *roundRobin) Select(p *Pool, _ Request, now time.Time) *Server {
+	ns := now.UnixNano()
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	for i := range p.tiers {
+		var best *Server
+		total := 0
+		for _, s := range p.tiers[i].servers {
+			if !s.availableAt(ns) {
+				continue
+			}
+			rr.cw[s.index] += s.Weight
+			total += s.Weight
+			if best == nil || rr.cw[s.index] > rr.cw[best.index] {
+				best = s
+			}
+		}
+		if best != nil {
+			rr.cw[best.index] -= total
+			return best
+		}
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package balance
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ServerConfig is one backend as configured. It is a plain value, to copy
+// and compare freely; NewPool turns each into a Server.
+type ServerConfig struct {
+	// Addr is the dial address, "host:port". It is also the server's
+	// identity: hash keys, cookies and learnt sids follow the address, not
+	// the position in the list, so reordering the list moves no client.
+	Addr string
+	// Weight is the server's relative share of requests; 0 means 1.
+	Weight int
+	// MaxConns caps the server's active count (live tunnels plus in-flight
+	// requests); a server at its cap is not a candidate. 0 means no cap.
+	MaxConns int
+	// Backup servers are candidates only when no primary server is
+	// available (down or full), as nginx's backup.
+	Backup bool
+}
+
+// Server is one backend of a Pool: its configuration, with Weight at least
+// 1, and the runtime state that all event loops share. Only NewPool makes
+// Servers; the embedded ServerConfig is read-only after it.
+type Server struct {
+	ServerConfig
+
+	id        uint64  // hash of Addr: rendezvous seed and SidStore value
+	index     int     // position in Pool.servers
+	weight    float64 // Weight, for rendezvous scores
+	cookie    string  // policy cookie: the cookie value naming this server
+	setCookie string  // policy cookie: the whole Set-Cookie header value
+
+	active    atomic.Int64 // tunnels + in-flight requests (Acquire/Release)
+	adminDown atomic.Bool  // set by MarkDown: active health checks
+	downUntil atomic.Int64 // passive health: down before this Unix time in ns
+	probation atomic.Bool  // passive health: back from down, next failure counts max_fails
+
+	mu        sync.Mutex // serialises Report's read-modify-write
+	fails     int        // guarded by mu: failures in the current window
+	windowEnd int64      // guarded by mu: Unix ns at which fails resets
+}
+
+// ID is a stable 64-bit identity derived from Addr alone: equal on every
+// event loop, worker process and proxy instance. It is what a SidStore
+// stores.
+func (s *Server) ID() uint64 { return s.id }
+
+// Acquire counts one more tunnel or in-flight request on s, unless s is at
+// its MaxConns, in which case it reports false and counts nothing. Pick
+// acquires for its caller; Acquire is for work sent to s without a Pick,
+// such as a request on a kept-alive upstream connection. Safe for
+// concurrent use.
+func (s *Server) Acquire() bool {
+	if s.MaxConns <= 0 {
+		s.active.Add(1)
+		return true
+	}
+	for {
+		n := s.active.Load()
+		if n >= int64(s.MaxConns) {
+			return false
+		}
+		if s.active.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// Release undoes one successful Acquire or Pick. It panics when there is
+// nothing to release, which is always a bug in the caller's accounting.
+func (s *Server) Release() {
+	if s.active.Add(-1) < 0 {
+		panic("balance: Release of " + s.Addr + " without Acquire")
+	}
+}
+
+// Active returns the current count of tunnels and in-flight requests.
+func (s *Server) Active() int { return int(s.active.Load()) }
+
+// Available reports whether s is a candidate at now: not marked down by the
+// active or passive health checks, and below its MaxConns.
+func (s *Server) Available(now time.Time) bool { return s.availableAt(now.UnixNano()) }
+
+func (s *Server) availableAt(ns int64) bool {
+	return s.healthyAt(ns) && (s.MaxConns <= 0 || s.active.Load() < int64(s.MaxConns))
+}
+
+func (s *Server) healthyAt(ns int64) bool {
+	return !s.adminDown.Load() && ns >= s.downUntil.Load()
+}
+
+// MarkDown takes s out of rotation until MarkUp, whatever the passive checks
+// say. It is the hook for active health checks; safe for concurrent use.
+func (s *Server) MarkDown() { s.adminDown.Store(true) }
+
+// MarkUp puts s back into rotation and clears the passive checks' verdict
+// too, since an active check has just seen it healthy. Safe for concurrent
+// use.
+func (s *Server) MarkUp() {
+	s.mu.Lock()
+	s.fails = 0
+	s.downUntil.Store(0)
+	s.probation.Store(false)
+	s.adminDown.Store(false)
+	s.mu.Unlock()
+}
+
+// report records one connect result at ns for the passive checks, with
+// nginx's semantics: maxFails failures within timeout of the window's first
+// failure mark s down for timeout. Once back, s is on probation, as nginx
+// lets one request through: a failure marks it down again at once, a
+// success makes it fully healthy. Results that arrive while s is down come
+// from connects started earlier and are ignored.
+func (s *Server) report(ok bool, ns int64, maxFails int, timeout int64) {
+	if ok {
+		if !s.probation.Load() {
+			return // the common case: one atomic load, no lock
+		}
+		s.mu.Lock()
+		if ns >= s.downUntil.Load() {
+			s.probation.Store(false)
+			s.fails = 0
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ns < s.downUntil.Load() {
+		return
+	}
+	if s.probation.Load() {
+		s.downUntil.Store(ns + timeout)
+		return
+	}
+	if ns >= s.windowEnd {
+		s.fails = 0
+		s.windowEnd = ns + timeout
+	}
+	s.fails++
+	if s.fails >= maxFails {
+		s.fails = 0
+		s.downUntil.Store(ns + timeout)
+		s.probation.Store(true)
+	}
+}

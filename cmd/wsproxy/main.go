@@ -1,0 +1,46 @@
+// Command wsproxy is a WebSocket and HTTP/1.1 reverse proxy on its own event
+// loops. See README.md.
+//
+//	wsproxy run [-config FILE | -listen ADDR -upstream ADDR]   serve (no flags: the seed demo)
+//	wsproxy check -config FILE                                 validate a config
+//	wsproxy echo -listen ADDR -id NAME                         echo backend
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage: wsproxy <command> [flags]
+
+commands:
+  run      serve: -config FILE, or -listen ADDR -upstream ADDR; no flags runs the seed demo
+  check    validate a config file: -config FILE
+  echo     WebSocket echo + HTTP report backend: -listen ADDR -id NAME
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "run":
+		err = runCmd(args)
+	case "check":
+		err = checkCmd(args)
+	case "echo":
+		err = echoCmd(args)
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "wsproxy: unknown command %q\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wsproxy:", err)
+		os.Exit(1)
+	}
+}

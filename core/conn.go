@@ -1,0 +1,357 @@
+package core
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+	"golang.org/x/sys/unix"
+
+	"wsproxy/codec"
+	"wsproxy/internal/timer"
+	"wsproxy/poller"
+)
+
+// state is where a proxied connection is in its lifecycle (see the package doc).
+type state uint8
+
+const (
+	stHead    state = iota // reading a request head from the client
+	stSend                 // forwarding the request body upstream
+	stWait                 // request sent; waiting for the response head
+	stResp                 // forwarding the response body to the client
+	stTunnel               // after 101: bytes flow both ways
+	stClosing              // flushing a final answer, then closed
+	stClosed
+)
+
+var stateNames = [...]string{"head", "send", "wait", "resp", "tunnel", "closing", "closed"}
+
+func (s state) String() string { return stateNames[s] }
+
+type connFlags uint16
+
+const (
+	cfClientClose connFlags = 1 << iota // close the client after this response
+	cfHeadMethod                        // the request is HEAD: the response has no body
+	cfUpgrade                           // the request asks for a WebSocket upgrade
+	cfRespStarted                       // response bytes reached the client
+	cfReqDone                           // the request body was forwarded completely
+	cfHTTP10                            // the client speaks HTTP/1.0
+	cfKeepAliveWait                     // stHead with no byte of the next request yet
+	cfRetried                           // the request was already retried once
+)
+
+// conn is one client connection and, while a request or tunnel is active, the
+// upstream connection serving it. It is owned by one Loop.
+type conn struct {
+	l     *Loop
+	cl    endpoint
+	up    *endpoint
+	st    state
+	flags connFlags
+	peer  netip.AddrPort
+	rt    *route
+
+	in    *bytebufferpool.ByteBuffer // client bytes not processed yet (partial head, pipelined request)
+	uin   *bytebufferpool.ByteBuffer // partial upstream response head
+	retry *bytebufferpool.ByteBuffer // request head kept while a reused upstream may still fail
+
+	tm     timer.Entry
+	active int64 // unix nanos of the last byte moved; refreshes read and idle timers
+
+	req, resp bodyState
+	scan      [2]codec.FrameScanner // [0] client→upstream, [1] upstream→client
+}
+
+// onEvent is the client endpoint's event handler.
+func (e *endpoint) onEvent(ev poller.Event) {
+	c := e.c
+	if c == nil { // a parked upstream connection: any event means it is no longer usable
+		e.l.idle.remove(e)
+		e.closeFD(e.l)
+		return
+	}
+	if e.flags&epIsUpstream != 0 {
+		c.onUpstream(e, ev)
+	} else {
+		c.onClient(ev)
+	}
+	if c.st != stClosed {
+		c.updateInterest()
+	}
+}
+
+func (c *conn) onClient(ev poller.Event) {
+	if ev&poller.Writable != 0 || (ev&poller.Error != 0 && c.cl.pending() > 0) {
+		if !c.flushClient() {
+			return
+		}
+	}
+	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && c.clientReadable() {
+		c.readClient()
+	}
+}
+
+// flushClient writes queued output to the client and reacts to it draining.
+// It reports false when the connection was closed.
+func (c *conn) flushClient() bool {
+	done, err := c.cl.flush()
+	if err != nil {
+		c.close()
+		return false
+	}
+	if !done {
+		return true
+	}
+	switch {
+	case c.st == stClosing:
+		c.close()
+		return false
+	case c.cl.flags&epShutWrite != 0 && c.cl.flags&epWriteShut == 0:
+		c.cl.flags |= epWriteShut
+		_ = unix.Shutdown(c.cl.fd, unix.SHUT_WR)
+		if c.cl.flags&epEOF != 0 {
+			c.close()
+			return false
+		}
+	}
+	// The upstream was paused while the client could not keep up.
+	return true
+}
+
+// clientReadable reports whether reading the client now is allowed.
+func (c *conn) clientReadable() bool {
+	if c.cl.flags&epEOF != 0 {
+		return false
+	}
+	max := c.l.srv.limits.MaxPendingBytes
+	switch c.st {
+	case stHead:
+		return true
+	case stSend, stTunnel:
+		return c.up == nil || c.up.pending() < max
+	case stWait, stResp:
+		// Read ahead (a pipelined request, or EOF of an aborting client)
+		// but only up to the pending limit.
+		return c.in == nil || len(c.in.B) < max
+	}
+	return false
+}
+
+// upstreamReadable reports whether reading the upstream now is allowed.
+func (c *conn) upstreamReadable() bool {
+	if c.up == nil || c.up.flags&(epEOF|epConnecting) != 0 {
+		return false
+	}
+	switch c.st {
+	case stSend, stWait, stResp, stTunnel:
+		return c.cl.pending() < c.l.srv.limits.MaxPendingBytes
+	}
+	return false
+}
+
+// updateInterest recomputes both endpoints' poller interest from the state.
+func (c *conn) updateInterest() {
+	var ev poller.Event
+	if c.clientReadable() {
+		ev |= poller.Readable
+	}
+	if c.cl.pending() > 0 {
+		ev |= poller.Writable
+	}
+	c.cl.setInterest(c.l, ev)
+	if up := c.up; up != nil {
+		ev = 0
+		if c.upstreamReadable() {
+			ev |= poller.Readable
+		}
+		if up.pending() > 0 || up.flags&epConnecting != 0 {
+			ev |= poller.Writable
+		}
+		up.setInterest(c.l, ev)
+	}
+}
+
+// readClient reads once from the client and processes what it got.
+func (c *conn) readClient() {
+	l := c.l
+	max := len(l.buf)
+	if c.st == stWait || c.st == stResp {
+		max = l.srv.limits.MaxPendingBytes
+		if c.in != nil {
+			max -= len(c.in.B)
+		}
+	}
+	n, err := c.cl.read(l, max)
+	switch {
+	case err == unix.EAGAIN:
+		return
+	case err != nil:
+		c.close()
+		return
+	case n == 0:
+		c.clientEOF()
+		return
+	}
+	c.active = l.now.UnixNano()
+	if c.st == stWait || c.st == stResp {
+		c.keepClient(l.buf[:n], true)
+		return
+	}
+	data := l.buf[:n]
+	if c.in != nil && len(c.in.B) > 0 {
+		c.in.B = append(c.in.B, data...)
+		data = c.in.B
+	}
+	used := c.processClient(data)
+	if c.st == stClosed {
+		return
+	}
+	c.keepClient(data[used:], false)
+}
+
+// keepClient stores unprocessed client bytes in c.in. When appendOnly is
+// false, rest is a suffix of either l.buf or c.in.B.
+func (c *conn) keepClient(rest []byte, appendOnly bool) {
+	if appendOnly {
+		if c.in == nil {
+			c.in = bytebufferpool.Get()
+		}
+		c.in.B = append(c.in.B, rest...)
+		return
+	}
+	if len(rest) == 0 {
+		if c.in != nil {
+			bytebufferpool.Put(c.in)
+			c.in = nil
+		}
+		return
+	}
+	if c.in == nil {
+		c.in = bytebufferpool.Get()
+		c.in.B = append(c.in.B[:0], rest...)
+		return
+	}
+	c.in.B = c.in.B[:copy(c.in.B, rest)]
+}
+
+// processBuffered continues with client bytes held in c.in, after a pause.
+func (c *conn) processBuffered() {
+	if c.in == nil || len(c.in.B) == 0 || c.st == stClosed {
+		return
+	}
+	data := c.in.B
+	used := c.processClient(data)
+	if c.st == stClosed {
+		return
+	}
+	c.keepClient(data[used:], false)
+}
+
+// processClient consumes client bytes as far as the state allows and returns
+// how many it used; the rest waits in c.in.
+func (c *conn) processClient(data []byte) int {
+	off := 0
+	for off < len(data) {
+		switch c.st {
+		case stHead:
+			n, ok := c.onHead(data[off:])
+			if !ok {
+				if c.st == stClosed || c.st == stClosing {
+					return len(data)
+				}
+				return off
+			}
+			off += n
+		case stSend:
+			if c.up.pending() >= c.l.srv.limits.MaxPendingBytes {
+				return off
+			}
+			n, err := c.forwardRequestBody(data[off:])
+			if err != nil {
+				c.fail(errBadChunked)
+				return len(data)
+			}
+			off += n
+		case stTunnel:
+			if c.relay(c.up, data[off:], &c.scan[0]) != nil {
+				c.close()
+				return len(data)
+			}
+			return len(data)
+		default:
+			return off
+		}
+		if c.st == stClosed {
+			return len(data)
+		}
+	}
+	return off
+}
+
+// clientEOF handles the client's end of stream.
+func (c *conn) clientEOF() {
+	c.cl.flags |= epEOF
+	switch c.st {
+	case stTunnel:
+		if c.up.flags&epEOF != 0 && c.up.pending() == 0 && c.cl.pending() == 0 {
+			c.close()
+			return
+		}
+		c.shutWrite(c.up)
+	case stHead:
+		if c.in == nil || len(c.in.B) == 0 {
+			c.close() // a keep-alive client went away between requests
+			return
+		}
+		c.fail(errBadRequest) // the head was cut short
+	default:
+		c.close() // the client aborted a request in flight
+	}
+}
+
+// shutWrite half-closes e once its queued output is written.
+func (c *conn) shutWrite(e *endpoint) {
+	e.flags |= epShutWrite
+	if e.pending() == 0 && e.flags&epWriteShut == 0 {
+		e.flags |= epWriteShut
+		_ = unix.Shutdown(e.fd, unix.SHUT_WR)
+	}
+}
+
+// close tears the connection down: both sockets, buffers, timer.
+func (c *conn) close() {
+	if c.st == stClosed {
+		return
+	}
+	c.st = stClosed
+	l := c.l
+	l.wheel.Cancel(&c.tm)
+	if c.up != nil {
+		c.dropUpstream()
+	}
+	c.cl.closeFD(l)
+	for _, b := range []**bytebufferpool.ByteBuffer{&c.in, &c.uin, &c.retry} {
+		if *b != nil {
+			bytebufferpool.Put(*b)
+			*b = nil
+		}
+	}
+	l.conns--
+	if l.srv != nil {
+		l.srv.stats.open.Add(-1)
+	}
+}
+
+// shutdown is called when the loop stops.
+func (e *endpoint) shutdown() {
+	if e.c != nil {
+		e.c.close()
+	}
+}
+
+// schedule arms the connection's timer.
+func (c *conn) schedule(d time.Duration) {
+	c.l.wheel.Schedule(&c.tm, c.l.now.Add(d))
+}

@@ -1,0 +1,309 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/gobwas/ws"
+	"github.com/valyala/bytebufferpool"
+	"golang.org/x/sys/unix"
+
+	"wsproxy/codec"
+	"wsproxy/poller"
+)
+
+// echoBacklog is how much unsent echo output pauses reading from a client.
+const echoBacklog = 256 << 10
+
+// echoConn is one connection to an EchoServer.
+type echoConn struct {
+	srv     *EchoServer
+	ep      endpoint
+	peer    netip.AddrPort
+	in      *bytebufferpool.ByteBuffer // unprocessed bytes: a partial head
+	ws      bool
+	closing bool // close once output is written
+
+	// HTTP request in progress.
+	inBody bool
+	body   bodyState
+	nbody  int64
+	sum    hash.Hash
+	report echoReport
+	close  bool
+
+	// WebSocket frame in progress.
+	sc  codec.FrameScanner
+	cur ws.Header
+	pos int64
+	ctl *bytebufferpool.ByteBuffer // control frame payload being collected
+}
+
+// echoReport is what the echo backend tells about an HTTP request.
+type echoReport struct {
+	ID              string `json:"id"`
+	Method          string `json:"method"`
+	Path            string `json:"path"`
+	Query           string `json:"query"`
+	Host            string `json:"host"`
+	XForwardedFor   string `json:"x_forwarded_for"`
+	XRealIP         string `json:"x_real_ip"`
+	XForwardedProto string `json:"x_forwarded_proto"`
+	Connection      string `json:"connection"`
+	Upgrade         string `json:"upgrade"`
+	Peer            string `json:"peer"`
+	BodyBytes       int64  `json:"body_bytes"`
+	BodySHA256      string `json:"body_sha256"`
+	status          int
+	size            int
+	chunked         bool
+	head            bool
+}
+
+func (c *echoConn) interest() poller.Event {
+	var ev poller.Event
+	if !c.closing && c.ep.pending() < echoBacklog {
+		ev |= poller.Readable
+	}
+	if c.ep.pending() > 0 {
+		ev |= poller.Writable
+	}
+	return ev
+}
+
+func (c *echoConn) onEvent(ev poller.Event) {
+	l := c.ep.l
+	if ev&(poller.Writable|poller.Error) != 0 && c.ep.pending() > 0 {
+		done, err := c.ep.flush()
+		if err != nil || done && c.closing {
+			c.shutdown()
+			return
+		}
+	}
+	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && !c.closing && c.ep.pending() < echoBacklog {
+		n, err := c.ep.read(l, 0)
+		if err == unix.EAGAIN {
+			return
+		}
+		if err != nil || n == 0 {
+			c.shutdown()
+			return
+		}
+		data := l.buf[:n]
+		if c.in != nil {
+			c.in.B = append(c.in.B, data...)
+			data = c.in.B
+		}
+		rest := c.process(data)
+		if c.ep.fd < 0 {
+			return
+		}
+		switch {
+		case len(rest) == 0 && c.in != nil:
+			bytebufferpool.Put(c.in)
+			c.in = nil
+		case len(rest) > 0 && c.in == nil:
+			c.in = bytebufferpool.Get()
+			c.in.B = append(c.in.B, rest...)
+		case len(rest) > 0:
+			c.in.B = c.in.B[:copy(c.in.B, rest)]
+		}
+		if c.closing && c.ep.pending() == 0 {
+			c.shutdown()
+			return
+		}
+	}
+	c.ep.setInterest(l, c.interest())
+}
+
+// process handles data and returns what must wait for more bytes.
+func (c *echoConn) process(data []byte) []byte {
+	for len(data) > 0 && !c.closing {
+		switch {
+		case c.ws:
+			c.frames(data)
+			return nil
+		case c.inBody:
+			n, done, err := c.body.step(data)
+			if err != nil {
+				c.fail(400, "malformed chunked body")
+				return nil
+			}
+			c.sum.Write(data[:n])
+			c.nbody += int64(n)
+			data = data[n:]
+			if done {
+				c.inBody = false
+				c.respond()
+			}
+		default:
+			n, ok := c.head(data)
+			if !ok {
+				return data
+			}
+			data = data[n:]
+		}
+	}
+	return nil
+}
+
+// head parses one request head; ok is false when more bytes are needed.
+func (c *echoConn) head(data []byte) (int, bool) {
+	req := &c.ep.l.req
+	n, err := codec.ParseRequest(data, req)
+	if err == codec.ErrShort {
+		if len(data) > 64<<10 {
+			c.fail(431, "request header fields too large")
+		}
+		return 0, false
+	}
+	if err == nil {
+		err = codec.ValidateRequest(req)
+	}
+	if err == nil && req.Upgrade {
+		err = codec.ValidateUpgrade(req)
+	}
+	if err != nil {
+		c.fail(400, err.Error())
+		return len(data), true
+	}
+	if req.Upgrade {
+		out := append(c.ep.l.hbuf[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+		out = codec.AppendAcceptKey(out, req.WSKey)
+		out = append(out, "\r\nX-Echo-Id: "...)
+		out = append(append(out, c.srv.ID...), "\r\n\r\n"...)
+		c.ep.l.hbuf = out[:0]
+		c.ws = true
+		c.write(out)
+		return n, true
+	}
+	c.report = echoReport{
+		ID: c.srv.ID, Method: string(req.Method), Path: string(req.Path), Query: string(req.Query),
+		Host: string(req.Host), Peer: c.peer.String(), status: 200,
+		head: string(req.Method) == "HEAD",
+	}
+	for _, h := range req.Headers {
+		switch {
+		case codec.EqualFold(h.Name, "X-Forwarded-For"):
+			c.report.XForwardedFor = string(h.Value)
+		case codec.EqualFold(h.Name, "X-Real-IP"):
+			c.report.XRealIP = string(h.Value)
+		case codec.EqualFold(h.Name, "X-Forwarded-Proto"):
+			c.report.XForwardedProto = string(h.Value)
+		case codec.EqualFold(h.Name, "Connection"):
+			c.report.Connection = string(h.Value)
+		case codec.EqualFold(h.Name, "Upgrade"):
+			c.report.Upgrade = string(h.Value)
+		}
+	}
+	if rest, ok := strings.CutPrefix(c.report.Path, "/status/"); ok {
+		if s, err := strconv.Atoi(rest); err == nil && s >= 200 && s <= 599 {
+			c.report.status = s
+		}
+	}
+	for _, kv := range strings.Split(c.report.Query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "size":
+			c.report.size, _ = strconv.Atoi(v)
+		case "chunked":
+			c.report.chunked = v == "1"
+		}
+	}
+	c.close = req.Close
+	kind, size := req.Body()
+	c.body.reset(kind, size)
+	c.nbody = 0
+	c.sum = sha256.New()
+	if kind == codec.BodyNone {
+		c.respond()
+	} else {
+		c.inBody = true
+	}
+	return n, true
+}
+
+// respond writes the answer to the request whose body just ended.
+func (c *echoConn) respond() {
+	r := &c.report
+	r.BodyBytes = c.nbody
+	r.BodySHA256 = hex.EncodeToString(c.sum.Sum(nil))
+	var body []byte
+	if r.size > 0 {
+		body = make([]byte, r.size)
+		for i := range body {
+			body[i] = 'a' + byte(i%26)
+		}
+	} else {
+		body, _ = json.Marshal(r)
+		body = append(body, '\n')
+	}
+	nobody := r.status == 204 || r.status == 304
+	b := bytebufferpool.Get()
+	defer bytebufferpool.Put(b)
+	b.B = append(b.B, "HTTP/1.1 "...)
+	b.B = strconv.AppendInt(b.B, int64(r.status), 10)
+	b.B = append(append(b.B, ' '), codec.StatusText(r.status)...)
+	b.B = append(b.B, "\r\nX-Echo-Id: "...)
+	b.B = append(b.B, c.srv.ID...)
+	if !nobody {
+		b.B = append(b.B, "\r\nContent-Type: application/json"...)
+		if r.chunked {
+			b.B = append(b.B, "\r\nTransfer-Encoding: chunked"...)
+		} else {
+			b.B = append(b.B, "\r\nContent-Length: "...)
+			b.B = strconv.AppendInt(b.B, int64(len(body)), 10)
+		}
+	}
+	if c.close {
+		b.B = append(b.B, "\r\nConnection: close"...)
+	}
+	b.B = append(b.B, "\r\n\r\n"...)
+	if !nobody && !r.head {
+		if r.chunked {
+			for off := 0; off < len(body); off += 1000 {
+				end := min(off+1000, len(body))
+				b.B = strconv.AppendInt(b.B, int64(end-off), 16)
+				b.B = append(append(append(b.B, "\r\n"...), body[off:end]...), "\r\n"...)
+			}
+			b.B = append(b.B, "0\r\n\r\n"...)
+		} else {
+			b.B = append(b.B, body...)
+		}
+	}
+	c.write(b.B)
+	if c.close {
+		c.closing = true
+	}
+}
+
+func (c *echoConn) fail(status int, reason string) {
+	out := codec.AppendStatusResponse(nil, status, reason)
+	c.write(out)
+	c.closing = true
+}
+
+func (c *echoConn) write(p []byte) {
+	if err := c.ep.write(p); err != nil {
+		c.shutdown()
+	}
+}
+
+func (c *echoConn) shutdown() {
+	if c.ep.fd < 0 {
+		return
+	}
+	c.ep.closeFD(c.ep.l)
+	for _, b := range []**bytebufferpool.ByteBuffer{&c.in, &c.ctl} {
+		if *b != nil {
+			bytebufferpool.Put(*b)
+			*b = nil
+		}
+	}
+	c.srv.open.Add(-1)
+}

@@ -1,0 +1,209 @@
+package core
+
+import (
+	"errors"
+
+	"wsproxy/codec"
+)
+
+// bodyState follows a message body passing through: how far it goes, so
+// the next message can be found behind it. Body bytes are never copied.
+type bodyState struct {
+	kind codec.BodyKind
+	left int64
+	ch   codec.ChunkedScanner
+}
+
+func (b *bodyState) reset(kind codec.BodyKind, n int64) {
+	b.kind, b.left = kind, n
+	b.ch.Reset()
+}
+
+// step reports how many bytes of data belong to the body and whether the body
+// ended within them.
+func (b *bodyState) step(data []byte) (n int, done bool, err error) {
+	switch b.kind {
+	case codec.BodyLength:
+		n = len(data)
+		if int64(n) > b.left {
+			n = int(b.left)
+		}
+		b.left -= int64(n)
+		return n, b.left == 0, nil
+	case codec.BodyChunked:
+		return b.ch.Scan(data)
+	case codec.BodyUntilClose:
+		return len(data), false, nil
+	}
+	return 0, true, nil
+}
+
+// onHead parses a request head at the start of data, routes it and starts the
+// upstream exchange. ok is false when more bytes are needed or the
+// connection failed.
+func (c *conn) onHead(data []byte) (n int, ok bool) {
+	l := c.l
+	lim := l.srv.limits.MaxHeaderBytes
+	req := &l.req
+	n, err := codec.ParseRequest(data, req)
+	if err == codec.ErrShort {
+		if len(data) > lim {
+			c.fail(errHeadTooLarge)
+		} else if c.flags&cfKeepAliveWait != 0 {
+			c.flags &^= cfKeepAliveWait
+			c.schedule(l.srv.timeouts.HeaderRead)
+		}
+		return 0, false
+	}
+	if err == nil && n > lim {
+		err = errHeadTooLarge
+	}
+	if err == nil {
+		err = codec.ValidateRequest(req)
+	}
+	if err == nil && req.Upgrade {
+		err = codec.ValidateUpgrade(req)
+	}
+	if err != nil {
+		c.fail(err)
+		return 0, false
+	}
+	rt := l.srv.router.match(req.Host, req.Path)
+	if rt == nil {
+		c.fail(errNoRoute)
+		return 0, false
+	}
+	c.rt = rt
+	c.flags &^= cfHeadMethod | cfUpgrade | cfRespStarted | cfReqDone | cfKeepAliveWait | cfRetried
+	if req.Close || req.Major == 1 && req.Minor == 0 {
+		c.flags |= cfClientClose
+	}
+	if req.Major == 1 && req.Minor == 0 {
+		c.flags |= cfHTTP10
+	}
+	if string(req.Method) == "HEAD" {
+		c.flags |= cfHeadMethod
+	}
+	if req.Upgrade {
+		c.flags |= cfUpgrade
+	}
+	kind, size := req.Body()
+	c.req.reset(kind, size)
+	head := c.appendUpstreamHead(l.hbuf[:0], req)
+	l.hbuf = head[:0]
+	if err := c.startUpstream(head, kind == codec.BodyNone); err != nil {
+		c.fail(err)
+		return 0, false
+	}
+	if kind == codec.BodyNone {
+		c.flags |= cfReqDone
+		c.st = stWait
+	} else {
+		c.st = stSend
+	}
+	return n, true
+}
+
+// forwardRequestBody passes request body bytes upstream.
+func (c *conn) forwardRequestBody(data []byte) (int, error) {
+	n, done, err := c.req.step(data)
+	if err != nil {
+		return 0, err
+	}
+	if werr := c.up.write(data[:n]); werr != nil {
+		c.upstreamFailed(werr)
+		return len(data), nil
+	}
+	if done {
+		c.flags |= cfReqDone
+		if c.st == stSend {
+			c.st = stWait
+		}
+	}
+	return n, nil
+}
+
+// appendUpstreamHead writes the request head sent upstream: the path
+// rewritten, hop-by-hop headers dropped, forwarding headers set.
+func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
+	l := c.l
+	target := c.rt.rewrite(l.pbuf[:0], req.Path, req.Query)
+	l.pbuf = target[:0]
+	minor := 1
+	if c.flags&cfHTTP10 != 0 {
+		minor = 0
+	}
+	dst = codec.AppendRequestLine(dst, req.Method, target, 1, minor)
+	var conn []byte // the client's Connection header names more hop-by-hop headers
+	for _, h := range req.Headers {
+		if codec.EqualFold(h.Name, "Connection") {
+			conn = h.Value
+		}
+	}
+	ip := c.peer.Addr().AppendTo(l.ipbuf[:0])
+	l.ipbuf = ip[:0]
+	var xff []byte
+	for _, h := range req.Headers {
+		switch {
+		case codec.EqualFold(h.Name, "Transfer-Encoding"):
+			// Kept: the body is forwarded in the coding the client chose.
+		case codec.EqualFold(h.Name, "Upgrade") && c.flags&cfUpgrade != 0:
+		case codec.IsHopByHop(h.Name):
+			continue
+		case codec.EqualFold(h.Name, "X-Forwarded-For"):
+			xff = append(append(l.xbuf[:0], xff...), h.Value...)
+			xff = append(xff, ", "...)
+			l.xbuf = xff[:0]
+			continue
+		case codec.EqualFold(h.Name, "X-Real-IP"), codec.EqualFold(h.Name, "X-Forwarded-Proto"):
+			continue
+		case conn != nil && codec.ConnectionHas(conn, string(h.Name)):
+			continue
+		}
+		dst = codec.AppendHeader(dst, h.Name, h.Value)
+	}
+	if c.flags&cfUpgrade != 0 {
+		dst = append(dst, "Connection: Upgrade\r\n"...)
+	}
+	dst = append(dst, "X-Real-IP: "...)
+	dst = append(append(dst, ip...), "\r\nX-Forwarded-For: "...)
+	dst = append(append(append(dst, xff...), ip...), "\r\nX-Forwarded-Proto: "...)
+	dst = append(append(dst, c.l.srv.proto(c)...), "\r\n\r\n"...)
+	return dst
+}
+
+// fail answers the client with the status err maps to and closes the
+// connection once the answer is written. If response bytes already reached
+// the client it just closes.
+func (c *conn) fail(err error) {
+	if c.st == stClosed {
+		return
+	}
+	status, reason := statusFor(err)
+	if c.l.srv != nil {
+		c.l.srv.logf("client %s: %d %s: %v", c.peer, status, reason, err)
+	}
+	if c.up != nil {
+		c.dropUpstream()
+	}
+	if c.flags&cfRespStarted != 0 {
+		c.close()
+		return
+	}
+	c.flags |= cfRespStarted
+	c.st = stClosing
+	c.cl.flags |= epEOF // read no more
+	out := codec.AppendStatusResponse(c.l.hbuf[:0], status, reason)
+	c.l.hbuf = out[:0]
+	if c.cl.write(out) != nil {
+		c.close()
+		return
+	}
+	if c.cl.pending() == 0 {
+		c.close()
+		return
+	}
+	c.schedule(lingerTimeout)
+}
+
+var errBadChunked = errors.New("core: malformed chunked request body")

@@ -1,0 +1,308 @@
+package core
+
+import (
+	"github.com/valyala/bytebufferpool"
+	"golang.org/x/sys/unix"
+
+	"wsproxy/codec"
+	"wsproxy/internal/sock"
+	"wsproxy/poller"
+)
+
+// onUpstream handles events of the upstream endpoint.
+func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
+	if up.flags&epConnecting != 0 {
+		if ev&(poller.Writable|poller.Error|poller.Hangup) == 0 {
+			return
+		}
+		if err := sock.ConnectError(up.fd); err != nil {
+			c.upstreamFailed(err)
+			return
+		}
+		up.flags &^= epConnecting
+		c.l.srv.connected(up.srv, true)
+		c.scheduleRead()
+	}
+	if ev&(poller.Writable|poller.Error) != 0 && up.pending() > 0 {
+		done, err := up.flush()
+		if err != nil {
+			c.upstreamFailed(err)
+			return
+		}
+		if done {
+			if up.flags&epShutWrite != 0 && up.flags&epWriteShut == 0 {
+				up.flags |= epWriteShut
+				_ = unix.Shutdown(up.fd, unix.SHUT_WR)
+			}
+			// Bytes held back while the upstream was slow can go now.
+			c.processBuffered()
+			if c.st == stClosed || c.up != up {
+				return
+			}
+		}
+	}
+	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && c.upstreamReadable() {
+		c.readUpstream(up)
+	}
+}
+
+// readUpstream reads once from the upstream and processes what it got.
+func (c *conn) readUpstream(up *endpoint) {
+	l := c.l
+	n, err := up.read(l, 0)
+	switch {
+	case err == unix.EAGAIN:
+		return
+	case err != nil:
+		c.upstreamFailed(err)
+		return
+	case n == 0:
+		c.upstreamEOF()
+		return
+	}
+	c.active = l.now.UnixNano()
+	data := l.buf[:n]
+	if c.uin != nil {
+		c.uin.B = append(c.uin.B, data...)
+		data = c.uin.B
+	}
+	used := c.processUpstream(data)
+	if c.st == stClosed {
+		return
+	}
+	rest := data[used:]
+	switch {
+	case len(rest) == 0:
+		if c.uin != nil {
+			bytebufferpool.Put(c.uin)
+			c.uin = nil
+		}
+	case c.uin == nil:
+		c.uin = bytebufferpool.Get()
+		c.uin.B = append(c.uin.B, rest...)
+	default:
+		c.uin.B = c.uin.B[:copy(c.uin.B, rest)]
+	}
+	if c.st == stHead {
+		c.processBuffered() // a pipelined request waited for this response
+	}
+}
+
+// processUpstream consumes upstream bytes as the state allows.
+func (c *conn) processUpstream(data []byte) int {
+	off := 0
+	for off < len(data) {
+		switch c.st {
+		case stSend, stWait:
+			n, ok := c.onResponseHead(data[off:])
+			if !ok {
+				if c.st == stClosed || c.st == stClosing {
+					return len(data)
+				}
+				return off
+			}
+			off += n
+		case stResp:
+			n, done, err := c.resp.step(data[off:])
+			if err != nil {
+				c.close()
+				return len(data)
+			}
+			if c.cl.write(data[off:off+n]) != nil {
+				c.close()
+				return len(data)
+			}
+			off += n
+			if done {
+				c.finishResponse(off < len(data))
+				return len(data)
+			}
+		case stTunnel:
+			if c.relay(&c.cl, data[off:], &c.scan[1]) != nil {
+				c.close()
+			}
+			return len(data)
+		default:
+			return len(data)
+		}
+		if c.st == stClosed {
+			return len(data)
+		}
+	}
+	return off
+}
+
+// onResponseHead parses the upstream's response head and forwards it.
+func (c *conn) onResponseHead(data []byte) (int, bool) {
+	l := c.l
+	resp := &l.resp
+	n, err := codec.ParseResponse(data, resp)
+	if err == codec.ErrShort {
+		if len(data) > l.srv.limits.MaxHeaderBytes {
+			c.fail(errUpstreamHeadTooLarge)
+		}
+		return 0, false
+	}
+	if err != nil {
+		c.fail(errBadUpstreamResponse)
+		return 0, false
+	}
+	c.releaseRetry()
+	switch {
+	case resp.Status == 101:
+		if c.flags&cfUpgrade == 0 {
+			c.fail(errBadUpstreamResponse)
+			return 0, false
+		}
+		// The 101 goes back unchanged; what follows it is WebSocket.
+		c.flags |= cfRespStarted
+		if c.cl.write(data[:n]) != nil {
+			c.close()
+			return 0, false
+		}
+		c.st = stTunnel
+		c.l.srv.stats.tunnels.Add(1)
+		c.scheduleIdle()
+		return n, true
+	case resp.Status < 200:
+		c.flags |= cfRespStarted
+		if c.cl.write(data[:n]) != nil {
+			c.close()
+			return 0, false
+		}
+		return n, true
+	}
+	kind, size := resp.Body(methodFor(c.flags))
+	if kind == codec.BodyUntilClose || resp.Close || c.flags&cfReqDone == 0 {
+		// The upstream cannot be reused; if the body ends with the
+		// connection the client must be told the same way.
+		if kind == codec.BodyUntilClose || c.flags&cfReqDone == 0 {
+			c.flags |= cfClientClose
+		}
+	}
+	if kind == codec.BodyChunked && c.flags&cfHTTP10 != 0 {
+		c.flags |= cfClientClose // passed through; HTTP/1.0 clients are rare
+	}
+	head := c.appendResponseHead(l.hbuf[:0], resp)
+	l.hbuf = head[:0]
+	c.flags |= cfRespStarted
+	if c.cl.write(head) != nil {
+		c.close()
+		return 0, false
+	}
+	c.resp.reset(kind, size)
+	if kind == codec.BodyNone {
+		c.finishResponse(n < len(data))
+		return len(data), true
+	}
+	c.st = stResp
+	return n, true
+}
+
+var methodHEAD, methodGET = []byte("HEAD"), []byte("GET")
+
+func methodFor(f connFlags) []byte {
+	if f&cfHeadMethod != 0 {
+		return methodHEAD
+	}
+	return methodGET
+}
+
+// appendResponseHead writes the response head for the client: hop-by-hop
+// headers dropped, Connection: close added when the client will be closed.
+func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = appendInt(dst, resp.Status)
+	dst = append(dst, ' ')
+	dst = append(append(dst, resp.Reason...), "\r\n"...)
+	var conn []byte
+	for _, h := range resp.Headers {
+		if codec.EqualFold(h.Name, "Connection") {
+			conn = h.Value
+		}
+	}
+	for _, h := range resp.Headers {
+		switch {
+		case codec.EqualFold(h.Name, "Transfer-Encoding"):
+		case codec.IsHopByHop(h.Name):
+			continue
+		case conn != nil && codec.ConnectionHas(conn, string(h.Name)):
+			continue
+		}
+		dst = codec.AppendHeader(dst, h.Name, h.Value)
+	}
+	if c.flags&cfClientClose != 0 {
+		dst = append(dst, "Connection: close\r\n"...)
+	}
+	return append(dst, "\r\n"...)
+}
+
+func appendInt(dst []byte, v int) []byte {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}
+
+// finishResponse ends one request/response exchange: the upstream goes back
+// to the idle pool when it can be reused, and the client either waits for
+// its next request or is closed once the output is written.
+func (c *conn) finishResponse(extra bool) {
+	l := c.l
+	up := c.up
+	reusable := !extra && c.flags&cfReqDone != 0 && !l.resp.Close &&
+		c.resp.kind != codec.BodyUntilClose
+	c.up = nil
+	l.srv.release(up.srv)
+	if reusable {
+		l.idle.park(l, up)
+	} else {
+		up.closeFD(l)
+	}
+	if c.uin != nil {
+		bytebufferpool.Put(c.uin)
+		c.uin = nil
+	}
+	if c.flags&cfClientClose != 0 {
+		c.st = stClosing
+		c.cl.flags |= epEOF
+		if c.cl.pending() == 0 {
+			c.close()
+			return
+		}
+		c.schedule(lingerTimeout)
+		return
+	}
+	c.st = stHead
+	c.flags |= cfKeepAliveWait
+	c.schedule(l.srv.timeouts.KeepAlive)
+}
+
+// upstreamEOF handles the upstream's end of stream.
+func (c *conn) upstreamEOF() {
+	up := c.up
+	up.flags |= epEOF
+	switch c.st {
+	case stTunnel:
+		if c.cl.flags&epEOF != 0 && c.cl.pending() == 0 && up.pending() == 0 {
+			c.close()
+			return
+		}
+		c.shutWrite(&c.cl)
+	case stResp:
+		if c.resp.kind == codec.BodyUntilClose {
+			c.finishResponse(false)
+			return
+		}
+		c.close() // the body was cut short; the client must see that
+	default:
+		c.upstreamFailed(errUpstreamClosed)
+	}
+}

@@ -1,0 +1,157 @@
+package core
+
+import (
+	"bytes"
+	"regexp"
+	"sort"
+	"strings"
+
+	"wsproxy/internal/config"
+)
+
+// route is a compiled config.Route.
+type route struct {
+	host     string // lower-case; "" any; "*.example.com" wildcard
+	wildcard bool   // host is "*." + suffix; suffix kept with its leading dot
+	path     string
+	pathB    []byte
+	strip    bool
+	re       *regexp.Regexp
+	to       []byte
+	up       *upstream
+	name     string // for logs and metrics: host+path
+}
+
+// router picks the route for a request: among routes whose host matches, the
+// longest path prefix wins, and a route naming the host beats one that does
+// not (as nginx picks a server block before a location).
+type router struct {
+	routes []*route // host-specific first, then by path length, longest first
+}
+
+func newRouter(cfg *config.Config, ups map[string]*upstream) *router {
+	r := &router{}
+	for _, cr := range cfg.Routes {
+		rt := &route{
+			host:  cr.Host,
+			path:  cr.Path,
+			pathB: []byte(cr.Path),
+			strip: cr.StripPrefix,
+			up:    ups[cr.Upstream],
+			name:  cr.Host + cr.Path,
+		}
+		if strings.HasPrefix(rt.host, "*.") {
+			rt.wildcard = true
+			rt.host = rt.host[1:]
+		}
+		if cr.Rewrite != nil {
+			rt.re = cr.Rewrite.Re
+			if rt.re == nil {
+				rt.re = regexp.MustCompile(cr.Rewrite.Regex)
+			}
+			rt.to = []byte(cr.Rewrite.To)
+		}
+		r.routes = append(r.routes, rt)
+	}
+	sort.SliceStable(r.routes, func(i, j int) bool {
+		a, b := r.routes[i], r.routes[j]
+		if (a.host != "") != (b.host != "") {
+			return a.host != ""
+		}
+		return len(a.path) > len(b.path)
+	})
+	return r
+}
+
+// match returns the route for host (a Host header value, port allowed) and
+// path, or nil. It does not allocate.
+func (r *router) match(host, path []byte) *route {
+	host = stripPort(host)
+	var fallback *route
+	for _, rt := range r.routes {
+		if !bytes.HasPrefix(path, rt.pathB) {
+			continue
+		}
+		if rt.host == "" {
+			if fallback == nil {
+				fallback = rt
+			}
+			continue
+		}
+		if rt.matchHost(host) {
+			return rt
+		}
+	}
+	return fallback
+}
+
+func (rt *route) matchHost(host []byte) bool {
+	if !rt.wildcard {
+		return equalFoldBytes(host, rt.host)
+	}
+	// "*.example.com" matches "a.example.com" and "a.b.example.com".
+	return len(host) > len(rt.host) && equalFoldBytes(host[len(host)-len(rt.host):], rt.host)
+}
+
+// rewrite appends the request target sent upstream to dst: the path after
+// the route's rewrite or prefix strip, then the query. With a regex, a
+// matching path is replaced as a whole by the expanded template, as nginx's
+// "rewrite … break" does.
+func (rt *route) rewrite(dst, path, query []byte) []byte {
+	switch {
+	case rt.re != nil:
+		if m := rt.re.FindSubmatchIndex(path); m != nil {
+			start := len(dst)
+			dst = rt.re.Expand(dst, rt.to, path, m)
+			if len(dst) == start || dst[start] != '/' {
+				dst = append(dst[:start], append([]byte{'/'}, dst[start:]...)...)
+			}
+		} else {
+			dst = append(dst, path...)
+		}
+	case rt.strip && rt.path != "/":
+		rest := path[len(rt.path):]
+		if len(rest) == 0 || rest[0] != '/' {
+			dst = append(dst, '/')
+		}
+		dst = append(dst, rest...)
+	default:
+		dst = append(dst, path...)
+	}
+	if len(query) > 0 {
+		dst = append(append(dst, '?'), query...)
+	}
+	return dst
+}
+
+func stripPort(host []byte) []byte {
+	if len(host) > 0 && host[0] == '[' { // [v6]:port
+		if i := bytes.IndexByte(host, ']'); i > 0 {
+			return host[1:i]
+		}
+		return host
+	}
+	if i := bytes.LastIndexByte(host, ':'); i >= 0 && bytes.IndexByte(host[:i], ':') < 0 {
+		return host[:i]
+	}
+	return host
+}
+
+func equalFoldBytes(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

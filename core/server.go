@@ -1,0 +1,223 @@
+package core
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"wsproxy/internal/config"
+)
+
+// Options are the parts of a Server that do not come from the config file.
+// The zero value is usable.
+type Options struct {
+	// Logger receives errors and per-connection debug lines. Nil: slog.Default().
+	Logger *slog.Logger
+
+	// ReadBuffer is the size of each loop's shared read buffer in bytes.
+	// Zero: 64 KiB.
+	ReadBuffer int
+}
+
+// timeouts are the config's timeouts as time.Durations, plus the ones the
+// core fixes for now.
+type timeouts struct {
+	Connect, HeaderRead, Idle time.Duration
+	Read                      time.Duration // between upstream reads while a response is due
+	KeepAlive                 time.Duration // an idle keep-alive client between requests
+}
+
+// Stats are counters of one Server, safe to read from any goroutine.
+type Stats struct {
+	Accepted   uint64 // client connections accepted
+	Open       int64  // client connections open now
+	Tunnels    uint64 // WebSocket tunnels established
+	FramesUp   uint64 // WebSocket frame headers seen client → upstream
+	FramesDown uint64 // WebSocket frame headers seen upstream → client
+}
+
+type stats struct {
+	accepted, tunnels, framesUp, framesDown atomic.Uint64
+	open                                    atomic.Int64
+}
+
+// Server is a running proxy: its loops, listeners, routes and upstreams.
+type Server struct {
+	cfg      *config.Config
+	opts     Options
+	log      *slog.Logger
+	loops    []*Loop
+	lns      []*listener
+	router   *router
+	ups      map[string]*upstream
+	limits   config.Limits
+	timeouts timeouts
+	stats    stats
+	addrs    []netip.AddrPort
+	wg       sync.WaitGroup
+}
+
+// New prepares a Server for cfg, which must have passed Validate. Upstream
+// host names are resolved here, once.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, limits: cfg.Limits}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.opts.ReadBuffer <= 0 {
+		s.opts.ReadBuffer = 64 << 10
+	}
+	s.timeouts = timeouts{
+		Connect:    time.Duration(cfg.Timeouts.Connect),
+		HeaderRead: time.Duration(cfg.Timeouts.HeaderRead),
+		Idle:       time.Duration(cfg.Timeouts.Idle),
+		Read:       time.Duration(cfg.Timeouts.Read),
+		KeepAlive:  time.Duration(cfg.Timeouts.KeepAlive),
+	}
+	ups, err := newUpstreams(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.ups = ups
+	s.router = newRouter(cfg, ups)
+	return s, nil
+}
+
+// Start binds the listeners, one SO_REUSEPORT socket per loop and address,
+// and starts the loops. A listen address with port 0 is bound once and the
+// other loops join the port it got.
+func (s *Server) Start() error {
+	n := s.cfg.Loops
+	if n <= 0 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		l, err := newLoop(i, s.opts.ReadBuffer)
+		if err != nil {
+			s.Close()
+			return err
+		}
+		l.srv = s
+		l.log = s.log
+		s.loops = append(s.loops, l)
+	}
+	for _, lc := range s.cfg.Listen {
+		addr := lc.Addr
+		for _, l := range s.loops {
+			ln, err := listen(l, addr, serveProxy)
+			if err != nil {
+				s.Close()
+				return fmt.Errorf("listen %s: %w", lc.Addr, err)
+			}
+			if addr != ln.addr.String() { // port 0: the others join the chosen port
+				addr = ln.addr.String()
+				s.addrs = append(s.addrs, ln.addr)
+			} else if l.id == 0 {
+				s.addrs = append(s.addrs, ln.addr)
+			}
+			s.lns = append(s.lns, ln)
+		}
+	}
+	for _, l := range s.loops {
+		s.wg.Add(1)
+		go func(l *Loop) {
+			defer s.wg.Done()
+			if err := l.Run(); err != nil {
+				s.log.Error("loop stopped", "loop", l.id, "err", err)
+			}
+		}(l)
+	}
+	return nil
+}
+
+// Addrs returns the bound address of each configured listener, in config order.
+func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
+
+// Close stops every loop, closing all connections, and waits for them.
+func (s *Server) Close() {
+	for _, l := range s.loops {
+		l.Stop()
+	}
+	s.wg.Wait()
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Accepted:   s.stats.accepted.Load(),
+		Open:       s.stats.open.Load(),
+		Tunnels:    s.stats.tunnels.Load(),
+		FramesUp:   s.stats.framesUp.Load(),
+		FramesDown: s.stats.framesDown.Load(),
+	}
+}
+
+func (s *Server) logf(format string, args ...any) {
+	s.log.Debug(fmt.Sprintf(format, args...))
+}
+
+// proto is the X-Forwarded-Proto value for c.
+func (s *Server) proto(c *conn) string { return "http" }
+
+// upstream is a group of servers requests can be sent to.
+type upstream struct {
+	name    string
+	servers []*server
+	next    atomic.Uint64 // round robin
+}
+
+// server is one backend address.
+type server struct {
+	addr   netip.AddrPort
+	name   string
+	active atomic.Int64 // tunnels and requests in flight
+}
+
+func newUpstreams(cfg *config.Config) (map[string]*upstream, error) {
+	ups := make(map[string]*upstream, len(cfg.Upstreams))
+	for name, cu := range cfg.Upstreams {
+		u := &upstream{name: name}
+		for _, cs := range cu.Servers {
+			ap, err := resolve(cs.Addr)
+			if err != nil {
+				return nil, fmt.Errorf("upstream %s: server %s: %w", name, cs.Addr, err)
+			}
+			u.servers = append(u.servers, &server{addr: ap, name: cs.Addr})
+		}
+		ups[name] = u
+	}
+	return ups, nil
+}
+
+func resolve(hostport string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(hostport); err == nil {
+		return ap, nil
+	}
+	ta, err := net.ResolveTCPAddr("tcp", hostport)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ap := ta.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+// pick chooses a server of c's route and counts the request against it.
+func (s *Server) pick(c *conn) (*server, error) {
+	u := c.rt.up
+	if u == nil || len(u.servers) == 0 {
+		return nil, errNoUpstream
+	}
+	srv := u.servers[(u.next.Add(1)-1)%uint64(len(u.servers))]
+	s.acquire(srv)
+	return srv, nil
+}
+
+func (s *Server) acquire(srv *server) { srv.active.Add(1) }
+func (s *Server) release(srv *server) { srv.active.Add(-1) }
+
+// connected reports the result of a connect to srv (passive health).
+func (s *Server) connected(srv *server, ok bool) {}

@@ -1,0 +1,240 @@
+package core
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+
+	"wsproxy/internal/sock"
+	"wsproxy/poller"
+)
+
+// startUpstream picks a server for the routed request, takes a parked
+// connection to it or dials a new one, and queues head for it.
+func (c *conn) startUpstream(head []byte, bodiless bool) error {
+	l := c.l
+	srv, err := l.srv.pick(c)
+	if err != nil {
+		return err
+	}
+	up := l.idle.take(srv)
+	if up != nil {
+		up.c = c
+		up.flags |= epReused
+		if bodiless {
+			// A parked connection may have been closed by the server an
+			// instant ago; keep the head to try once more on a new one.
+			c.retry = bytebufferpool.Get()
+			c.retry.B = append(c.retry.B, head...)
+		}
+		c.up = up
+		c.scheduleRead()
+	} else if up, err = c.dial(srv); err != nil {
+		l.srv.release(srv)
+		return err
+	}
+	c.up = up
+	if err := up.write(head); err != nil {
+		c.dropUpstream()
+		return &upstreamError{err}
+	}
+	return nil
+}
+
+// dial starts a non-blocking connect to srv.
+func (c *conn) dial(srv *server) (*endpoint, error) {
+	l := c.l
+	fd, err := sock.Connect(srv.addr, netip.AddrPort{})
+	if err != nil {
+		l.srv.connected(srv, false)
+		return nil, &upstreamError{err}
+	}
+	up := &endpoint{fd: fd, c: c, l: l, srv: srv, flags: epConnecting | epIsUpstream, events: poller.Writable}
+	if err := l.register(fd, up, poller.Writable); err != nil {
+		closeFD(fd)
+		return nil, &upstreamError{err}
+	}
+	up.flags |= epRegistered
+	c.schedule(l.srv.timeouts.Connect)
+	return up, nil
+}
+
+// upstreamFailed handles an upstream socket error, end of stream before a
+// response, or connect failure.
+func (c *conn) upstreamFailed(err error) {
+	if c.st == stClosed {
+		return
+	}
+	up := c.up
+	if up != nil && up.flags&epConnecting != 0 {
+		c.l.srv.connected(up.srv, false)
+	}
+	if up != nil && up.flags&epReused != 0 && c.retry != nil &&
+		c.flags&(cfRespStarted|cfRetried) == 0 {
+		c.flags |= cfRetried
+		srv := up.srv
+		c.dropUpstream()
+		c.l.srv.acquire(srv)
+		nu, derr := c.dial(srv)
+		if derr != nil {
+			c.l.srv.release(srv)
+			c.fail(derr)
+			return
+		}
+		c.up = nu
+		_ = nu.write(c.retry.B)
+		c.releaseRetry()
+		return
+	}
+	if c.st == stTunnel || c.flags&cfRespStarted != 0 {
+		c.close()
+		return
+	}
+	var ue *upstreamError
+	if !errors.As(err, &ue) && err != errUpstreamClosed && err != errUpstreamTimeout {
+		err = &upstreamError{err}
+	}
+	c.fail(err)
+}
+
+// dropUpstream closes the upstream socket and forgets it.
+func (c *conn) dropUpstream() {
+	up := c.up
+	c.up = nil
+	up.closeFD(c.l)
+	if c.l.srv != nil {
+		c.l.srv.release(up.srv)
+	}
+}
+
+func (c *conn) releaseRetry() {
+	if c.retry != nil {
+		bytebufferpool.Put(c.retry)
+		c.retry = nil
+	}
+}
+
+func (c *conn) scheduleRead() {
+	c.active = c.l.now.UnixNano()
+	c.schedule(c.l.srv.timeouts.Read)
+}
+
+func (c *conn) scheduleIdle() {
+	c.active = c.l.now.UnixNano()
+	c.schedule(c.l.srv.timeouts.Idle)
+}
+
+// onTimer fires the connection's single timer; what it means depends on the
+// state.
+func (c *conn) onTimer() {
+	l := c.l
+	now := l.now.UnixNano()
+	switch {
+	case c.st == stClosed:
+	case c.up != nil && c.up.flags&epConnecting != 0:
+		c.upstreamFailed(errUpstreamTimeout)
+	case c.st == stHead:
+		if c.flags&cfKeepAliveWait != 0 && (c.in == nil || len(c.in.B) == 0) {
+			c.close()
+			return
+		}
+		c.fail(errHeaderTimeout)
+	case c.st == stSend || c.st == stWait || c.st == stResp:
+		if d := time.Duration(now - c.active); d < l.srv.timeouts.Read {
+			c.schedule(l.srv.timeouts.Read - d)
+			return
+		}
+		c.upstreamFailed(errUpstreamTimeout)
+	case c.st == stTunnel:
+		if d := time.Duration(now - c.active); d < l.srv.timeouts.Idle {
+			c.schedule(l.srv.timeouts.Idle - d)
+			return
+		}
+		c.close()
+	default:
+		c.close()
+	}
+	if c.st != stClosed {
+		c.updateInterest()
+	}
+}
+
+// idlePool keeps upstream connections whose last response ended cleanly,
+// per server, most recently used last. Parked connections are polled for
+// Readable so a server closing one is noticed at once.
+type idlePool struct {
+	m map[*server][]*endpoint
+}
+
+const (
+	idlePerServer = 64               // parked connections per server and loop
+	idleMaxAge    = 30 * time.Second // a parked connection older than this is closed
+)
+
+func (p *idlePool) init() { p.m = make(map[*server][]*endpoint) }
+
+func (p *idlePool) park(l *Loop, up *endpoint) {
+	list := p.m[up.srv]
+	if len(list) >= idlePerServer || up.pending() > 0 {
+		up.closeFD(l)
+		return
+	}
+	up.c = nil
+	up.flags &^= epReused
+	up.parked = l.now.UnixNano()
+	up.setInterest(l, poller.Readable)
+	p.m[up.srv] = append(list, up)
+}
+
+func (p *idlePool) take(srv *server) *endpoint {
+	list := p.m[srv]
+	if len(list) == 0 {
+		return nil
+	}
+	up := list[len(list)-1]
+	list[len(list)-1] = nil
+	p.m[srv] = list[:len(list)-1]
+	return up
+}
+
+func (p *idlePool) remove(up *endpoint) {
+	list := p.m[up.srv]
+	for i, e := range list {
+		if e == up {
+			copy(list[i:], list[i+1:])
+			list[len(list)-1] = nil
+			p.m[up.srv] = list[:len(list)-1]
+			return
+		}
+	}
+}
+
+func (p *idlePool) evict(l *Loop, now time.Time) {
+	limit := now.Add(-idleMaxAge).UnixNano()
+	for srv, list := range p.m {
+		keep := list[:0]
+		for _, up := range list {
+			if up.parked < limit {
+				up.closeFD(l)
+				continue
+			}
+			keep = append(keep, up)
+		}
+		for i := len(keep); i < len(list); i++ {
+			list[i] = nil
+		}
+		p.m[srv] = keep
+	}
+}
+
+// closeAll closes every parked connection (loop shutdown).
+func (p *idlePool) closeAll(l *Loop) {
+	for srv, list := range p.m {
+		for _, up := range list {
+			up.closeFD(l)
+		}
+		delete(p.m, srv)
+	}
+}

@@ -1,0 +1,324 @@
+// Package config loads the wsproxy YAML configuration, fills in defaults and
+// validates it.
+//
+// Every problem is reported, not just the first, one per line, in the form
+//
+//	FILE:LINE: field.path: what is wrong
+//
+// for example
+//
+//	wsproxy.yaml:7: routes[1].upstream: unknown upstream "webpsh" (did you mean webpush?)
+//
+// The file is decoded through yaml.Node so that every field keeps the line it
+// was written on; unknown keys are errors, not silently ignored, except
+// top-level keys starting with "x-", which hold YAML anchors for reuse:
+//
+//	x-ws: &ws {upstream: webpush, strip_prefix: true}
+//	routes:
+//	  - {<<: *ws, path: /chat}
+//
+// The zero value of every struct means "use the defaults": Validate (and so
+// Parse and Load) replaces zero fields by the documented defaults, so the
+// code that consumes a validated Config never has to.
+package config
+
+import (
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Defaults applied by Validate to zero fields.
+const (
+	DefaultConnectTimeout    = 5 * time.Second
+	DefaultHeaderReadTimeout = 10 * time.Second
+	DefaultIdleTimeout       = time.Hour
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultKeepAliveTimeout  = 75 * time.Second
+	DefaultMaxHeaderBytes    = 16 << 10 // 16 KiB
+	DefaultMaxPendingBytes   = 64 << 10 // 64 KiB
+	DefaultBalance           = BalanceRoundRobin
+)
+
+// Balancing policies accepted in Upstream.Balance.
+const (
+	BalanceRoundRobin = "round_robin" // weighted round robin over non-backup servers
+	BalanceLeastConn  = "least_conn"  // fewest active connections, weighted
+	BalanceIPHash     = "ip_hash"     // sticky by client IP address
+	BalanceHash       = "hash"        // sticky by Upstream.HashKey
+	BalanceCookie     = "cookie"      // sticky by a cookie
+	BalanceSID        = "sid"         // sticky by a session id (e.g. Engine.IO "sid")
+)
+
+// Config is the whole proxy configuration. After a successful Validate every
+// route names an entry of Upstreams and every zero field holds its default.
+type Config struct {
+	// Listen lists the addresses to accept clients on. At least one is required.
+	Listen []Listener `yaml:"listen"`
+
+	// Upstreams maps a name to a group of backend servers. Routes that name
+	// an address instead of an upstream get an implicit one-server entry
+	// keyed by that address (see Route.Upstream).
+	Upstreams map[string]*Upstream `yaml:"upstreams"`
+
+	// Routes maps a request's host and path to an upstream.
+	Routes []Route `yaml:"routes"`
+
+	// Loops is the number of event loops per process. Default (0):
+	// runtime.NumCPU(), filled in by Validate.
+	Loops int `yaml:"loops"`
+
+	// Workers is the number of worker processes. Default (0): 1.
+	Workers int `yaml:"workers"`
+
+	// Timeouts bounds how long each phase of a connection may take.
+	Timeouts Timeouts `yaml:"timeouts"`
+
+	// Limits bounds per-connection memory.
+	Limits Limits `yaml:"limits"`
+
+	// File is the path the configuration was loaded from; it prefixes every
+	// error. Empty for configurations built in code (Quick).
+	File string `yaml:"-"`
+
+	// lines maps a field path ("routes[1].upstream") to the line it was
+	// written on; nil for configurations built in code.
+	lines map[string]int
+}
+
+// Listener is one address the proxy accepts clients on.
+type Listener struct {
+	// Addr is "IP:port" or ":port" (all interfaces). Port 0 picks a free
+	// port, which is useful in tests. Hostnames are not accepted here.
+	Addr string `yaml:"addr"`
+
+	// TLS, when set, makes this a TLS listener (wss/https). Nil means plain
+	// TCP.
+	TLS *TLS `yaml:"tls"`
+}
+
+// TLS configures a TLS listener. Only the fields are checked here; the files
+// are read by the component that serves TLS.
+type TLS struct {
+	// Cert and Key are paths to a PEM certificate chain and its private key.
+	// Either both or neither; if neither, Certificates must not be empty.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+
+	// MinVersion is the oldest protocol version accepted: "1.2" or "1.3".
+	// Default: "1.2". Older versions are rejected.
+	MinVersion string `yaml:"min_version"`
+
+	// Certificates are further certificate/key pairs, chosen by SNI.
+	Certificates []CertPair `yaml:"certificates"`
+}
+
+// CertPair is a PEM certificate chain and its private key, both paths.
+type CertPair struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Upstream is a named group of backend servers and the policy that picks one.
+type Upstream struct {
+	// Balance is the selection policy: round_robin (default), least_conn,
+	// ip_hash, hash, cookie or sid (see the Balance* constants).
+	Balance string `yaml:"balance"`
+
+	// HashKey says what balance "hash" hashes: "header:NAME",
+	// "cookie:NAME", "query:NAME" or "ip". Required for hash; an optional
+	// override of the session key for cookie and sid; not allowed for the
+	// other policies.
+	HashKey string `yaml:"hash_key"`
+
+	// Servers are the backends. At least one is required.
+	Servers []Server `yaml:"servers"`
+
+	// Name is the key of this upstream in Config.Upstreams, set by Validate.
+	Name string `yaml:"-"`
+
+	// implicit marks an upstream created for a route that names an address.
+	implicit bool
+}
+
+// Server is one backend of an Upstream.
+type Server struct {
+	// Addr is "host:port"; the host may be a name, resolved later.
+	Addr string `yaml:"addr"`
+
+	// Weight is the relative share of new connections. Default (0): 1.
+	Weight int `yaml:"weight"`
+
+	// MaxConns caps concurrent connections to this server. Default (0):
+	// unlimited.
+	MaxConns int `yaml:"max_conns"`
+
+	// Backup servers receive connections only when no other server is
+	// available. Default: false.
+	Backup bool `yaml:"backup"`
+}
+
+// Route sends requests whose host and path match to an upstream. Among the
+// routes whose host matches, the longest Path prefix wins; a route with a
+// host beats one without.
+type Route struct {
+	// Host is an exact host ("ws.example.com") or a wildcard for one or
+	// more leading labels ("*.example.com"), without a port. Matching is
+	// case-insensitive; Validate lower-cases it. Default (""): any host.
+	Host string `yaml:"host"`
+
+	// Path is a prefix of the request path and must start with "/".
+	// Default (""): "/".
+	Path string `yaml:"path"`
+
+	// Rewrite, when set, replaces the request path before it is sent
+	// upstream. Not allowed together with StripPrefix.
+	Rewrite *Rewrite `yaml:"rewrite"`
+
+	// StripPrefix removes Path from the front of the request path before
+	// it is sent upstream. Default: false.
+	StripPrefix bool `yaml:"strip_prefix"`
+
+	// Upstream is the name of an entry of Config.Upstreams, or "host:port"
+	// for a single server; Validate turns the latter into an upstream named
+	// by the address, so after Validate it is always a key of Upstreams.
+	Upstream string `yaml:"upstream"`
+
+	// Line is the line the route starts on, 0 if built in code.
+	Line int `yaml:"-"`
+}
+
+// Rewrite replaces the request path: if Regex matches, the path becomes To
+// with $1, ${name} expanded as in regexp.Regexp.Expand. A path that does not
+// match is sent unchanged.
+type Rewrite struct {
+	// Regex is an RE2 regular expression matched against the path.
+	Regex string `yaml:"regex"`
+
+	// To is the replacement, e.g. "/$1".
+	To string `yaml:"to"`
+
+	// Re is Regex compiled by Validate.
+	Re *regexp.Regexp `yaml:"-"`
+}
+
+// Timeouts bound the phases of a proxied connection.
+type Timeouts struct {
+	// Connect bounds dialling an upstream server. Default: 5s.
+	Connect Duration `yaml:"connect"`
+
+	// HeaderRead bounds reading a request or response head. Default: 10s.
+	HeaderRead Duration `yaml:"header_read"`
+
+	// Idle closes a connection with no traffic in either direction for
+	// this long. Default: 1h.
+	Idle Duration `yaml:"idle"`
+
+	// Read bounds the wait for each read from an upstream while an HTTP
+	// response is due (nginx's proxy_read_timeout). Long-polling requests
+	// must answer within it. Default: 60s.
+	Read Duration `yaml:"read"`
+
+	// KeepAlive closes a client connection that sends no new request for
+	// this long after a response (nginx's keepalive_timeout). Default: 75s.
+	KeepAlive Duration `yaml:"keepalive"`
+}
+
+// Limits bound per-connection memory.
+type Limits struct {
+	// MaxHeaderBytes caps the size of a request or response head, in
+	// bytes. Default: 16384; range 1024..1048576.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+
+	// MaxPendingBytes is how many bytes may wait to be written in one
+	// direction before reading from the other side pauses. Default: 65536;
+	// range 1024..67108864.
+	MaxPendingBytes int `yaml:"max_pending_bytes"`
+}
+
+// Duration is a time.Duration written in YAML as "5s" or "1m30s". Bare
+// numbers are rejected because their unit would be a guess.
+type Duration time.Duration
+
+// String formats d like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Quick returns the configuration of `wsproxy run -listen A -upstream B`:
+// one listener on listen and one route "/" to the address upstream. Defaults
+// are filled in; call Validate to check the two addresses.
+func Quick(listen, upstream string) *Config {
+	c := &Config{
+		Listen: []Listener{{Addr: listen}},
+		Routes: []Route{{Path: "/", Upstream: upstream}},
+	}
+	c.normalize()
+	return c
+}
+
+// normalize fills in defaults, names upstreams and creates the implicit
+// upstreams of routes that name an address. It is idempotent and never
+// fails: whatever it cannot make sense of is left for Validate to report.
+func (c *Config) normalize() {
+	if c.Loops == 0 {
+		c.Loops = runtime.NumCPU()
+	}
+	if c.Workers == 0 {
+		c.Workers = 1
+	}
+	setDuration(&c.Timeouts.Connect, DefaultConnectTimeout)
+	setDuration(&c.Timeouts.HeaderRead, DefaultHeaderReadTimeout)
+	setDuration(&c.Timeouts.Idle, DefaultIdleTimeout)
+	setDuration(&c.Timeouts.Read, DefaultReadTimeout)
+	setDuration(&c.Timeouts.KeepAlive, DefaultKeepAliveTimeout)
+	setInt(&c.Limits.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setInt(&c.Limits.MaxPendingBytes, DefaultMaxPendingBytes)
+	for i := range c.Listen {
+		if t := c.Listen[i].TLS; t != nil && t.MinVersion == "" {
+			t.MinVersion = "1.2"
+		}
+	}
+	for name, u := range c.Upstreams {
+		if u == nil {
+			continue // reported by Validate
+		}
+		u.Name = name
+		if u.Balance == "" {
+			u.Balance = DefaultBalance
+		}
+		for i := range u.Servers {
+			setInt(&u.Servers[i].Weight, 1)
+		}
+	}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		r.Host = strings.ToLower(r.Host)
+		if r.Path == "" {
+			r.Path = "/"
+		}
+		if _, ok := c.Upstreams[r.Upstream]; ok || checkAddr(r.Upstream, true) != nil {
+			continue
+		}
+		if c.Upstreams == nil {
+			c.Upstreams = make(map[string]*Upstream)
+		}
+		c.Upstreams[r.Upstream] = &Upstream{
+			Name:     r.Upstream,
+			Balance:  DefaultBalance,
+			Servers:  []Server{{Addr: r.Upstream, Weight: 1}},
+			implicit: true,
+		}
+	}
+}
+
+func setDuration(d *Duration, def time.Duration) {
+	if *d == 0 {
+		*d = Duration(def)
+	}
+}
+
+func setInt(n *int, def int) {
+	if *n == 0 {
+		*n = def
+	}
+}

@@ -1,0 +1,34 @@
+package sock
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// optReusePort is the option that lets several listeners share a port with
+// the kernel balancing new connections between them.
+const optReusePort = unix.SO_REUSEPORT
+
+// socket creates a non-blocking, close-on-exec TCP socket in one call.
+func socket(domain int) (int, error) {
+	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	return fd, nil
+}
+
+// accept uses accept4 so the new descriptor is non-blocking and
+// close-on-exec without extra fcntl calls.
+func accept(lfd int) (int, unix.Sockaddr, error) {
+	return unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+}
+
+// bindNoPort defers the choice of the local port from bind to connect, so
+// that a load generator binding many sockets to one local IP with port 0 is
+// limited by 4-tuples rather than by the ephemeral port range. Failure is
+// harmless (older kernels): bind then picks the port as usual.
+func bindNoPort(fd int) {
+	unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+}

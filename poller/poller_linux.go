@@ -1,0 +1,205 @@
+package poller
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Poller is an epoll instance plus an eventfd used by Wake.
+type Poller struct {
+	epfd   int
+	wakefd int // eventfd, registered for EPOLLIN
+
+	// pending is 1 from the first Wake until Wait has drained the eventfd,
+	// so that a burst of Wakes costs one write.
+	pending atomic.Uint32
+
+	wmu    sync.Mutex // orders Wake's write against Close of wakefd
+	closed bool       // guarded by wmu; read without it by the owner
+	wbuf   [8]byte    // guarded by wmu
+
+	rbuf   [8]byte
+	events [maxEvents]unix.EpollEvent
+}
+
+// New returns a Poller with its epoll and eventfd descriptors, both
+// close-on-exec.
+func New() (*Poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	p := &Poller{epfd: epfd, wakefd: wfd}
+	binary.NativeEndian.PutUint64(p.wbuf[:], 1)
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wfd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
+		unix.Close(wfd)
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	return p, nil
+}
+
+// epollEvents translates an interest set. EPOLLRDHUP goes with EPOLLIN
+// only: level-triggered, a paused descriptor whose peer shut its write side
+// would otherwise be reported on every Wait. EPOLLHUP (both directions gone,
+// or a reset) and EPOLLERR are reported by the kernel whatever the mask.
+func epollEvents(ev Event) uint32 {
+	var e uint32
+	if ev&Readable != 0 {
+		e |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if ev&Writable != 0 {
+		e |= unix.EPOLLOUT
+	}
+	return e
+}
+
+func (p *Poller) ctl(op, fd int, ev Event) error {
+	e := unix.EpollEvent{Events: epollEvents(ev), Fd: int32(fd)}
+	if err := unix.EpollCtl(p.epfd, op, fd, &e); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}
+
+// Add registers fd with level-triggered interest in ev&(Readable|Writable).
+// An interest of 0 is allowed: Hangup and Error are still reported.
+func (p *Poller) Add(fd int, ev Event) error {
+	return p.ctl(unix.EPOLL_CTL_ADD, fd, ev)
+}
+
+// Modify replaces the interest set of a registered fd.
+func (p *Poller) Modify(fd int, ev Event) error {
+	return p.ctl(unix.EPOLL_CTL_MOD, fd, ev)
+}
+
+// Delete removes fd from the Poller. Call it before closing fd: epoll
+// forgets a descriptor only when its last duplicate is closed.
+func (p *Poller) Delete(fd int) error {
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}
+
+// Wait blocks for up to timeout (negative: forever, zero: just poll) and
+// calls fn once for each ready descriptor. fn may Add, Modify or Delete
+// descriptors, but events already collected in this call are still
+// delivered, so fn must ignore a descriptor it deleted (or closed) earlier
+// in the same call. The wake-up descriptor is consumed here and never
+// passed to fn; woke reports whether a Wake happened. An interrupted wait
+// (EINTR) returns (false, nil).
+func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bool, err error) {
+	if p.closed {
+		return false, ErrClosed
+	}
+	n, err := unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
+	if err != nil {
+		if err == unix.EINTR {
+			return false, nil
+		}
+		return false, os.NewSyscallError("epoll_wait", err)
+	}
+	for i := range n {
+		e := &p.events[i]
+		fd := int(e.Fd)
+		if fd == p.wakefd {
+			// Read before clearing pending: a Wake landing in between is
+			// not lost, because the caller drains its queue after Wait.
+			unix.Read(p.wakefd, p.rbuf[:])
+			p.pending.Store(0)
+			woke = true
+			continue
+		}
+		var ev Event
+		if e.Events&unix.EPOLLIN != 0 {
+			ev |= Readable
+		}
+		if e.Events&unix.EPOLLOUT != 0 {
+			ev |= Writable
+		}
+		if e.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			ev |= Hangup
+		}
+		if e.Events&unix.EPOLLERR != 0 {
+			ev |= Error
+		}
+		fn(fd, ev)
+	}
+	return woke, nil
+}
+
+// Wake makes a blocked or the next Wait return with woke=true. It is safe
+// from any goroutine, and Wakes are coalesced: while one is pending, further
+// calls are a single atomic load and cost no system call.
+func (p *Poller) Wake() error {
+	if p.pending.Load() != 0 || !p.pending.CompareAndSwap(0, 1) {
+		return nil
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	for {
+		_, err := unix.Write(p.wakefd, p.wbuf[:])
+		switch err {
+		case nil, unix.EAGAIN: // EAGAIN: the counter is already non-zero.
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		p.pending.Store(0)
+		return os.NewSyscallError("write", err)
+	}
+}
+
+// Close releases the epoll and eventfd descriptors. Registered descriptors
+// are not closed. Later calls to Wait return ErrClosed; a later Wake does
+// nothing and returns ErrClosed or nil.
+func (p *Poller) Close() error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	p.closed = true
+	err1 := unix.Close(p.wakefd)
+	err2 := unix.Close(p.epfd)
+	if err1 != nil {
+		return os.NewSyscallError("close", err1)
+	}
+	if err2 != nil {
+		return os.NewSyscallError("close", err2)
+	}
+	return nil
+}
+
+// waitMillis converts a Wait timeout to epoll/kevent milliseconds: negative
+// means forever, and a positive sub-millisecond timeout rounds up so that a
+// short timer does not turn into a busy poll.
+func waitMillis(timeout time.Duration) int {
+	switch {
+	case timeout < 0:
+		return -1
+	case timeout == 0:
+		return 0
+	}
+	ms := (timeout + time.Millisecond - 1) / time.Millisecond
+	if ms > math.MaxInt32 {
+		ms = math.MaxInt32
+	}
+	return int(ms)
+}
