@@ -41,9 +41,11 @@ type Config struct {
 	HashKey string
 
 	// IPv4Prefix24 makes ip_hash (and hash on "ip") hash only the first three
-	// octets of an IPv4 address, as nginx's ip_hash does, so that operators
-	// migrating from nginx keep their clients' servers. IPv6 addresses are
-	// always hashed whole. Default false: the whole address.
+	// octets of an IPv4 address, as nginx's ip_hash does: clients whose
+	// address changes within a /24 (carrier NAT pools) keep their server,
+	// as they did behind nginx, though not the same server nginx chose.
+	// IPv6 addresses are always hashed whole. Default false: the whole
+	// address.
 	IPv4Prefix24 bool
 
 	// Fallback is the policy that cookie and sid use for requests without a

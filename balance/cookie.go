@@ -29,12 +29,15 @@ type cookieSticky struct {
 	fallback Selector
 }
 
+// cookieValueLen is the length of every cookie value: 16 bytes in base64url.
+const cookieValueLen = 22
+
 // cookieDomain separates these MACs from any other use of the secret.
 const cookieDomain = "wsproxy balance cookie v1\x00"
 
 // Select implements Selector.
 func (c *cookieSticky) Select(p *Pool, r Request, now time.Time) *Server {
-	if v := r.Cookie(c.name); len(v) > 0 {
+	if v := r.Cookie(c.name); len(v) == cookieValueLen {
 		// string(v) in a map index does not allocate.
 		if s, ok := p.byCookie[string(v)]; ok && p.eligible(s, now.UnixNano()) {
 			return s

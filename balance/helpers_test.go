@@ -64,12 +64,12 @@ func server(t testing.TB, p *balance.Pool, addr string) *balance.Server {
 // pickAt picks for r at now, releases at once and returns the server's
 // letter, or "-" for ErrNoServer.
 func pickAt(t testing.TB, p *balance.Pool, r balance.Request, now time.Time) string {
-	t.Helper()
 	s, err := p.Pick(r, now)
 	if errors.Is(err, balance.ErrNoServer) {
 		return "-"
 	}
 	if err != nil {
+		t.Helper() // only here: it is costly, and pickAt runs millions of times
 		t.Fatalf("Pick: %v", err)
 	}
 	s.Release()
@@ -89,7 +89,6 @@ func sequence(t testing.TB, p *balance.Pool, r balance.Request, n int) string {
 // shares picks once for each request and returns the fraction of picks per
 // letter.
 func shares(t testing.TB, p *balance.Pool, reqs []*fakeReq) map[string]float64 {
-	t.Helper()
 	m := make(map[string]float64)
 	for _, r := range reqs {
 		m[pickAt(t, p, r, t0)] += 1 / float64(len(reqs))

@@ -21,14 +21,15 @@ type leastConn struct {
 // Select implements Selector.
 func (lc *leastConn) Select(p *Pool, _ Request, now time.Time) *Server {
 	ns := now.UnixNano()
-	start := int(lc.next.Add(1))
+	start := lc.next.Add(1)
 	for i := range p.tiers {
 		servers := p.tiers[i].servers
 		n := len(servers)
+		first := int(start % uint32(n))
 		var best *Server
 		var bestActive int64
 		for j := range n {
-			s := servers[(start+j)%n]
+			s := servers[(first+j)%n]
 			if !s.availableAt(ns) {
 				continue
 			}

@@ -26,7 +26,8 @@ type Request interface {
 // p (a backup only when no primary is available), or nil when there is
 // none. It must not allocate and must be safe for concurrent use, since
 // all event loops share a pool. Pool builds its Selector from
-// Config.Policy; each policy lives in its own file.
+// Config.Policy; each policy lives in its own file. There is no hook for
+// outside policies: the interface is the contract those files keep.
 type Selector interface {
 	Select(p *Pool, r Request, now time.Time) *Server
 }

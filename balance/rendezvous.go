@@ -68,22 +68,18 @@ type tier struct {
 	uniform bool
 }
 
-// score ranks s for key: Weight / -ln(u) with u uniform in (0,1) from the
-// hash of key and s. The highest score wins (weighted HRW; the winner is s
-// with probability Weight/sum of Weights).
-func (t *tier) score(key uint64, s *Server) float64 {
-	h := mix64(key ^ s.id)
-	if t.uniform {
-		return float64(h >> 11)
-	}
-	u := (float64(h>>11) + 0.5) * (1.0 / (1 << 53))
-	return s.weight / -math.Log(u)
-}
-
 // rendezvous returns the available server with the best score for key in
 // the first tier that has one, or nil. A server that is down or full is
 // skipped, so its keys go to their next-ranked server and come back when it
 // is available again, while every other key stays where it was.
+//
+// A server's score is Weight / -ln(u), u uniform in (0,1) from the hash of
+// key and server: the highest wins, and does so with probability Weight /
+// sum of Weights (weighted HRW). Since -ln(u) > 1-u, Weight/(1-u) bounds
+// the score from above; a server whose bound does not beat the best so far
+// cannot win and is skipped without its logarithm, which leaves about
+// ln(servers) logarithms per pick instead of one per server. The result is
+// the same as computing every score.
 func (p *Pool) rendezvous(key uint64, ns int64) *Server {
 	for i := range p.tiers {
 		t := &p.tiers[i]
@@ -93,7 +89,18 @@ func (p *Pool) rendezvous(key uint64, ns int64) *Server {
 			if !s.availableAt(ns) {
 				continue
 			}
-			if sc := t.score(key, s); best == nil || sc > bestScore {
+			h := mix64(key ^ s.id)
+			var sc float64
+			if t.uniform {
+				sc = float64(h >> 11)
+			} else {
+				u := (float64(h>>11) + 0.5) * (1.0 / (1 << 53))
+				if best != nil && s.weight <= bestScore*(1-u) {
+					continue
+				}
+				sc = s.weight / -math.Log(u)
+			}
+			if best == nil || sc > bestScore {
 				best, bestScore = s, sc
 			}
 		}

@@ -38,7 +38,7 @@ type Server struct {
 	active    atomic.Int64 // tunnels + in-flight requests (Acquire/Release)
 	adminDown atomic.Bool  // set by MarkDown: active health checks
 	downUntil atomic.Int64 // passive health: down before this Unix time in ns
-	probation atomic.Bool  // passive health: back from down, next failure counts max_fails
+	probation atomic.Bool  // passive health: back from down; one failure downs it again
 
 	mu        sync.Mutex // serialises Report's read-modify-write
 	fails     int        // guarded by mu: failures in the current window

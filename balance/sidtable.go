@@ -24,8 +24,12 @@ type SidStore interface {
 }
 
 // sidShards spreads the table over independently locked shards so that
-// loops learning and looking up different sessions rarely meet.
-const sidShards = 64
+// loops learning and looking up different sessions rarely meet. A sid's
+// shard is the top bits of its hash.
+const (
+	sidShardBits = 6
+	sidShards    = 1 << sidShardBits
+)
 
 // evictSample is how many entries a full shard examines to find a victim:
 // an expired one if any, else the least recently used of them (Redis's
@@ -37,7 +41,8 @@ const evictSample = 8
 // not the sid itself, so Learn allocates nothing beyond map growth. Two
 // live sids colliding would send one of them to the other's server (the
 // backend then rejects it and the client reconnects); with a random seed
-// clients cannot aim for that, and by chance it takes about 2^32 sessions.
+// clients cannot aim for that, and by chance, with the default 2^18
+// entries, the odds of any collision are below one in 10^8.
 type SidTable struct {
 	seed     maphash.Seed
 	ttl      int64 // ns
@@ -75,7 +80,7 @@ func NewSidTable(size int, ttl time.Duration) *SidTable {
 
 func (t *SidTable) shard(sid []byte) (*sidShard, uint64) {
 	k := maphash.Bytes(t.seed, sid)
-	return &t.shards[k>>(64-6)], k
+	return &t.shards[k>>(64-sidShardBits)], k
 }
 
 // Learn implements SidStore. When the sid's shard is full, it first evicts

@@ -40,6 +40,9 @@ const (
 	cfHTTP10                            // the client speaks HTTP/1.0
 	cfKeepAliveWait                     // stHead with no byte of the next request yet
 	cfRetried                           // the request was already retried once
+	cfSetCookie                         // insert the balance cookie into the response
+	cfLearnSid                          // learn an Engine.IO sid from the response body
+	cfUpstreamClose                     // the response said Connection: close: do not reuse the upstream
 )
 
 // conn is one client connection and, while a request or tunnel is active, the
@@ -58,6 +61,7 @@ type conn struct {
 	retry *bytebufferpool.ByteBuffer // request head kept while a reused upstream may still fail
 
 	tm     timer.Entry
+	tries  uint8 // servers tried for this request
 	active int64 // unix nanos of the last byte moved; refreshes read and idle timers
 
 	req, resp bodyState

@@ -44,7 +44,7 @@ func statusFor(err error) (int, string) {
 	case errors.Is(err, errHeaderTimeout):
 		return http.StatusRequestTimeout, "request head not received in time"
 	case errors.Is(err, errNoUpstream):
-		return http.StatusBadGateway, "no upstream server available"
+		return http.StatusServiceUnavailable, "no upstream server available"
 	case errors.Is(err, errUpstreamTimeout):
 		return http.StatusGatewayTimeout, "upstream timed out"
 	case errors.Is(err, errUpstreamClosed):

@@ -74,7 +74,8 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		return 0, false
 	}
 	c.rt = rt
-	c.flags &^= cfHeadMethod | cfUpgrade | cfRespStarted | cfReqDone | cfKeepAliveWait | cfRetried
+	c.flags &^= cfHeadMethod | cfUpgrade | cfRespStarted | cfReqDone | cfKeepAliveWait | cfRetried | cfUpstreamClose | cfSetCookie | cfLearnSid
+	c.tries = 0
 	if req.Close || req.Major == 1 && req.Minor == 0 {
 		c.flags |= cfClientClose
 	}

@@ -25,7 +25,8 @@ type Loop struct {
 	handlers []handler // indexed by descriptor
 	buf      []byte    // shared read buffer; contents valid until the next read
 	wheel    *timer.Wheel
-	now      time.Time // refreshed once per poll cycle
+	now      time.Time // refreshed once per poll cycle, before the first event is handled
+	stale    bool      // now predates the current poll cycle's events
 	srv      *Server   // nil for loops that only run echo backends or tools
 	log      *slog.Logger
 
@@ -47,6 +48,7 @@ type Loop struct {
 	pbuf  []byte // rewritten request target
 	ipbuf []byte // client address text
 	xbuf  []byte // X-Forwarded-For so far
+	breq  balanceRequest
 }
 
 // newLoop makes a Loop with a read buffer of bufSize bytes.
@@ -133,6 +135,12 @@ func (l *Loop) runTasks() {
 }
 
 func (l *Loop) dispatch(fd int, ev poller.Event) {
+	if l.stale {
+		// Wait may have blocked for a long time: timers armed by these
+		// events must count from now, not from before the wait.
+		l.now = time.Now()
+		l.stale = false
+	}
 	if fd < len(l.handlers) {
 		if h := l.handlers[fd]; h != nil {
 			h.onEvent(ev)
@@ -158,6 +166,7 @@ func (l *Loop) Run() error {
 	l.wheel.Schedule(housekeeping, l.now.Add(time.Second))
 	for {
 		timeout := l.wheel.Next(l.now)
+		l.stale = true
 		if _, err := l.p.Wait(timeout, l.dispatch); err != nil {
 			return err
 		}

@@ -83,8 +83,10 @@ func (c *conn) readUpstream(up *endpoint) {
 	default:
 		c.uin.B = c.uin.B[:copy(c.uin.B, rest)]
 	}
-	if c.st == stHead {
-		c.processBuffered() // a pipelined request waited for this response
+	if c.st == stHead || c.st == stTunnel {
+		// A pipelined request waited for this response, or client frames
+		// sent right behind the handshake waited for the 101.
+		c.processBuffered()
 	}
 }
 
@@ -103,6 +105,9 @@ func (c *conn) processUpstream(data []byte) int {
 			}
 			off += n
 		case stResp:
+			if c.flags&cfLearnSid != 0 {
+				c.learnSid(data[off:])
+			}
 			n, done, err := c.resp.step(data[off:])
 			if err != nil {
 				c.close()
@@ -172,6 +177,9 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 		}
 		return n, true
 	}
+	if resp.Close {
+		c.flags |= cfUpstreamClose // kept: l.resp is reused before the body ends
+	}
 	kind, size := resp.Body(methodFor(c.flags))
 	if kind == codec.BodyUntilClose || resp.Close || c.flags&cfReqDone == 0 {
 		// The upstream cannot be reused; if the body ends with the
@@ -234,6 +242,11 @@ func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
 	if c.flags&cfClientClose != 0 {
 		dst = append(dst, "Connection: close\r\n"...)
 	}
+	if c.flags&cfSetCookie != 0 {
+		srv := c.up.srv
+		dst = append(dst, "Set-Cookie: "...)
+		dst = append(append(dst, srv.up.pool.SetCookie(srv.b)...), "\r\n"...)
+	}
 	return append(dst, "\r\n"...)
 }
 
@@ -257,7 +270,7 @@ func appendInt(dst []byte, v int) []byte {
 func (c *conn) finishResponse(extra bool) {
 	l := c.l
 	up := c.up
-	reusable := !extra && c.flags&cfReqDone != 0 && !l.resp.Close &&
+	reusable := !extra && c.flags&(cfReqDone|cfUpstreamClose) == cfReqDone &&
 		c.resp.kind != codec.BodyUntilClose
 	c.up = nil
 	l.srv.release(up.srv)

@@ -163,36 +163,6 @@ func (s *Server) logf(format string, args ...any) {
 // proto is the X-Forwarded-Proto value for c.
 func (s *Server) proto(c *conn) string { return "http" }
 
-// upstream is a group of servers requests can be sent to.
-type upstream struct {
-	name    string
-	servers []*server
-	next    atomic.Uint64 // round robin
-}
-
-// server is one backend address.
-type server struct {
-	addr   netip.AddrPort
-	name   string
-	active atomic.Int64 // tunnels and requests in flight
-}
-
-func newUpstreams(cfg *config.Config) (map[string]*upstream, error) {
-	ups := make(map[string]*upstream, len(cfg.Upstreams))
-	for name, cu := range cfg.Upstreams {
-		u := &upstream{name: name}
-		for _, cs := range cu.Servers {
-			ap, err := resolve(cs.Addr)
-			if err != nil {
-				return nil, fmt.Errorf("upstream %s: server %s: %w", name, cs.Addr, err)
-			}
-			u.servers = append(u.servers, &server{addr: ap, name: cs.Addr})
-		}
-		ups[name] = u
-	}
-	return ups, nil
-}
-
 func resolve(hostport string) (netip.AddrPort, error) {
 	if ap, err := netip.ParseAddrPort(hostport); err == nil {
 		return ap, nil
@@ -205,19 +175,3 @@ func resolve(hostport string) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
 
-// pick chooses a server of c's route and counts the request against it.
-func (s *Server) pick(c *conn) (*server, error) {
-	u := c.rt.up
-	if u == nil || len(u.servers) == 0 {
-		return nil, errNoUpstream
-	}
-	srv := u.servers[(u.next.Add(1)-1)%uint64(len(u.servers))]
-	s.acquire(srv)
-	return srv, nil
-}
-
-func (s *Server) acquire(srv *server) { srv.active.Add(1) }
-func (s *Server) release(srv *server) { srv.active.Add(-1) }
-
-// connected reports the result of a connect to srv (passive health).
-func (s *Server) connected(srv *server, ok bool) {}

@@ -19,6 +19,7 @@ func (c *conn) startUpstream(head []byte, bodiless bool) error {
 	if err != nil {
 		return err
 	}
+	c.noteSticky(srv)
 	up := l.idle.take(srv)
 	if up != nil {
 		up.c = c
@@ -70,6 +71,9 @@ func (c *conn) upstreamFailed(err error) {
 	up := c.up
 	if up != nil && up.flags&epConnecting != 0 {
 		c.l.srv.connected(up.srv, false)
+		if c.redial() {
+			return
+		}
 	}
 	if up != nil && up.flags&epReused != 0 && c.retry != nil &&
 		c.flags&(cfRespStarted|cfRetried) == 0 {

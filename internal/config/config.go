@@ -36,6 +36,7 @@ const (
 	DefaultIdleTimeout       = time.Hour
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultKeepAliveTimeout  = 75 * time.Second
+	DefaultDrainTimeout      = 30 * time.Second
 	DefaultMaxHeaderBytes    = 16 << 10 // 16 KiB
 	DefaultMaxPendingBytes   = 64 << 10 // 64 KiB
 	DefaultBalance           = BalanceRoundRobin
@@ -71,6 +72,11 @@ type Config struct {
 
 	// Workers is the number of worker processes. Default (0): 1.
 	Workers int `yaml:"workers"`
+
+	// DrainTimeout is how long a stopping process (a worker told to stop,
+	// or an old generation after a reload) keeps relaying open connections
+	// before it closes the rest. Default: 30s.
+	DrainTimeout Duration `yaml:"drain_timeout"`
 
 	// Timeouts bounds how long each phase of a connection may take.
 	Timeouts Timeouts `yaml:"timeouts"`
@@ -110,6 +116,11 @@ type TLS struct {
 	// Default: "1.2". Older versions are rejected.
 	MinVersion string `yaml:"min_version"`
 
+	// Ciphers restricts the TLS 1.2 cipher suites, by their Go names
+	// ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", see tls.CipherSuites).
+	// TLS 1.3 suites are not configurable. Default (empty): Go's defaults.
+	Ciphers []string `yaml:"ciphers"`
+
 	// Certificates are further certificate/key pairs, chosen by SNI.
 	Certificates []CertPair `yaml:"certificates"`
 }
@@ -135,6 +146,33 @@ type Upstream struct {
 	// Servers are the backends. At least one is required.
 	Servers []Server `yaml:"servers"`
 
+	// IPHashPrefix24 makes ip_hash hash only the first three octets of an
+	// IPv4 address, as nginx's ip_hash does. Default false: the whole address.
+	IPHashPrefix24 bool `yaml:"ip_hash_prefix24"`
+
+	// Fallback is the policy cookie and sid use for requests without a
+	// usable cookie or known sid (round_robin, least_conn, ip_hash, hash).
+	// Default: round_robin for cookie; for sid hash if hash_key is set,
+	// else ip_hash.
+	Fallback string `yaml:"fallback"`
+
+	// Cookie configures balance: cookie (see Cookie).
+	Cookie *Cookie `yaml:"cookie"`
+
+	// SidTTL is how long a learnt Engine.IO sid keeps routing to its
+	// server after its last use. Default: 5m.
+	SidTTL Duration `yaml:"sid_ttl"`
+
+	// MaxFails failed connects within FailTimeout mark a server down for
+	// FailTimeout, as in nginx. Default 1; -1 turns passive checks off.
+	MaxFails int `yaml:"max_fails"`
+
+	// FailTimeout: see MaxFails. Default: 10s.
+	FailTimeout Duration `yaml:"fail_timeout"`
+
+	// HealthCheck, when set, probes every server over HTTP.
+	HealthCheck *HealthCheck `yaml:"health_check"`
+
 	// Name is the key of this upstream in Config.Upstreams, set by Validate.
 	Name string `yaml:"-"`
 
@@ -157,6 +195,22 @@ type Server struct {
 	// Backup servers receive connections only when no other server is
 	// available. Default: false.
 	Backup bool `yaml:"backup"`
+
+	// TLS makes the proxy speak TLS (https/wss) to this server, verifying
+	// its certificate. Default: false (plain TCP).
+	TLS bool `yaml:"tls"`
+
+	// CAFile is a PEM file of the certificate authorities trusted for this
+	// server's certificate. Default (""): the system roots. Needs TLS.
+	CAFile string `yaml:"ca_file"`
+
+	// ServerName is the name sent in SNI and verified in the server's
+	// certificate. Default (""): the host part of Addr. Needs TLS.
+	ServerName string `yaml:"server_name"`
+
+	// InsecureSkipVerify accepts any certificate from this server. For
+	// tests only. Default: false. Needs TLS.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // Route sends requests whose host and path match to an upstream. Among the
@@ -266,6 +320,7 @@ func (c *Config) normalize() {
 	if c.Workers == 0 {
 		c.Workers = 1
 	}
+	setDuration(&c.DrainTimeout, DefaultDrainTimeout)
 	setDuration(&c.Timeouts.Connect, DefaultConnectTimeout)
 	setDuration(&c.Timeouts.HeaderRead, DefaultHeaderReadTimeout)
 	setDuration(&c.Timeouts.Idle, DefaultIdleTimeout)

@@ -20,6 +20,7 @@ var valueCases = []struct {
 	{"defaults", y(`listen: [{addr: ":8080"}]`), func(t *testing.T, c *config.Config) {
 		eq(t, "Loops", c.Loops, runtime.NumCPU())
 		eq(t, "Workers", c.Workers, 1)
+		eq(t, "DrainTimeout", c.DrainTimeout.String(), "30s")
 		eq(t, "Timeouts", c.Timeouts, config.Timeouts{
 			Connect:    config.Duration(5 * time.Second),
 			HeaderRead: config.Duration(10 * time.Second),
@@ -49,6 +50,7 @@ var valueCases = []struct {
 		`  - {host: "*.Example.COM", path: /chat, strip_prefix: true, upstream: chat}`,
 		`loops: 2`,
 		`workers: 4`,
+		`drain_timeout: 5s`,
 		`timeouts: {connect: 1m30s, header_read: 500ms, idle: 24h}`,
 		`limits: {max_header_bytes: 1024, max_pending_bytes: 1048576}`,
 	), func(t *testing.T, c *config.Config) {
@@ -66,6 +68,7 @@ var valueCases = []struct {
 		eq(t, "Routes[0]", c.Routes[0], config.Route{Host: "*.example.com", Path: "/chat", StripPrefix: true, Upstream: "chat", Line: 14})
 		eq(t, "Loops", c.Loops, 2)
 		eq(t, "Workers", c.Workers, 4)
+		eq(t, "DrainTimeout", c.DrainTimeout.String(), "5s")
 		eq(t, "Timeouts.Connect", c.Timeouts.Connect.String(), "1m30s")
 		eq(t, "Timeouts.HeaderRead", c.Timeouts.HeaderRead.String(), "500ms")
 		eq(t, "Limits", c.Limits, config.Limits{MaxHeaderBytes: 1024, MaxPendingBytes: 1 << 20})

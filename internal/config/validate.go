@@ -98,6 +98,7 @@ func (v *validator) tls(f string, t *TLS) {
 	if pairs == 0 && len(t.Certificates) == 0 {
 		v.p.addf(f, "no certificate (set cert and key, or certificates)")
 	}
+	v.ciphers(f+".ciphers", t)
 }
 
 // upstreamName is what an upstream may be called; no ":" so that a name
@@ -143,6 +144,7 @@ func (v *validator) upstreams() {
 			if s.Backup {
 				backups++
 			}
+			v.serverTLS(sf, s)
 		}
 		if backups > 0 && backups == len(u.Servers) {
 			v.p.addf(f+".servers", "every server is a backup; at least one must not be")
@@ -152,6 +154,7 @@ func (v *validator) upstreams() {
 
 // balance checks the policy and whether it needs, allows or forbids hash_key.
 func (v *validator) balance(f string, u *Upstream) {
+	v.balanceOptions(f, u)
 	switch u.Balance {
 	case BalanceHash:
 		if u.HashKey == "" {
@@ -258,7 +261,7 @@ func (v *validator) globals() {
 	for _, t := range []struct {
 		field string
 		d     Duration
-	}{{"timeouts.connect", c.Timeouts.Connect}, {"timeouts.header_read", c.Timeouts.HeaderRead}, {"timeouts.idle", c.Timeouts.Idle}, {"timeouts.read", c.Timeouts.Read}, {"timeouts.keepalive", c.Timeouts.KeepAlive}} {
+	}{{"drain_timeout", c.DrainTimeout}, {"timeouts.connect", c.Timeouts.Connect}, {"timeouts.header_read", c.Timeouts.HeaderRead}, {"timeouts.idle", c.Timeouts.Idle}, {"timeouts.read", c.Timeouts.Read}, {"timeouts.keepalive", c.Timeouts.KeepAlive}} {
 		if t.d < 0 {
 			v.p.addf(t.field, "must not be negative, got %s", t.d)
 		}

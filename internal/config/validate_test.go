@@ -132,7 +132,7 @@ var errorCases = []struct {
 		`  c: {balance: hash, hash_key: "header:", servers: [{addr: "h:1"}]}`,
 		`  d: {balance: hash, hash_key: "body:x", servers: [{addr: "h:1"}]}`,
 		`  e: {balance: ip_hash, hash_key: "ip", servers: [{addr: "h:1"}]}`,
-		`  f: {balance: cookie, hash_key: "cookie:SERVERID", servers: [{addr: "h:1"}]}`,
+		`  f: {balance: cookie, hash_key: "cookie:SERVERID", cookie: {secret: "0123456789abcdef"}, servers: [{addr: "h:1"}]}`,
 		`  g: {balance: hash, hash_key: "query:sid", servers: [{addr: "h:1"}]}`,
 	), []string{
 		`x.yaml:3: upstreams.a.balance: unknown policy "roundrobin" (want round_robin, least_conn, ip_hash, hash, cookie or sid) (did you mean round_robin?)`,
@@ -201,12 +201,14 @@ var errorCases = []struct {
 		`limits:`,
 		`  max_header_bytes: 100`,
 		`  max_pending_bytes: 1073741824`,
+		`drain_timeout: -5s`,
 	), []string{
 		`x.yaml:2: loops: must not be negative (0 means one per CPU), got -1`,
 		`x.yaml:3: workers: must not be negative (0 means 1), got -2`,
 		`x.yaml:4: timeouts.connect: must not be negative, got -1s`,
 		`x.yaml:6: limits.max_header_bytes: must be between 1024 and 1048576 bytes, got 100`,
-		`x.yaml:7: limits.max_pending_bytes: must be between 1024 and 67108864 bytes, got 1073741824`}},
+		`x.yaml:7: limits.max_pending_bytes: must be between 1024 and 67108864 bytes, got 1073741824`,
+		`x.yaml:8: drain_timeout: must not be negative, got -5s`}},
 }
 
 func TestParseErrors(t *testing.T) {

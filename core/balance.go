@@ -1,0 +1,230 @@
+package core
+
+import (
+	"bytes"
+
+	"fmt"
+	"github.com/valyala/bytebufferpool"
+	"net/netip"
+	"time"
+
+	"wsproxy/balance"
+	"wsproxy/codec"
+	"wsproxy/internal/config"
+)
+
+// upstream is a group of servers and the balance.Pool that picks one.
+type upstream struct {
+	name    string
+	pool    *balance.Pool
+	servers map[*balance.Server]*server
+	policy  string
+}
+
+// server is one backend address, as the core dials it.
+type server struct {
+	b    *balance.Server
+	up   *upstream
+	addr netip.AddrPort
+	name string
+}
+
+// balanceConfig translates an upstream's config for package balance.
+func balanceConfig(cu *config.Upstream) balance.Config {
+	bc := balance.Config{
+		Policy:       cu.Balance,
+		HashKey:      cu.HashKey,
+		IPv4Prefix24: cu.IPHashPrefix24,
+		Fallback:     cu.Fallback,
+		SidTTL:       time.Duration(cu.SidTTL),
+		MaxFails:     cu.MaxFails,
+		FailTimeout:  time.Duration(cu.FailTimeout),
+	}
+	if ck := cu.Cookie; ck != nil {
+		bc.CookieName, bc.CookieSecret, bc.CookieSecure = ck.Name, []byte(ck.Secret), ck.Secure
+	}
+	return bc
+}
+
+func newUpstreams(cfg *config.Config) (map[string]*upstream, error) {
+	ups := make(map[string]*upstream, len(cfg.Upstreams))
+	for name, cu := range cfg.Upstreams {
+		scs := make([]balance.ServerConfig, len(cu.Servers))
+		addrs := make([]netip.AddrPort, len(cu.Servers))
+		for i, cs := range cu.Servers {
+			ap, err := resolve(cs.Addr)
+			if err != nil {
+				return nil, fmt.Errorf("upstream %s: server %s: %w", name, cs.Addr, err)
+			}
+			addrs[i] = ap
+			scs[i] = balance.ServerConfig{Addr: cs.Addr, Weight: cs.Weight, MaxConns: cs.MaxConns, Backup: cs.Backup}
+		}
+		pool, err := balance.NewPool(name, scs, balanceConfig(cu))
+		if err != nil {
+			return nil, fmt.Errorf("upstream %s: %w", name, err)
+		}
+		u := &upstream{name: name, pool: pool, servers: make(map[*balance.Server]*server), policy: cu.Balance}
+		for i, bs := range pool.Servers() {
+			u.servers[bs] = &server{b: bs, up: u, addr: addrs[i], name: bs.Addr}
+		}
+		ups[name] = u
+	}
+	return ups, nil
+}
+
+// pick chooses a server of c's route and counts the request against it
+// until release.
+func (s *Server) pick(c *conn) (*server, error) {
+	u := c.rt.up
+	if u == nil {
+		return nil, errNoUpstream
+	}
+	r := &c.l.breq
+	r.req, r.peer = &c.l.req, c.peer.Addr()
+	b, err := u.pool.Pick(r, c.l.now)
+	r.req = nil
+	if err != nil {
+		return nil, errNoUpstream
+	}
+	return u.servers[b], nil
+}
+
+func (s *Server) acquire(srv *server) { srv.b.Acquire() }
+func (s *Server) release(srv *server) { srv.b.Release() }
+
+// connected reports the result of a connect to srv (passive health).
+func (s *Server) connected(srv *server, ok bool) {
+	srv.up.pool.Report(srv.b, ok, time.Now())
+}
+
+// balanceRequest shows package balance the request being routed, without
+// copying it. It lives in the Loop and is valid during one pick.
+type balanceRequest struct {
+	req  *codec.Request
+	peer netip.Addr
+}
+
+func (r *balanceRequest) ClientAddr() netip.Addr { return r.peer }
+
+func (r *balanceRequest) Header(name string) []byte {
+	for _, h := range r.req.Headers {
+		if codec.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+// Cookie finds name in the Cookie headers ("a=1; b=2").
+func (r *balanceRequest) Cookie(name string) []byte {
+	for _, h := range r.req.Headers {
+		if !codec.EqualFold(h.Name, "Cookie") {
+			continue
+		}
+		for v := h.Value; len(v) > 0; {
+			var pair []byte
+			if i := bytes.IndexByte(v, ';'); i >= 0 {
+				pair, v = v[:i], v[i+1:]
+			} else {
+				pair, v = v, nil
+			}
+			pair = bytes.TrimSpace(pair)
+			if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
+				return pair[len(name)+1:]
+			}
+		}
+	}
+	return nil
+}
+
+// Query finds name in the raw query string; the value is not unescaped.
+func (r *balanceRequest) Query(name string) []byte {
+	for q := r.req.Query; len(q) > 0; {
+		var kv []byte
+		if i := bytes.IndexByte(q, '&'); i >= 0 {
+			kv, q = q[:i], q[i+1:]
+		} else {
+			kv, q = q, nil
+		}
+		if len(kv) >= len(name) && string(kv[:len(name)]) == name {
+			if len(kv) == len(name) {
+				return kv[len(kv):]
+			}
+			if kv[len(name)] == '=' {
+				return kv[len(name)+1:]
+			}
+		}
+	}
+	return nil
+}
+
+// redial retries a request whose connect failed on another server of the
+// same upstream: no byte reached a backend, so this is always safe. The
+// bytes queued for the failed connection move to the new one; its head is
+// parsed again so that sticky policies see the same request. It reports
+// false when no retry was started.
+func (c *conn) redial() bool {
+	l := c.l
+	old := c.up
+	if c.flags&cfRespStarted != 0 || old.out == nil || int(c.tries)+1 >= len(c.rt.up.servers) {
+		return false
+	}
+	out := old.out
+	old.out = nil
+	c.dropUpstream()
+	c.tries++
+	if _, err := codec.ParseRequest(out.B[old.off:], &l.req); err != nil {
+		bytebufferpool.Put(out)
+		return false
+	}
+	srv, err := l.srv.pick(c)
+	if err != nil {
+		bytebufferpool.Put(out)
+		return false
+	}
+	up, err := c.dial(srv)
+	if err != nil {
+		l.srv.release(srv)
+		bytebufferpool.Put(out)
+		return false
+	}
+	up.out, up.off = out, old.off
+	c.up = up
+	c.updateInterest()
+	return true
+}
+
+// noteSticky sets the flags that make the response carry a balance cookie
+// or teach the pool an Engine.IO sid. Called right after pick, while the
+// loop's balanceRequest still describes the request.
+func (c *conn) noteSticky(srv *server) {
+	u := srv.up
+	r := &c.l.breq
+	r.req, r.peer = &c.l.req, c.peer.Addr()
+	switch u.policy {
+	case balance.PolicyCookie:
+		if u.pool.NeedsCookie(r, srv.b) {
+			c.flags |= cfSetCookie
+		}
+	case balance.PolicySid:
+		if r.Query("sid") == nil {
+			c.flags |= cfLearnSid
+		}
+	}
+	r.req = nil
+}
+
+// learnSid looks for an Engine.IO handshake at the start of a response body
+// passing through (chunk framing skipped) and teaches the pool its sid.
+func (c *conn) learnSid(body []byte) {
+	c.flags &^= cfLearnSid
+	if c.resp.kind == codec.BodyChunked {
+		if i := bytes.Index(body, []byte("\r\n")); i >= 0 {
+			body = body[i+2:]
+		}
+	}
+	if sid, ok := balance.ParseEngineIOHandshake(body); ok {
+		srv := c.up.srv
+		srv.up.pool.Learn(sid, srv.b, c.l.now)
+	}
+}

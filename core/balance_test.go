@@ -1,0 +1,203 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clientFrom returns an HTTP client whose connections come from src
+// (a 127.0.0.x address), without keep-alive so every request is new.
+func clientFrom(src string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext:       func(ctx context.Context, n, a string) (net.Conn, error) { return d.DialContext(ctx, n, a) },
+		DisableKeepAlives: true,
+	}}
+}
+
+func getID(t *testing.T, c *http.Client, url string, hdr map[string]string) (string, *http.Response) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.Header.Get("X-Echo-Id"), resp
+}
+
+func threeEchoes(t *testing.T) string {
+	var lines []string
+	for i := 1; i <= 3; i++ {
+		e := startEcho(t, fmt.Sprintf("e%d", i))
+		lines = append(lines, fmt.Sprintf("      - addr: %q", e.Addr().String()))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestBalanceIPHashSticky(t *testing.T) {
+	_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+upstreams:
+  webpush:
+    balance: ip_hash
+    servers:
+%s
+routes: [{path: /, upstream: webpush}]
+`, threeEchoes(t)))
+	used := map[string]bool{}
+	for i := 2; i < 22; i++ {
+		c := clientFrom(fmt.Sprintf("127.0.0.%d", i))
+		first, _ := getID(t, c, "http://"+addr+"/", nil)
+		for j := 0; j < 3; j++ {
+			if got, _ := getID(t, c, "http://"+addr+"/", nil); got != first {
+				t.Fatalf("client 127.0.0.%d: request %d went to %s; want %s", i, j, got, first)
+			}
+		}
+		used[first] = true
+	}
+	if len(used) != 3 {
+		t.Errorf("20 client addresses used backends %v; want all 3", used)
+	}
+}
+
+func TestBalanceCookieInsertAndHonour(t *testing.T) {
+	_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+upstreams:
+  webpush:
+    balance: cookie
+    cookie: {secret: "0123456789abcdef0123"}
+    servers:
+%s
+routes: [{path: /, upstream: webpush}]
+`, threeEchoes(t)))
+	c := clientFrom("127.0.0.1")
+	for i := 0; i < 6; i++ {
+		id, resp := getID(t, c, "http://"+addr+"/", nil)
+		var cookie string
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "wsproxy_srv" {
+				cookie = ck.Value
+			}
+		}
+		if cookie == "" {
+			t.Fatalf("response %d has no wsproxy_srv cookie; headers %v", i, resp.Header)
+		}
+		for j := 0; j < 3; j++ {
+			got, r2 := getID(t, c, "http://"+addr+"/", map[string]string{"Cookie": "wsproxy_srv=" + cookie})
+			if got != id {
+				t.Fatalf("with cookie of %s: went to %s", id, got)
+			}
+			if sc := r2.Header.Get("Set-Cookie"); sc != "" {
+				t.Errorf("valid cookie answered with Set-Cookie %q; want none", sc)
+			}
+		}
+	}
+}
+
+// engineIOBackend answers like an Engine.IO v4 server: a request without a
+// sid gets a handshake with a new sid; a request with a sid it did not issue
+// gets 400 "Session ID unknown".
+func engineIOBackend(t *testing.T, id string) string {
+	issued := map[string]bool{}
+	n := 0
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo-Id", id)
+		sid := r.URL.Query().Get("sid")
+		if sid == "" {
+			n++
+			sid = fmt.Sprintf("%s-%d", id, n)
+			issued[sid] = true
+			fmt.Fprintf(w, `0{"sid":%q,"upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`, sid)
+			return
+		}
+		if !issued[sid] {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"code":1,"message":"Session ID unknown"}`)
+			return
+		}
+		fmt.Fprint(w, "6")
+	}))
+	t.Cleanup(ts.Close)
+	return strings.TrimPrefix(ts.URL, "http://")
+}
+
+func TestBalanceSidLearnt(t *testing.T) {
+	var lines []string
+	for i := 1; i <= 3; i++ {
+		lines = append(lines, fmt.Sprintf("      - addr: %q", engineIOBackend(t, fmt.Sprintf("b%d", i))))
+	}
+	_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+upstreams:
+  eio:
+    balance: sid
+    fallback: round_robin
+    servers:
+%s
+routes: [{path: /engine.io/, upstream: eio}]
+`, strings.Join(lines, "\n")))
+	c := clientFrom("127.0.0.1")
+	used := map[string]bool{}
+	for i := 0; i < 9; i++ {
+		resp, err := c.Get("http://" + addr + "/engine.io/?EIO=4&transport=polling")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		id := resp.Header.Get("X-Echo-Id")
+		used[id] = true
+		sid := strings.SplitN(strings.TrimPrefix(string(body), `0{"sid":"`), `"`, 2)[0]
+		for j := 0; j < 3; j++ {
+			r, err := c.Get("http://" + addr + "/engine.io/?EIO=4&transport=polling&sid=" + sid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			if r.StatusCode != 200 || r.Header.Get("X-Echo-Id") != id {
+				t.Fatalf("poll %d for sid %s: %d from %s (%s); want 200 from %s", j, sid, r.StatusCode, r.Header.Get("X-Echo-Id"), b, id)
+			}
+		}
+	}
+	if len(used) != 3 {
+		t.Errorf("handshakes went to %v; want all 3 backends (round_robin fallback)", used)
+	}
+}
+
+func TestBalanceRetriesRefusedServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // refused from now on
+	e := startEcho(t, "alive")
+	_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+upstreams:
+  u:
+    servers: [{addr: %q}, {addr: %q}]
+routes: [{path: /, upstream: u}]
+`, dead, e.Addr().String()))
+	c := clientFrom("127.0.0.1")
+	for i := 0; i < 6; i++ {
+		id, resp := getID(t, c, "http://"+addr+"/", nil)
+		if resp.StatusCode != 200 || id != "alive" {
+			t.Fatalf("request %d: %d from %q; want 200 from alive", i, resp.StatusCode, id)
+		}
+	}
+}

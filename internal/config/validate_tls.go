@@ -1,0 +1,90 @@
+package config
+
+import (
+	"crypto/tls"
+	"fmt"
+	"strings"
+)
+
+// tls12Suites maps the names of the TLS 1.2 cipher suites Go considers
+// secure to their IDs; only these may be listed in TLS.Ciphers.
+var tls12Suites = func() map[string]uint16 {
+	m := make(map[string]uint16)
+	for _, cs := range tls.CipherSuites() {
+		for _, v := range cs.SupportedVersions {
+			if v == tls.VersionTLS12 {
+				m[cs.Name] = cs.ID
+			}
+		}
+	}
+	return m
+}()
+
+// CipherSuiteIDs returns the IDs of the suites named in t.Ciphers, in order,
+// or nil when none are named (Go's defaults). Call it after Validate.
+func (t *TLS) CipherSuiteIDs() []uint16 {
+	var ids []uint16
+	for _, name := range t.Ciphers {
+		if id, ok := tls12Suites[name]; ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// ciphers checks TLS.Ciphers against the suites Go offers for TLS 1.2.
+func (v *validator) ciphers(f string, t *TLS) {
+	if len(t.Ciphers) > 0 && strings.ToLower(t.MinVersion) == "1.3" {
+		v.p.addf(f, "has no effect with min_version \"1.3\" (TLS 1.3 suites are not configurable)")
+		return
+	}
+	insecure := make(map[string]bool)
+	for _, cs := range tls.InsecureCipherSuites() {
+		insecure[cs.Name] = true
+	}
+	for i, name := range t.Ciphers {
+		cf := fmt.Sprintf("%s[%d]", f, i)
+		if _, ok := tls12Suites[name]; ok {
+			continue
+		}
+		switch {
+		case insecure[name]:
+			v.p.addf(cf, "cipher suite %s is insecure and not supported", name)
+		case strings.HasPrefix(name, "TLS_AES_") || strings.HasPrefix(name, "TLS_CHACHA20_"):
+			v.p.addf(cf, "%s is a TLS 1.3 suite; TLS 1.3 suites are not configurable", name)
+		default:
+			v.p.addf(cf, "unknown TLS 1.2 cipher suite %q%s", name, suggestSuite(name))
+		}
+	}
+}
+
+// suggestSuite proposes the suite whose name differs from name only in case
+// or by "-" for "_", the usual slips when copying from OpenSSL-style lists.
+func suggestSuite(name string) string {
+	norm := strings.ReplaceAll(name, "-", "_")
+	for s := range tls12Suites {
+		if strings.EqualFold(s, norm) {
+			return " (did you mean " + s + "?)"
+		}
+	}
+	return " (want a Go name such as TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)"
+}
+
+// serverTLS checks the TLS settings of an upstream server: they need
+// tls: true, and a CA file is pointless when verification is off.
+func (v *validator) serverTLS(f string, s Server) {
+	if !s.TLS {
+		for _, o := range []struct {
+			field string
+			set   bool
+		}{{"ca_file", s.CAFile != ""}, {"server_name", s.ServerName != ""}, {"insecure_skip_verify", s.InsecureSkipVerify}} {
+			if o.set {
+				v.p.addf(f+"."+o.field, "has no effect without tls: true")
+			}
+		}
+		return
+	}
+	if s.InsecureSkipVerify && s.CAFile != "" {
+		v.p.addf(f+".ca_file", "has no effect with insecure_skip_verify: true")
+	}
+}
