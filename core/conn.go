@@ -42,6 +42,9 @@ const (
 	cfRetried                           // the request was already retried once
 	cfSetCookie                         // insert the balance cookie into the response
 	cfLearnSid                          // learn an Engine.IO sid from the response body
+	cfGoingAway                         // the proxy is closing this tunnel (drain)
+	cfCloseUp                           // a Close 1001 waits for a frame boundary toward the upstream
+	cfCloseDown                         // a Close 1001 waits for a frame boundary toward the client
 	cfUpstreamClose                     // the response said Connection: close: do not reuse the upstream
 )
 

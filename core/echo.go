@@ -13,9 +13,11 @@ import (
 // EchoServer is a small WebSocket echo and HTTP backend on the same reactor
 // as the proxy, for demos, tests and capacity runs. WebSocket messages come
 // back as sent (frame by frame, unmasked); Pings get Pongs; a Close is
-// answered and the connection closed. An HTTP request gets a JSON report of
-// what arrived: the server's id, method, path, query, Host and forwarding
-// headers, and the length and SHA-256 of the body. Special paths:
+// answered and the connection closed. The 101 carries X-Echo-Id (the
+// server's id) and X-Echo-Path (the request target it received). An HTTP
+// request gets a JSON report of what arrived: the server's id, method, path,
+// query, Host and forwarding headers, every field line in order, and the
+// length and SHA-256 of the body. Special paths:
 //
 //	/status/NNN       answer with status NNN (204 and 304 without a body)
 //	?size=N           answer with an N-byte body instead of the report

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -32,8 +33,9 @@ type echoConn struct {
 	// HTTP request in progress.
 	inBody bool
 	body   bodyState
-	nbody  int64
+	nbody  int64 // payload bytes: a chunked body is reported decoded
 	sum    hash.Hash
+	dec    dechunker
 	report echoReport
 	close  bool
 
@@ -46,19 +48,20 @@ type echoConn struct {
 
 // echoReport is what the echo backend tells about an HTTP request.
 type echoReport struct {
-	ID              string `json:"id"`
-	Method          string `json:"method"`
-	Path            string `json:"path"`
-	Query           string `json:"query"`
-	Host            string `json:"host"`
-	XForwardedFor   string `json:"x_forwarded_for"`
-	XRealIP         string `json:"x_real_ip"`
-	XForwardedProto string `json:"x_forwarded_proto"`
-	Connection      string `json:"connection"`
-	Upgrade         string `json:"upgrade"`
-	Peer            string `json:"peer"`
-	BodyBytes       int64  `json:"body_bytes"`
-	BodySHA256      string `json:"body_sha256"`
+	ID              string   `json:"id"`
+	Method          string   `json:"method"`
+	Path            string   `json:"path"`
+	Query           string   `json:"query"`
+	Host            string   `json:"host"`
+	XForwardedFor   string   `json:"x_forwarded_for"`
+	XRealIP         string   `json:"x_real_ip"`
+	XForwardedProto string   `json:"x_forwarded_proto"`
+	Connection      string   `json:"connection"`
+	Upgrade         string   `json:"upgrade"`
+	Peer            string   `json:"peer"`
+	BodyBytes       int64    `json:"body_bytes"`
+	BodySHA256      string   `json:"body_sha256"`
+	Headers         []string `json:"headers"` // every field line as "Name: value", in order
 	status          int
 	size            int
 	chunked         bool
@@ -134,8 +137,11 @@ func (c *echoConn) process(data []byte) []byte {
 				c.fail(400, "malformed chunked body")
 				return nil
 			}
-			c.sum.Write(data[:n])
-			c.nbody += int64(n)
+			if c.body.kind == codec.BodyChunked {
+				c.dec.payload(data[:n], c.addBody)
+			} else {
+				c.addBody(data[:n])
+			}
 			data = data[n:]
 			if done {
 				c.inBody = false
@@ -176,7 +182,12 @@ func (c *echoConn) head(data []byte) (int, bool) {
 		out := append(c.ep.l.hbuf[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 		out = codec.AppendAcceptKey(out, req.WSKey)
 		out = append(out, "\r\nX-Echo-Id: "...)
-		out = append(append(out, c.srv.ID...), "\r\n\r\n"...)
+		out = append(append(out, c.srv.ID...), "\r\nX-Echo-Path: "...)
+		out = append(out, req.Path...)
+		if len(req.Query) > 0 {
+			out = append(append(out, '?'), req.Query...)
+		}
+		out = append(out, "\r\n\r\n"...)
 		c.ep.l.hbuf = out[:0]
 		c.ws = true
 		c.write(out)
@@ -188,6 +199,7 @@ func (c *echoConn) head(data []byte) (int, bool) {
 		head: string(req.Method) == "HEAD",
 	}
 	for _, h := range req.Headers {
+		c.report.Headers = append(c.report.Headers, string(h.Name)+": "+string(h.Value))
 		switch {
 		case codec.EqualFold(h.Name, "X-Forwarded-For"):
 			c.report.XForwardedFor = string(h.Value)
@@ -220,12 +232,64 @@ func (c *echoConn) head(data []byte) (int, bool) {
 	c.body.reset(kind, size)
 	c.nbody = 0
 	c.sum = sha256.New()
+	c.dec = dechunker{}
 	if kind == codec.BodyNone {
 		c.respond()
 	} else {
 		c.inBody = true
 	}
 	return n, true
+}
+
+func (c *echoConn) addBody(p []byte) {
+	c.sum.Write(p)
+	c.nbody += int64(len(p))
+}
+
+// dechunker extracts the payload of a chunked body whose framing a
+// codec.ChunkedScanner has already checked, so that the report describes
+// what the client meant to send rather than its transfer coding.
+type dechunker struct {
+	state uint8 // 0 size digits, 1 rest of the size line, 2 data, 3 CRLF after data, 4 trailer
+	left  int64 // chunk size being read, then data bytes left
+	crlf  int
+}
+
+// payload passes the payload bytes within p to out.
+func (d *dechunker) payload(p []byte, out func([]byte)) {
+	for len(p) > 0 && d.state != 4 {
+		switch d.state {
+		case 0:
+			if v := strings.IndexByte("0123456789abcdef", p[0]|0x20); v >= 0 {
+				d.left = d.left<<4 | int64(v)
+				p = p[1:]
+				continue
+			}
+			d.state = 1
+		case 1:
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				return
+			}
+			p = p[i+1:]
+			d.state = 2
+			if d.left == 0 {
+				d.state = 4
+			}
+		case 2:
+			n := min(int64(len(p)), d.left)
+			out(p[:n])
+			p, d.left = p[n:], d.left-n
+			if d.left == 0 {
+				d.state, d.crlf = 3, 0
+			}
+		case 3:
+			p = p[1:]
+			if d.crlf++; d.crlf == 2 {
+				d.state = 0
+			}
+		}
+	}
 }
 
 // respond writes the answer to the request whose body just ended.

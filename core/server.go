@@ -59,12 +59,14 @@ type Server struct {
 	stats    stats
 	addrs    []netip.AddrPort
 	wg       sync.WaitGroup
+	done     chan struct{} // closed by Close
+	closed   sync.Once
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream
 // host names are resolved here, once.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, limits: cfg.Limits}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, limits: cfg.Limits, done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -122,6 +124,7 @@ func (s *Server) Start() error {
 			s.lns = append(s.lns, ln)
 		}
 	}
+	s.startHealthChecks()
 	for _, l := range s.loops {
 		s.wg.Add(1)
 		go func(l *Loop) {
@@ -139,6 +142,7 @@ func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
 
 // Close stops every loop, closing all connections, and waits for them.
 func (s *Server) Close() {
+	s.closed.Do(func() { close(s.done) })
 	for _, l := range s.loops {
 		l.Stop()
 	}

@@ -152,7 +152,7 @@ func (c *conn) onTimer() {
 		}
 		c.upstreamFailed(errUpstreamTimeout)
 	case c.st == stTunnel:
-		if d := time.Duration(now - c.active); d < l.srv.timeouts.Idle {
+		if d := time.Duration(now - c.active); d < l.srv.timeouts.Idle && c.flags&cfGoingAway == 0 {
 			c.schedule(l.srv.timeouts.Idle - d)
 			return
 		}

@@ -1,0 +1,145 @@
+package core_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	gorilla "github.com/gorilla/websocket"
+
+	"wsproxy/codec"
+)
+
+// pushLimit is the most a pusher may get written before it is blocked:
+// socket buffers on three sockets (kernel autotuning) plus the proxy's
+// bounded pending output, with room to spare. Without back-pressure a
+// pusher writes hundreds of MB in the time allowed.
+const pushLimit = 32 << 20
+
+// push writes a never-ending frame payload to c for up to d and reports how
+// many bytes went out and whether a write was blocked for pushStall.
+func push(c net.Conn, d time.Duration) (n int64, blocked bool, err error) {
+	const pushStall = 300 * time.Millisecond
+	buf := make([]byte, 64<<10)
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		c.SetWriteDeadline(time.Now().Add(pushStall))
+		m, err := c.Write(buf)
+		n += int64(m)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, true, nil
+		}
+		if err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, nil
+}
+
+// hugeFrameHeader starts a binary frame longer than any test will send, so
+// that everything pushed behind it is payload.
+func hugeFrameHeader(masked bool) []byte {
+	h := ws.Header{Fin: true, OpCode: ws.OpBinary, Length: 1 << 40, Masked: masked}
+	if masked {
+		h.Mask = [4]byte{1, 2, 3, 4}
+	}
+	return codec.AppendFrameHeader(nil, h)
+}
+
+func heapInuse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// TestBackPressure: when one side of a tunnel stops reading, the other side
+// is blocked after a bounded number of bytes, the proxy's memory does not
+// grow with what was pushed, and other connections are still served.
+func TestBackPressure(t *testing.T) {
+	tests := []struct {
+		name string
+		// upstreamPushes: the backend floods a client that never reads;
+		// otherwise the client floods a backend that never reads.
+		upstreamPushes bool
+	}{
+		{name: "client to stalled upstream"},
+		{name: "upstream to stalled client", upstreamPushes: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			type result struct {
+				n       int64
+				blocked bool
+				err     error
+			}
+			backendDone := make(chan result, 1)
+			stop := make(chan struct{})
+			backend := rawBackend(t, func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := readHeadErr(br); err != nil {
+					backendDone <- result{err: err}
+					return
+				}
+				resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+					"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+				if _, err := c.Write([]byte(resp)); err != nil {
+					backendDone <- result{err: err}
+					return
+				}
+				if tt.upstreamPushes {
+					c.Write(hugeFrameHeader(false))
+					n, blocked, err := push(c, 2*time.Second)
+					backendDone <- result{n, blocked, err}
+				}
+				<-stop // never read
+			})
+			t.Cleanup(func() { close(stop) }) // runs before the backend's cleanup
+			echo := startEcho(t, "e")
+			_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+loops: 2
+routes:
+  - {path: /stuck, upstream: %q}
+  - {path: /, upstream: %q}
+`, backend, echo.Addr()))
+
+			c, _ := rawWebSocket(t, addr, "/stuck")
+			before := heapInuse()
+			var r result
+			if tt.upstreamPushes {
+				r = <-backendDone // the client reads nothing meanwhile
+			} else {
+				writeAll(t, c, string(hugeFrameHeader(true)))
+				r.n, r.blocked, r.err = push(c, 2*time.Second)
+			}
+			if r.err != nil {
+				t.Fatalf("push: %v after %d bytes", r.err, r.n)
+			}
+			if !r.blocked || r.n > pushLimit {
+				t.Fatalf("pusher: blocked %v after %d bytes; want blocked after at most %d", r.blocked, r.n, pushLimit)
+			}
+			growth := int64(heapInuse()) - int64(before)
+			t.Logf("pushed %d bytes before blocking; proxy heap grew by %d", r.n, growth)
+			if growth > 4<<20 || growth > r.n/4 {
+				t.Errorf("heap in use grew by %d bytes while %d were pushed; want far less", growth, r.n)
+			}
+
+			// The stalled tunnel does not hold up another connection.
+			g := dialGorilla(t, "ws://"+addr+"/ws", nil)
+			g.NetConn().SetDeadline(time.Now().Add(5 * time.Second))
+			msg := payload(200_000, false, 9)
+			if err := g.WriteMessage(gorilla.BinaryMessage, msg); err != nil {
+				t.Fatalf("other connection: write: %v", err)
+			}
+			if _, got, err := g.ReadMessage(); err != nil || len(got) != len(msg) {
+				t.Fatalf("other connection: got %d bytes, %v; want the %d sent", len(got), err, len(msg))
+			}
+		})
+	}
+}

@@ -1,0 +1,155 @@
+package core
+
+import (
+	"errors"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"wsproxy/internal/sock"
+)
+
+// Draining is how a Server stops without cutting off its clients: it stops
+// accepting, lets the connections it has finish, and closes whatever is
+// still open when the drain timeout ends. It is what a worker does on
+// SIGTERM and what the old generation of workers does after a reload.
+//
+// Every step runs on the loops' goroutines through Loop.Submit; the
+// goroutine calling Drain only waits and polls the open-connection counter.
+
+// drainPoll is how often Drain checks the number of open connections and
+// nudges idle keep-alive clients to close.
+const drainPoll = 50 * time.Millisecond
+
+// drainSweepMax bounds the final accept sweep of one listener, so that a
+// flood of connects cannot keep a listener open for ever.
+const drainSweepMax = 4096
+
+// Open returns the number of client connections open now, as in
+// Stats().Open. It is safe to call from any goroutine, for example to watch
+// a drain's progress.
+func (s *Server) Open() int64 { return s.stats.open.Load() }
+
+// Drain stops accepting, waits up to timeout for the open client
+// connections to close, then closes the rest, and returns. The loops keep
+// running: call Close afterwards. Drain may be called from any goroutine
+// but not concurrently with itself; calling Close while Drain runs makes it
+// return early.
+//
+// Stopping accepting means a last sweep of each listener's accept queue
+// (so connections the kernel already completed are served, not reset) and
+// then closing it. While the drain lasts, HTTP keep-alive clients waiting
+// between requests are closed, and plain HTTP exchanges in flight are
+// marked to close once their response is complete; WebSocket tunnels keep
+// relaying until either side closes them.
+func (s *Server) Drain(timeout time.Duration) {
+	s.each(func(l *Loop) {
+		for _, ln := range s.lns {
+			if ln.l == l {
+				ln.stopAccepting()
+			}
+		}
+	})
+	s.log.Info("draining", "open", s.Open(), "timeout", timeout)
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for s.Open() > 0 && time.Now().Before(deadline) {
+		s.each(func(l *Loop) { l.eachConn((*conn).drainNudge) })
+		if s.Open() == 0 {
+			break
+		}
+		<-tick.C
+	}
+	if n := s.Open(); n > 0 {
+		s.log.Warn("drain timed out; closing the remaining connections", "open", n, "timeout", timeout)
+		s.each(func(l *Loop) {
+			l.eachConn(func(c *conn) {
+				c.goingAway()
+				c.close()
+			})
+		})
+	}
+	s.log.Info("drained", "accepted", s.stats.accepted.Load())
+}
+
+// each runs f on every loop's goroutine and waits until it has run. A loop
+// that has stopped, or stops before running f, is skipped.
+func (s *Server) each(f func(l *Loop)) {
+	dones := make([]chan struct{}, len(s.loops))
+	for i, l := range s.loops {
+		done := make(chan struct{})
+		if l.Submit(func() { f(l); close(done) }) {
+			dones[i] = done
+		}
+	}
+	for i, done := range dones {
+		if done == nil {
+			continue
+		}
+		select {
+		case <-done:
+		case <-s.loops[i].done:
+		}
+	}
+}
+
+// stopAccepting accepts what is already queued on the listener and closes
+// it. It runs on the listener's loop.
+//
+// With SO_REUSEPORT every listener has its own accept queue: a connection
+// the kernel put in this queue after the sweep is reset when the socket
+// closes, unless net.ipv4.tcp_migrate_req=1 lets the kernel move it to
+// another listener of the port (see README.md, Operations).
+func (ln *listener) stopAccepting() {
+	if ln.fd < 0 {
+		return
+	}
+	l := ln.l
+	l.wheel.Cancel(&ln.paused)
+	for i := 0; i < drainSweepMax; i++ {
+		fd, peer, err := sock.Accept(ln.fd)
+		if errors.Is(err, unix.ECONNABORTED) || errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			break // EAGAIN: the queue is empty; EMFILE: nothing to do about it now
+		}
+		ln.accept(fd, peer)
+	}
+	l.unregister(ln.fd)
+	closeFD(ln.fd)
+	ln.fd = -1
+}
+
+// eachConn calls f for every proxied connection owned by the loop. It runs
+// on the loop's goroutine; f may close the connection.
+func (l *Loop) eachConn(f func(c *conn)) {
+	for _, h := range l.handlers {
+		e, ok := h.(*endpoint)
+		if !ok || e.c == nil || e.flags&epIsUpstream != 0 || e.c.st == stClosed {
+			continue // not a client endpoint: a listener, a parked upstream, an upstream side
+		}
+		f(e.c)
+	}
+}
+
+// drainNudge moves c towards closing without cutting anything short: a
+// keep-alive client waiting between requests is closed, and a plain HTTP
+// exchange in flight will close the client once its response is complete.
+// Tunnels, upgrades in progress and half-received request heads are left
+// alone.
+func (c *conn) drainNudge() {
+	switch c.st {
+	case stHead:
+		if c.flags&cfKeepAliveWait != 0 && (c.in == nil || len(c.in.B) == 0) {
+			c.close()
+		}
+	case stSend, stWait, stResp:
+		if c.flags&cfUpgrade == 0 {
+			c.flags |= cfClientClose
+		}
+	}
+}
+
+// goingAway is in goaway.go: Close 1001 to both sides of a tunnel.

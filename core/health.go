@@ -1,0 +1,71 @@
+package core
+
+import (
+	"net/http"
+	"time"
+
+	"wsproxy/internal/config"
+)
+
+// startHealthChecks starts one goroutine per upstream that has a
+// health_check: each round probes every server with an HTTP GET and marks
+// it up (2xx or 3xx) or down. These goroutines are per upstream, not per
+// connection, and stop when the Server closes.
+func (s *Server) startHealthChecks() {
+	for name, cu := range s.cfg.Upstreams {
+		if cu.HealthCheck == nil || s.ups[name] == nil {
+			continue
+		}
+		s.wg.Add(1)
+		go func(u *upstream, hc *config.HealthCheck) {
+			defer s.wg.Done()
+			s.healthLoop(u, hc)
+		}(s.ups[name], cu.HealthCheck)
+	}
+}
+
+func (s *Server) healthLoop(u *upstream, hc *config.HealthCheck) {
+	client := &http.Client{
+		Timeout:   time.Duration(hc.Timeout),
+		Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	t := time.NewTicker(time.Duration(hc.Interval))
+	defer t.Stop()
+	for {
+		for _, srv := range u.servers {
+			ok := probe(client, "http://"+srv.addr.String()+hc.Path, srv.name)
+			was := srv.b.Available(time.Now())
+			if ok {
+				srv.b.MarkUp()
+			} else {
+				srv.b.MarkDown()
+			}
+			if ok != was {
+				s.log.Info("health check", "upstream", u.name, "server", srv.name, "up", ok)
+			}
+		}
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func probe(c *http.Client, url, host string) bool {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return false
+	}
+	req.Host = host
+	req.Header.Set("User-Agent", "wsproxy-health-check")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode >= 200 && resp.StatusCode < 400
+}

@@ -1,0 +1,131 @@
+package core_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"wsproxy/core"
+)
+
+const switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+
+// tunnelProxy routes every path to backend.
+func tunnelProxy(t testing.TB, backend string) (*core.Server, string) {
+	t.Helper()
+	return startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+loops: 2
+routes: [{path: /, upstream: %q}]
+`, backend))
+}
+
+// TestTunnelHalfClose: the client shuts its write side; the backend sees EOF
+// after the client's last frame, and what it sends afterwards still reaches
+// the client, followed by EOF.
+func TestTunnelHalfClose(t *testing.T) {
+	type seen struct {
+		got []byte
+		err error
+	}
+	done := make(chan seen, 1)
+	backend := rawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := readHeadErr(br); err != nil {
+			done <- seen{err: err}
+			return
+		}
+		io.WriteString(c, switching)
+		got, err := io.ReadAll(br) // until the client's EOF comes through
+		if err == nil {
+			// Written after EOF: the proxy must still carry it.
+			_, err = c.Write(serverFrame(ws.OpText, "reply after your EOF"))
+		}
+		done <- seen{got, err}
+	})
+	_, addr := tunnelProxy(t, backend)
+
+	c, br := rawWebSocket(t, addr, "/half")
+	last := clientFrame(ws.OpText, "last words")
+	writeAll(t, c, string(last))
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatalf("CloseWrite: %v", err)
+	}
+	s := <-done
+	if s.err != nil || !bytes.Equal(s.got, last) {
+		t.Fatalf("backend read until EOF: got %q, %v; want %q", s.got, s.err, last)
+	}
+	f, err := ws.ReadFrame(br)
+	if err != nil || string(f.Payload) != "reply after your EOF" {
+		t.Fatalf("client: got %q, %v; want the frame sent after EOF", f.Payload, err)
+	}
+	expectEOF(t, br, c)
+}
+
+// TestTunnelUpstreamCloses: when the backend closes a tunnel, the client
+// sees the end of the stream at once (not at the idle timeout), and the
+// proxy lets go of the connection once the client closes too.
+func TestTunnelUpstreamCloses(t *testing.T) {
+	tests := []struct {
+		name  string
+		close func(c net.Conn)
+	}{
+		{"close", func(c net.Conn) { c.Close() }},
+		{"close frame then close", func(c net.Conn) {
+			c.Write(serverFrame(ws.OpClose, "\x03\xe8bye"))
+			c.Close()
+		}},
+		{"reset", func(c net.Conn) {
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			backend := rawBackend(t, func(c net.Conn) {
+				if _, err := readHeadErr(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, switching)
+				c.Write(serverFrame(ws.OpText, "about to go"))
+				tt.close(c)
+			})
+			srv, addr := tunnelProxy(t, backend)
+			c, br := rawWebSocket(t, addr, "/bye")
+			start := time.Now()
+			c.SetReadDeadline(start.Add(3 * time.Second))
+			rest, err := io.ReadAll(br)
+			if took := time.Since(start); err != nil || took > 2*time.Second {
+				t.Fatalf("client: read ended after %v with %v; want EOF at once", took, err)
+			}
+			if f, err := ws.ReadFrame(bytes.NewReader(rest)); err != nil || string(f.Payload) != "about to go" {
+				t.Errorf("client: got %q before EOF; want the backend's last frame", rest)
+			}
+			c.Close()
+			waitFor(t, "proxy connections closed", func() bool { return srv.Stats().Open == 0 })
+		})
+	}
+}
+
+// waitFor polls cond until it holds, for state that no event announces
+// (such as a counter on the proxy's loops).
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s: still not true after 5s", what)
+		}
+	}
+}
