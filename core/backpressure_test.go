@@ -16,10 +16,11 @@ import (
 	"wsproxy/codec"
 )
 
-// pushLimit is the most a pusher may get written before it is blocked:
-// socket buffers on three sockets (kernel autotuning) plus the proxy's
-// bounded pending output, with room to spare. Without back-pressure a
-// pusher writes hundreds of MB in the time allowed.
+// pushLimit is the most a pusher may get written before it is blocked: the
+// buffers of the four sockets on the way (grown by kernel autotuning; 7-11
+// MB measured on loopback) plus the proxy's bounded pending output, with
+// room to spare. Without back-pressure a pusher writes hundreds of MB in
+// the time allowed.
 const pushLimit = 32 << 20
 
 // push writes a never-ending frame payload to c for up to d and reports how
@@ -81,14 +82,7 @@ func TestBackPressure(t *testing.T) {
 			backendDone := make(chan result, 1)
 			stop := make(chan struct{})
 			backend := rawBackend(t, func(c net.Conn) {
-				br := bufio.NewReader(c)
-				if _, err := readHeadErr(br); err != nil {
-					backendDone <- result{err: err}
-					return
-				}
-				resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-					"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
-				if _, err := c.Write([]byte(resp)); err != nil {
+				if _, err := acceptWebSocket(c, bufio.NewReader(c), ""); err != nil {
 					backendDone <- result{err: err}
 					return
 				}

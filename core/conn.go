@@ -32,20 +32,20 @@ func (s state) String() string { return stateNames[s] }
 type connFlags uint16
 
 const (
-	cfClientClose connFlags = 1 << iota // close the client after this response
-	cfHeadMethod                        // the request is HEAD: the response has no body
-	cfUpgrade                           // the request asks for a WebSocket upgrade
-	cfRespStarted                       // response bytes reached the client
-	cfReqDone                           // the request body was forwarded completely
-	cfHTTP10                            // the client speaks HTTP/1.0
-	cfKeepAliveWait                     // stHead with no byte of the next request yet
-	cfRetried                           // the request was already retried once
-	cfSetCookie                         // insert the balance cookie into the response
-	cfLearnSid                          // learn an Engine.IO sid from the response body
-	cfGoingAway                         // the proxy is closing this tunnel (drain)
-	cfCloseUp                           // a Close 1001 waits for a frame boundary toward the upstream
-	cfCloseDown                         // a Close 1001 waits for a frame boundary toward the client
-	cfUpstreamClose                     // the response said Connection: close: do not reuse the upstream
+	cfClientClose   connFlags = 1 << iota // close the client after this response
+	cfHeadMethod                          // the request is HEAD: the response has no body
+	cfUpgrade                             // the request asks for a WebSocket upgrade
+	cfRespStarted                         // response bytes reached the client
+	cfReqDone                             // the request body was forwarded completely
+	cfHTTP10                              // the client speaks HTTP/1.0
+	cfKeepAliveWait                       // stHead with no byte of the next request yet
+	cfRetried                             // the request was already retried once
+	cfSetCookie                           // insert the balance cookie into the response
+	cfLearnSid                            // learn an Engine.IO sid from the response body
+	cfGoingAway                           // the proxy is closing this tunnel (drain)
+	cfUpstreamClose                       // the response said Connection: close: do not reuse the upstream
+	cfOverloaded                          // accepted past limits.max_conns: answer 503
+	cfTooManyConns                        // accepted past limits.max_conns_per_ip: answer 429
 )
 
 // conn is one client connection and, while a request or tunnel is active, the
@@ -69,6 +69,8 @@ type conn struct {
 
 	req, resp bodyState
 	scan      [2]codec.FrameScanner // [0] client→upstream, [1] upstream→client
+	dir       [2]dirState
+	ping      *pingState // nil unless the route pings
 }
 
 // onEvent is the client endpoint's event handler.
@@ -282,7 +284,7 @@ func (c *conn) processClient(data []byte) int {
 			}
 			off += n
 		case stTunnel:
-			if c.relay(c.up, data[off:], &c.scan[0]) != nil {
+			if c.relay(c.up, data[off:], 0) != nil {
 				c.close()
 				return len(data)
 			}
@@ -348,6 +350,7 @@ func (c *conn) close() {
 	l.conns--
 	if l.srv != nil {
 		l.srv.stats.open.Add(-1)
+		l.srv.limit.release(c.peer.Addr(), l.now)
 	}
 }
 

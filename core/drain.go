@@ -31,8 +31,10 @@ const drainSweepMax = 4096
 func (s *Server) Open() int64 { return s.stats.open.Load() }
 
 // Drain stops accepting, waits up to timeout for the open client
-// connections to close, then closes the rest, and returns. The loops keep
-// running: call Close afterwards. Drain may be called from any goroutine
+// connections to close, then ends the rest, and returns. Ending means
+// goingAway (a WebSocket Close 1001 both ways) and, for what is still open
+// goAwayGrace later, closing the sockets; so Drain may take about a second
+// longer than timeout. The loops keep running: call Close afterwards. Drain may be called from any goroutine
 // but not concurrently with itself; calling Close while Drain runs makes it
 // return early.
 //
@@ -51,26 +53,33 @@ func (s *Server) Drain(timeout time.Duration) {
 		}
 	})
 	s.log.Info("draining", "open", s.Open(), "timeout", timeout)
-	deadline := time.Now().Add(timeout)
+	s.waitOpen(time.Now().Add(timeout), (*conn).drainNudge)
+	if n := s.Open(); n > 0 {
+		// goingAway sends WebSocket Close 1001 both ways at the next frame
+		// boundaries and closes each tunnel once they are written, or
+		// after goAwayGrace; what is left after that is closed outright.
+		s.log.Warn("drain timed out; closing the remaining connections", "open", n, "timeout", timeout)
+		s.each(func(l *Loop) { l.eachConn((*conn).goingAway) })
+		s.waitOpen(time.Now().Add(goAwayGrace+2*drainPoll), nil)
+		s.each(func(l *Loop) { l.eachConn((*conn).close) })
+	}
+	s.log.Info("drained", "accepted", s.stats.accepted.Load())
+}
+
+// waitOpen polls until no client connection is open or deadline passes,
+// calling nudge (when not nil) on every open connection at each poll.
+func (s *Server) waitOpen(deadline time.Time, nudge func(*conn)) {
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
 	for s.Open() > 0 && time.Now().Before(deadline) {
-		s.each(func(l *Loop) { l.eachConn((*conn).drainNudge) })
-		if s.Open() == 0 {
-			break
+		if nudge != nil {
+			s.each(func(l *Loop) { l.eachConn(nudge) })
+			if s.Open() == 0 {
+				return
+			}
 		}
 		<-tick.C
 	}
-	if n := s.Open(); n > 0 {
-		s.log.Warn("drain timed out; closing the remaining connections", "open", n, "timeout", timeout)
-		s.each(func(l *Loop) {
-			l.eachConn(func(c *conn) {
-				c.goingAway()
-				c.close()
-			})
-		})
-	}
-	s.log.Info("drained", "accepted", s.stats.accepted.Load())
 }
 
 // each runs f on every loop's goroutine and waits until it has run. A loop

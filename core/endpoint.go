@@ -21,12 +21,13 @@ type endpoint struct {
 	fd     int
 	events poller.Event // current interest
 	flags  epFlags
-	off    int                         // written prefix of out.B
-	out    *bytebufferpool.ByteBuffer  // pending output, nil when none
-	c      *conn                       // owning connection; nil while parked idle
+	off    int                        // written prefix of out.B
+	out    *bytebufferpool.ByteBuffer // pending output, nil when none
+	c      *conn                      // owning connection; nil while parked idle
 	l      *Loop
-	srv    *server                     // upstream endpoints: the server they are connected to
-	parked int64                       // unix nanos when parked in the idle pool
+	srv    *server  // upstream endpoints: the server they are connected to
+	parked int64    // unix nanos when parked in the idle pool
+	tls    *tlsConn // non-nil for a TLS endpoint: bytes pass through crypto/tls (tls_conn.go)
 }
 
 type epFlags uint8
@@ -57,6 +58,9 @@ var errClosedPeer = errors.New("core: peer closed")
 func (e *endpoint) write(p []byte) error {
 	if len(p) == 0 {
 		return nil
+	}
+	if e.tls != nil {
+		return e.tlsWrite(p)
 	}
 	if e.out == nil && e.flags&epConnecting == 0 {
 		for len(p) > 0 {
@@ -117,6 +121,9 @@ func (e *endpoint) releaseOut() {
 // setInterest updates the poller interest if it changed. Descriptors that are
 // not registered (being closed) are left alone.
 func (e *endpoint) setInterest(l *Loop, ev poller.Event) {
+	if e.tls != nil {
+		ev = e.tlsInterest(l, ev)
+	}
 	if e.flags&epRegistered == 0 || e.events == ev {
 		return
 	}
@@ -127,6 +134,9 @@ func (e *endpoint) setInterest(l *Loop, ev poller.Event) {
 // read reads into the loop's shared buffer. n == 0 with a nil error is EOF;
 // EAGAIN returns (0, unix.EAGAIN).
 func (e *endpoint) read(l *Loop, max int) (int, error) {
+	if e.tls != nil {
+		return e.tlsRead(l, max)
+	}
 	b := l.buf
 	if max > 0 && max < len(b) {
 		b = b[:max]
@@ -146,6 +156,9 @@ func (e *endpoint) read(l *Loop, max int) (int, error) {
 func (e *endpoint) closeFD(l *Loop) {
 	if e.fd < 0 {
 		return
+	}
+	if e.tls != nil {
+		e.tlsClose()
 	}
 	if e.flags&epRegistered != 0 {
 		l.unregister(e.fd)

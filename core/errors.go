@@ -21,6 +21,10 @@ var (
 	errUpstreamTimeout      = errors.New("core: upstream timed out")
 	errUpstreamHeadTooLarge = errors.New("core: upstream response head too large")
 	errBadUpstreamResponse  = errors.New("core: malformed upstream response")
+	errOverloaded           = errors.New("core: too many connections")
+	errTooManyConns         = errors.New("core: too many connections from this address")
+	errHandshakeRate        = errors.New("core: too many WebSocket handshakes from this address")
+	errOriginForbidden      = errors.New("core: origin not allowed")
 )
 
 // lingerTimeout bounds how long a final answer may take to reach a client.
@@ -39,6 +43,14 @@ func statusFor(err error) (int, string) {
 	switch {
 	case errors.Is(err, errHeadTooLarge):
 		return http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"
+	case errors.Is(err, errOverloaded):
+		return http.StatusServiceUnavailable, "server at connection limit"
+	case errors.Is(err, errTooManyConns):
+		return http.StatusTooManyRequests, "too many connections from your address"
+	case errors.Is(err, errHandshakeRate):
+		return http.StatusTooManyRequests, "too many WebSocket handshakes from your address"
+	case errors.Is(err, errOriginForbidden):
+		return http.StatusForbidden, "origin not allowed"
 	case errors.Is(err, errNoRoute):
 		return http.StatusNotFound, "no route for this host and path"
 	case errors.Is(err, errHeaderTimeout):

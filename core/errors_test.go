@@ -16,6 +16,12 @@ func errorsProxy(t testing.TB) string {
 	t.Helper()
 	echo := startEcho(t, "ok")
 	silent := rawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) }) // never answers
+	hangup := rawBackend(t, func(c net.Conn) { readHeadErr(bufio.NewReader(c)) })
+	garbage := rawBackend(t, func(c net.Conn) {
+		readHeadErr(bufio.NewReader(c))
+		io.WriteString(c, "SPDY/9 what\r\n\r\n")
+		io.Copy(io.Discard, c)
+	})
 	_, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 loops: 2
@@ -25,8 +31,10 @@ routes:
   - {path: /ok, upstream: %[1]q}
   - {path: /refused, upstream: %[2]q}
   - {path: /silent, upstream: %[3]q}
+  - {path: /hangup, upstream: %[4]q}
+  - {path: /garbage, upstream: %[5]q}
   - {host: only.example.com, path: /, upstream: %[1]q}
-`, echo.Addr(), closedAddr(t), silent))
+`, echo.Addr(), closedAddr(t), silent, hangup, garbage))
 	return addr
 }
 
@@ -70,6 +78,8 @@ func TestErrorResponses(t *testing.T) {
 		{"no route", "GET /nowhere HTTP/1.1\r\nHost: other.example.com\r\n\r\n", 404, "no route"},
 		{"upstream refused", "GET /refused HTTP/1.1\r\nHost: a\r\n\r\n", 502, "refused"},
 		{"upstream never answers", "GET /silent HTTP/1.1\r\nHost: a\r\n\r\n", 504, "timed out"},
+		{"upstream closes without answering", "GET /hangup HTTP/1.1\r\nHost: a\r\n\r\n", 502, "upstream closed"},
+		{"upstream answers garbage", "GET /garbage HTTP/1.1\r\nHost: a\r\n\r\n", 502, "malformed upstream response"},
 		{"WebSocket key missing", upgrade("", "13"), 400, "Sec-WebSocket-Key"},
 		{"WebSocket key malformed", upgrade("Sec-WebSocket-Key: short\r\n", "13"), 400, "Sec-WebSocket-Key"},
 		{"WebSocket bad version", upgrade("Sec-WebSocket-Key: "+wsKey+"\r\n", "8"), 400, "Sec-WebSocket-Version"},

@@ -16,22 +16,15 @@ const goAwayGrace = time.Second
 // goingAway ends c on the proxy's initiative without cutting a WebSocket
 // message in half: each direction of a tunnel gets a Close 1001 "going
 // away" at its next frame boundary (to the client unmasked, to the upstream
-// masked, as RFC 6455 wants of a server and a client), then the tunnel closes
-// once both are written, or after goAwayGrace. An HTTP exchange in flight is
-// marked to close after its response; an idle keep-alive client is closed.
+// masked, as RFC 6455 wants of a server and a client), then the tunnel
+// closes once both are written, or after goAwayGrace. An HTTP exchange in
+// flight is marked to close after its response; an idle keep-alive client
+// is closed.
 func (c *conn) goingAway() {
 	switch c.st {
 	case stTunnel:
-		if c.flags&cfGoingAway != 0 {
-			return
-		}
-		c.flags |= cfGoingAway | cfCloseUp | cfCloseDown
-		c.sendGoAway(1, nil)
-		c.sendGoAway(0, nil)
-		if c.st != stClosed {
-			c.schedule(goAwayGrace)
-			c.updateInterest()
-		}
+		c.startClosing(0, ws.StatusGoingAway)
+		c.startClosing(1, ws.StatusGoingAway)
 	case stHead:
 		if c.in == nil || len(c.in.B) == 0 {
 			c.close()
@@ -42,30 +35,61 @@ func (c *conn) goingAway() {
 	}
 }
 
-// sendGoAway writes the pending Close of direction d (0: toward the
-// upstream, 1: toward the client) if that direction is at a frame boundary,
-// after the first len(prefix) bytes of tunnel data are passed. It reports
-// how many bytes of data were passed through (all of data when no Close is
-// pending).
-func (c *conn) sendGoAway(d int, data []byte) int {
-	flag, dst := cfCloseUp, c.up
-	if d == 1 {
-		flag, dst = cfCloseDown, &c.cl
+// startClosing makes the proxy close direction d with code: now if the
+// direction stands at a frame boundary, else at the next one.
+func (c *conn) startClosing(d int, code ws.StatusCode) {
+	if c.st != stTunnel {
+		return
 	}
-	if c.flags&flag == 0 {
-		return len(data)
+	ds := &c.dir[d]
+	if ds.flags&(dsClosePending|dsCloseSent) == 0 {
+		ds.flags |= dsClosePending
+		ds.code = code
+		c.sendPendingClose(d, nil)
 	}
+	if c.flags&cfGoingAway == 0 {
+		c.flags |= cfGoingAway
+		c.schedule(goAwayGrace)
+	}
+	c.maybeFinishClosing()
+	if c.st != stClosed {
+		c.updateInterest()
+	}
+}
+
+// sendPendingClose writes the pending Close of direction d if the bytes in
+// data bring that direction to a frame boundary (data up to it pass first).
+func (c *conn) sendPendingClose(d int, data []byte) {
+	ds := &c.dir[d]
 	n := c.scan[d].Boundary(data)
 	if n < 0 {
-		return len(data) // still inside a frame: pass it all on
+		dst := c.dirDst(d)
+		if len(data) > 0 {
+			c.scan[d].Scan(data)
+			_ = dst.write(data) // still inside a frame: pass it on
+		}
+		return
 	}
 	if n > 0 {
 		c.scan[d].Scan(data[:n])
-		_ = dst.write(data[:n])
+		_ = c.dirDst(d).write(data[:n])
 	}
-	c.flags &^= flag
-	var frame [2 + 4 + 2 + 16]byte
-	body := codec.AppendClosePayload(frame[8:8], ws.StatusGoingAway, "going away")
+	ds.flags = ds.flags&^dsClosePending | dsCloseSent
+	c.writeClose(d, ds.code)
+}
+
+func (c *conn) dirDst(d int) *endpoint {
+	if d == 1 {
+		return &c.cl
+	}
+	return c.up
+}
+
+// writeClose writes a Close frame with code in direction d and half-closes
+// that side once it is written.
+func (c *conn) writeClose(d int, code ws.StatusCode) {
+	var frame [32]byte
+	body := codec.AppendClosePayload(frame[16:16], code, closeReason(code))
 	h := ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))}
 	if d == 0 {
 		h.Masked = true
@@ -75,7 +99,30 @@ func (c *conn) sendGoAway(d int, data []byte) int {
 	out := codec.AppendFrameHeader(c.l.hbuf[:0], h)
 	out = append(out, body...)
 	c.l.hbuf = out[:0]
+	dst := c.dirDst(d)
 	_ = dst.write(out)
+	c.noteClose(d, code)
 	c.shutWrite(dst)
-	return len(data) // bytes behind our Close are dropped
+}
+
+func closeReason(code ws.StatusCode) string {
+	switch code {
+	case ws.StatusMessageTooBig:
+		return "message too big"
+	case ws.StatusProtocolError:
+		return "protocol error"
+	}
+	return "going away"
+}
+
+// maybeFinishClosing closes the tunnel once the proxy's Close frames went
+// out both ways.
+func (c *conn) maybeFinishClosing() {
+	if c.st != stTunnel || c.flags&cfGoingAway == 0 {
+		return
+	}
+	if c.dir[0].flags&dsCloseSent != 0 && c.dir[1].flags&dsCloseSent != 0 &&
+		c.cl.pending() == 0 && (c.up == nil || c.up.pending() == 0) {
+		c.close()
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"wsproxy/codec"
 	"wsproxy/core"
 	"wsproxy/internal/config"
 )
@@ -263,4 +264,23 @@ func readHeadErr(br *bufio.Reader) (string, error) {
 			return b.String(), err
 		}
 	}
+}
+
+// acceptWebSocket is the handshake of a raw WebSocket backend: it reads the
+// request head from br and answers 101 with the right Sec-WebSocket-Accept
+// and the extra field lines in extra (each ending in CRLF).
+func acceptWebSocket(c net.Conn, br *bufio.Reader, extra string) (head string, err error) {
+	if head, err = readHeadErr(br); err != nil {
+		return head, err
+	}
+	var key []byte
+	for _, line := range strings.Split(head, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "Sec-WebSocket-Key") {
+			key = []byte(strings.TrimSpace(v))
+		}
+	}
+	resp := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	resp = codec.AppendAcceptKey(resp, key)
+	_, err = io.WriteString(c, string(resp)+"\r\n"+extra+"\r\n")
+	return head, err
 }

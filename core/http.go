@@ -68,9 +68,17 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.fail(err)
 		return 0, false
 	}
+	if err := c.admit(req); err != nil {
+		c.fail(err)
+		return 0, false
+	}
 	rt := l.srv.router.match(req.Host, req.Path)
 	if rt == nil {
 		c.fail(errNoRoute)
+		return 0, false
+	}
+	if req.Upgrade && !originAllowed(rt.ws.origins, headerValue(req, "Origin")) {
+		c.fail(errOriginForbidden)
 		return 0, false
 	}
 	c.rt = rt
@@ -208,3 +216,27 @@ func (c *conn) fail(err error) {
 }
 
 var errBadChunked = errors.New("core: malformed chunked request body")
+
+// admit applies the connection limits to a request: connections accepted
+// past a limit are answered when their first request arrives, so that the
+// client reads a status and a reason rather than a reset.
+func (c *conn) admit(req *codec.Request) error {
+	switch {
+	case c.flags&cfOverloaded != 0:
+		return errOverloaded
+	case c.flags&cfTooManyConns != 0:
+		return errTooManyConns
+	case req.Upgrade:
+		return c.l.srv.limit.handshake(c.peer.Addr(), c.l.now)
+	}
+	return nil
+}
+
+func headerValue(req *codec.Request, name string) []byte {
+	for _, h := range req.Headers {
+		if codec.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return nil
+}

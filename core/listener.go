@@ -18,7 +18,8 @@ type listener struct {
 	fd     int
 	addr   netip.AddrPort
 	accept func(fd int, peer netip.AddrPort) // starts a connection on an accepted descriptor
-	paused timer.Entry // re-arms accepting after running out of descriptors
+	paused timer.Entry                       // re-arms accepting after running out of descriptors
+	tls    *tlsListener                      // non-nil: clients speak TLS (tls.go)
 }
 
 func listen(l *Loop, addr string, accept func(*listener, int, netip.AddrPort)) (*listener, error) {
@@ -59,6 +60,9 @@ func (ln *listener) onEvent(ev poller.Event) {
 			l.log.Error("accept", "err", err)
 			return
 		}
+		// Relayed bytes go out as they arrive: with Nagle, a second small
+		// write waits for the peer's delayed ACK (40ms on Linux).
+		_ = sock.SetNoDelay(fd)
 		ln.accept(fd, peer)
 	}
 }
@@ -70,6 +74,9 @@ func serveProxy(ln *listener, fd int, peer netip.AddrPort) {
 	l := ln.l
 	c := &conn{l: l, peer: peer, st: stHead}
 	c.cl = endpoint{fd: fd, c: c, l: l, events: poller.Readable}
+	if ln.tls != nil {
+		ln.tls.attach(c)
+	}
 	c.tm.Owner = c
 	if err := l.register(fd, &c.cl, poller.Readable); err != nil {
 		closeFD(fd)
@@ -78,7 +85,13 @@ func serveProxy(ln *listener, fd int, peer netip.AddrPort) {
 	c.cl.flags |= epRegistered
 	l.conns++
 	l.srv.stats.accepted.Add(1)
-	l.srv.stats.open.Add(1)
+	open := l.srv.stats.open.Add(1)
+	switch l.srv.limit.admit(peer.Addr(), open) {
+	case errOverloaded:
+		c.flags |= cfOverloaded
+	case errTooManyConns:
+		c.flags |= cfTooManyConns
+	}
 	c.schedule(l.srv.timeouts.HeaderRead)
 }
 

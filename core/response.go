@@ -123,7 +123,7 @@ func (c *conn) processUpstream(data []byte) int {
 				return len(data)
 			}
 		case stTunnel:
-			if c.relay(&c.cl, data[off:], &c.scan[1]) != nil {
+			if c.relay(&c.cl, data[off:], 1) != nil {
 				c.close()
 			}
 			return len(data)
@@ -167,7 +167,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 		}
 		c.st = stTunnel
 		c.l.srv.stats.tunnels.Add(1)
-		c.scheduleIdle()
+		c.startTunnel()
 		return n, true
 	case resp.Status < 200:
 		c.flags |= cfRespStarted

@@ -19,6 +19,7 @@ type route struct {
 	re       *regexp.Regexp
 	to       []byte
 	up       *upstream
+	ws       *wsPolicy
 	name     string // for logs and metrics: host+path
 }
 
@@ -38,6 +39,7 @@ func newRouter(cfg *config.Config, ups map[string]*upstream) *router {
 			pathB: []byte(cr.Path),
 			strip: cr.StripPrefix,
 			up:    ups[cr.Upstream],
+			ws:    newWSPolicy(cr.WebSocket),
 			name:  cr.Host + cr.Path,
 		}
 		if strings.HasPrefix(rt.host, "*.") {

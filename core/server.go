@@ -38,6 +38,8 @@ type Stats struct {
 	Tunnels    uint64 // WebSocket tunnels established
 	FramesUp   uint64 // WebSocket frame headers seen client → upstream
 	FramesDown uint64 // WebSocket frame headers seen upstream → client
+
+	TLSHandshakeErrors uint64 // TLS clients closed before completing the handshake
 }
 
 type stats struct {
@@ -57,9 +59,11 @@ type Server struct {
 	limits   config.Limits
 	timeouts timeouts
 	stats    stats
+	tls      tlsState // TLS listeners and their certificates (tls.go)
 	addrs    []netip.AddrPort
 	wg       sync.WaitGroup
 	done     chan struct{} // closed by Close
+	limit    *limiter      // nil without connection limits
 	closed   sync.Once
 }
 
@@ -80,12 +84,16 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		Read:       time.Duration(cfg.Timeouts.Read),
 		KeepAlive:  time.Duration(cfg.Timeouts.KeepAlive),
 	}
+	s.limit = newLimiter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)
 	ups, err := newUpstreams(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.ups = ups
 	s.router = newRouter(cfg, ups)
+	if err := s.tls.init(cfg); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -115,6 +123,7 @@ func (s *Server) Start() error {
 				s.Close()
 				return fmt.Errorf("listen %s: %w", lc.Addr, err)
 			}
+			ln.tls = s.tls.listener(lc.TLS)
 			if addr != ln.addr.String() { // port 0: the others join the chosen port
 				addr = ln.addr.String()
 				s.addrs = append(s.addrs, ln.addr)
@@ -157,6 +166,8 @@ func (s *Server) Stats() Stats {
 		Tunnels:    s.stats.tunnels.Load(),
 		FramesUp:   s.stats.framesUp.Load(),
 		FramesDown: s.stats.framesDown.Load(),
+
+		TLSHandshakeErrors: s.tls.handshakeErrors.Load(),
 	}
 }
 
@@ -165,7 +176,12 @@ func (s *Server) logf(format string, args ...any) {
 }
 
 // proto is the X-Forwarded-Proto value for c.
-func (s *Server) proto(c *conn) string { return "http" }
+func (s *Server) proto(c *conn) string {
+	if c.cl.tls != nil {
+		return "https"
+	}
+	return "http"
+}
 
 func resolve(hostport string) (netip.AddrPort, error) {
 	if ap, err := netip.ParseAddrPort(hostport); err == nil {
@@ -178,4 +194,3 @@ func resolve(hostport string) (netip.AddrPort, error) {
 	ap := ta.AddrPort()
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
-

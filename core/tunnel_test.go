@@ -10,12 +10,10 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	gorilla "github.com/gorilla/websocket"
 
 	"wsproxy/core"
 )
-
-const switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-	"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
 
 // tunnelProxy routes every path to backend.
 func tunnelProxy(t testing.TB, backend string) (*core.Server, string) {
@@ -38,11 +36,10 @@ func TestTunnelHalfClose(t *testing.T) {
 	done := make(chan seen, 1)
 	backend := rawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
-		if _, err := readHeadErr(br); err != nil {
+		if _, err := acceptWebSocket(c, br, ""); err != nil {
 			done <- seen{err: err}
 			return
 		}
-		io.WriteString(c, switching)
 		got, err := io.ReadAll(br) // until the client's EOF comes through
 		if err == nil {
 			// Written after EOF: the proxy must still carry it.
@@ -90,10 +87,9 @@ func TestTunnelUpstreamCloses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			backend := rawBackend(t, func(c net.Conn) {
-				if _, err := readHeadErr(bufio.NewReader(c)); err != nil {
+				if _, err := acceptWebSocket(c, bufio.NewReader(c), ""); err != nil {
 					return
 				}
-				io.WriteString(c, switching)
 				c.Write(serverFrame(ws.OpText, "about to go"))
 				tt.close(c)
 			})
@@ -111,6 +107,45 @@ func TestTunnelUpstreamCloses(t *testing.T) {
 			c.Close()
 			waitFor(t, "proxy connections closed", func() bool { return srv.Stats().Open == 0 })
 		})
+	}
+}
+
+// TestTunnelNoDelay: a backend that writes a frame header and its payload
+// separately (as many servers do) must not make each message wait for a
+// delayed ACK between the proxy and the client (Nagle's algorithm).
+func TestTunnelNoDelay(t *testing.T) {
+	backend := rawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := acceptWebSocket(c, br, ""); err != nil {
+			return
+		}
+		for {
+			f, err := ws.ReadFrame(br)
+			if err != nil {
+				return
+			}
+			f = ws.UnmaskFrameInPlace(f)
+			b := serverFrame(f.Header.OpCode, string(f.Payload))
+			c.Write(b[:2])
+			c.Write(b[2:])
+		}
+	})
+	_, addr := tunnelProxy(t, backend)
+	g := dialGorilla(t, "ws://"+addr+"/ws", nil)
+	g.NetConn().SetDeadline(time.Now().Add(testDeadline))
+	const rounds = 40
+	start := time.Now()
+	for i := 0; i < rounds; i++ {
+		if err := g.WriteMessage(gorilla.TextMessage, []byte("ping")); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		if _, got, err := g.ReadMessage(); err != nil || string(got) != "ping" {
+			t.Fatalf("read: got %q, %v; want \"ping\"", got, err)
+		}
+	}
+	// With Nagle on the client socket most rounds take 40ms.
+	if took := time.Since(start); took > rounds*10*time.Millisecond {
+		t.Errorf("%d round trips took %v; want well under %v", rounds, took, rounds*10*time.Millisecond)
 	}
 }
 

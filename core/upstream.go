@@ -125,11 +125,6 @@ func (c *conn) scheduleRead() {
 	c.schedule(c.l.srv.timeouts.Read)
 }
 
-func (c *conn) scheduleIdle() {
-	c.active = c.l.now.UnixNano()
-	c.schedule(c.l.srv.timeouts.Idle)
-}
-
 // onTimer fires the connection's single timer; what it means depends on the
 // state.
 func (c *conn) onTimer() {
@@ -152,11 +147,7 @@ func (c *conn) onTimer() {
 		}
 		c.upstreamFailed(errUpstreamTimeout)
 	case c.st == stTunnel:
-		if d := time.Duration(now - c.active); d < l.srv.timeouts.Idle && c.flags&cfGoingAway == 0 {
-			c.schedule(l.srv.timeouts.Idle - d)
-			return
-		}
-		c.close()
+		c.onTunnelTimer()
 	default:
 		c.close()
 	}

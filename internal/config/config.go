@@ -84,6 +84,13 @@ type Config struct {
 	// Limits bounds per-connection memory.
 	Limits Limits `yaml:"limits"`
 
+	// Admin, when set, serves metrics, health and optionally pprof over
+	// HTTP (see Admin). Nil: no admin listener.
+	Admin *Admin `yaml:"admin"`
+
+	// Log configures log lines: format, level, sampling (see Log).
+	Log Log `yaml:"log"`
+
 	// File is the path the configuration was loaded from; it prefixes every
 	// error. Empty for configurations built in code (Quick).
 	File string `yaml:"-"`
@@ -239,6 +246,10 @@ type Route struct {
 	// by the address, so after Validate it is always a key of Upstreams.
 	Upstream string `yaml:"upstream"`
 
+	// WebSocket sets limits, checks and keepalive pings for the tunnels of
+	// this route (see WebSocket). Nil: the defaults.
+	WebSocket *WebSocket `yaml:"websocket"`
+
 	// Line is the line the route starts on, 0 if built in code.
 	Line int `yaml:"-"`
 }
@@ -289,6 +300,19 @@ type Limits struct {
 	// direction before reading from the other side pauses. Default: 65536;
 	// range 1024..67108864.
 	MaxPendingBytes int `yaml:"max_pending_bytes"`
+
+	// MaxConns caps the client connections of one process; past it a
+	// request is answered 503. Default (0): unlimited (the file limit).
+	MaxConns int `yaml:"max_conns"`
+
+	// MaxConnsPerIP caps the client connections from one address; past it
+	// a request is answered 429. Default (0): unlimited.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+
+	// HandshakeRatePerIP caps WebSocket handshakes per second from one
+	// address (a token bucket with a burst of the same size); past it a
+	// handshake is answered 429. Default (0): unlimited.
+	HandshakeRatePerIP int `yaml:"handshake_rate_per_ip"`
 }
 
 // Duration is a time.Duration written in YAML as "5s" or "1m30s". Bare

@@ -126,13 +126,20 @@ func (d *decoder) value(path string, n *yaml.Node, v reflect.Value) {
 			return
 		}
 		v.SetString(n.Value)
-	case v.Kind() == reflect.Int:
-		var i int
+	case v.Kind() == reflect.Int, v.Kind() == reflect.Int64:
+		var i int64
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
 			d.p.addf(path, "expected an integer, got %s", describe(n))
 			return
 		}
-		v.SetInt(int64(i))
+		v.SetInt(i)
+	case v.Kind() == reflect.Float64:
+		var f float64
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" && n.ShortTag() != "!!float" || n.Decode(&f) != nil {
+			d.p.addf(path, "expected a number, got %s", describe(n))
+			return
+		}
+		v.SetFloat(f)
 	case v.Kind() == reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {

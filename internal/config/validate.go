@@ -20,6 +20,7 @@ func (c *Config) Validate() error {
 	v.upstreams()
 	v.routes()
 	v.globals()
+	v.observability()
 	return v.p.err()
 }
 
@@ -211,6 +212,7 @@ func (v *validator) routes() {
 				v.p.addf(f+".upstream", "unknown upstream %q%s", r.Upstream, suggest(r.Upstream, names))
 			}
 		}
+		v.websocket(f+".websocket", r.WebSocket)
 		if r.Rewrite != nil {
 			if r.StripPrefix {
 				v.p.addf(f+".rewrite", "cannot be combined with strip_prefix (let the regex drop the prefix)")
@@ -252,6 +254,7 @@ func (v *validator) rewrite(f string, rw *Rewrite) {
 
 func (v *validator) globals() {
 	c := v.c
+	v.connLimits()
 	if c.Loops < 0 {
 		v.p.addf("loops", "must not be negative (0 means one per CPU), got %d", c.Loops)
 	}

@@ -1,0 +1,128 @@
+package core_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// holdConn opens a raw connection from src that stays open (its first
+// request is not sent yet).
+func holdConn(t *testing.T, src, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func statusOn(t *testing.T, c net.Conn) int {
+	t.Helper()
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("response: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestConnectionLimits(t *testing.T) {
+	e := startEcho(t, "e1")
+	route := fmt.Sprintf("routes: [{path: /, upstream: %q}]\n", e.Addr().String())
+	t.Run("per ip", func(t *testing.T) {
+		_, addr := startProxy(t, "listen: [{addr: \"127.0.0.1:0\"}]\nloops: 1\nlimits: {max_conns_per_ip: 2}\n"+route)
+		a, b := holdConn(t, "127.0.0.2", addr), holdConn(t, "127.0.0.2", addr)
+		third := holdConn(t, "127.0.0.2", addr)
+		other := holdConn(t, "127.0.0.3", addr)
+		if got := statusOn(t, third); got != 429 {
+			t.Errorf("third connection from one address: %d; want 429", got)
+		}
+		for i, c := range []net.Conn{a, b, other} {
+			if got := statusOn(t, c); got != 200 {
+				t.Errorf("connection %d: %d; want 200", i, got)
+			}
+		}
+	})
+	t.Run("global", func(t *testing.T) {
+		_, addr := startProxy(t, "listen: [{addr: \"127.0.0.1:0\"}]\nloops: 1\nlimits: {max_conns: 2}\n"+route)
+		a, b := holdConn(t, "127.0.0.2", addr), holdConn(t, "127.0.0.3", addr)
+		third := holdConn(t, "127.0.0.4", addr)
+		if got := statusOn(t, third); got != 503 {
+			t.Errorf("third connection: %d; want 503", got)
+		}
+		for i, c := range []net.Conn{a, b} {
+			if got := statusOn(t, c); got != 200 {
+				t.Errorf("connection %d: %d; want 200", i, got)
+			}
+		}
+	})
+	t.Run("handshake rate", func(t *testing.T) {
+		_, addr := startProxy(t, "listen: [{addr: \"127.0.0.1:0\"}]\nloops: 1\nlimits: {handshake_rate_per_ip: 2}\n"+route)
+		var codes []int
+		for i := 0; i < 3; i++ {
+			c, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/", nil)
+			if err == nil {
+				c.Close()
+				codes = append(codes, 101)
+				continue
+			}
+			if resp == nil {
+				t.Fatal(err)
+			}
+			codes = append(codes, resp.StatusCode)
+		}
+		if codes[0] != 101 || codes[1] != 101 || codes[2] != 429 {
+			t.Errorf("three quick handshakes: %v; want [101 101 429]", codes)
+		}
+	})
+}
+
+func TestOriginAllowlist(t *testing.T) {
+	e := startEcho(t, "e1")
+	_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+routes:
+  - path: /
+    upstream: %q
+    websocket: {origins: ["https://app.example.com", "*.trusted.org"]}
+`, e.Addr().String()))
+	for _, tt := range []struct {
+		origin string
+		want   int
+	}{
+		{"https://app.example.com", 101},
+		{"https://APP.example.com", 101},
+		{"http://x.trusted.org:8080", 101},
+		{"https://evil.example.com", 403},
+		{"https://trusted.org.evil.com", 403},
+		{"", 403},
+	} {
+		t.Run(tt.origin, func(t *testing.T) {
+			h := http.Header{}
+			if tt.origin != "" {
+				h.Set("Origin", tt.origin)
+			}
+			c, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/", h)
+			got := 0
+			if err == nil {
+				c.Close()
+				got = 101
+			} else if resp != nil {
+				got = resp.StatusCode
+			}
+			if got != tt.want {
+				t.Errorf("Origin %q: %d (%v); want %d", tt.origin, got, err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,152 @@
+package core
+
+import (
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"wsproxy/codec"
+	"wsproxy/internal/config"
+)
+
+// wsPolicy is a route's compiled config.WebSocket.
+type wsPolicy struct {
+	check                bool
+	maxFrame, maxMessage int64
+	idle                 time.Duration // 0: the server's timeouts.idle
+	ping                 *pingPolicy
+	origins              []string
+}
+
+// pingPolicy: peers[0] pings the client, peers[1] the upstream.
+type pingPolicy struct {
+	interval, timeout time.Duration
+	peers             [2]bool
+}
+
+// pingState is kept by tunnels of routes that ping. Index: the peer (0
+// client, 1 upstream), which is also the direction its frames travel.
+type pingState struct {
+	lastHeard [2]int64 // unix nanos of the last frame from the peer
+	sent      [2]int64 // unix nanos of our unanswered Ping, 0 if none
+}
+
+// pingPayload marks the proxy's Pings; a Pong of this length from a peer
+// with a Ping outstanding is the answer and is not forwarded.
+var pingPayload = []byte("wsproxy!")
+
+func newWSPolicy(w *config.WebSocket) *wsPolicy {
+	p := &wsPolicy{check: true}
+	if w == nil {
+		return p
+	}
+	if w.CheckFrames != nil {
+		p.check = *w.CheckFrames
+	}
+	p.maxFrame, p.maxMessage = w.MaxFrame, w.MaxMessage
+	p.idle = time.Duration(w.Idle)
+	p.origins = w.Origins
+	if pc := w.Ping; pc != nil {
+		p.ping = &pingPolicy{interval: time.Duration(pc.Interval), timeout: time.Duration(pc.Timeout)}
+		p.ping.peers[0] = pc.Peers == "client" || pc.Peers == "both"
+		p.ping.peers[1] = pc.Peers == "upstream" || pc.Peers == "both"
+	}
+	return p
+}
+
+func (c *conn) idleTimeout() time.Duration {
+	if d := c.rt.ws.idle; d > 0 {
+		return d
+	}
+	return c.l.srv.timeouts.Idle
+}
+
+// startTunnel arms the tunnel's timer after the 101.
+func (c *conn) startTunnel() {
+	now := c.l.now.UnixNano()
+	c.active = now
+	if c.rt.ws.ping != nil {
+		c.ping = &pingState{lastHeard: [2]int64{now, now}}
+	}
+	c.onTunnelTimer()
+}
+
+// onTunnelTimer enforces the idle timeout and runs the pings; it re-arms
+// the timer for the earliest next deadline.
+func (c *conn) onTunnelTimer() {
+	l := c.l
+	now := l.now.UnixNano()
+	if c.flags&cfGoingAway != 0 {
+		c.close() // the peers did not answer our Close in time
+		return
+	}
+	next := c.active + int64(c.idleTimeout())
+	if now >= next {
+		c.goingAway()
+		return
+	}
+	if p, pol := c.ping, c.rt.ws.ping; p != nil {
+		for peer := 0; peer < 2; peer++ {
+			if !pol.peers[peer] {
+				continue
+			}
+			var due int64
+			switch {
+			case p.sent[peer] != 0 && p.lastHeard[peer] < p.sent[peer]:
+				due = p.sent[peer] + int64(pol.timeout)
+				if now >= due {
+					c.deadPeer(peer)
+					return
+				}
+			case now >= p.lastHeard[peer]+int64(pol.interval):
+				due = now + int64(time.Second) // toward the peer mid-frame: try again soon
+				if c.sendPing(peer) {
+					p.sent[peer] = now
+					due = now + int64(pol.timeout)
+				}
+			default:
+				p.sent[peer] = 0
+				due = p.lastHeard[peer] + int64(pol.interval)
+			}
+			next = min(next, due)
+		}
+	}
+	c.schedule(time.Duration(next - now))
+}
+
+// sendPing writes a Ping toward peer between whole frames.
+func (c *conn) sendPing(peer int) bool {
+	d := 1 - peer // the direction that travels toward peer
+	if !c.scan[d].AtBoundary() || c.dir[d].flags&(dsClosePending|dsCloseSent) != 0 {
+		return false
+	}
+	h := ws.Header{Fin: true, OpCode: ws.OpPing, Length: int64(len(pingPayload))}
+	var body [8]byte
+	copy(body[:], pingPayload)
+	if d == 0 {
+		h.Masked = true
+		h.Mask = [4]byte{'w', 's', 'p', 'x'}
+		ws.Cipher(body[:], h.Mask, 0)
+	}
+	out := codec.AppendFrameHeader(c.l.hbuf[:0], h)
+	out = append(out, body[:]...)
+	c.l.hbuf = out[:0]
+	if c.dirDst(d).write(out) != nil {
+		return false
+	}
+	c.updateInterest()
+	return true
+}
+
+// deadPeer closes a tunnel whose peer did not answer a Ping: the other side
+// is told 1001, the silent one just loses the connection.
+func (c *conn) deadPeer(peer int) {
+	if c.l.srv != nil {
+		c.l.srv.logf("client %s: peer %d did not answer ping; closing tunnel", c.peer, peer)
+	}
+	live := peer // the direction toward the live side is the dead peer's own direction
+	if c.scan[live].AtBoundary() {
+		c.writeClose(live, ws.StatusGoingAway)
+	}
+	c.close()
+}

@@ -1,0 +1,487 @@
+package core_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	gorilla "github.com/gorilla/websocket"
+
+	"wsproxy/core"
+	"wsproxy/internal/config"
+)
+
+// tlsSetup is a proxy with a TLS listener (Addrs()[0]) and a plain one
+// (Addrs()[1]) in front of one echo backend.
+type tlsSetup struct {
+	srv       *core.Server
+	tlsAddr   string
+	plainAddr string
+	dir       string // certificate files
+}
+
+// startTLSProxy writes a certificate for ws.example.com into a new
+// directory and starts the proxy; extra, if not nil, may write more files
+// there and returns more lines for the listener's tls section.
+func startTLSProxy(t testing.TB, extra func(dir string) string) *tlsSetup {
+	t.Helper()
+	dir := t.TempDir()
+	cert, key := core.WriteCert(t, dir, "ws", core.CertSpec{Names: []string{"ws.example.com"}})
+	more := ""
+	if extra != nil {
+		more = extra(dir)
+	}
+	e := startEcho(t, "e1")
+	srv, _ := startProxy(t, fmt.Sprintf(`
+listen:
+  - addr: "127.0.0.1:0"
+    tls:
+      cert: %q
+      key: %q
+%s
+  - addr: "127.0.0.1:0"
+loops: 2
+routes:
+  - path: /
+    upstream: %q
+`, cert, key, more, e.Addr().String()))
+	return &tlsSetup{srv: srv, tlsAddr: srv.Addrs()[0].String(), plainAddr: srv.Addrs()[1].String(), dir: dir}
+}
+
+// clientTLS trusts the test CA and asks for serverName.
+func clientTLS(serverName string) *tls.Config {
+	return &tls.Config{RootCAs: core.CARoots(), ServerName: serverName}
+}
+
+func httpsClient(cfg *tls.Config) *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: testDeadline}
+}
+
+// dialTLS opens a TLS connection to addr with cfg and completes the
+// handshake.
+func dialTLS(t testing.TB, addr string, cfg *tls.Config) (*tls.Conn, error) {
+	t.Helper()
+	d := &net.Dialer{Timeout: testDeadline}
+	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err == nil {
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(testDeadline))
+	}
+	return c, err
+}
+
+func TestTLSHTTPSAndForwardedProto(t *testing.T) {
+	ts := startTLSProxy(t, nil)
+	hc := httpsClient(clientTLS("ws.example.com"))
+	for i := range 3 { // the second and third reuse the connection
+		resp, err := hc.Get("https://" + ts.tlsAddr + fmt.Sprintf("/hello?i=%d", i))
+		if err != nil {
+			t.Fatalf("GET %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r := decodeReport(t, body)
+		if resp.StatusCode != 200 || r.XForwardedProto != "https" || r.Path != "/hello" {
+			t.Fatalf("GET %d over TLS: status %d, X-Forwarded-Proto %q, path %q; want 200, https, /hello",
+				i, resp.StatusCode, r.XForwardedProto, r.Path)
+		}
+	}
+	// ALPN: a client offering h2 and http/1.1 gets http/1.1.
+	cfg := clientTLS("ws.example.com")
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	c, err := dialTLS(t, ts.tlsAddr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
+		t.Errorf("ALPN: got %q; want http/1.1", p)
+	}
+	// A POST body crosses the TLS side too.
+	body := strings.Repeat("p", 300<<10)
+	resp, err := hc.Post("https://"+ts.tlsAddr+"/post", "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if r := decodeReport(t, b); r.BodyBytes != int64(len(body)) {
+		t.Errorf("POST over TLS: upstream saw %d body bytes; want %d", r.BodyBytes, len(body))
+	}
+	// The plain listener of the same proxy still says http.
+	code, text := httpGet(t, "http://"+ts.plainAddr+"/")
+	if r := decodeReport(t, []byte(text)); code != 200 || r.XForwardedProto != "http" {
+		t.Errorf("plain GET: %d, X-Forwarded-Proto %q; want 200, http", code, r.XForwardedProto)
+	}
+}
+
+// TestTLSWebSocketEcho echoes messages of every size, 16 MiB included,
+// over wss:// with both client libraries: records of up to 16 KiB carry
+// frames that cross their boundaries in both directions.
+func TestTLSWebSocketEcho(t *testing.T) {
+	ts := startTLSProxy(t, nil)
+	url := "wss://" + ts.tlsAddr + "/ws"
+	g := dialGorilla(t, url, &gorilla.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: clientTLS("ws.example.com")})
+	cd := dialCoderTLS(t, url, clientTLS("ws.example.com"))
+	for _, n := range echoSizes {
+		p := payload(n, false, 7)
+		t.Run(fmt.Sprintf("gorilla/%d", n), func(t *testing.T) {
+			g.NetConn().SetDeadline(time.Now().Add(testDeadline))
+			werr := make(chan error, 1)
+			go func() { werr <- g.WriteMessage(gorilla.BinaryMessage, p) }()
+			_, got, err := g.ReadMessage()
+			if err != nil || <-werr != nil {
+				t.Fatalf("echo of %d bytes: %v", n, err)
+			}
+			if !bytes.Equal(got, p) {
+				t.Fatalf("echo of %d bytes: got %d bytes (equal prefix %d)", n, len(got), commonPrefix(got, p))
+			}
+		})
+		t.Run(fmt.Sprintf("coder/%d", n), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+			defer cancel()
+			werr := make(chan error, 1)
+			go func() { werr <- cd.Write(ctx, websocket.MessageBinary, p) }()
+			_, got, err := cd.Read(ctx)
+			if err != nil || <-werr != nil {
+				t.Fatalf("echo of %d bytes: %v", n, err)
+			}
+			if !bytes.Equal(got, p) {
+				t.Fatalf("echo of %d bytes: got %d bytes (equal prefix %d)", n, len(got), commonPrefix(got, p))
+			}
+		})
+	}
+	if st := ts.srv.Stats(); st.Tunnels != 2 || st.TLSHandshakeErrors != 0 {
+		t.Errorf("Stats: %d tunnels, %d handshake errors; want 2, 0", st.Tunnels, st.TLSHandshakeErrors)
+	}
+}
+
+func dialCoderTLS(t testing.TB, url string, cfg *tls.Config) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: httpsClient(cfg)})
+	if err != nil {
+		t.Fatalf("coder dial %s: %v", url, err)
+	}
+	if resp.Body != nil {
+		resp.Body.Close()
+	}
+	c.SetReadLimit(32 << 20)
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func TestTLSVersions(t *testing.T) {
+	ts := startTLSProxy(t, nil)
+	ts13 := startTLSProxy(t, func(string) string { return `      min_version: "1.3"` })
+	tests := []struct {
+		name    string
+		addr    string
+		version uint16
+		ok      bool
+	}{
+		{"1.3", ts.tlsAddr, tls.VersionTLS13, true},
+		{"1.2", ts.tlsAddr, tls.VersionTLS12, true},
+		{"1.1 refused", ts.tlsAddr, tls.VersionTLS11, false},
+		{"1.0 refused", ts.tlsAddr, tls.VersionTLS10, false},
+		{"min 1.3: 1.3", ts13.tlsAddr, tls.VersionTLS13, true},
+		{"min 1.3: 1.2 refused", ts13.tlsAddr, tls.VersionTLS12, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := clientTLS("ws.example.com")
+			cfg.MinVersion, cfg.MaxVersion = tc.version, tc.version
+			c, err := dialTLS(t, tc.addr, cfg)
+			if !tc.ok {
+				if err == nil {
+					t.Fatalf("handshake with %s succeeded (%s); want it refused", tls.VersionName(tc.version), tls.VersionName(c.ConnectionState().Version))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("handshake with %s: %v", tls.VersionName(tc.version), err)
+			}
+			if v := c.ConnectionState().Version; v != tc.version {
+				t.Fatalf("negotiated %s; want %s", tls.VersionName(v), tls.VersionName(tc.version))
+			}
+			writeAll(t, c, "GET /v HTTP/1.1\r\nHost: ws.example.com\r\n\r\n")
+			if resp, body := readResp(t, bufio.NewReader(c), "GET"); resp.StatusCode != 200 || decodeReport(t, body).XForwardedProto != "https" {
+				t.Fatalf("GET: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+	// Refused handshakes are counted once each.
+	waitFor(t, "handshake errors counted", func() bool {
+		return ts.srv.Stats().TLSHandshakeErrors == 2 && ts13.srv.Stats().TLSHandshakeErrors == 1
+	})
+}
+
+func TestTLSSNI(t *testing.T) {
+	ts := startTLSProxy(t, func(dir string) string {
+		wc, wk := core.WriteCert(t, dir, "wild", core.CertSpec{Names: []string{"*.example.com"}})
+		ac, ak := core.WriteCert(t, dir, "api", core.CertSpec{Names: []string{"api.example.com", "api.example.org"}})
+		return fmt.Sprintf("      certificates: [{cert: %q, key: %q}, {cert: %q, key: %q}]", wc, wk, ac, ak)
+	})
+	tests := []struct {
+		sni  string // "" sends no SNI
+		want string // first DNS name of the certificate served
+	}{
+		{"ws.example.com", "ws.example.com"},
+		{"api.example.com", "api.example.com"},
+		{"api.example.org", "api.example.com"},
+		{"chat.example.com", "*.example.com"},
+		{"CHAT.Example.com", "*.example.com"},
+		{"deep.chat.example.com", "ws.example.com"}, // a wildcard covers one label: default
+		{"unknown.org", "ws.example.com"},
+		{"", "ws.example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.sni, func(t *testing.T) {
+			cfg := &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true}
+			if tc.sni == "" {
+				cfg.ServerName = "127.0.0.1" // an IP address is never sent as SNI
+			}
+			cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+				leaf := cs.PeerCertificates[0]
+				if got := leaf.DNSNames[0]; got != tc.want {
+					return fmt.Errorf("served certificate for %s; want %s", got, tc.want)
+				}
+				// The chain verifies for the names it covers.
+				if tc.want == "ws.example.com" && tc.sni != "ws.example.com" {
+					return nil
+				}
+				_, err := leaf.Verify(x509.VerifyOptions{Roots: core.CARoots(), DNSName: tc.sni})
+				return err
+			}
+			if _, err := dialTLS(t, ts.tlsAddr, cfg); err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+		})
+	}
+}
+
+// TestTLSReload swaps the certificate files and reloads them while a wss
+// connection stays open: new handshakes get the new certificate, the open
+// connection keeps echoing, and a broken file keeps the last good one.
+func TestTLSReload(t *testing.T) {
+	ts := startTLSProxy(t, nil)
+	url := "wss://" + ts.tlsAddr + "/ws"
+	g := dialGorilla(t, url, &gorilla.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: clientTLS("ws.example.com")})
+	echo := func(msg string) {
+		t.Helper()
+		g.NetConn().SetDeadline(time.Now().Add(testDeadline))
+		if err := g.WriteMessage(gorilla.TextMessage, []byte(msg)); err != nil {
+			t.Fatalf("write on the open connection: %v", err)
+		}
+		if _, got, err := g.ReadMessage(); err != nil || string(got) != msg {
+			t.Fatalf("echo on the open connection: %q, %v; want %q", got, err, msg)
+		}
+	}
+	served := func() *x509.Certificate {
+		t.Helper()
+		c, err := dialTLS(t, ts.tlsAddr, clientTLS("ws.example.com"))
+		if err != nil {
+			t.Fatalf("new handshake: %v", err)
+		}
+		return c.ConnectionState().PeerCertificates[0]
+	}
+	echo("before")
+	old := served()
+
+	core.WriteCert(t, ts.dir, "ws", core.CertSpec{Names: []string{"ws.example.com", "new.example.com"}})
+	if err := ts.srv.ReloadCertificates(); err != nil {
+		t.Fatalf("ReloadCertificates: %v", err)
+	}
+	renewed := served()
+	if renewed.Equal(old) || len(renewed.DNSNames) != 2 {
+		t.Fatalf("after reload the old certificate is served (%v)", renewed.DNSNames)
+	}
+	echo("after reload")
+
+	keyFile := ts.dir + "/ws.key"
+	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := ts.srv.ReloadCertificates()
+	if err == nil || !strings.Contains(err.Error(), keyFile) || !strings.Contains(err.Error(), "PEM") {
+		t.Fatalf("reload with a broken key: %v; want an error naming %s and the problem", err, keyFile)
+	}
+	if got := served(); !got.Equal(renewed) {
+		t.Fatalf("after a failed reload the certificate changed")
+	}
+	echo("after failed reload")
+}
+
+// TestTLSPlainHTTPToTLSPort sends plain HTTP and garbage to the TLS port:
+// each is answered or closed on its own, counted, and an open wss
+// connection does not notice.
+func TestTLSPlainHTTPToTLSPort(t *testing.T) {
+	ts := startTLSProxy(t, nil)
+	g := dialGorilla(t, "wss://"+ts.tlsAddr+"/ws", &gorilla.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: clientTLS("ws.example.com")})
+
+	c := dialRaw(t, ts.tlsAddr)
+	writeAll(t, c, "GET / HTTP/1.1\r\nHost: ws.example.com\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, body := readResp(t, br, "GET")
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "TLS port") {
+		t.Errorf("plain HTTP to the TLS port: %d %q; want 400 naming the TLS port", resp.StatusCode, body)
+	}
+	expectEOF(t, br, c)
+	if n := ts.srv.Stats().TLSHandshakeErrors; n != 1 {
+		t.Errorf("TLSHandshakeErrors after plain HTTP = %d; want 1", n)
+	}
+
+	c = dialRaw(t, ts.tlsAddr)
+	writeAll(t, c, "\x16\x03\x01\x00\x08garbage!")
+	if b, err := io.ReadAll(c); err != nil && !isReset(err) {
+		t.Errorf("garbage handshake: read %q, %v; want the connection closed", b, err)
+	}
+	waitFor(t, "second handshake error counted", func() bool { return ts.srv.Stats().TLSHandshakeErrors == 2 })
+
+	// A client that connects and leaves without a byte is not a failure.
+	c = dialRaw(t, ts.tlsAddr)
+	c.Close()
+
+	g.NetConn().SetDeadline(time.Now().Add(testDeadline))
+	if err := g.WriteMessage(gorilla.TextMessage, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := g.ReadMessage(); err != nil || string(got) != "still here" {
+		t.Fatalf("echo on the other connection: %q, %v", got, err)
+	}
+	waitFor(t, "the silent client closed", func() bool { return ts.srv.Stats().Open == 1 })
+	if n := ts.srv.Stats().TLSHandshakeErrors; n != 2 {
+		t.Errorf("TLSHandshakeErrors = %d; want 2", n)
+	}
+}
+
+func isReset(err error) bool { return strings.Contains(err.Error(), "connection reset") }
+
+// TestTLSManyHandshakes starts more handshakes at once than the loops run
+// goroutines for, so that some wait for a slot; all must complete.
+func TestTLSManyHandshakes(t *testing.T) {
+	ts := startTLSProxy(t, nil)
+	const n = 64
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			cfg := clientTLS("ws.example.com")
+			cfg.ClientSessionCache = nil
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: testDeadline}, "tcp", ts.tlsAddr, cfg)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(testDeadline))
+			// The request goes out right behind the client's Finished and
+			// may reach the proxy before its handshake goroutine is done.
+			fmt.Fprintf(c, "GET /c%d HTTP/1.1\r\nHost: ws.example.com\r\nConnection: close\r\n\r\n", i)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				errs <- fmt.Errorf("client %d: %v", i, err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				errs <- fmt.Errorf("client %d: status %d", i, resp.StatusCode)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := ts.srv.Stats().TLSHandshakeErrors; n != 0 {
+		t.Errorf("TLSHandshakeErrors = %d; want 0", n)
+	}
+}
+
+// TestTLSHandshakeTimeout: a client that stops halfway through its
+// ClientHello is closed when header_read expires, and counted.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := core.WriteCert(t, dir, "ws", core.CertSpec{Names: []string{"ws.example.com"}})
+	srv, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
+timeouts: {header_read: 300ms}
+routes: [{path: /, upstream: %q}]
+`, cert, key, closedAddr(t)))
+	c := dialRaw(t, addr)
+	writeAll(t, c, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03") // the start of a ClientHello
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(c); len(b) != 0 || (err != nil && !isReset(err)) {
+		t.Fatalf("stalled handshake: read %q, %v; want the connection closed", b, err)
+	}
+	waitFor(t, "stalled handshake counted", func() bool { return srv.Stats().TLSHandshakeErrors == 1 })
+}
+
+// TestTLSCertificateErrors checks that core.New refuses unusable
+// certificate files, naming the file and the problem.
+func TestTLSCertificateErrors(t *testing.T) {
+	dir := t.TempDir()
+	good, goodKey := core.WriteCert(t, dir, "good", core.CertSpec{Names: []string{"ws.example.com"}})
+	_, otherKey := core.WriteCert(t, dir, "other", core.CertSpec{Names: []string{"ws.example.com"}})
+	expired, expiredKey := core.WriteCert(t, dir, "expired", core.CertSpec{Names: []string{"old.example.com"},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+	future, futureKey := core.WriteCert(t, dir, "future", core.CertSpec{Names: []string{"new.example.com"},
+		NotBefore: time.Now().Add(time.Hour), NotAfter: time.Now().Add(48 * time.Hour)})
+	garbage := dir + "/garbage.pem"
+	os.WriteFile(garbage, []byte("hello\n"), 0o600)
+	missing := dir + "/missing.crt"
+	tests := []struct {
+		name      string
+		cert, key string
+		want      []string
+	}{
+		{"missing cert", missing, goodKey, []string{"listen[0].tls: certificate " + missing, "no such file"}},
+		{"missing key", good, missing, []string{"key " + missing, "no such file"}},
+		{"cert not PEM", garbage, goodKey, []string{"certificate " + garbage, "no PEM CERTIFICATE block"}},
+		{"key not PEM", good, garbage, []string{"key " + garbage, "PEM"}},
+		{"swapped", goodKey, good, []string{"certificate " + goodKey, "private key, not a certificate"}},
+		{"mismatch", good, otherKey, []string{"key " + otherKey + " does not match certificate " + good}},
+		{"expired", expired, expiredKey, []string{"certificate " + expired, "old.example.com", "expired at"}},
+		{"not yet valid", future, futureKey, []string{"certificate " + future, "not valid before"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(
+				"listen: [{addr: \"127.0.0.1:0\", tls: {cert: %q, key: %q}}]\nroutes: [{path: /, upstream: \"127.0.0.1:1\"}]\n", tc.cert, tc.key)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := core.New(cfg, core.Options{Logger: testLogger(t)})
+			if err == nil {
+				srv.Close()
+				t.Fatalf("core.New succeeded; want an error containing %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q; want it to contain %q", err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "test.yaml: listen[0].tls") {
+				t.Errorf("error %q; want it to start with the config file and field", err)
+			}
+		})
+	}
+}
