@@ -53,9 +53,11 @@ func (s *FrameScanner) Scan(buf []byte) (n int, h ws.Header, ok bool, err error)
 	n, s.remaining = int(s.remaining), 0
 
 	// Fast path: the whole header is in buf.
-	if s.hn == 0 && len(buf)-n >= 2 {
-		if size := frameHeaderLen(buf[n], buf[n+1]); len(buf)-n >= size {
-			return s.header(buf[n:n+size], n+size)
+	p := buf[n:]
+	if s.hn == 0 && len(p) >= 2 {
+		if size := frameHeaderLen(p[0], p[1]); len(p) >= size {
+			err = s.start(&h, p[:size])
+			return n + size, h, err == nil, err
 		}
 	}
 	for n < len(buf) {
@@ -69,22 +71,21 @@ func (s *FrameScanner) Scan(buf []byte) (n int, h ws.Header, ok bool, err error)
 		if s.hn >= 2 && s.hn == frameHeaderLen(s.hdr[0], s.hdr[1]) {
 			size := s.hn
 			s.hn = 0
-			return s.header(s.hdr[:size], n)
+			err = s.start(&h, s.hdr[:size])
+			return n, h, err == nil, err
 		}
 	}
 	return n, h, false, nil
 }
 
-// header decodes a complete header p and starts its payload; n is passed
-// through as the consumed count.
-func (s *FrameScanner) header(p []byte, n int) (int, ws.Header, bool, error) {
-	h, err := decodeFrameHeader(p)
-	if err != nil {
+// start decodes the complete header p into *h and starts its payload.
+func (s *FrameScanner) start(h *ws.Header, p []byte) error {
+	if err := decodeFrameHeader(h, p); err != nil {
 		s.err = err
-		return n, h, false, err
+		return err
 	}
 	s.remaining = h.Length
-	return n, h, true, nil
+	return nil
 }
 
 // frameHeaderLen returns the size of the header whose first bytes are b0, b1.
@@ -102,9 +103,11 @@ func frameHeaderLen(b0, b1 byte) int {
 	return n
 }
 
-// decodeFrameHeader decodes a complete header, as ws.ReadHeader does.
-// Non-minimal length encodings are accepted, as gobwas/ws accepts them.
-func decodeFrameHeader(p []byte) (h ws.Header, err error) {
+// decodeFrameHeader decodes a complete header p into *h, as ws.ReadHeader
+// does; non-minimal length encodings are accepted, as gobwas/ws accepts them.
+// It writes through a pointer because ws.Header is too big to live in
+// registers: every copy of it costs a trip through memory.
+func decodeFrameHeader(h *ws.Header, p []byte) error {
 	h.Fin = p[0]&0x80 != 0
 	h.Rsv = p[0] & 0x70 >> 4
 	h.OpCode = ws.OpCode(p[0] & 0x0f)
@@ -117,7 +120,7 @@ func decodeFrameHeader(p []byte) (h ws.Header, err error) {
 	case 127:
 		u := binary.BigEndian.Uint64(p[2:])
 		if u>>63 != 0 {
-			return h, ErrFrameLength
+			return ErrFrameLength
 		}
 		h.Length = int64(u)
 		i = 10
@@ -127,7 +130,7 @@ func decodeFrameHeader(p []byte) (h ws.Header, err error) {
 	if h.Masked {
 		copy(h.Mask[:], p[i:i+4])
 	}
-	return h, nil
+	return nil
 }
 
 // CheckFrame checks the RFC 6455 rules a relaying proxy can afford without

@@ -5,24 +5,31 @@ package codec
 // proxy may inject a frame of its own (a Close, a Ping) only there.
 func (s *FrameScanner) AtBoundary() bool { return s.remaining == 0 && s.hn == 0 }
 
-// Boundary returns the length of the longest prefix of buf that ends at a
-// frame boundary, scanning with a copy of s so that s itself is not
-// advanced, or -1 if no boundary falls within buf (0 means s is at one now).
+// Boundary returns the length of the shortest prefix of buf that ends at a
+// frame boundary, without advancing s, or -1 if no boundary falls within
+// buf (0 means s is at one now). The first boundary is where the current
+// frame ends: after its payload, or after its header if the payload is
+// empty.
 func (s *FrameScanner) Boundary(buf []byte) int {
 	if s.AtBoundary() {
 		return 0
 	}
+	if s.err != nil {
+		return -1
+	}
 	t := *s
 	off := 0
-	for off < len(buf) {
-		n, _, _, err := t.Scan(buf[off:])
-		if err != nil {
+	if t.hn > 0 {
+		// Finish the held header; with nothing left of a payload, Scan
+		// stops right after it.
+		n, _, ok, err := t.Scan(buf)
+		if err != nil || !ok {
 			return -1
 		}
-		off += n
-		if t.AtBoundary() {
-			return off
-		}
+		off = n
 	}
-	return -1
+	if int64(len(buf)-off) < t.remaining {
+		return -1
+	}
+	return off + int(t.remaining)
 }

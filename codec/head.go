@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 
 	"github.com/gobwas/httphead"
 )
@@ -92,29 +93,30 @@ type fields struct {
 }
 
 // parseFields parses field lines from buf[i:] through the empty line that
-// ends the head, appending them to *hs, and returns the offset after it.
-func parseFields(buf []byte, i int, hs *[]Header, f *fields) (int, error) {
+// ends the head, appending them to hs, and returns hs and the offset after
+// the head.
+func parseFields(buf []byte, i int, hs []Header, f *fields) ([]Header, int, error) {
 	for {
 		if i >= len(buf) {
-			return 0, ErrShort
+			return hs, 0, ErrShort
 		}
 		switch buf[i] {
 		case '\n':
-			return i + 1, nil
+			return hs, i + 1, nil
 		case '\r':
 			if i+1 == len(buf) {
-				return 0, ErrShort
+				return hs, 0, ErrShort
 			}
 			if buf[i+1] != '\n' {
-				return 0, ErrBadLineEnd
+				return hs, 0, ErrBadLineEnd
 			}
-			return i + 2, nil
+			return hs, i + 2, nil
 		case ' ', '\t':
-			return 0, ErrObsFold
+			return hs, 0, ErrObsFold
 		}
 		nl := bytes.IndexByte(buf[i:], '\n')
 		if nl < 0 {
-			return 0, ErrShort
+			return hs, 0, ErrShort
 		}
 		end, next := i+nl, i+nl+1
 		if buf[end-1] == '\r' {
@@ -122,12 +124,12 @@ func parseFields(buf []byte, i int, hs *[]Header, f *fields) (int, error) {
 		}
 		name, value, err := splitField(buf[i:end])
 		if err != nil {
-			return 0, err
+			return hs, 0, err
 		}
-		if len(*hs) == MaxHeaders {
-			return 0, ErrTooManyHeaders
+		if len(hs) == MaxHeaders {
+			return hs, 0, ErrTooManyHeaders
 		}
-		*hs = append(*hs, Header{Name: name, Value: value})
+		hs = append(hs, Header{Name: name, Value: value})
 		f.note(name, value)
 		i = next
 	}
@@ -143,12 +145,37 @@ func splitField(line []byte) (name, value []byte, err error) {
 		return nil, nil, ErrBadHeaderName
 	}
 	v := trimOWS(line[i+1:])
-	for _, c := range v {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return nil, nil, ErrBadHeaderValue
-		}
+	if !validValue(v) {
+		return nil, nil, ErrBadHeaderValue
 	}
 	return line[:i:i], v, nil
+}
+
+// validValue reports whether v holds no CTL but HTAB. It tests eight bytes
+// at a time for any byte below 0x20 or equal to 0x7f (the SWAR tests from
+// "Bit Twiddling Hacks": exact for "any byte"), and looks at single bytes
+// only where one of those turns up, which in practice is a HTAB. This
+// loop was a quarter of ParseRequest's time when done bytewise.
+func validValue(v []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(v) >= 8 {
+		x := binary.LittleEndian.Uint64(v)
+		y := x ^ ones*0x7f
+		if ((x-ones*0x20)&^x|(y-ones)&^y)&highs != 0 && !validValueBytes(v[:8]) {
+			return false
+		}
+		v = v[8:]
+	}
+	return validValueBytes(v)
+}
+
+func validValueBytes(v []byte) bool {
+	for _, c := range v {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // note derives what the parsers report from one field. Switching on the

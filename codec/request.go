@@ -93,7 +93,7 @@ func ParseRequest(buf []byte, r *Request) (n int, err error) {
 
 	var f fields
 	f.contentLength = -1
-	n, err = parseFields(buf, next, &r.Headers, &f)
+	r.Headers, n, err = parseFields(buf, next, r.Headers, &f)
 	if err != nil {
 		return 0, err
 	}

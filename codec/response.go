@@ -75,7 +75,7 @@ func ParseResponse(buf []byte, r *Response) (n int, err error) {
 
 	var f fields
 	f.contentLength = -1
-	n, err = parseFields(buf, nl+1, &r.Headers, &f)
+	r.Headers, n, err = parseFields(buf, nl+1, r.Headers, &f)
 	if err != nil {
 		return 0, err
 	}

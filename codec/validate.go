@@ -6,8 +6,10 @@ import "encoding/base64"
 // forwards it, mostly to keep client, proxy and backend agreeing on where
 // the body ends (request smuggling, RFC 9112 §6.1 and §6.3):
 //
-//   - HTTP/1.x only (ErrUnsupportedVersion, 505);
-//   - exactly one Host from 1.1 on, and a plausible value;
+//   - HTTP/1.x only (ErrUnsupportedVersion, 505); a minor version above 1
+//     is taken as 1.1 (RFC 9110 §6.2);
+//   - exactly one Host from 1.1 on, and a plausible value, also for the
+//     authority of an absolute-form target;
 //   - Content-Length values all valid and equal;
 //   - not both Content-Length and Transfer-Encoding;
 //   - Transfer-Encoding only from 1.1 on, ending in chunked, chunked once.
@@ -32,6 +34,8 @@ func ValidateRequest(r *Request) error {
 		return ErrDuplicateHost
 	case hosts == 0 && r.Minor >= 1:
 		return ErrMissingHost
+	case !validHost(r.Host): // the authority of an absolute-form target
+		return ErrBadHost
 	}
 	return checkFraming(r.Headers, r.Minor == 0, true)
 }

@@ -33,6 +33,8 @@ func TestValidateRequest(t *testing.T) {
 		{name: "two Hosts", in: "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", want: ErrDuplicateHost},
 		{name: "Host with path", in: "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", want: ErrBadHost},
 		{name: "Host with userinfo", in: "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", want: ErrBadHost},
+		{name: "authority with userinfo", in: "GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n", want: ErrBadHost},
+		{name: "HTTP/1.2 as 1.1", in: "GET / HTTP/1.2\r\n\r\n", want: ErrMissingHost},
 		{name: "length and chunked", in: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", want: ErrLengthAndChunked},
 		{name: "different lengths", in: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", want: ErrConflictingLength},
 		{name: "negative length", in: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", want: ErrBadContentLength},

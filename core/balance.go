@@ -80,7 +80,7 @@ func (s *Server) pick(c *conn) (*server, error) {
 		return nil, errNoUpstream
 	}
 	r := &c.l.breq
-	r.req, r.peer = &c.l.req, c.peer.Addr()
+	r.req, r.peer = &c.l.req, c.l.client
 	b, err := u.pool.Pick(r, c.l.now)
 	r.req = nil
 	if err != nil {
@@ -200,7 +200,7 @@ func (c *conn) redial() bool {
 func (c *conn) noteSticky(srv *server) {
 	u := srv.up
 	r := &c.l.breq
-	r.req, r.peer = &c.l.req, c.peer.Addr()
+	r.req, r.peer = &c.l.req, c.l.client
 	switch u.policy {
 	case balance.PolicyCookie:
 		if u.pool.NeedsCookie(r, srv.b) {

@@ -29,7 +29,7 @@ var stateNames = [...]string{"head", "send", "wait", "resp", "tunnel", "closing"
 
 func (s state) String() string { return stateNames[s] }
 
-type connFlags uint16
+type connFlags uint32
 
 const (
 	cfClientClose   connFlags = 1 << iota // close the client after this response
@@ -46,6 +46,8 @@ const (
 	cfUpstreamClose                       // the response said Connection: close: do not reuse the upstream
 	cfOverloaded                          // accepted past limits.max_conns: answer 503
 	cfTooManyConns                        // accepted past limits.max_conns_per_ip: answer 429
+	cfProxyHeader                         // a PROXY protocol header is expected first
+	cfAdmitted                            // counted by the limiter (release on close)
 )
 
 // conn is one client connection and, while a request or tunnel is active, the
@@ -265,6 +267,17 @@ func (c *conn) processClient(data []byte) int {
 	for off < len(data) {
 		switch c.st {
 		case stHead:
+			if c.flags&cfProxyHeader != 0 {
+				n, ok := c.onProxyHeader(data[off:])
+				if !ok {
+					if c.st == stClosed {
+						return len(data)
+					}
+					return off
+				}
+				off += n
+				continue
+			}
 			n, ok := c.onHead(data[off:])
 			if !ok {
 				if c.st == stClosed || c.st == stClosing {
@@ -350,7 +363,9 @@ func (c *conn) close() {
 	l.conns--
 	if l.srv != nil {
 		l.srv.stats.open.Add(-1)
-		l.srv.limit.release(c.peer.Addr(), l.now)
+		if c.flags&cfAdmitted != 0 {
+			l.srv.limit.release(c.peer.Addr(), l.now)
+		}
 	}
 }
 

@@ -68,6 +68,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.fail(err)
 		return 0, false
 	}
+	l.client = l.srv.clientAddr(c.peer.Addr(), req)
 	if err := c.admit(req); err != nil {
 		c.fail(err)
 		return 0, false
@@ -149,7 +150,11 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 			conn = h.Value
 		}
 	}
-	ip := c.peer.Addr().AppendTo(l.ipbuf[:0])
+	ip := c.l.client.AppendTo(l.ipbuf[:0]) // X-Real-IP: the client
+	peer := ip                               // appended to X-Forwarded-For: the immediate peer
+	if pa := c.peer.Addr(); pa != c.l.client {
+		peer = pa.AppendTo(ip[len(ip):])
+	}
 	l.ipbuf = ip[:0]
 	var xff []byte
 	for _, h := range req.Headers {
@@ -176,7 +181,7 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	}
 	dst = append(dst, "X-Real-IP: "...)
 	dst = append(append(dst, ip...), "\r\nX-Forwarded-For: "...)
-	dst = append(append(append(dst, xff...), ip...), "\r\nX-Forwarded-Proto: "...)
+	dst = append(append(append(dst, xff...), peer...), "\r\nX-Forwarded-Proto: "...)
 	dst = append(append(dst, c.l.srv.proto(c)...), "\r\n\r\n"...)
 	return dst
 }

@@ -20,6 +20,7 @@ type listener struct {
 	accept func(fd int, peer netip.AddrPort) // starts a connection on an accepted descriptor
 	paused timer.Entry                       // re-arms accepting after running out of descriptors
 	tls    *tlsListener                      // non-nil: clients speak TLS (tls.go)
+	proxy  bool                              // a PROXY protocol header precedes each connection
 }
 
 func listen(l *Loop, addr string, accept func(*listener, int, netip.AddrPort)) (*listener, error) {
@@ -85,12 +86,11 @@ func serveProxy(ln *listener, fd int, peer netip.AddrPort) {
 	c.cl.flags |= epRegistered
 	l.conns++
 	l.srv.stats.accepted.Add(1)
-	open := l.srv.stats.open.Add(1)
-	switch l.srv.limit.admit(peer.Addr(), open) {
-	case errOverloaded:
-		c.flags |= cfOverloaded
-	case errTooManyConns:
-		c.flags |= cfTooManyConns
+	l.srv.stats.open.Add(1)
+	if ln.proxy {
+		c.flags |= cfProxyHeader // admitted once the header names the client
+	} else {
+		c.admitConn()
 	}
 	c.schedule(l.srv.timeouts.HeaderRead)
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -42,13 +43,14 @@ type Loop struct {
 
 	// Scratch space for the connection being handled; valid only during
 	// one event callback.
-	req   codec.Request
-	resp  codec.Response
-	hbuf  []byte // heads being written
-	pbuf  []byte // rewritten request target
-	ipbuf []byte // client address text
-	xbuf  []byte // X-Forwarded-For so far
-	breq  balanceRequest
+	req    codec.Request
+	resp   codec.Response
+	hbuf   []byte // heads being written
+	pbuf   []byte // rewritten request target
+	ipbuf  []byte // client address text
+	xbuf   []byte // X-Forwarded-For so far
+	breq   balanceRequest
+	client netip.Addr // the request's client address (after trusted_proxies)
 }
 
 // newLoop makes a Loop with a read buffer of bufSize bytes.

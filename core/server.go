@@ -62,8 +62,9 @@ type Server struct {
 	tls      tlsState // TLS listeners and their certificates (tls.go)
 	addrs    []netip.AddrPort
 	wg       sync.WaitGroup
-	done     chan struct{} // closed by Close
-	limit    *limiter      // nil without connection limits
+	done     chan struct{}  // closed by Close
+	limit    *limiter       // nil without connection limits
+	trusted  []netip.Prefix // trusted_proxies
 	closed   sync.Once
 }
 
@@ -83,6 +84,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		Idle:       time.Duration(cfg.Timeouts.Idle),
 		Read:       time.Duration(cfg.Timeouts.Read),
 		KeepAlive:  time.Duration(cfg.Timeouts.KeepAlive),
+	}
+	for _, p := range cfg.TrustedProxies {
+		pfx, err := config.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies: %w", err)
+		}
+		s.trusted = append(s.trusted, pfx)
 	}
 	s.limit = newLimiter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)
 	ups, err := newUpstreams(cfg)
@@ -124,6 +132,7 @@ func (s *Server) Start() error {
 				return fmt.Errorf("listen %s: %w", lc.Addr, err)
 			}
 			ln.tls = s.tls.listener(lc.TLS)
+			ln.proxy = lc.ProxyProtocol
 			if addr != ln.addr.String() { // port 0: the others join the chosen port
 				addr = ln.addr.String()
 				s.addrs = append(s.addrs, ln.addr)

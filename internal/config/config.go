@@ -78,6 +78,13 @@ type Config struct {
 	// before it closes the rest. Default: 30s.
 	DrainTimeout Duration `yaml:"drain_timeout"`
 
+	// TrustedProxies lists addresses and CIDRs ("10.0.0.0/8") of proxies in
+	// front of wsproxy. When a connection comes from one of them, the client
+	// address (X-Real-IP, ip_hash, per-address limits of later requests) is
+	// the rightmost X-Forwarded-For entry that is not itself trusted.
+	// Default: none; the socket's peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
 	// Timeouts bounds how long each phase of a connection may take.
 	Timeouts Timeouts `yaml:"timeouts"`
 
@@ -109,6 +116,12 @@ type Listener struct {
 	// TLS, when set, makes this a TLS listener (wss/https). Nil means plain
 	// TCP.
 	TLS *TLS `yaml:"tls"`
+
+	// ProxyProtocol expects a PROXY protocol header (v1 or v2, as sent by
+	// HAProxy, AWS NLB and others) at the start of every connection and
+	// takes the client address from it. A connection without one is
+	// refused. Default: false.
+	ProxyProtocol bool `yaml:"proxy_protocol"`
 }
 
 // TLS configures a TLS listener. Only the fields are checked here; the files

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -96,6 +98,7 @@ func (v *validator) websocket(f string, w *WebSocket) {
 }
 
 func (v *validator) connLimits() {
+	v.trustedProxies()
 	l := v.c.Limits
 	for _, x := range []struct {
 		field string
@@ -105,4 +108,26 @@ func (v *validator) connLimits() {
 			v.p.addf(x.field, "must not be negative (0 means unlimited), got %d", x.n)
 		}
 	}
+}
+
+// trustedProxies checks trusted_proxies entries: an IP or a CIDR.
+func (v *validator) trustedProxies() {
+	for i, s := range v.c.TrustedProxies {
+		if _, err := ParsePrefix(s); err != nil {
+			v.p.addf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR", s)
+		}
+	}
+}
+
+// ParsePrefix parses "10.0.0.0/8" or a bare address (a /32 or /128).
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

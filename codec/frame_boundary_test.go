@@ -1,0 +1,55 @@
+package codec
+
+import "testing"
+
+func TestFrameScannerBoundary(t *testing.T) {
+	tests := []struct {
+		name string
+		seen []byte // scanned before the call
+		buf  []byte
+		at   bool // AtBoundary after seen
+		want int
+	}{
+		{name: "fresh", buf: []byte{0x81, 0x05}, at: true, want: 0},
+		{name: "after empty frame", seen: []byte{0x89, 0x00}, buf: []byte{0x81}, at: true, want: 0},
+		{name: "payload short", seen: []byte{0x82, 0x05}, buf: []byte("abc"), want: -1},
+		{name: "payload ends with buf", seen: []byte{0x82, 0x05}, buf: []byte("abcde"), want: 5},
+		{name: "next frame follows", seen: []byte{0x82, 0x05}, buf: []byte("abcde\x82\x05xy"), want: 5},
+		{name: "partial payload seen", seen: []byte{0x82, 0x05, 'a', 'b'}, buf: []byte("cde\x81\x00"), want: 3},
+		{name: "held header, empty payload", seen: []byte{0x81}, buf: []byte{0x00, 0x81}, want: 1},
+		{name: "held header, payload", seen: []byte{0x82, 0x7e, 0x00}, buf: []byte{0x03, 'a', 'b', 'c', 0x81}, want: 4},
+		{name: "held header incomplete", seen: []byte{0x82, 0x7e}, buf: []byte{0x00}, want: -1},
+		{name: "held header, bad length", seen: []byte{0x82, 0x7f}, buf: []byte{0x80, 0, 0, 0, 0, 0, 0, 0}, want: -1},
+		{name: "empty buf inside frame", seen: []byte{0x82, 0x01}, buf: nil, want: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s FrameScanner
+			for b := tt.seen; len(b) > 0; {
+				n, _, _, _ := s.Scan(b)
+				b = b[n:]
+			}
+			if got := s.AtBoundary(); got != tt.at {
+				t.Errorf("AtBoundary() = %v; want %v", got, tt.at)
+			}
+			before := s
+			if got := s.Boundary(tt.buf); got != tt.want {
+				t.Errorf("Boundary(% x) = %d; want %d", tt.buf, got, tt.want)
+			}
+			if s != before {
+				t.Errorf("Boundary advanced the scanner")
+			}
+			if tt.want <= 0 {
+				return
+			}
+			// Scanning up to the boundary leaves the scanner at one.
+			for b := tt.buf[:tt.want]; len(b) > 0; {
+				n, _, _, _ := s.Scan(b)
+				b = b[n:]
+			}
+			if !s.AtBoundary() {
+				t.Errorf("AtBoundary() after scanning %d bytes = false; want true", tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,89 @@
+package core
+
+import (
+	"bytes"
+	"net/netip"
+
+	"wsproxy/codec"
+)
+
+// onProxyHeader reads the PROXY protocol header a listener with
+// proxy_protocol expects first. The client address it names replaces the
+// socket's peer for everything that follows (X-Real-IP, hashing, limits).
+// A connection without a valid header is closed: answering HTTP to what
+// may be a balancer's garbage would only hide the misconfiguration.
+func (c *conn) onProxyHeader(data []byte) (int, bool) {
+	n, src, _, err := codec.ParseProxyHeader(data)
+	if err == codec.ErrShort {
+		if len(data) > 536 { // v2 header limit with TLVs is larger, but we read no TLVs
+			c.close()
+		}
+		return 0, false
+	}
+	if err != nil {
+		if c.l.srv != nil {
+			c.l.srv.logf("client %s: PROXY protocol: %v", c.peer, err)
+		}
+		c.close()
+		return 0, false
+	}
+	if src.IsValid() {
+		c.peer = src
+	}
+	c.flags &^= cfProxyHeader
+	c.admitConn()
+	return n, true
+}
+
+// admitConn counts the connection against the limits and remembers what
+// its first request must be answered if a limit is exceeded.
+func (c *conn) admitConn() {
+	srv := c.l.srv
+	c.flags |= cfAdmitted
+	switch srv.limit.admit(c.peer.Addr(), srv.stats.open.Load()) {
+	case errOverloaded:
+		c.flags |= cfOverloaded
+	case errTooManyConns:
+		c.flags |= cfTooManyConns
+	}
+}
+
+// clientAddr is the client of a request: the peer, unless the peer is a
+// trusted proxy, in which case the rightmost X-Forwarded-For entry that is
+// not itself trusted (the leftmost entries can be forged by anyone).
+func (s *Server) clientAddr(peer netip.Addr, req *codec.Request) netip.Addr {
+	if len(s.trusted) == 0 || !s.isTrusted(peer) {
+		return peer
+	}
+	client := peer
+	for i := len(req.Headers) - 1; i >= 0; i-- {
+		h := req.Headers[i]
+		if !codec.EqualFold(h.Name, "X-Forwarded-For") {
+			continue
+		}
+		v := h.Value
+		for len(v) > 0 {
+			j := bytes.LastIndexByte(v, ',')
+			item := bytes.TrimSpace(v[j+1:])
+			v = v[:max(j, 0)]
+			a, err := netip.ParseAddr(string(item))
+			if err != nil {
+				return client
+			}
+			client = a.Unmap()
+			if !s.isTrusted(client) {
+				return client
+			}
+		}
+	}
+	return client
+}
+
+func (s *Server) isTrusted(a netip.Addr) bool {
+	for _, p := range s.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
