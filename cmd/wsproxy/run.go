@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"wsproxy/core"
 	"wsproxy/examples"
 	"wsproxy/internal/config"
+	"wsproxy/internal/master"
 )
 
 func newLogger(level string) *slog.Logger {
@@ -29,33 +31,121 @@ func runCmd(args []string) error {
 	listen := fs.String("listen", "", "quick mode: address to listen on (with -upstream)")
 	upstream := fs.String("upstream", "", "quick mode: upstream host:port for every request")
 	loops := fs.Int("loops", 0, "event loops (0: config value, default one per CPU)")
+	workers := fs.Int("workers", 0, "worker processes (0: config value, default 1); more than one starts a master")
+	asMaster := fs.Bool("master", false, "start a master even for one worker, so that SIGHUP reloads")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	_ = fs.Parse(args)
 	log := newLogger(*level)
+	load := func() (master.Source, error) { return loadSource(*file, *listen, *upstream) }
 
-	var cfg *config.Config
-	var err error
-	var demo []*core.EchoServer
-	switch {
-	case *file != "":
-		cfg, err = config.Load(*file)
-	case *listen != "" || *upstream != "":
-		if *listen == "" || *upstream == "" {
-			return fmt.Errorf("quick mode needs both -listen and -upstream")
-		}
-		cfg = config.Quick(*listen, *upstream)
-		err = cfg.Validate()
-	default:
-		cfg, err = config.Parse("examples/seed.yaml (embedded)", examples.Seed)
-		if err == nil {
-			demo, err = startDemoBackends(cfg, log)
-		}
-	}
+	w, err := master.FromEnv()
 	if err != nil {
 		return err
 	}
-	if *loops > 0 {
-		cfg.Loops = *loops
+	if w != nil {
+		// A worker: the master passes SIGINT on as SIGTERM, and a terminal
+		// sends Ctrl-C to the whole process group, so SIGINT is ignored.
+		signal.Ignore(syscall.SIGINT)
+		log = log.With("worker", w.Name(), "pid", os.Getpid())
+		if _, err := master.RaiseFileLimit(); err != nil {
+			log.Warn("cannot raise the open-files limit", "err", err)
+		}
+		cfg, err := w.Config(load)
+		if err != nil {
+			return err
+		}
+		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
+		return serve(cfg, *loops, log, func(*core.Server) error { return w.Ready() }, hint, syscall.SIGTERM)
+	}
+
+	src, err := load()
+	if err != nil {
+		return err
+	}
+	n := src.Config.Workers
+	if *workers > 0 {
+		n = *workers
+	}
+	limit, err := master.RaiseFileLimit()
+	if err != nil {
+		log.Warn("cannot raise the open-files limit", "err", err)
+	}
+	var want int64 // limits.max_conns caps each process; 0: no cap
+	if mc := src.Config.Limits.MaxConns; mc > 0 {
+		want = int64(n) * int64(mc)
+	}
+	master.LogCapacity(log, n, limit, want)
+	isDemo := *file == "" && *listen == "" && *upstream == ""
+	if isDemo { // the master (or the single process) runs the demo's backends
+		demo, err := startDemoBackends(src.Config, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			for _, e := range demo {
+				e.Close()
+			}
+		}()
+	}
+	if n > 1 || *asMaster {
+		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log})
+		if err != nil {
+			return err
+		}
+		return m.Run(src)
+	}
+	ready := func(srv *core.Server) error {
+		if isDemo {
+			printDemo(srv)
+		}
+		return nil
+	}
+	hint := "SIGHUP ignored: reloading needs a master (run with -master, or -workers N)"
+	return serve(src.Config, *loops, log, ready, hint, syscall.SIGTERM, syscall.SIGINT)
+}
+
+// loadSource reads the configuration the flags name: a file, quick mode
+// (-listen and -upstream), or else the embedded seed.
+func loadSource(file, listen, upstream string) (master.Source, error) {
+	switch {
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return master.Source{}, err
+		}
+		cfg, err := config.Parse(file, data)
+		return master.Source{Config: cfg, Name: file, Data: data}, err
+	case listen != "" || upstream != "":
+		if listen == "" || upstream == "" {
+			return master.Source{}, fmt.Errorf("quick mode needs both -listen and -upstream")
+		}
+		cfg := config.Quick(listen, upstream)
+		return master.Source{Config: cfg}, cfg.Validate()
+	default:
+		const name = "examples/seed.yaml (embedded)"
+		cfg, err := config.Parse(name, examples.Seed)
+		return master.Source{Config: cfg, Name: name, Data: examples.Seed}, err
+	}
+}
+
+// serve runs one proxy process until one of stop arrives, then drains it
+// for the configured drain_timeout; a second stop signal closes at once.
+// ready runs once every listener is bound; hupHint is logged on SIGHUP.
+func serve(cfg *config.Config, loops int, log *slog.Logger, ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, append(stop, syscall.SIGHUP)...)
+	defer signal.Stop(sig)
+	next := func() os.Signal {
+		for s := range sig {
+			if s != syscall.SIGHUP {
+				return s
+			}
+			log.Warn(hupHint)
+		}
+		return nil
+	}
+	if loops > 0 {
+		cfg.Loops = loops
 	}
 	srv, err := core.New(cfg, core.Options{Logger: log})
 	if err != nil {
@@ -67,17 +157,19 @@ func runCmd(args []string) error {
 	for _, a := range srv.Addrs() {
 		log.Info("listening", "addr", a.String(), "loops", cfg.Loops)
 	}
-	if demo != nil {
-		printDemo(srv)
+	if err := ready(srv); err != nil {
+		srv.Close()
+		return err
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	s := <-sig
-	log.Info("stopping", "signal", s.String())
-	srv.Close()
-	for _, e := range demo {
-		e.Close()
-	}
+	log.Info("stopping: draining", "signal", next().String(), "drain_timeout", cfg.DrainTimeout)
+	closeSrv := sync.OnceFunc(srv.Close)
+	go func() {
+		log.Info("stopping now: closing every connection", "signal", next().String())
+		closeSrv() // Drain returns once the connections are gone
+	}()
+	srv.Drain(time.Duration(cfg.DrainTimeout))
+	closeSrv()
+	log.Info("stopped")
 	return nil
 }
 

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"wsproxy/core"
+	"wsproxy/internal/master"
+)
+
+// binary is the wsproxy command built once for the tests that run it as a
+// separate process (masters and workers).
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wsproxy-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "wsproxy")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// deadline bounds every wait in these tests.
+const deadline = 15 * time.Second
+
+// eventually calls f until it returns nil or the deadline passes.
+func eventually(t *testing.T, what string, f func() error) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// proc is a wsproxy process started by a test, in a process group of its
+// own (its workers join it) that is killed when the test ends.
+type proc struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan struct{}
+	err    error // cmd.Wait's result, once exited is closed
+}
+
+func startProc(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{out: &syncBuffer{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+		if t.Failed() {
+			t.Logf("output of wsproxy %s:\n%s", strings.Join(args, " "), p.out)
+		}
+	})
+	return p
+}
+
+func (p *proc) signal(t *testing.T, s syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitLog waits until the output matches re and returns the submatches of
+// the first match.
+func (p *proc) waitLog(t *testing.T, re string) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	var m []string
+	eventually(t, "log line "+re, func() error {
+		if m = rx.FindStringSubmatch(p.out.String()); m == nil {
+			return fmt.Errorf("not logged yet")
+		}
+		return nil
+	})
+	return m
+}
+
+// waitExit waits for the process to end and returns cmd.Wait's result.
+func (p *proc) waitExit(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-p.exited:
+		return p.err
+	case <-time.After(deadline):
+		t.Fatalf("wsproxy did not exit")
+		return nil
+	}
+}
+
+// workers returns the worker processes of the master p as pid → the
+// generation and slot in their environment ("2.1").
+func (p *proc) workers(t *testing.T) map[int]string {
+	t.Helper()
+	out := map[int]string{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		stat, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces; split after ')'.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(p.cmd.Process.Pid) || f[0] == "Z" {
+			continue
+		}
+		env, _ := os.ReadFile(d + "/environ")
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if v, ok := strings.CutPrefix(kv, master.EnvWorker+"="); ok {
+				out[pid] = v
+			}
+		}
+	}
+	return out
+}
+
+// established counts the established TCP sockets with local port port that
+// process pid holds, from /proc/net/tcp and the process's descriptors.
+func established(pid int, port uint16) int {
+	inodes := map[string]bool{}
+	tab, _ := os.ReadFile("/proc/net/tcp")
+	for _, line := range strings.Split(string(tab), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 10 || f[3] != "01" { // 01: ESTABLISHED
+			continue
+		}
+		if _, hexPort, ok := strings.Cut(f[1], ":"); ok && hexPort == fmt.Sprintf("%04X", port) {
+			inodes[f[9]] = true
+		}
+	}
+	n := 0
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	for _, fd := range fds {
+		link, err := os.Readlink(fd)
+		if err == nil && strings.HasPrefix(link, "socket:[") && inodes[strings.Trim(link[len("socket:"):], "[]")] {
+			n++
+		}
+	}
+	return n
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freePort returns a port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startEcho starts an echo backend in the test process.
+func startEcho(t *testing.T) string {
+	t.Helper()
+	e, err := core.NewEcho("127.0.0.1:0", "e1", 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e.Addr().String()
+}
+
+// writeConfig writes a config with one route to backend, rewritten to
+// prefix, and returns its path; a new file in t.TempDir() when path is
+// empty.
+func writeConfig(t *testing.T, path, listen, backend, prefix, drain, extra string) string {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "wsproxy.yaml")
+	}
+	text := fmt.Sprintf(`listen: [{addr: %q}]
+loops: 1
+drain_timeout: %s
+routes:
+  - path: /
+    upstream: %q
+    rewrite: {regex: "^/(.*)", to: "%s/$1"}
+%s`, listen, drain, backend, prefix, extra)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// client makes one connection per request, so that each request is routed
+// by the kernel to a listener afresh.
+var client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// pathAt returns the path the echo backend saw for GET http://addr/x.
+func pathAt(addr string) (string, error) {
+	resp, err := client.Get("http://" + addr + "/x")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`"path":"([^"]*)"`).FindSubmatch(b)
+	if resp.StatusCode != 200 || m == nil {
+		return "", fmt.Errorf("GET: %s %s", resp.Status, b)
+	}
+	return string(m[1]), nil
+}
+
+// servesPath waits until n requests in a row reach the backend as want.
+func servesPath(t *testing.T, addr, want string, n int) {
+	t.Helper()
+	eventually(t, "GET http://"+addr+"/x reaching "+want, func() error {
+		for range n {
+			got, err := pathAt(addr)
+			if err != nil {
+				return err
+			}
+			if got != want {
+				return fmt.Errorf("path %s; want %s", got, want)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// dialWS opens n WebSocket connections through the proxy at addr; they are
+// closed when the test ends.
+func dialWS(t *testing.T, addr string, n int) []*websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	conns := make([]*websocket.Conn, 0, n)
+	for i := range n {
+		c, _, err := d.Dial("ws://"+addr+"/ws", nil)
+		if err != nil {
+			t.Fatalf("WebSocket %d of %d: %v", i, n, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// echoAll sends a message on every connection and checks that it comes
+// back.
+func echoAll(t *testing.T, conns []*websocket.Conn, what string) {
+	t.Helper()
+	for i, c := range conns {
+		msg := fmt.Sprintf("%s %d", what, i)
+		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatalf("%s: connection %d: write: %v", what, i, err)
+		}
+	}
+	for i, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, got, err := c.ReadMessage()
+		if want := fmt.Sprintf("%s %d", what, i); err != nil || string(got) != want {
+			t.Fatalf("%s: connection %d: read %q, %v; want %q", what, i, got, err, want)
+		}
+	}
+}
+
+// TestWorkersSharePort runs two workers on a port the master picks (the
+// config says port 0, and workers: 1, which -workers overrides) and checks
+// that connections land on both, and that a reload keeps the port.
+func TestWorkersSharePort(t *testing.T) {
+	cfg := writeConfig(t, "", "127.0.0.1:0", startEcho(t), "/v1", "30s", "workers: 1\n")
+	p := startProc(t, "run", "-config", cfg, "-workers", "2")
+	addr := p.waitLog(t, `msg="generation serving" generation=1 workers=2 addrs=(\S+)`)[1]
+	port := netip.MustParseAddrPort(addr).Port()
+	if port == 0 {
+		t.Fatalf("serving on %s; want the port the master reserved", addr)
+	}
+	conns := dialWS(t, addr, 40)
+	echoAll(t, conns, "hello")
+	workers := p.workers(t)
+	if len(workers) != 2 {
+		t.Fatalf("workers = %v; want 2", workers)
+	}
+	for pid, name := range workers {
+		if n := established(pid, port); n == 0 {
+			t.Errorf("worker %s (pid %d) holds no established connection on port %d; want some of the 40", name, pid, port)
+		}
+	}
+	p.signal(t, syscall.SIGHUP)
+	p.waitLog(t, `msg="generation serving" generation=2 workers=2 addrs=`+regexp.QuoteMeta(addr)+`\n`)
+	servesPath(t, addr, "/v1/x", 5)
+}
+
+// TestKilledWorkerIsReplaced kills a worker with SIGKILL and checks that the
+// master starts another in its slot and that the port keeps serving.
+func TestKilledWorkerIsReplaced(t *testing.T) {
+	addr := freePort(t)
+	p := startProc(t, "run", "-config", writeConfig(t, "", addr, startEcho(t), "/v1", "1s", ""), "-workers", "2")
+	p.waitLog(t, `msg="generation serving" generation=1 workers=2`)
+	victim := 0
+	for pid, name := range p.workers(t) {
+		if name == "1.0" {
+			victim = pid
+		}
+	}
+	if victim == 0 {
+		t.Fatalf("no worker 1.0 among %v", p.workers(t))
+	}
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, fmt.Sprintf(`msg="worker exited; restarting" worker=1\.0 pid=%d status="signal: killed" lived=\S+ in=100ms`, victim))
+	eventually(t, "a new worker 1.0", func() error {
+		w := p.workers(t)
+		if _, old := w[victim]; old || len(w) != 2 {
+			return fmt.Errorf("workers %v", w)
+		}
+		return nil
+	})
+	servesPath(t, addr, "/v1/x", 20)
+}
+
+// TestReloadKeepsConnections holds 300 WebSocket connections through a
+// reload: they keep echoing on the old generation while new requests see
+// the new config, and the old workers exit once the connections close,
+// well before their drain timeout.
+func TestReloadKeepsConnections(t *testing.T) {
+	addr, backend := freePort(t), startEcho(t)
+	cfg := writeConfig(t, "", addr, backend, "/v1", "30s", "")
+	p := startProc(t, "run", "-config", cfg, "-workers", "2")
+	p.waitLog(t, `msg="generation serving" generation=1`)
+	servesPath(t, addr, "/v1/x", 5)
+	conns := dialWS(t, addr, 300)
+	echoAll(t, conns, "before")
+
+	writeConfig(t, cfg, addr, backend, "/v2", "30s", "")
+	p.signal(t, syscall.SIGHUP)
+	p.waitLog(t, `msg="generation serving" generation=2 workers=2`)
+	servesPath(t, addr, "/v2/x", 10)
+	echoAll(t, conns, "after")
+	echoAll(t, dialWS(t, addr, 10), "new")
+	for pid, name := range p.workers(t) {
+		if !strings.HasPrefix(name, "1.") && !strings.HasPrefix(name, "2.") {
+			t.Errorf("unexpected worker %s (pid %d)", name, pid)
+		}
+	}
+
+	start := time.Now()
+	for _, c := range conns {
+		c.Close()
+	}
+	p.waitLog(t, `msg="generation finished" generation=1`)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("old generation took %s to finish after its connections closed", d)
+	}
+	out := p.out.String()
+	if strings.Contains(out, "drain timed out") || strings.Contains(out, "restarting") {
+		t.Errorf("want no drain timeout and no restart; output:\n%s", out)
+	}
+	for _, slot := range []string{"0", "1"} {
+		p.waitLog(t, `msg="worker exited" worker=1\.`+slot+` pid=\d+ status="exit status 0"`)
+	}
+}
+
+// TestReloadRefused checks that a reload that cannot work changes nothing:
+// the same workers keep serving the old config.
+func TestReloadRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rewrite func(t *testing.T, cfg, backend string)
+		log     string
+	}{
+		{"invalid config", func(t *testing.T, cfg, backend string) {
+			writeConfig(t, cfg, "127.0.0.1:1", backend, "/v2", "30s", "bogus: 1\n")
+		}, `msg="reload refused; the workers keep serving the previous configuration" err=".*wsproxy.yaml:8: bogus: unknown field`},
+		{"listen address taken", func(t *testing.T, cfg, backend string) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0") // without SO_REUSEPORT: workers cannot join
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			writeConfig(t, cfg, ln.Addr().String(), backend, "/v2", "30s", "")
+		}, `msg="reload abandoned; the previous generation keeps serving" generation=2 serving=1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, backend := freePort(t), startEcho(t)
+			cfg := writeConfig(t, "", addr, backend, "/v1", "1s", "")
+			p := startProc(t, "run", "-config", cfg, "-workers", "2")
+			p.waitLog(t, `msg="generation serving" generation=1`)
+			before := fmt.Sprint(p.workers(t))
+			tc.rewrite(t, cfg, backend)
+			p.signal(t, syscall.SIGHUP)
+			p.waitLog(t, tc.log)
+			servesPath(t, addr, "/v1/x", 10)
+			if after := fmt.Sprint(p.workers(t)); after != before {
+				t.Errorf("workers %s after the refused reload; want %s", after, before)
+			}
+		})
+	}
+}
+
+// TestStopDrains sends SIGTERM with a WebSocket connection open: the
+// listeners close, the connection keeps echoing until the drain timeout
+// ends it with a Close 1001, and the process exits with status 0.
+func TestStopDrains(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		ready string
+	}{
+		{"master", []string{"-workers", "2"}, `msg="generation serving"`},
+		{"single process", nil, `msg=listening addr=`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := freePort(t)
+			args := append([]string{"run", "-config", writeConfig(t, "", addr, startEcho(t), "/v1", "2s", "")}, tc.args...)
+			p := startProc(t, args...)
+			p.waitLog(t, tc.ready)
+			c := dialWS(t, addr, 1)
+			echoAll(t, c, "before")
+
+			p.signal(t, syscall.SIGTERM)
+			eventually(t, "listeners closed", func() error {
+				conn, err := net.DialTimeout("tcp", addr, time.Second)
+				if err != nil {
+					return nil
+				}
+				conn.Close()
+				return fmt.Errorf("dial %s still succeeds", addr)
+			})
+			echoAll(t, c, "draining")
+			_ = c[0].SetReadDeadline(time.Now().Add(deadline))
+			if _, _, err := c[0].ReadMessage(); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+				t.Errorf("read after the drain timeout: %v; want a Close 1001 (going away)", err)
+			}
+			if err := p.waitExit(t); err != nil {
+				t.Errorf("exit: %v; want status 0", err)
+			}
+			if out := p.out.String(); !strings.Contains(out, `msg="drain timed out; closing the remaining connections"`) {
+				t.Errorf("no drain timeout logged:\n%s", out)
+			}
+		})
+	}
+}

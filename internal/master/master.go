@@ -1,0 +1,351 @@
+// Package master runs wsproxy as a master process supervising worker
+// processes, and gives a worker what its master handed it.
+//
+// A master starts a generation of N workers by executing its own binary
+// again with the same arguments and the environment variable EnvWorker set
+// to "GENERATION.SLOT". Every worker binds the same listen addresses with
+// SO_REUSEPORT, so the kernel spreads new connections over all of them. A
+// worker inherits two descriptors: a pipe on which it writes one line once
+// it is listening (readiness), and a file holding its generation's Spec
+// (the configuration bytes the master validated and the listen addresses,
+// with port 0 replaced by a port the master holds).
+//
+// The master's life:
+//
+//	start      load the configuration; start generation 1; exit with an error
+//	           if one of its workers exits before all of them are ready
+//	serving    a worker that dies is started again in its slot after a delay
+//	           (100ms, doubling to 10s; back to 100ms once a worker lived 30s)
+//	SIGHUP     load and validate the configuration again; a bad one is logged
+//	           and changes nothing. Otherwise start the next generation; once
+//	           all its workers are ready, send SIGTERM to the previous one,
+//	           which drains. If a new worker dies first, the reload is
+//	           abandoned and the old generation keeps serving.
+//	SIGTERM,   send SIGTERM to every worker (workers drain), and exit once
+//	SIGINT     all have exited; a second signal is passed on again, which
+//	           makes workers close what is left at once.
+//
+// Only the goroutine running Master.Run touches the master's state; the
+// goroutines watching the workers report to it over a channel.
+package master
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"wsproxy/internal/config"
+)
+
+// Source is a validated configuration as the master (or a process without
+// one) loaded it.
+type Source struct {
+	// Config is the validated configuration. The master reads Listen and
+	// Workers from it.
+	Config *config.Config
+
+	// Name and Data are the name and contents of the file Config was
+	// parsed from. Workers parse Data themselves, so each serves exactly
+	// what the master validated even if the file changes meanwhile. Nil
+	// Data means the configuration was built from flags (quick mode), and
+	// workers build it from their own flags.
+	Name string
+	Data []byte
+}
+
+// Config configures a Master. Load is required; the zero value of every
+// other field means its default.
+type Config struct {
+	// Load reads and validates the configuration. Run calls it on every
+	// SIGHUP; an error refuses the reload and leaves the workers alone.
+	Load func() (Source, error)
+
+	// Workers, when positive, overrides the configuration's worker count
+	// (the -workers flag). Zero: Source.Config.Workers.
+	Workers int
+
+	// Path is the executable started for each worker. Empty: the master's
+	// own executable, as os.Executable reports it when New is called, so
+	// that a binary replaced on disk is what the next generation runs.
+	Path string
+
+	// Args are the workers' arguments, without the program name.
+	Args []string
+
+	// Env is the workers' environment, to which EnvWorker is added. Nil:
+	// the master's environment.
+	Env []string
+
+	// Stdout and Stderr receive the workers' output. Nil: the master's.
+	Stdout, Stderr *os.File
+
+	// Logger receives the master's messages. Nil: slog.Default().
+	Logger *slog.Logger
+
+	// Signals, when set, replaces the signals the master reacts to (SIGHUP,
+	// SIGTERM and SIGINT sent to this process); tests use it. Nil: the
+	// process's signals.
+	Signals <-chan os.Signal
+
+	// ReadyTimeout bounds how long a new generation may take until all its
+	// workers are ready; after it, the generation is given up. Zero: 30s.
+	ReadyTimeout time.Duration
+}
+
+// Master supervises generations of worker processes. Create it with New
+// and call Run once.
+type Master struct {
+	cfg    Config
+	log    *slog.Logger
+	events chan event
+	done   chan struct{} // closed when Run returns
+
+	gens      []*generation // every generation with a live worker, oldest first
+	cur, next *generation   // serving; starting (nil unless a start or reload is under way)
+	last      int           // number of the newest generation
+	ports     map[string]*reservation
+	stopping  bool
+	err       error // why Run will fail, if it will
+}
+
+// New checks cfg and fills in its defaults.
+func New(cfg Config) (*Master, error) {
+	if cfg.Load == nil {
+		return nil, errors.New("master: Config.Load is nil")
+	}
+	if cfg.Path == "" {
+		p, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("master: cannot find own executable: %w", err)
+		}
+		cfg.Path = p
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 30 * time.Second
+	}
+	m := &Master{cfg: cfg, log: cfg.Logger, events: make(chan event), done: make(chan struct{}),
+		ports: make(map[string]*reservation)}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	return m, nil
+}
+
+// Run starts the first generation from src and supervises the workers
+// until they have all exited after SIGTERM or SIGINT. It returns an error
+// when the first generation could not start.
+func (m *Master) Run(src Source) error {
+	// Workers get SIGTERM when the thread that started them ends
+	// (Pdeathsig on Linux), so every worker is started from this goroutine,
+	// kept on one thread for as long as workers may run.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(m.done)
+	defer m.closePorts()
+
+	sigs := m.cfg.Signals
+	if sigs == nil {
+		c := make(chan os.Signal, 4)
+		signal.Notify(c, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+		defer signal.Stop(c)
+		sigs = c
+	}
+
+	if err := m.startGeneration(src); err != nil && m.live() == 0 {
+		return err
+	}
+	// If the first generation failed part way, abandon has told the
+	// workers already started to stop; wait for them before returning.
+	for !m.stopping || m.live() > 0 {
+		select {
+		case s := <-sigs:
+			m.onSignal(s)
+		case ev := <-m.events:
+			m.onEvent(ev)
+		}
+	}
+	return m.err
+}
+
+// onSignal handles a signal sent to the master.
+func (m *Master) onSignal(s os.Signal) {
+	switch {
+	case s == syscall.SIGHUP && m.stopping:
+		m.log.Warn("SIGHUP ignored: stopping")
+	case s == syscall.SIGHUP:
+		m.reload()
+	case !m.stopping:
+		m.log.Info("stopping: workers drain", "signal", s.String(), "workers", m.live())
+		m.stop()
+	default:
+		m.log.Info("stopping now: workers close their connections", "signal", s.String(), "workers", m.live())
+		m.signalAll(syscall.SIGTERM)
+	}
+}
+
+// reload loads the configuration again and starts the next generation.
+func (m *Master) reload() {
+	src, err := m.cfg.Load()
+	if err != nil {
+		m.log.Error("reload refused; the workers keep serving the previous configuration", "err", err)
+		return
+	}
+	if g := m.next; g != nil {
+		m.log.Warn("reload supersedes a generation still starting", "generation", g.n)
+		m.retire(g)
+		m.next = nil
+	}
+	if err := m.startGeneration(src); err != nil {
+		m.log.Error("reload failed; the workers keep serving the previous configuration", "err", err)
+	}
+}
+
+// stop tells every worker to drain and stops replacing workers.
+func (m *Master) stop() {
+	m.stopping = true
+	m.signalAll(syscall.SIGTERM)
+}
+
+// signalAll sends s to every live worker.
+func (m *Master) signalAll(s os.Signal) {
+	for _, g := range m.gens {
+		g.signal(s, m.log)
+	}
+}
+
+// live counts the worker processes that have not exited.
+func (m *Master) live() int {
+	n := 0
+	for _, g := range m.gens {
+		n += g.live()
+	}
+	return n
+}
+
+// onEvent handles a report from a worker's watcher or a timer.
+func (m *Master) onEvent(ev event) {
+	switch ev.kind {
+	case evReady:
+		m.onReady(ev.w)
+	case evExit:
+		m.onExit(ev.w, ev.err)
+	case evRestart:
+		if !m.stopping && ev.g == m.cur && ev.g.workers[ev.slot] == nil {
+			m.startWorker(ev.g, ev.slot)
+		}
+	case evTimeout:
+		if ev.g == m.next {
+			m.abandon(ev.g, fmt.Errorf("not all workers ready after %s", m.cfg.ReadyTimeout))
+		}
+	}
+}
+
+// onReady promotes a starting generation once all its workers are ready.
+func (m *Master) onReady(w *worker) {
+	w.ready = true
+	g := w.g
+	m.log.Info("worker ready", "worker", w.name(), "pid", w.pid)
+	if g != m.next || g.readyCount() < len(g.workers) {
+		return
+	}
+	g.stopTimer()
+	old := m.cur
+	m.cur, m.next = g, nil
+	m.prunePorts()
+	m.log.Info("generation serving", "generation", g.n, "workers", len(g.workers), "addrs", g.addrs())
+	if old != nil {
+		m.log.Info("previous generation draining", "generation", old.n)
+		m.retire(old)
+	}
+}
+
+// onExit handles the end of a worker process.
+func (m *Master) onExit(w *worker, err error) {
+	w.exited = true
+	g := w.g
+	lived := time.Since(w.started)
+	attrs := []any{"worker", w.name(), "pid", w.pid, "status", exitStatus(err), "lived", lived.Round(time.Millisecond)}
+	switch {
+	case m.stopping || g.retired:
+		m.log.Info("worker exited", attrs...)
+		m.forget(g)
+	case g == m.next:
+		m.log.Error("worker exited before its generation was ready", attrs...)
+		m.abandon(g, fmt.Errorf("worker %s exited: %s", w.name(), exitStatus(err)))
+	case g == m.cur:
+		g.workers[w.slot] = nil
+		d := g.nextBackoff(w.slot, lived)
+		m.log.Warn("worker exited; restarting", append(attrs, "in", d)...)
+		m.after(d, event{kind: evRestart, g: g, slot: w.slot})
+	default: // every generation is serving, starting or retired; kept for safety
+		m.log.Warn("worker of an unknown generation exited", attrs...)
+	}
+}
+
+// abandon gives up a generation that could not start. Without a serving
+// generation to fall back on, the master stops with err.
+func (m *Master) abandon(g *generation, err error) {
+	m.next = nil
+	g.stopTimer()
+	m.retire(g)
+	m.prunePorts()
+	if m.cur == nil {
+		m.log.Error("workers could not start; stopping", "generation", g.n, "err", err)
+		m.err = fmt.Errorf("workers could not start: %w", err)
+		m.stop()
+		return
+	}
+	m.log.Error("reload abandoned; the previous generation keeps serving",
+		"generation", g.n, "serving", m.cur.n, "err", err)
+}
+
+// retire sends SIGTERM to a generation's workers; they are not replaced.
+func (m *Master) retire(g *generation) {
+	g.retired = true
+	g.signal(syscall.SIGTERM, m.log)
+	m.forget(g)
+}
+
+// forget drops a retired generation whose workers have all exited.
+func (m *Master) forget(g *generation) {
+	if !g.retired && !m.stopping || g.live() > 0 {
+		return
+	}
+	for i, h := range m.gens {
+		if h == g {
+			m.gens = append(m.gens[:i], m.gens[i+1:]...)
+			break
+		}
+	}
+	g.close()
+	if !m.stopping {
+		m.log.Info("generation finished", "generation", g.n)
+	}
+}
+
+// after sends ev to Run after d, unless Run has returned by then.
+func (m *Master) after(d time.Duration, ev event) *time.Timer {
+	return time.AfterFunc(d, func() { m.send(ev) })
+}
+
+// send delivers ev to Run, or drops it if Run has returned.
+func (m *Master) send(ev event) {
+	select {
+	case m.events <- ev:
+	case <-m.done:
+	}
+}

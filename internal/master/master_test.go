@@ -1,0 +1,231 @@
+package master_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"wsproxy/internal/config"
+	"wsproxy/internal/master"
+)
+
+// TestMain turns the test binary into a fake worker when a master started
+// it. The Spec's Name says how the worker behaves:
+//
+//	ok     report ready, exit 0 on SIGTERM
+//	fail   exit 3 without reporting ready
+//	slow   never report ready; exit 0 on SIGTERM
+func TestMain(m *testing.M) {
+	if os.Getenv(master.EnvWorker) != "" {
+		fakeWorker()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func fakeWorker() {
+	w, err := master.FromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake worker:", err)
+		os.Exit(2)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	switch w.Spec.Name {
+	case "fail":
+		os.Exit(3)
+	case "ok":
+		if err := w.Ready(); err != nil {
+			os.Exit(4)
+		}
+	}
+	<-sig
+	os.Exit(0)
+}
+
+// logBuffer collects a master's log lines; safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// wait polls the log until re matches, and returns the submatches of the
+// last match.
+func (l *logBuffer) wait(t *testing.T, re string) []string {
+	t.Helper()
+	return l.waitFor(t, re, func([]string) bool { return true })
+}
+
+// waitFor polls the log until a match of re satisfies ok, and returns its
+// submatches.
+func (l *logBuffer) waitFor(t *testing.T, re string, ok func(m []string) bool) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, m := range rx.FindAllStringSubmatch(l.String(), -1) {
+			if ok(m) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line matching %q in:\n%s", re, l.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fakeMaster is a master of fake workers, run in this process.
+type fakeMaster struct {
+	sigs chan os.Signal
+	log  *logBuffer
+	done chan error
+
+	mu      sync.Mutex
+	name    string // the behaviour of the next generation's workers
+	loadErr error
+}
+
+func startMaster(t *testing.T, workers int, name string, readyTimeout time.Duration) *fakeMaster {
+	t.Helper()
+	fm := &fakeMaster{sigs: make(chan os.Signal, 1), log: &logBuffer{}, done: make(chan error, 1), name: name}
+	m, err := master.New(master.Config{
+		Load:         fm.load,
+		Workers:      workers,
+		Logger:       slog.New(slog.NewTextHandler(fm.log, nil)),
+		Signals:      fm.sigs,
+		ReadyTimeout: readyTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := fm.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { fm.done <- m.Run(src) }()
+	t.Cleanup(func() {
+		select {
+		case fm.sigs <- syscall.SIGTERM:
+		default:
+		}
+		select {
+		case <-fm.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("master did not stop; log:\n%s", fm.log)
+		}
+	})
+	return fm
+}
+
+func (fm *fakeMaster) load() (master.Source, error) {
+	fm.mu.Lock()
+	defer fm.mu.Unlock()
+	return master.Source{Config: &config.Config{}, Name: fm.name, Data: []byte("-")}, fm.loadErr
+}
+
+func (fm *fakeMaster) set(name string, loadErr error) {
+	fm.mu.Lock()
+	fm.name, fm.loadErr = name, loadErr
+	fm.mu.Unlock()
+}
+
+// result waits for Run to return.
+func (fm *fakeMaster) result(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-fm.done:
+		fm.done <- err // for the cleanup
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Run did not return; log:\n%s", fm.log)
+		return nil
+	}
+}
+
+func TestMasterRestartsKilledWorker(t *testing.T) {
+	fm := startMaster(t, 2, "ok", 0)
+	fm.log.wait(t, `msg="generation serving" generation=1 workers=2`)
+	pid := fm.log.wait(t, `msg="worker ready" worker=1\.1 pid=(\d+)`)[1]
+	var n int
+	fmt.Sscan(pid, &n)
+	if err := syscall.Kill(n, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	fm.log.wait(t, `msg="worker exited; restarting" worker=1\.1 pid=`+pid+` status="signal: killed" lived=\S+ in=100ms`)
+	fm.log.waitFor(t, `msg="worker ready" worker=1\.1 pid=(\d+)`, func(m []string) bool { return m[1] != pid })
+	fm.sigs <- syscall.SIGTERM
+	if err := fm.result(t); err != nil {
+		t.Errorf("Run = %v; want nil", err)
+	}
+}
+
+func TestMasterReload(t *testing.T) {
+	fm := startMaster(t, 2, "ok", 0)
+	fm.log.wait(t, `msg="generation serving" generation=1`)
+
+	fm.sigs <- syscall.SIGHUP
+	fm.log.wait(t, `msg="generation serving" generation=2 workers=2`)
+	fm.log.wait(t, `msg="generation finished" generation=1`)
+
+	fm.set("ok", errors.New("x.yaml:3: routes: bad"))
+	fm.sigs <- syscall.SIGHUP
+	fm.log.wait(t, `msg="reload refused; .*" err="x.yaml:3: routes: bad"`)
+
+	fm.set("fail", nil)
+	fm.sigs <- syscall.SIGHUP
+	fm.log.wait(t, `msg="reload abandoned; the previous generation keeps serving" generation=3 serving=2`)
+	fm.log.wait(t, `msg="generation finished" generation=3`)
+
+	fm.set("ok", nil)
+	fm.sigs <- syscall.SIGHUP
+	fm.log.wait(t, `msg="generation serving" generation=4`)
+	fm.log.wait(t, `msg="generation finished" generation=2`)
+	if strings.Contains(fm.log.String(), "restarting") {
+		t.Errorf("a worker was restarted during reloads; log:\n%s", fm.log)
+	}
+	fm.sigs <- syscall.SIGTERM
+	if err := fm.result(t); err != nil {
+		t.Errorf("Run = %v; want nil", err)
+	}
+}
+
+func TestMasterFirstGenerationFails(t *testing.T) {
+	for _, tc := range []struct {
+		name, behaviour string
+		timeout         time.Duration
+		want            string
+	}{
+		{"worker exits", "fail", 0, "exited: exit status 3"},
+		{"never ready", "slow", 300 * time.Millisecond, "workers could not start: not all workers ready after 300ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fm := startMaster(t, 2, tc.behaviour, tc.timeout)
+			err := fm.result(t)
+			if err == nil || !strings.HasPrefix(err.Error(), "workers could not start: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Run = %v; want workers could not start: …%s", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,100 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"wsproxy/internal/config"
+)
+
+// EnvWorker is the environment variable that marks a worker process. Its
+// value is "GENERATION.SLOT", for example "2.0" for the first worker of the
+// second generation.
+const EnvWorker = "WSPROXY_WORKER"
+
+// The descriptors a worker inherits from its master.
+const (
+	readyFD = 3 // pipe: the worker writes readyLine once it is listening
+	specFD  = 4 // file: the generation's Spec, JSON
+)
+
+// readyLine is what a worker writes on its ready pipe.
+const readyLine = "ready"
+
+// Worker is the worker side of a master: which generation and slot this
+// process is, and the Spec its master handed it.
+type Worker struct {
+	Gen, Slot int
+	Spec      Spec
+	ready     *os.File
+}
+
+// FromEnv returns the Worker this process is, or nil when it was not
+// started by a master.
+func FromEnv() (*Worker, error) {
+	v, ok := os.LookupEnv(EnvWorker)
+	if !ok {
+		return nil, nil
+	}
+	w := &Worker{}
+	if _, err := fmt.Sscanf(v, "%d.%d", &w.Gen, &w.Slot); err != nil {
+		return nil, fmt.Errorf("master: %s=%q: want GENERATION.SLOT", EnvWorker, v)
+	}
+	f := os.NewFile(specFD, "spec")
+	sp, err := readSpec(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("master: worker %s: read spec: %w", w.Name(), err)
+	}
+	w.Spec = sp
+	w.ready = os.NewFile(readyFD, "ready")
+	return w, nil
+}
+
+// Name is "GENERATION.SLOT", as in log lines.
+func (w *Worker) Name() string { return fmt.Sprintf("%d.%d", w.Gen, w.Slot) }
+
+// Config returns the configuration the worker serves: the master's
+// validated bytes parsed again, or, when the master had none (quick mode),
+// what fromFlags builds. Either way the listen addresses are the ones the
+// master fixed.
+func (w *Worker) Config(fromFlags func() (Source, error)) (*config.Config, error) {
+	var cfg *config.Config
+	if w.Spec.Data != nil {
+		c, err := config.Parse(w.Spec.Name, w.Spec.Data)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	} else {
+		src, err := fromFlags()
+		if err != nil {
+			return nil, err
+		}
+		cfg = src.Config
+	}
+	if len(cfg.Listen) != len(w.Spec.Listen) {
+		return nil, fmt.Errorf("master: worker %s: %d listeners configured but the master fixed %d addresses",
+			w.Name(), len(cfg.Listen), len(w.Spec.Listen))
+	}
+	for i, a := range w.Spec.Listen {
+		cfg.Listen[i].Addr = a
+	}
+	return cfg, nil
+}
+
+// Ready tells the master that this worker is listening. Call it once, after
+// every listener is bound; the master waits for it before it stops the
+// previous generation.
+func (w *Worker) Ready() error {
+	if w.ready == nil {
+		return errors.New("master: Ready called twice")
+	}
+	_, err := w.ready.WriteString(readyLine + "\n")
+	if cerr := w.ready.Close(); err == nil {
+		err = cerr
+	}
+	w.ready = nil
+	return err
+}
