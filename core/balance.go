@@ -27,6 +27,7 @@ type server struct {
 	up   *upstream
 	addr netip.AddrPort
 	name string
+	idx  int // position among all servers, for per-loop counters (metrics.go)
 }
 
 // balanceConfig translates an upstream's config for package balance.
@@ -95,6 +96,9 @@ func (s *Server) release(srv *server) { srv.b.Release() }
 // connected reports the result of a connect to srv (passive health).
 func (s *Server) connected(srv *server, ok bool) {
 	srv.up.pool.Report(srv.b, ok, time.Now())
+	if !ok {
+		s.noteConnectError(srv)
+	}
 }
 
 // balanceRequest shows package balance the request being routed, without

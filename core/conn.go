@@ -73,6 +73,7 @@ type conn struct {
 	scan      [2]codec.FrameScanner // [0] client→upstream, [1] upstream→client
 	dir       [2]dirState
 	ping      *pingState // nil unless the route pings
+	obs       connObs    // metrics and log lines (metrics.go)
 }
 
 // onEvent is the client endpoint's event handler.
@@ -322,6 +323,7 @@ func (c *conn) clientEOF() {
 			return
 		}
 		c.shutWrite(c.up)
+		c.halfClosed()
 	case stHead:
 		if c.in == nil || len(c.in.B) == 0 {
 			c.close() // a keep-alive client went away between requests
@@ -347,6 +349,7 @@ func (c *conn) close() {
 	if c.st == stClosed {
 		return
 	}
+	c.noteClosing()
 	c.st = stClosed
 	l := c.l
 	l.wheel.Cancel(&c.tm)

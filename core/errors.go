@@ -41,7 +41,7 @@ func (e *upstreamError) Unwrap() error { return e.err }
 func statusFor(err error) (int, string) {
 	var ue *upstreamError
 	switch {
-	case errors.Is(err, errHeadTooLarge):
+	case errors.Is(err, errHeadTooLarge), errors.Is(err, codec.ErrTooManyHeaders):
 		return http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"
 	case errors.Is(err, errOverloaded):
 		return http.StatusServiceUnavailable, "server at connection limit"

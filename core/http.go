@@ -55,6 +55,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		}
 		return 0, false
 	}
+	c.noteHead(err == nil && req.Upgrade)
 	if err == nil && n > lim {
 		err = errHeadTooLarge
 	}
@@ -83,6 +84,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		return 0, false
 	}
 	c.rt = rt
+	c.noteRequest()
 	c.flags &^= cfHeadMethod | cfUpgrade | cfRespStarted | cfReqDone | cfKeepAliveWait | cfRetried | cfUpstreamClose | cfSetCookie | cfLearnSid
 	c.tries = 0
 	if req.Close || req.Major == 1 && req.Minor == 0 {
@@ -194,6 +196,7 @@ func (c *conn) fail(err error) {
 		return
 	}
 	status, reason := statusFor(err)
+	c.noteFail(status, err)
 	if c.l.srv != nil {
 		c.l.srv.logf("client %s: %d %s: %v", c.peer, status, reason, err)
 	}

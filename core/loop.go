@@ -31,6 +31,8 @@ type Loop struct {
 	srv      *Server   // nil for loops that only run echo backends or tools
 	log      *slog.Logger
 
+	obs *loopMetrics // this loop's counters (metrics.go); nil without srv
+
 	mu    sync.Mutex // guards tasks and stopped
 	tasks []func()
 	spare []func()

@@ -121,11 +121,11 @@ func (t *closeCodes) add(code uint16) {
 // metricsState is the Server's side of the metrics: the numbering of routes
 // and servers and every loop's counters.
 type metricsState struct {
-	routes        []*route         // by idx
-	servers       []*server        // by idx
-	connectErrors []atomic.Uint64  // by server.idx; written by every loop, but rarely
-	sample        float64          // log.sample
-	mu            sync.Mutex       // guards loops
+	routes        []*route        // by idx
+	servers       []*server       // by idx
+	connectErrors []atomic.Uint64 // by server.idx; written by every loop, but rarely
+	sample        float64         // log.sample
+	mu            sync.Mutex      // guards loops
 	loops         []*loopMetrics
 }
 
@@ -233,13 +233,14 @@ func (c *conn) noteFail(status int, err error) {
 		idx = c.rt.idx
 	}
 	rc := &lm.routes[idx]
-	if bits&(obsPending|obsUpgrade) == obsPending|obsUpgrade {
+	upgrade := bits&(obsPending|obsUpgrade) == obsPending|obsUpgrade
+	if upgrade {
 		rc.handshakes[hsFailed].Add(1)
 	} else {
 		rc.requests[statusClass(status)].Add(1)
 	}
 	if status >= 500 {
-		c.logFailed(status, err, idx != lm.unrouted())
+		c.logFailed(status, err, idx != lm.unrouted(), upgrade)
 	}
 }
 
@@ -367,4 +368,3 @@ func (c *conn) noteClose(d int, code ws.StatusCode) {
 		lm.codes[d].add(uint16(code))
 	}
 }
-

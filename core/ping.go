@@ -150,3 +150,21 @@ func (c *conn) deadPeer(peer int) {
 	}
 	c.close()
 }
+
+// halfCloseTimeout bounds a tunnel after one side has ended its stream
+// (HAProxy's timeout client-fin / server-fin): the other side may still
+// send, but a peer that never closes does not hold the tunnel for the whole
+// idle timeout.
+const halfCloseTimeout = 30 * time.Second
+
+// halfClosed shortens the tunnel's remaining idle time to halfCloseTimeout;
+// data frames from the side still sending extend it as usual.
+func (c *conn) halfClosed() {
+	if c.st != stTunnel {
+		return
+	}
+	if at := c.l.now.UnixNano() - int64(c.idleTimeout()) + int64(halfCloseTimeout); at < c.active {
+		c.active = at
+	}
+	c.onTunnelTimer()
+}

@@ -20,6 +20,7 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 			return
 		}
 		up.flags &^= epConnecting
+		c.noteConnected(up)
 		c.l.srv.connected(up.srv, true)
 		c.scheduleRead()
 	}
@@ -153,6 +154,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 		return 0, false
 	}
 	c.releaseRetry()
+	c.noteResponse(resp.Status)
 	switch {
 	case resp.Status == 101:
 		if c.flags&cfUpgrade == 0 {
@@ -309,6 +311,7 @@ func (c *conn) upstreamEOF() {
 			return
 		}
 		c.shutWrite(&c.cl)
+		c.halfClosed()
 	case stResp:
 		if c.resp.kind == codec.BodyUntilClose {
 			c.finishResponse(false)

@@ -21,6 +21,7 @@ type route struct {
 	up       *upstream
 	ws       *wsPolicy
 	name     string // for logs and metrics: host+path
+	idx      int    // position among the routes, for per-loop counters (metrics.go)
 }
 
 // router picks the route for a request: among routes whose host matches, the

@@ -66,6 +66,8 @@ type Server struct {
 	limit    *limiter       // nil without connection limits
 	trusted  []netip.Prefix // trusted_proxies
 	closed   sync.Once
+
+	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream
@@ -99,6 +101,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.ups = ups
 	s.router = newRouter(cfg, ups)
+	s.initMetrics()
 	if err := s.tls.init(cfg); err != nil {
 		return nil, err
 	}
@@ -121,6 +124,7 @@ func (s *Server) Start() error {
 		}
 		l.srv = s
 		l.log = s.log
+		s.attachMetrics(l)
 		s.loops = append(s.loops, l)
 	}
 	for _, lc := range s.cfg.Listen {

@@ -3,12 +3,15 @@ package core
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"wsproxy/internal/testcert"
 )
 
 // memConn is one end of an in-memory connection. Until nonBlocking is set
@@ -86,7 +89,10 @@ func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
 func TestTLSConnSurvivesWouldBlock(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
-			cert := testCertificate(t, "localhost")
+			cert, err := tls.X509KeyPair(testcert.Make(t, testcert.Spec{Names: []string{"localhost"}}))
+			if err != nil {
+				t.Fatal(err)
+			}
 			sc, cc := memPipe()
 			srv := tls.Server(sc, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: v, MaxVersion: v})
 			cli := tls.Client(cc, &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v})
@@ -162,7 +168,7 @@ func TestCertSetPick(t *testing.T) {
 		{&tls.Certificate{}, []string{"*.example.com", "example.com"}},
 		{&tls.Certificate{}, []string{"api.example.com", "ws.example.com"}},
 	} {
-		c.cert.Leaf = testLeaf(c.names...)
+		c.cert.Leaf = &x509.Certificate{DNSNames: c.names}
 		set.add(c.cert)
 	}
 	tests := []struct {

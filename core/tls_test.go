@@ -21,6 +21,7 @@ import (
 
 	"wsproxy/core"
 	"wsproxy/internal/config"
+	"wsproxy/internal/testcert"
 )
 
 // tlsSetup is a proxy with a TLS listener (Addrs()[0]) and a plain one
@@ -38,7 +39,7 @@ type tlsSetup struct {
 func startTLSProxy(t testing.TB, extra func(dir string) string) *tlsSetup {
 	t.Helper()
 	dir := t.TempDir()
-	cert, key := core.WriteCert(t, dir, "ws", core.CertSpec{Names: []string{"ws.example.com"}})
+	cert, key := testcert.Write(t, dir, "ws", testcert.Spec{Names: []string{"ws.example.com"}})
 	more := ""
 	if extra != nil {
 		more = extra(dir)
@@ -62,7 +63,7 @@ routes:
 
 // clientTLS trusts the test CA and asks for serverName.
 func clientTLS(serverName string) *tls.Config {
-	return &tls.Config{RootCAs: core.CARoots(), ServerName: serverName}
+	return &tls.Config{RootCAs: testcert.Roots(), ServerName: serverName}
 }
 
 func httpsClient(cfg *tls.Config) *http.Client {
@@ -230,8 +231,8 @@ func TestTLSVersions(t *testing.T) {
 
 func TestTLSSNI(t *testing.T) {
 	ts := startTLSProxy(t, func(dir string) string {
-		wc, wk := core.WriteCert(t, dir, "wild", core.CertSpec{Names: []string{"*.example.com"}})
-		ac, ak := core.WriteCert(t, dir, "api", core.CertSpec{Names: []string{"api.example.com", "api.example.org"}})
+		wc, wk := testcert.Write(t, dir, "wild", testcert.Spec{Names: []string{"*.example.com"}})
+		ac, ak := testcert.Write(t, dir, "api", testcert.Spec{Names: []string{"api.example.com", "api.example.org"}})
 		return fmt.Sprintf("      certificates: [{cert: %q, key: %q}, {cert: %q, key: %q}]", wc, wk, ac, ak)
 	})
 	tests := []struct {
@@ -262,7 +263,7 @@ func TestTLSSNI(t *testing.T) {
 				if tc.want == "ws.example.com" && tc.sni != "ws.example.com" {
 					return nil
 				}
-				_, err := leaf.Verify(x509.VerifyOptions{Roots: core.CARoots(), DNSName: tc.sni})
+				_, err := leaf.Verify(x509.VerifyOptions{Roots: testcert.Roots(), DNSName: tc.sni})
 				return err
 			}
 			if _, err := dialTLS(t, ts.tlsAddr, cfg); err != nil {
@@ -300,7 +301,7 @@ func TestTLSReload(t *testing.T) {
 	echo("before")
 	old := served()
 
-	core.WriteCert(t, ts.dir, "ws", core.CertSpec{Names: []string{"ws.example.com", "new.example.com"}})
+	testcert.Write(t, ts.dir, "ws", testcert.Spec{Names: []string{"ws.example.com", "new.example.com"}})
 	if err := ts.srv.ReloadCertificates(); err != nil {
 		t.Fatalf("ReloadCertificates: %v", err)
 	}
@@ -420,7 +421,7 @@ func TestTLSManyHandshakes(t *testing.T) {
 // ClientHello is closed when header_read expires, and counted.
 func TestTLSHandshakeTimeout(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := core.WriteCert(t, dir, "ws", core.CertSpec{Names: []string{"ws.example.com"}})
+	cert, key := testcert.Write(t, dir, "ws", testcert.Spec{Names: []string{"ws.example.com"}})
 	srv, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
 timeouts: {header_read: 300ms}
@@ -439,11 +440,11 @@ routes: [{path: /, upstream: %q}]
 // certificate files, naming the file and the problem.
 func TestTLSCertificateErrors(t *testing.T) {
 	dir := t.TempDir()
-	good, goodKey := core.WriteCert(t, dir, "good", core.CertSpec{Names: []string{"ws.example.com"}})
-	_, otherKey := core.WriteCert(t, dir, "other", core.CertSpec{Names: []string{"ws.example.com"}})
-	expired, expiredKey := core.WriteCert(t, dir, "expired", core.CertSpec{Names: []string{"old.example.com"},
+	good, goodKey := testcert.Write(t, dir, "good", testcert.Spec{Names: []string{"ws.example.com"}})
+	_, otherKey := testcert.Write(t, dir, "other", testcert.Spec{Names: []string{"ws.example.com"}})
+	expired, expiredKey := testcert.Write(t, dir, "expired", testcert.Spec{Names: []string{"old.example.com"},
 		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
-	future, futureKey := core.WriteCert(t, dir, "future", core.CertSpec{Names: []string{"new.example.com"},
+	future, futureKey := testcert.Write(t, dir, "future", testcert.Spec{Names: []string{"new.example.com"},
 		NotBefore: time.Now().Add(time.Hour), NotAfter: time.Now().Add(48 * time.Hour)})
 	garbage := dir + "/garbage.pem"
 	os.WriteFile(garbage, []byte("hello\n"), 0o600)

@@ -32,6 +32,10 @@ func main() {
 		err = checkCmd(args)
 	case "echo":
 		err = echoCmd(args)
+	case "loadtest":
+		err = loadtestCmd(args)
+	case "bench":
+		err = benchCmd(args)
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return

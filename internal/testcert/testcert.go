@@ -1,10 +1,12 @@
-package core
+// Package testcert makes certificates for tests: leaves for any DNS names
+// and validity period, signed by one CA per process that Roots trusts. It
+// is imported by tests only.
+package testcert
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -16,17 +18,14 @@ import (
 	"time"
 )
 
-// Certificates for tests, exported to the core_test package. Every leaf
-// is signed by one CA made per test binary; CARoots trusts it.
-
-// CertSpec describes a test certificate.
-type CertSpec struct {
+// Spec describes a leaf certificate.
+type Spec struct {
 	Names     []string  // DNS names; the first is also the common name
 	NotBefore time.Time // zero: an hour ago
 	NotAfter  time.Time // zero: a day from now
 }
 
-var testCA struct {
+var ca struct {
 	once  sync.Once
 	cert  *x509.Certificate
 	key   *ecdsa.PrivateKey
@@ -34,7 +33,7 @@ var testCA struct {
 	roots *x509.CertPool
 }
 
-func initTestCA() {
+func initCA() {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		panic(err)
@@ -43,7 +42,7 @@ func initTestCA() {
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "wsproxy test CA"},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotAfter:              time.Now().Add(7 * 24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign,
@@ -52,28 +51,35 @@ func initTestCA() {
 	if err != nil {
 		panic(err)
 	}
-	testCA.cert, _ = x509.ParseCertificate(der)
-	testCA.key = key
-	testCA.pem = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	testCA.roots = x509.NewCertPool()
-	testCA.roots.AddCert(testCA.cert)
+	ca.cert, err = x509.ParseCertificate(der)
+	if err != nil {
+		panic(err)
+	}
+	ca.key = key
+	ca.pem = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	ca.roots = x509.NewCertPool()
+	ca.roots.AddCert(ca.cert)
 }
 
-// CARoots returns a pool that trusts every certificate MakeCert makes.
-func CARoots() *x509.CertPool {
-	testCA.once.Do(initTestCA)
-	return testCA.roots
+// Roots returns a pool that trusts every certificate Make makes.
+func Roots() *x509.CertPool {
+	ca.once.Do(initCA)
+	return ca.roots
 }
 
-// MakeCert returns a PEM chain (leaf, then the CA) and a PEM key for spec.
-func MakeCert(t testing.TB, spec CertSpec) (certPEM, keyPEM []byte) {
+// Make returns a PEM chain (the leaf, then the CA) and a PEM PKCS #8 ECDSA
+// P-256 key for spec.
+func Make(t testing.TB, spec Spec) (certPEM, keyPEM []byte) {
 	t.Helper()
-	testCA.once.Do(initTestCA)
+	ca.once.Do(initCA)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		DNSNames:     spec.Names,
@@ -91,7 +97,7 @@ func MakeCert(t testing.TB, spec CertSpec) (certPEM, keyPEM []byte) {
 	if tmpl.NotAfter.IsZero() {
 		tmpl.NotAfter = time.Now().Add(24 * time.Hour)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, testCA.cert, &key.PublicKey, testCA.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,15 +105,16 @@ func MakeCert(t testing.TB, spec CertSpec) (certPEM, keyPEM []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM = append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), testCA.pem...)
+	certPEM = append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), ca.pem...)
 	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
 	return certPEM, keyPEM
 }
 
-// WriteCert writes MakeCert's output to dir/name.crt and dir/name.key.
-func WriteCert(t testing.TB, dir, name string, spec CertSpec) (certFile, keyFile string) {
+// Write writes Make's output to dir/name.crt and dir/name.key and returns
+// their paths.
+func Write(t testing.TB, dir, name string, spec Spec) (certFile, keyFile string) {
 	t.Helper()
-	c, k := MakeCert(t, spec)
+	c, k := Make(t, spec)
 	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
 	if err := os.WriteFile(certFile, c, 0o600); err != nil {
 		t.Fatal(err)
@@ -117,16 +124,3 @@ func WriteCert(t testing.TB, dir, name string, spec CertSpec) (certFile, keyFile
 	}
 	return certFile, keyFile
 }
-
-// testCertificate is MakeCert as a tls.Certificate.
-func testCertificate(t testing.TB, names ...string) tls.Certificate {
-	t.Helper()
-	cert, err := tls.X509KeyPair(MakeCert(t, CertSpec{Names: names}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
-
-// testLeaf is a parsed leaf with only names set, for certSet.
-func testLeaf(names ...string) *x509.Certificate { return &x509.Certificate{DNSNames: names} }

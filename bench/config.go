@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Scenarios, as named in Config.Scenarios and in the results.
+const (
+	Idle  = "idle"  // N idle WebSockets: proxy RSS per connection
+	Flood = "flood" // one client pushes into a backend that never reads: RSS must stay flat
+	Ramp  = "ramp"  // N handshakes as fast as possible: handshakes per second
+	Echo  = "echo"  // round trips at a fixed total rate: latency, proxy CPU per message
+	Bulk  = "bulk"  // 64 KiB messages: MB/s through the proxy and directly
+)
+
+// AllScenarios lists every scenario in the order Run runs them.
+var AllScenarios = []string{Idle, Flood, Ramp, Echo, Bulk}
+
+// Config says what to run. The zero value of each field means its default.
+type Config struct {
+	// Binary is the wsproxy executable that runs the proxy and the echo
+	// backends ("wsproxy run", "wsproxy echo"). Required.
+	Binary string
+
+	// Scenarios to run, in the order of AllScenarios. Default: [idle].
+	Scenarios []string
+
+	// Peers are further proxies to run each scenario through, interleaved
+	// with wsproxy: "nginx", "haproxy". Default: none.
+	Peers []string
+
+	// Rounds is how many times each scenario runs through every proxy,
+	// interleaved (wsproxy, nginx, haproxy, wsproxy, ...). Default: 1.
+	Rounds int
+
+	// Conns is the number of connections of idle and ramp. Default: 5000.
+	Conns int
+
+	// Sources are the client source addresses. Default: 127.0.0.1-127.0.0.4.
+	Sources []netip.Addr
+
+	// Backends is the number of echo backend processes, each on its own
+	// port. Default: 3, as in the seed.
+	Backends int
+
+	// Loops is the wsproxy proxy's event loop count. Default (0): its own
+	// default, one per CPU.
+	Loops int
+
+	// Warmup is the number of connections opened and closed before the
+	// proxy's baseline is taken, so that buffers and pools a proxy sets up
+	// once (not per connection) are in the baseline. Default: 50; -1: none.
+	Warmup int
+
+	// Hold is how long idle keeps its connections open once all are up;
+	// RSS is sampled during it. Default: 2s.
+	Hold time.Duration
+
+	// Duration is how long flood, echo and bulk run. Default: 10s.
+	Duration time.Duration
+
+	// EchoConns and EchoRate are echo's connections and its total rate
+	// in round trips per second. Defaults: 1000 and 5000.
+	EchoConns int
+	EchoRate  float64
+
+	// MsgSize is echo's message size in bytes. Default: 128.
+	MsgSize int
+
+	// BulkConns and BulkSize are bulk's connections and message size in
+	// bytes. Defaults: 4 and 65536.
+	BulkConns int
+	BulkSize  int
+
+	// Timeout bounds each trial (one scenario through one proxy). Default: 3m.
+	Timeout time.Duration
+
+	// Progress receives progress lines while running. Nil: none.
+	Progress io.Writer
+
+	// files is the open file limit of this process and its children,
+	// filled in by Validate.
+	files int
+}
+
+// Small is the preset for CI: idle with 2,000 connections, well under a
+// minute.
+func Small() Config {
+	return Config{Scenarios: []string{Idle}, Conns: 2000, Hold: time.Second}
+}
+
+// DefaultSources are 127.0.0.1 to 127.0.0.4.
+func DefaultSources() []netip.Addr {
+	var s []netip.Addr
+	for i := byte(1); i <= 4; i++ {
+		s = append(s, netip.AddrFrom4([4]byte{127, 0, 0, i}))
+	}
+	return s
+}
+
+// portsPerSource is about how many ephemeral ports one source address has
+// towards one destination (net.ipv4.ip_local_port_range 32768-60999).
+const portsPerSource = 28000
+
+// Validate fills in defaults and checks the configuration against the
+// machine's limits, raising this process's soft open file limit to the hard
+// one so that the subprocesses inherit it.
+func (c *Config) Validate() error {
+	def(&c.Rounds, 1)
+	def(&c.Conns, 5000)
+	def(&c.Backends, 3)
+	def(&c.Warmup, 50)
+	def(&c.EchoConns, 1000)
+	def(&c.MsgSize, 128)
+	def(&c.BulkConns, 4)
+	def(&c.BulkSize, 64<<10)
+	def(&c.Hold, 2*time.Second)
+	def(&c.Duration, 10*time.Second)
+	def(&c.Timeout, 3*time.Minute)
+	def(&c.EchoRate, 5000)
+	if len(c.Scenarios) == 0 {
+		c.Scenarios = []string{Idle}
+	}
+	if len(c.Sources) == 0 {
+		c.Sources = DefaultSources()
+	}
+	if c.Binary == "" {
+		return fmt.Errorf("bench: Binary: the wsproxy executable is required")
+	}
+	for _, s := range c.Scenarios {
+		if !slices.Contains(AllScenarios, s) {
+			return fmt.Errorf("bench: unknown scenario %q (want %s)", s, strings.Join(AllScenarios, ", "))
+		}
+	}
+	c.Scenarios = sortedLike(c.Scenarios, AllScenarios)
+	for _, p := range c.Peers {
+		if _, err := lookPeer(p); err != nil {
+			return err
+		}
+	}
+	files, err := raiseFileLimit()
+	if err != nil {
+		return err
+	}
+	c.files = files
+	return c.checkLimits()
+}
+
+// checkLimits explains, before anything starts, a run the machine's limits
+// cannot carry.
+func (c *Config) checkLimits() error {
+	n := c.Conns
+	if slices.Contains(c.Scenarios, Echo) {
+		n = max(n, c.EchoConns)
+	}
+	if max := maxProxied(c.files); n > max {
+		return fmt.Errorf("bench: %d connections need about %d open files in the proxy (2 per proxied connection "+
+			"plus %d), but each process may hold at most %d (RLIMIT_NOFILE, hard limit): a single proxy process "+
+			"tops out near %d connections; use -conns %d or fewer (multi-worker proxies come later)",
+			n, 2*n+fdReserve, fdReserve, c.files, max, max)
+	}
+	if per := (n + len(c.Sources) - 1) / len(c.Sources); per > portsPerSource {
+		return fmt.Errorf("bench: %d connections from %d source addresses is %d per source, over the ~%d "+
+			"ephemeral ports each has; add sources (-sources)", n, len(c.Sources), per, portsPerSource)
+	}
+	return nil
+}
+
+// raiseFileLimit raises the soft RLIMIT_NOFILE to the hard limit and
+// returns it.
+func raiseFileLimit() (int, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("bench: getrlimit: %w", err)
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			return 0, fmt.Errorf("bench: raise the open file limit to %d: %w", lim.Max, err)
+		}
+	}
+	return int(min(lim.Cur, 1<<20)), nil
+}
+
+func def[T int | float64 | time.Duration](v *T, d T) {
+	if *v == 0 {
+		*v = d
+	}
+}
+
+// sortedLike returns the distinct elements of s in the order of order.
+func sortedLike(s, order []string) []string {
+	var out []string
+	for _, o := range order {
+		if slices.Contains(s, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,54 @@
+// Package bench measures wsproxy, and for comparison nginx and HAProxy, on
+// one machine: memory per idle WebSocket, memory under a client that pushes
+// into a backend that never reads, handshake rate, round-trip latency and
+// throughput. "wsproxy bench" is its command line; BENCHMARKS.md has the
+// numbers and the commands that produced them.
+//
+// # What runs where
+//
+// Each trial (one scenario through one proxy) starts from nothing and tears
+// everything down again:
+//
+//	echo backends   "wsproxy echo", one process and port each (Config.Backends)
+//	proxy           "wsproxy run -config F", or nginx / haproxy with a config
+//	                generated from the seed's section 4 (proxies.go)
+//	load            package loadtest, inside the bench process, from several
+//	                127.0.0.x source addresses (Config.Sources)
+//
+// Every subprocess gets a process group of its own and the group is killed
+// (SIGTERM, then SIGKILL) when the trial ends, fails, times out or the run
+// is interrupted. Ports are picked free on 127.0.0.1 just before use; nothing
+// listens on a fixed port.
+//
+// # What is measured
+//
+// A proxy's memory is the sum over its process group (nginx's master and
+// workers) of VmRSS from /proc/PID/status, and of Pss and Anonymous from
+// /proc/PID/smaps_rollup; its CPU is utime+stime from /proc/PID/stat. RSS is
+// user-space memory only: socket buffers, the epoll interest list and other
+// kernel memory a connection costs are not in it.
+//
+//	idle   Config.Warmup connections are opened and closed, the proxy is
+//	       sampled (Before), then Config.Conns connections come up with one
+//	       verified round trip each and the proxy is sampled again the moment
+//	       the last is up (Loaded). Bytes per connection is
+//	       (Loaded.RSS - Before.RSS) / connections up.
+//	flood  one client writes 16 KiB frames through the proxy to a backend
+//	       inside the bench process that answers the handshake and never
+//	       reads again; the proxy's RSS is sampled every 500 ms. A proxy that
+//	       applies back-pressure keeps it flat.
+//	ramp   Config.Conns handshakes as fast as they go: connections up per
+//	       second until the last is up, and handshake latency.
+//	echo   Config.EchoConns connections send Config.MsgSize-byte messages at
+//	       Config.EchoRate round trips per second in total: latency
+//	       percentiles and proxy CPU per relayed message (two per round trip).
+//	bulk   Config.BulkSize-byte messages as fast as they go, through the
+//	       proxy and directly to the backend.
+//
+// # Limits
+//
+// Each process may hold at most RLIMIT_NOFILE descriptors, and a proxy needs
+// two per proxied connection, so a single proxy process tops out near
+// (limit-200)/2 connections; Config.Validate refuses larger runs with that
+// explanation rather than letting them fail half-way.
+package bench

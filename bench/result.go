@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+
+	"wsproxy/loadtest"
+)
+
+// Report is the outcome of Run.
+type Report struct {
+	Machine Machine `json:"machine"`
+	// Command is the command line that produced the report, if the caller
+	// set it.
+	Command string  `json:"command,omitempty"`
+	Trials  []Trial `json:"trials"`
+}
+
+// Trial is one scenario run through one proxy.
+type Trial struct {
+	Scenario string `json:"scenario"`
+	Proxy    string `json:"proxy"` // wsproxy, nginx, haproxy or direct
+	Round    int    `json:"round"` // 1-based; scenarios interleave proxies per round
+
+	// Conns is the number of connections asked for; Up of them completed
+	// the handshake and a verified round trip, Failed did not; Dropped of
+	// the Up closed before the end of the run. The reasons count them by
+	// cause ("refused", "timeout", "reset", "bad status 503", ...).
+	Conns       int            `json:"conns"`
+	Up          int            `json:"up"`
+	Failed      int            `json:"failed"`
+	Dropped     int            `json:"dropped,omitempty"`
+	FailReasons map[string]int `json:"fail_reasons,omitempty"`
+	DropReasons map[string]int `json:"drop_reasons,omitempty"`
+
+	// Before is the proxy just before the load started (after the
+	// warm-up); Loaded is the proxy with the load on: for idle and ramp
+	// the moment every connection was up, otherwise the end of the load.
+	Before Usage `json:"before"`
+	Loaded Usage `json:"loaded"`
+
+	// BytesPerConn (idle) is (Loaded.RSS - Before.RSS) / Up, and
+	// PSSPerConn the same for PSS.
+	BytesPerConn float64 `json:"bytes_per_conn,omitempty"`
+	PSSPerConn   float64 `json:"pss_per_conn,omitempty"`
+
+	// ProxyCPU is the proxy's CPU time between Before and Loaded; LoadCPU
+	// is the load generator's.
+	ProxyCPU time.Duration `json:"proxy_cpu"`
+	LoadCPU  time.Duration `json:"load_cpu"`
+
+	Handshake loadtest.Latency `json:"handshake"`
+	RTT       loadtest.Latency `json:"rtt"`
+
+	// HandshakesPerSec (ramp) is Up divided by the time until all were up.
+	HandshakesPerSec float64 `json:"handshakes_per_sec,omitempty"`
+
+	// Messages is the number of round trips (echo) or messages (bulk);
+	// MsgsPerSec their rate; CPUPerMsg (echo) is ProxyCPU divided by the
+	// relayed messages, two per round trip.
+	Messages   int64         `json:"messages,omitempty"`
+	MsgsPerSec float64       `json:"msgs_per_sec,omitempty"`
+	CPUPerMsg  time.Duration `json:"cpu_per_msg,omitempty"`
+
+	// MBPerSec (bulk) is payload megabytes (10^6) per second, both ways.
+	MBPerSec float64 `json:"mb_per_sec,omitempty"`
+
+	Flood *FloodResult `json:"flood,omitempty"`
+
+	// Curve (idle) is the proxy's RSS as the connections came up.
+	Curve []Point `json:"curve,omitempty"`
+
+	Elapsed time.Duration `json:"elapsed"`
+	Err     string        `json:"error,omitempty"`
+}
+
+// FloodResult is what the flood scenario saw.
+type FloodResult struct {
+	// Pushed is how many bytes the client's kernel accepted; most of them
+	// sit in socket buffers (client, proxy and backend side), which are
+	// kernel memory, not RSS.
+	Pushed int64 `json:"pushed"`
+	// RSS of the proxy sampled every 500 ms, and its first, smallest,
+	// largest and last sample, in bytes.
+	Samples  []int64       `json:"samples"`
+	Interval time.Duration `json:"interval"`
+	First    int64         `json:"first"`
+	Min      int64         `json:"min"`
+	Max      int64         `json:"max"`
+	Last     int64         `json:"last"`
+}
+
+// Point is one sample of the proxy's RSS while connections come up.
+type Point struct {
+	Conns int   `json:"conns"`
+	RSS   int64 `json:"rss"`
+}
+
+// WriteJSON writes r, indented, to file.
+func (r *Report) WriteJSON(file string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(b, '\n'), 0o644)
+}
+
+// WriteDir writes results.json and rss.svg (connections against proxy RSS,
+// from the idle trials) into dir, creating it.
+func (r *Report) WriteDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := r.WriteJSON(filepath.Join(dir, "results.json")); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "rss.svg"), r.SVG(), 0o644)
+}

@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"wsproxy/internal/config"
+)
+
+// startTimeout bounds how long a backend or proxy may take to listen.
+const startTimeout = 10 * time.Second
+
+// runner runs the trials of one Run.
+type runner struct {
+	cfg  Config
+	prog *progress
+}
+
+// Run runs every scenario of cfg through wsproxy and then each peer, in
+// rounds, and returns the results. Each trial starts its own backends and
+// proxy as subprocesses and stops them (their whole process groups) before
+// the next trial starts, also when ctx is cancelled (Ctrl-C) or the trial
+// fails. The error joins the errors of the failed trials; the report holds
+// every trial that ran, failed or not.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
+	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers)}
+	var errs []error
+	for _, sc := range cfg.Scenarios {
+		for round := 1; round <= cfg.Rounds; round++ {
+			for _, px := range r.proxiesFor(sc) {
+				t := r.trial(ctx, sc, px, round)
+				rep.Trials = append(rep.Trials, t)
+				if t.Err != "" {
+					errs = append(errs, fmt.Errorf("%s through %s: %s", sc, px, t.Err))
+				}
+				if ctx.Err() != nil {
+					return rep, errors.Join(append(errs, fmt.Errorf("bench: interrupted: %w", ctx.Err()))...)
+				}
+			}
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// proxiesFor lists what scenario sc runs through: the bulk baseline without
+// a proxy first, then wsproxy, then the peers.
+func (r *runner) proxiesFor(sc string) []string {
+	var ps []string
+	if sc == Bulk {
+		ps = append(ps, Direct)
+	}
+	return append(append(ps, Wsproxy), r.cfg.Peers...)
+}
+
+// trial runs scenario sc through proxy px, within cfg.Timeout.
+func (r *runner) trial(ctx context.Context, sc, px string, round int) Trial {
+	t := Trial{Scenario: sc, Proxy: px, Round: round}
+	r.prog.begin(fmt.Sprintf("%s %s #%d", sc, px, round))
+	start := time.Now()
+	tctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	err := r.run(tctx, &t)
+	t.Elapsed = time.Since(start)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		t.Err = "interrupted"
+	case err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
+		t.Err = fmt.Sprintf("no result within %v (-timeout; %d of %d connections were up): %v", r.cfg.Timeout, t.Up, t.Conns, err)
+	case err != nil:
+		t.Err = err.Error()
+	}
+	r.prog.end("%s", summary(t))
+	return t
+}
+
+// run sets up backends and the proxy for t and runs its scenario.
+func (r *runner) run(ctx context.Context, t *Trial) error {
+	dir, err := os.MkdirTemp("", "wsproxy-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	// nginx's workers run as an unprivileged user and need to reach dir.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	var g group
+	defer g.stop()
+
+	var backends []string
+	switch t.Scenario {
+	case Flood:
+		s, err := newSink()
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		backends = []string{s.addr()}
+	case Bulk:
+		// One backend, so that direct and proxied runs are served alike.
+		backends, err = r.startEchos(ctx, &g, 1)
+	default:
+		backends, err = r.startEchos(ctx, &g, r.cfg.Backends)
+	}
+	if err != nil {
+		return err
+	}
+	if t.Proxy == Direct {
+		return r.bulk(ctx, nil, "ws://"+backends[0]+"/ws", t)
+	}
+
+	conns := r.cfg.Conns
+	switch t.Scenario {
+	case Echo:
+		conns = r.cfg.EchoConns
+	case Flood, Bulk:
+		conns = 64
+	}
+	p, listen, err := r.startProxy(ctx, &g, t.Proxy, dir, backends, conns)
+	if err != nil {
+		return err
+	}
+	url := "ws://" + listen + servicePath + "/ws"
+	switch t.Scenario {
+	case Idle:
+		return r.idle(ctx, p, url, t)
+	case Flood:
+		return r.flood(ctx, p, listen, t)
+	case Ramp:
+		return r.ramp(ctx, p, url, t)
+	case Echo:
+		return r.echo(ctx, p, url, t)
+	case Bulk:
+		return r.bulk(ctx, p, url, t)
+	}
+	return fmt.Errorf("bench: unknown scenario %q", t.Scenario)
+}
+
+// startEchos starts n echo backends ("wsproxy echo"), one process and port
+// each, and waits until they listen.
+func (r *runner) startEchos(ctx context.Context, g *group, n int) ([]string, error) {
+	addrs := make([]string, n)
+	procs := make([]*proc, n)
+	for i := range n {
+		addr, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		id := fmt.Sprintf("echo-%d", i+1)
+		p, err := startProc("echo backend "+id, []string{r.cfg.Binary, "echo", "-listen", addr, "-id", id, "-loops", "1"}, nil)
+		if err != nil {
+			return nil, err
+		}
+		g.add(p)
+		addrs[i], procs[i] = addr, p
+	}
+	for i, p := range procs {
+		if err := p.waitListening(ctx, addrs[i], startTimeout); err != nil {
+			return nil, err
+		}
+	}
+	return addrs, nil
+}
+
+// startProxy writes the configuration of proxy name in front of backends
+// into dir, starts the proxy and waits until it listens. It returns the
+// process and the address it listens on.
+func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, backends []string, conns int) (*proc, string, error) {
+	listen, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	s := setup{Listen: listen, Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
+	px := proxies[name]
+	text := px.config(s)
+	bin := r.cfg.Binary
+	if name == Wsproxy {
+		if _, err := config.Parse(px.file, []byte(text)); err != nil {
+			return nil, "", fmt.Errorf("bench: generated wsproxy config is invalid (a bug in bench): %w", err)
+		}
+	} else if bin, err = lookPeer(name); err != nil {
+		return nil, "", err
+	}
+	file := filepath.Join(dir, px.file)
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		return nil, "", err
+	}
+	p, err := startProc(name, px.argv(bin, file, s), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	g.add(p)
+	if err := p.waitListening(ctx, listen, startTimeout); err != nil {
+		return nil, "", err
+	}
+	return p, listen, nil
+}

@@ -1,0 +1,282 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"wsproxy/loadtest"
+)
+
+// handshakeTimeout bounds each connection's dial, handshake and first echo.
+const handshakeTimeout = 30 * time.Second
+
+// load is the loadtest configuration shared by the scenarios. The load
+// stays in the bench process (no loadtest child processes): Validate has
+// checked that the connections fit under its file limit.
+func (r *runner) load(url, workload string, conns int) loadtest.Config {
+	return loadtest.Config{
+		URL:           url,
+		Conns:         conns,
+		Sources:       r.cfg.Sources,
+		Workload:      workload,
+		Timeout:       handshakeTimeout,
+		MaxPerProcess: min(19000, r.cfg.files-500),
+		Progress:      func(s loadtest.Snapshot) { r.prog.status("%s", snapshotLine(s)) },
+	}
+}
+
+// warmup opens and closes cfg.Warmup connections through the proxy so that
+// what it sets up once (buffers, pools, worker start-up) is in the baseline,
+// then lets it settle.
+func (r *runner) warmup(ctx context.Context, url string) error {
+	if r.cfg.Warmup <= 0 {
+		return nil
+	}
+	res, err := loadtest.Run(ctx, r.load(url, loadtest.Hold, r.cfg.Warmup))
+	if err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	if res.Up < res.Conns {
+		return fmt.Errorf("warm-up: %d of %d connections failed: %v", res.Conns-res.Up, res.Conns, res.FailReasons)
+	}
+	return sleep(ctx, 300*time.Millisecond)
+}
+
+// idle opens cfg.Conns connections, one verified round trip each, and
+// measures the proxy the moment all are up against the baseline, sampling
+// it as they come up for the curve.
+func (r *runner) idle(ctx context.Context, p *proc, url string, t *Trial) error {
+	return r.hold(ctx, p, url, t, r.cfg.Hold)
+}
+
+// ramp opens cfg.Conns connections as fast as the proxy takes them.
+func (r *runner) ramp(ctx context.Context, p *proc, url string, t *Trial) error {
+	return r.hold(ctx, p, url, t, 0)
+}
+
+// hold runs the hold workload for idle and ramp: the proxy is sampled
+// before, at each progress report while connections come up, and in
+// OnReady, the moment every connection is up or failed.
+func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time.Duration) error {
+	if err := r.warmup(ctx, url); err != nil {
+		return err
+	}
+	before, err := sampleGroup(p.pgid())
+	if err != nil {
+		return err
+	}
+	t.Before, t.Conns = before, r.cfg.Conns
+	t.Curve = []Point{{0, before.RSS}}
+
+	var mu sync.Mutex // guards t.Curve and loaded
+	var loaded *Usage
+	lc := r.load(url, loadtest.Hold, r.cfg.Conns)
+	lc.Duration = d
+	lc.Progress = func(s loadtest.Snapshot) {
+		r.prog.status("%s", snapshotLine(s))
+		if s.Phase != "ramp" {
+			return
+		}
+		if u, err := sampleGroup(p.pgid()); err == nil {
+			mu.Lock()
+			if loaded == nil {
+				t.Curve = append(t.Curve, Point{s.Up, u.RSS})
+			}
+			mu.Unlock()
+		}
+	}
+	lc.OnReady = func(up int) {
+		u, err := sampleGroup(p.pgid())
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			loaded = &u
+			t.Curve = append(t.Curve, Point{up, u.RSS})
+		}
+		r.prog.status("all up: %d; proxy RSS %s; holding %v", up, mib(u.RSS), d)
+	}
+	res, err := loadtest.Run(ctx, lc)
+	if res != nil {
+		r.fill(t, res)
+	}
+	if err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if loaded == nil || t.Up == 0 {
+		return fmt.Errorf("only %d of %d connections came up (%v)", t.Up, t.Conns, res.FailReasons)
+	}
+	t.Loaded = *loaded
+	t.ProxyCPU = t.Loaded.CPU - t.Before.CPU
+	t.BytesPerConn = float64(t.Loaded.RSS-t.Before.RSS) / float64(t.Up)
+	t.PSSPerConn = float64(t.Loaded.PSS-t.Before.PSS) / float64(t.Up)
+	if res.Ramp > 0 {
+		t.HandshakesPerSec = float64(t.Up) / res.Ramp.Seconds()
+	}
+	return lost(t)
+}
+
+// lost reports connections that failed or dropped, after the numbers of
+// those that did not have been recorded.
+func lost(t *Trial) error {
+	if t.Failed == 0 && t.Dropped == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d connections failed %v, %d dropped %v", t.Failed, t.FailReasons, t.Dropped, t.DropReasons)
+}
+
+// echo sends cfg.MsgSize-byte messages at cfg.EchoRate round trips per
+// second in total over cfg.EchoConns connections for cfg.Duration.
+func (r *runner) echo(ctx context.Context, p *proc, url string, t *Trial) error {
+	lc := r.load(url, loadtest.Echo, r.cfg.EchoConns)
+	lc.MsgRate = r.cfg.EchoRate / float64(r.cfg.EchoConns)
+	lc.Size = r.cfg.MsgSize
+	lc.Duration = r.cfg.Duration
+	if err := r.measure(ctx, p, lc, t); err != nil {
+		return err
+	}
+	if t.Messages > 0 {
+		t.CPUPerMsg = t.ProxyCPU / time.Duration(2*t.Messages)
+	}
+	return nil
+}
+
+// bulk sends cfg.BulkSize-byte messages as fast as they go over
+// cfg.BulkConns connections for cfg.Duration; p is nil for Direct.
+func (r *runner) bulk(ctx context.Context, p *proc, url string, t *Trial) error {
+	lc := r.load(url, loadtest.Bulk, r.cfg.BulkConns)
+	lc.Size = r.cfg.BulkSize
+	lc.Duration = r.cfg.Duration
+	return r.measure(ctx, p, lc, t)
+}
+
+// measure runs lc and takes the proxy's usage when every connection is up
+// (so that the handshakes' CPU is not counted) and at the end.
+func (r *runner) measure(ctx context.Context, p *proc, lc loadtest.Config, t *Trial) error {
+	t.Conns = lc.Conns
+	var before error = errors.New("no connection came up")
+	if p != nil {
+		lc.OnReady = func(int) { t.Before, before = sampleGroup(p.pgid()) }
+	}
+	res, err := loadtest.Run(ctx, lc)
+	if res != nil {
+		r.fill(t, res)
+	}
+	if err != nil {
+		return err
+	}
+	if t.Up == 0 {
+		return fmt.Errorf("no connection came up (%v)", res.FailReasons)
+	}
+	if p != nil {
+		if before != nil {
+			return before
+		}
+		if t.Loaded, err = sampleGroup(p.pgid()); err != nil {
+			return err
+		}
+		t.ProxyCPU = t.Loaded.CPU - t.Before.CPU
+	}
+	return lost(t)
+}
+
+// fill copies what loadtest measured into t.
+func (r *runner) fill(t *Trial, res *loadtest.Result) {
+	t.Up, t.Failed, t.FailReasons = res.Up, res.Failed, res.FailReasons
+	t.Dropped, t.DropReasons = res.Dropped, res.DropReasons
+	t.Handshake, t.RTT, t.LoadCPU = res.Handshake, res.RTT, res.CPU
+	t.Messages, t.MsgsPerSec = res.Messages, res.MsgsPerSec
+	t.MBPerSec = res.BytesPerSec / 1e6
+}
+
+// flood pushes into the never-reading sink through the proxy for
+// cfg.Duration and samples the proxy's RSS every 500 ms.
+func (r *runner) flood(ctx context.Context, p *proc, listen string, t *Trial) error {
+	const interval = 500 * time.Millisecond
+	f := &FloodResult{Interval: interval}
+	t.Flood, t.Conns = f, 1
+	var err error
+	if t.Before, err = sampleGroup(p.pgid()); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var pushed int64
+	sample := func() {
+		u, err := sampleGroup(p.pgid())
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		f.Samples = append(f.Samples, u.RSS)
+		r.prog.status("pushed %s, proxy RSS %s", mib(pushed), mib(u.RSS))
+		mu.Unlock()
+	}
+	sample()
+	stop := every(interval, sample)
+	n, err := floodClient(ctx, listen, r.cfg.Sources[0], r.cfg.Duration, func(n int64) {
+		mu.Lock()
+		pushed = n
+		mu.Unlock()
+	})
+	stop()
+	sample()
+	f.Pushed = n
+	if err != nil {
+		return err
+	}
+	t.Up = 1
+	if t.Loaded, err = sampleGroup(p.pgid()); err != nil {
+		return err
+	}
+	t.ProxyCPU = t.Loaded.CPU - t.Before.CPU
+	f.First, f.Last, f.Min, f.Max = f.Samples[0], f.Samples[len(f.Samples)-1], f.Samples[0], f.Samples[0]
+	for _, s := range f.Samples {
+		f.Min, f.Max = min(f.Min, s), max(f.Max, s)
+	}
+	return nil
+}
+
+// every calls fn every d until the returned stop is called; stop waits for
+// a running call to return.
+func every(d time.Duration, fn func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(d)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+				fn()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// snapshotLine describes a loadtest snapshot in the progress line.
+func snapshotLine(s loadtest.Snapshot) string {
+	line := fmt.Sprintf("%s %.0fs: dialled %d, up %d, failed %d, dropped %d",
+		s.Phase, s.Elapsed.Seconds(), s.Dialed, s.Up, s.Failed, s.Dropped)
+	if s.Messages > 0 {
+		line += fmt.Sprintf(", %d messages", s.Messages)
+	}
+	return line
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/pkg/profile"
+
+	"wsproxy/bench"
+	"wsproxy/loadtest"
+)
+
+const benchUsage = `usage: wsproxy bench [flags]
+
+Runs capacity scenarios through wsproxy (and nginx, HAProxy with -peers) on
+this machine and prints a Markdown table. See BENCHMARKS.md.
+
+scenarios: idle (RSS per idle WebSocket), flood (RSS under a never-reading
+backend), ramp (handshakes/s), echo (latency, CPU per message), bulk (MB/s)
+
+flags:
+`
+
+// benchCmd runs "wsproxy bench": flags in, bench.Run, results out.
+func benchCmd(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	fs.Usage = func() { fmt.Fprint(os.Stderr, benchUsage); fs.PrintDefaults() }
+	var c bench.Config
+	scenarios := fs.String("scenario", "idle", "comma-separated scenarios, or all: "+strings.Join(bench.AllScenarios, ","))
+	peers := fs.String("peers", "", "also run each scenario through these, interleaved: nginx,haproxy")
+	sources := fs.String("sources", "", "client source addresses (loadtest.ParseSources syntax); default 127.0.0.1-127.0.0.4")
+	small := fs.Bool("small", false, "CI preset: idle with 2,000 connections, under a minute")
+	jsonFile := fs.String("json", "", "write the results as JSON to `FILE`")
+	outDir := fs.String("out", "", "write results.json and rss.svg into `DIR`")
+	prof := fs.String("profile", "", "profile the bench process itself: cpu, mem, allocs, block, mutex, goroutine, trace")
+	profDir := fs.String("profile-dir", ".", "directory for -profile output")
+	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	fs.IntVar(&c.Conns, "conns", 5000, "connections of idle and ramp")
+	fs.IntVar(&c.Backends, "backends", 3, "echo backend processes")
+	fs.IntVar(&c.Loops, "loops", 0, "wsproxy event loops (0: one per CPU)")
+	fs.IntVar(&c.Rounds, "rounds", 1, "times each scenario runs through every proxy")
+	fs.IntVar(&c.Warmup, "warmup", 50, "connections opened and closed before the baseline (-1: none)")
+	fs.DurationVar(&c.Hold, "hold", 0, "idle: how long connections stay up after all are up (default 2s)")
+	fs.DurationVar(&c.Duration, "duration", 0, "flood, echo, bulk: how long to run (default 10s)")
+	fs.IntVar(&c.EchoConns, "echo-conns", 1000, "echo: connections")
+	fs.Float64Var(&c.EchoRate, "echo-rate", 5000, "echo: round trips per second, in total")
+	fs.IntVar(&c.MsgSize, "size", 128, "echo: message size in bytes")
+	fs.IntVar(&c.BulkConns, "bulk-conns", 4, "bulk: connections")
+	fs.IntVar(&c.BulkSize, "bulk-size", 64<<10, "bulk: message size in bytes")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "bound on each trial (default 3m)")
+	_ = fs.Parse(args)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+
+	if *small {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		s := bench.Small()
+		if !set["conns"] {
+			c.Conns = s.Conns
+		}
+		if !set["hold"] {
+			c.Hold = s.Hold
+		}
+		if !set["scenario"] {
+			*scenarios = strings.Join(s.Scenarios, ",")
+		}
+	}
+	c.Scenarios = splitList(*scenarios)
+	if *scenarios == "all" {
+		c.Scenarios = bench.AllScenarios
+	}
+	c.Peers = splitList(*peers)
+	if *sources != "" {
+		var err error
+		if c.Sources, err = loadtest.ParseSources(*sources); err != nil {
+			return fmt.Errorf("bench: -sources: %w", err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench: cannot find the wsproxy executable: %w", err)
+	}
+	c.Binary = exe
+	if !*quiet {
+		c.Progress = os.Stderr
+	}
+	if *prof != "" {
+		mode, ok := profileModes[*prof]
+		if !ok {
+			return fmt.Errorf("bench: unknown -profile %q", *prof)
+		}
+		defer profile.Start(mode, profile.ProfilePath(*profDir), profile.NoShutdownHook, profile.Quiet).Stop()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, runErr := bench.Run(ctx, c)
+	if rep == nil {
+		return runErr
+	}
+	rep.Command = "wsproxy bench " + strings.Join(args, " ")
+	rep.Markdown(os.Stdout)
+	if *jsonFile != "" {
+		if err := rep.WriteJSON(*jsonFile); err != nil {
+			return err
+		}
+	}
+	if *outDir != "" {
+		if err := rep.WriteDir(*outDir); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+var profileModes = map[string]func(*profile.Profile){
+	"cpu": profile.CPUProfile, "mem": profile.MemProfile, "allocs": profile.MemProfileAllocs,
+	"block": profile.BlockProfile, "mutex": profile.MutexProfile,
+	"goroutine": profile.GoroutineProfile, "trace": profile.TraceProfile,
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

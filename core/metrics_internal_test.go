@@ -1,0 +1,58 @@
+package core
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+)
+
+// TestCloseCodesTable: distinct codes take slots until they run out; later
+// new codes are counted as other, known ones still in their slot.
+func TestCloseCodesTable(t *testing.T) {
+	var tbl closeCodes
+	for i := range closeCodeSlots + 3 {
+		tbl.add(uint16(3000 + i))
+	}
+	tbl.add(3000)
+	tbl.add(uint16(3000 + closeCodeSlots))
+	if got := tbl.slots[0].n.Load(); got != 2 {
+		t.Errorf("code 3000: got %d; want 2", got)
+	}
+	if got := tbl.slots[closeCodeSlots-1].code.Load(); got != uint32(3000+closeCodeSlots-1) {
+		t.Errorf("last slot holds %d; want %d", got, 3000+closeCodeSlots-1)
+	}
+	if got := tbl.other.Load(); got != 4 {
+		t.Errorf("other: got %d; want 4", got)
+	}
+}
+
+// TestSampleTunnel: log.sample keeps exactly that fraction of tunnels on
+// a loop, evenly spread.
+func TestSampleTunnel(t *testing.T) {
+	tests := []struct {
+		rate float64
+		want string // per tunnel: x logged, . not
+	}{
+		{1, "xxxxxxxx"},
+		{0, "........"},
+		{0.5, ".x.x.x.x"},
+		{0.25, "...x...x"},
+		{0.75, ".xxx.xxx"},
+	}
+	for _, tc := range tests {
+		s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		s.obs.sample = tc.rate
+		lm := &loopMetrics{}
+		var got []byte
+		for range len(tc.want) {
+			if s.sampleTunnel(lm) {
+				got = append(got, 'x')
+			} else {
+				got = append(got, '.')
+			}
+		}
+		if string(got) != tc.want {
+			t.Errorf("sample %v: got %s; want %s", tc.rate, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package core
+
+import (
+	"slices"
+)
+
+// Merge adds o to m, as a master sums its workers' snapshots. Routes,
+// servers and close codes are matched by name, so processes serving
+// different configurations (old and new generations during a reload) merge
+// too: entries only one of them has are kept. Counters and gauges add up;
+// Up and Processes of a server add up as well, so Up == Processes says that
+// every process considers it available. Histograms with different bounds
+// are not added: m keeps its own.
+func (m *MetricsSnapshot) Merge(o *MetricsSnapshot) {
+	m.Processes += o.Processes
+	m.ConnectionsAccepted += o.ConnectionsAccepted
+	m.ConnectionsOpen += o.ConnectionsOpen
+	for _, orm := range o.Routes {
+		i := slices.IndexFunc(m.Routes, func(r RouteMetrics) bool { return r.Route == orm.Route && r.Upstream == orm.Upstream })
+		if i < 0 {
+			m.Routes = append(m.Routes, RouteMetrics{Route: orm.Route, Upstream: orm.Upstream})
+			i = len(m.Routes) - 1
+		}
+		r := &m.Routes[i]
+		for c := range r.Requests {
+			r.Requests[c] += orm.Requests[c]
+		}
+		r.Handshakes.Upgraded += orm.Handshakes.Upgraded
+		r.Handshakes.Rejected += orm.Handshakes.Rejected
+		r.Handshakes.Failed += orm.Handshakes.Failed
+		r.TunnelsOpen += orm.TunnelsOpen
+	}
+	for _, osm := range o.Servers {
+		i := slices.IndexFunc(m.Servers, func(s ServerMetrics) bool { return s.Upstream == osm.Upstream && s.Server == osm.Server })
+		if i < 0 {
+			m.Servers = append(m.Servers, ServerMetrics{Upstream: osm.Upstream, Server: osm.Server})
+			i = len(m.Servers) - 1
+		}
+		s := &m.Servers[i]
+		s.Up += osm.Up
+		s.Processes += osm.Processes
+		s.ConnectErrors += osm.ConnectErrors
+		s.Connect.merge(&osm.Connect)
+	}
+	ws, ow := &m.WebSocket, &o.WebSocket
+	for d := range 2 {
+		ws.Bytes[d] += ow.Bytes[d]
+		ws.Messages[d] += ow.Messages[d]
+	}
+	ws.ClosedBy.Client += ow.ClosedBy.Client
+	ws.ClosedBy.Upstream += ow.ClosedBy.Upstream
+	ws.ClosedBy.Proxy += ow.ClosedBy.Proxy
+	for _, oc := range ow.CloseCodes {
+		i := slices.IndexFunc(ws.CloseCodes, func(c CloseCodeCount) bool { return c.Direction == oc.Direction && c.Code == oc.Code })
+		if i < 0 {
+			ws.CloseCodes = append(ws.CloseCodes, CloseCodeCount{Direction: oc.Direction, Code: oc.Code})
+			i = len(ws.CloseCodes) - 1
+		}
+		ws.CloseCodes[i].Count += oc.Count
+	}
+	slices.SortFunc(ws.CloseCodes, func(a, b CloseCodeCount) int {
+		return compareCodeKeys([2]int{a.Direction, a.Code}, [2]int{b.Direction, b.Code})
+	})
+}
+
+func (h *Histogram) merge(o *Histogram) {
+	switch {
+	case len(o.Counts) == 0:
+	case len(h.Counts) == 0:
+		h.Bounds = slices.Clone(o.Bounds)
+		h.Counts = slices.Clone(o.Counts)
+		h.Sum = o.Sum
+	case slices.Equal(h.Bounds, o.Bounds):
+		for i := range h.Counts {
+			h.Counts[i] += o.Counts[i]
+		}
+		h.Sum += o.Sum
+	}
+}
+
+// Counters returns a copy of m with every gauge zero: what a process that
+// has exited still contributes to a sum of counters. A master merges it
+// into the snapshots of the live workers so that its totals do not drop
+// when a worker exits.
+func (m *MetricsSnapshot) Counters() MetricsSnapshot {
+	c := MetricsSnapshot{
+		ConnectionsAccepted: m.ConnectionsAccepted,
+		WebSocket:           m.WebSocket,
+	}
+	c.WebSocket.CloseCodes = slices.Clone(m.WebSocket.CloseCodes)
+	for _, r := range m.Routes {
+		r.TunnelsOpen = 0
+		c.Routes = append(c.Routes, r)
+	}
+	for _, s := range m.Servers {
+		s.Up, s.Processes = 0, 0
+		s.Connect.Bounds = slices.Clone(s.Connect.Bounds)
+		s.Connect.Counts = slices.Clone(s.Connect.Counts)
+		c.Servers = append(c.Servers, s)
+	}
+	return c
+}

@@ -1,0 +1,122 @@
+package core_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"wsproxy/core"
+)
+
+func hist(sum float64, counts ...uint64) core.Histogram {
+	return core.Histogram{Bounds: []float64{0.001, 0.01}, Counts: counts, Sum: sum}
+}
+
+// worker1 and worker2 are snapshots of two workers whose configurations
+// differ a little, as during a reload.
+var (
+	worker1 = core.MetricsSnapshot{
+		Processes: 1, ConnectionsAccepted: 10, ConnectionsOpen: 3,
+		Routes: []core.RouteMetrics{
+			{Route: "/ws", Upstream: "chat", Requests: core.StatusClasses{2: 5, 5: 1}, Handshakes: core.Handshakes{Upgraded: 4, Failed: 1}, TunnelsOpen: 2},
+			{Route: core.UnroutedName, Upstream: core.UnroutedName, Requests: core.StatusClasses{4: 2}},
+		},
+		Servers: []core.ServerMetrics{
+			{Upstream: "chat", Server: "10.0.0.1:80", Up: 1, Processes: 1, Connect: hist(0.5, 1, 2, 0)},
+			{Upstream: "chat", Server: "10.0.0.2:80", Up: 0, Processes: 1, ConnectErrors: 3, Connect: hist(0, 0, 0, 0)},
+		},
+		WebSocket: core.WebSocketMetrics{
+			Bytes: [2]uint64{100, 200}, Messages: [2]uint64{1, 2},
+			ClosedBy:   core.ClosedBy{Client: 1, Proxy: 1},
+			CloseCodes: []core.CloseCodeCount{{0, 1000, 1}, {1, 1001, 1}},
+		},
+	}
+	worker2 = core.MetricsSnapshot{
+		Processes: 1, ConnectionsAccepted: 7, ConnectionsOpen: 1,
+		Routes: []core.RouteMetrics{
+			{Route: "/new", Upstream: "chat", Requests: core.StatusClasses{3: 1}},
+			{Route: "/ws", Upstream: "chat", Handshakes: core.Handshakes{Upgraded: 1, Rejected: 2}, TunnelsOpen: 1},
+		},
+		Servers: []core.ServerMetrics{
+			{Upstream: "chat", Server: "10.0.0.1:80", Up: 1, Processes: 1, Connect: hist(0.25, 0, 1, 1)},
+			{Upstream: "chat", Server: "10.0.0.2:80", Up: 1, Processes: 1, Connect: hist(0, 0, 0, 0)},
+		},
+		WebSocket: core.WebSocketMetrics{
+			Bytes: [2]uint64{1, 2}, Messages: [2]uint64{3, 4},
+			ClosedBy:   core.ClosedBy{Upstream: 2},
+			CloseCodes: []core.CloseCodeCount{{0, 4001, 2}, {0, 1000, 1}, {1, -1, 5}},
+		},
+	}
+)
+
+func TestMetricsMerge(t *testing.T) {
+	want := core.MetricsSnapshot{
+		Processes: 2, ConnectionsAccepted: 17, ConnectionsOpen: 4,
+		Routes: []core.RouteMetrics{
+			{Route: "/ws", Upstream: "chat", Requests: core.StatusClasses{2: 5, 5: 1}, Handshakes: core.Handshakes{Upgraded: 5, Rejected: 2, Failed: 1}, TunnelsOpen: 3},
+			{Route: core.UnroutedName, Upstream: core.UnroutedName, Requests: core.StatusClasses{4: 2}},
+			{Route: "/new", Upstream: "chat", Requests: core.StatusClasses{3: 1}},
+		},
+		Servers: []core.ServerMetrics{
+			{Upstream: "chat", Server: "10.0.0.1:80", Up: 2, Processes: 2, Connect: hist(0.75, 1, 3, 1)},
+			{Upstream: "chat", Server: "10.0.0.2:80", Up: 1, Processes: 2, ConnectErrors: 3, Connect: hist(0, 0, 0, 0)},
+		},
+		WebSocket: core.WebSocketMetrics{
+			Bytes: [2]uint64{101, 202}, Messages: [2]uint64{4, 6},
+			ClosedBy:   core.ClosedBy{Client: 1, Upstream: 2, Proxy: 1},
+			CloseCodes: []core.CloseCodeCount{{0, 1000, 2}, {0, 4001, 2}, {1, -1, 5}, {1, 1001, 1}},
+		},
+	}
+	tests := []struct {
+		name  string
+		parts []core.MetricsSnapshot
+		want  core.MetricsSnapshot
+	}{
+		{"none", nil, core.MetricsSnapshot{}},
+		{"one", []core.MetricsSnapshot{worker1}, worker1},
+		{"two", []core.MetricsSnapshot{worker1, worker2}, want},
+		// A worker that exited contributes its counters only.
+		{"retired", []core.MetricsSnapshot{worker1.Counters(), worker2}, func() core.MetricsSnapshot {
+			w := want
+			w.Processes, w.ConnectionsOpen = 1, 1
+			w.Routes = []core.RouteMetrics{want.Routes[0], want.Routes[1], want.Routes[2]}
+			w.Routes[0].TunnelsOpen = 1
+			w.Servers = []core.ServerMetrics{want.Servers[0], want.Servers[1]}
+			w.Servers[0].Up, w.Servers[0].Processes = 1, 1
+			w.Servers[1].Up, w.Servers[1].Processes = 1, 1
+			return w
+		}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Through JSON, as snapshots travel from workers to the master.
+			var got core.MetricsSnapshot
+			for _, p := range tc.parts {
+				b, err := json.Marshal(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var q core.MetricsSnapshot
+				if err := json.Unmarshal(b, &q); err != nil {
+					t.Fatal(err)
+				}
+				got.Merge(&q)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("merged:\n got  %+v\n want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestMetricsMergeKeepsInputs: merging does not alias the slices of what
+// was merged in, so a master can keep a worker's last snapshot.
+func TestMetricsMergeKeepsInputs(t *testing.T) {
+	in := worker1.Counters()
+	var sum core.MetricsSnapshot
+	sum.Merge(&in)
+	sum.Merge(&worker2)
+	if !reflect.DeepEqual(in, worker1.Counters()) {
+		t.Errorf("Merge changed its argument: %+v", in)
+	}
+}

@@ -1,0 +1,268 @@
+package core_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"wsproxy/core"
+	"wsproxy/internal/config"
+)
+
+// Sizes of the scripted session of TestMetricsSession.
+const (
+	msHTTP     = 5   // plain HTTP requests on one keep-alive connection
+	msTunnels  = 4   // WebSocket connections
+	msMessages = 3   // messages each tunnel sends (and gets back)
+	msSize     = 100 // payload bytes of each message: a 2-byte length, so a 6-byte masked header
+	msCode     = 4001
+)
+
+// metricsProxy starts a proxy with three routes: "/" to an echo backend,
+// "/reject" to a backend that answers handshakes 403, and "/down" to an
+// address nothing listens on. Its log lines go, as JSON, to logs.
+func metricsProxy(t *testing.T, sample string, logs *syncBuffer) (*core.Server, string) {
+	t.Helper()
+	echo := startEcho(t, "e1")
+	reject := rawBackend(t, func(c net.Conn) {
+		if _, err := readHeadErr(bufio.NewReader(c)); err == nil {
+			fmt.Fprint(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		}
+	})
+	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+loops: 2
+log: {sample: %s}
+routes:
+  - {path: /, upstream: %q}
+  - {path: /reject, upstream: %q}
+  - {path: /down, upstream: %q}
+`, sample, echo.Addr(), reject, closedAddr(t))))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	srv, err := core.New(cfg, core.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err != nil {
+		t.Fatalf("core.New: %v", err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	return srv, srv.Addrs()[0].String()
+}
+
+// runSession plays the scripted session against addr.
+func runSession(t *testing.T, addr string) {
+	// Plain HTTP on one keep-alive connection.
+	c := dialRaw(t, addr)
+	br := bufio.NewReader(c)
+	for i := range msHTTP {
+		writeAll(t, c, fmt.Sprintf("GET /hello/%d HTTP/1.1\r\nHost: example.com\r\n\r\n", i))
+		if resp, _ := readResp(t, br, "GET"); resp.StatusCode != 200 {
+			t.Fatalf("GET %d: status %d; want 200", i, resp.StatusCode)
+		}
+	}
+	c.Close()
+
+	// Tunnels: K messages each way, then a Close 4001 from the client,
+	// which the echo backend returns.
+	msg := string(payload(msSize, false, 7))
+	for i := range msTunnels {
+		c, br := rawWebSocket(t, addr, fmt.Sprintf("/ws/%d", i))
+		for range msMessages {
+			writeAll(t, c, string(clientFrame(ws.OpBinary, msg)))
+			f, err := ws.ReadFrame(br)
+			if err != nil || f.Header.OpCode != ws.OpBinary || string(f.Payload) != msg {
+				t.Fatalf("tunnel %d: echo: got %v %d bytes, %v; want the binary message back", i, f.Header.OpCode, len(f.Payload), err)
+			}
+		}
+		writeAll(t, c, string(clientFrame(ws.OpClose, string(ws.NewCloseFrameBody(msCode, "")))))
+		f, err := ws.ReadFrame(br)
+		if err != nil || f.Header.OpCode != ws.OpClose {
+			t.Fatalf("tunnel %d: got %v, %v; want the Close back", i, f.Header.OpCode, err)
+		}
+		if code, _ := ws.ParseCloseFrameData(f.Payload); code != msCode {
+			t.Fatalf("tunnel %d: Close code %d; want %d", i, code, msCode)
+		}
+		c.Close()
+	}
+
+	// One handshake rejected by the upstream, one failed at the proxy, a
+	// plain request failed at the proxy, and a request no route takes.
+	for _, x := range []struct{ req, status string }{
+		{upgradeRequest("/reject", "example.com"), "403"},
+		{upgradeRequest("/down", "example.com"), "50"},
+		{"GET /down HTTP/1.1\r\nHost: example.com\r\n\r\n", "50"},
+		{"BLAH\r\n\r\n", "400"},
+	} {
+		c := dialRaw(t, addr)
+		writeAll(t, c, x.req)
+		head := readHead(t, bufio.NewReader(c))
+		if !strings.HasPrefix(head, "HTTP/1.1 "+x.status) {
+			t.Fatalf("%q: got %q; want status %s…", x.req, head, x.status)
+		}
+		c.Close()
+	}
+}
+
+// settled waits until no connection is open and every tunnel's close was
+// counted, and returns the snapshot.
+func settled(t *testing.T, srv *core.Server) core.MetricsSnapshot {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := srv.Metrics()
+		cb := m.WebSocket.ClosedBy
+		if m.ConnectionsOpen == 0 && cb.Client+cb.Upstream+cb.Proxy == msTunnels {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not settled after 10s: %+v", m)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestMetricsSession checks that the counters equal what a scripted session
+// sent, exactly.
+func TestMetricsSession(t *testing.T) {
+	var logs syncBuffer
+	srv, addr := metricsProxy(t, "1", &logs)
+	runSession(t, addr)
+	m := settled(t, srv)
+
+	const (
+		up   = msTunnels * (msMessages*(6+msSize) + 8) // masked: 2+4 header; Close: 2+4+2
+		down = msTunnels * (msMessages*(2+msSize) + 4) // unmasked: 2 header; Close: 2+2
+	)
+	eq := func(what string, got, want any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %+v; want %+v", what, got, want)
+		}
+	}
+	eq("Processes", m.Processes, 1)
+	eq("ConnectionsAccepted", m.ConnectionsAccepted, uint64(1+msTunnels+4))
+	eq("ConnectionsOpen", m.ConnectionsOpen, int64(0))
+	routes := map[string]core.RouteMetrics{}
+	for _, r := range m.Routes {
+		routes[r.Route] = r
+	}
+	eq("routes", len(routes), 4)
+	eq("route /", routes["/"], core.RouteMetrics{Route: "/", Upstream: routes["/"].Upstream,
+		Requests: core.StatusClasses{2: msHTTP}, Handshakes: core.Handshakes{Upgraded: msTunnels}})
+	eq("route /reject handshakes", routes["/reject"].Handshakes, core.Handshakes{Rejected: 1})
+	eq("route /down", [2]any{routes["/down"].Requests, routes["/down"].Handshakes},
+		[2]any{core.StatusClasses{5: 1}, core.Handshakes{Failed: 1}})
+	eq("unrouted", routes[core.UnroutedName].Requests, core.StatusClasses{4: 1})
+	w := m.WebSocket
+	eq("Bytes", w.Bytes, [2]uint64{up, down})
+	eq("Messages", w.Messages, [2]uint64{msTunnels * msMessages, msTunnels * msMessages})
+	eq("ClosedBy", w.ClosedBy, core.ClosedBy{Client: msTunnels})
+	eq("CloseCodes", w.CloseCodes, []core.CloseCodeCount{{0, msCode, msTunnels}, {1, msCode, msTunnels}})
+
+	for _, s := range m.Servers {
+		switch s.Upstream {
+		case routes["/"].Upstream:
+			// Tunnels dial; plain requests may reuse a parked connection.
+			if n := s.Connect.Count(); n < msTunnels || n > msTunnels+msHTTP {
+				t.Errorf("echo server: %d connects; want %d to %d", n, msTunnels, msTunnels+msHTTP)
+			}
+			eq("echo server Up, ConnectErrors", [2]any{s.Up, s.ConnectErrors}, [2]any{1, uint64(0)})
+		case routes["/down"].Upstream:
+			if s.ConnectErrors == 0 || s.Up != 0 || s.Connect.Count() != 0 {
+				t.Errorf("down server: %+v; want connect errors, no connect, and not up", s)
+			}
+		}
+	}
+
+	// The log: a line per tunnel opened and closed, and the two 5xx.
+	lines := logs.lines(t)
+	var opened, closed, failed int
+	for _, l := range lines {
+		switch l["msg"] {
+		case "websocket upgraded":
+			opened++
+			if l["route"] != "/" || l["server"] == nil || l["handshake"] == nil || l["client"] == nil {
+				t.Errorf("upgraded line %v: want client, route, server and handshake", l)
+			}
+		case "websocket closed":
+			closed++
+			want := map[string]any{"bytes": float64(up / msTunnels), "messages": float64(msMessages), "close": float64(msCode)}
+			eq("closed line to_upstream", l["to_upstream"], want)
+			eq("closed line closed_by", l["closed_by"], "client")
+			if l["duration"] == nil {
+				t.Errorf("closed line %v: no duration", l)
+			}
+		case "request failed":
+			failed++
+		}
+	}
+	eq("log lines (upgraded, closed, failed)", [3]int{opened, closed, failed}, [3]int{msTunnels, msTunnels, 2})
+}
+
+// TestMetricsLogSample: with log.sample 0 no per-connection line is
+// written, but errors still are; the counters do not depend on it.
+func TestMetricsLogSample(t *testing.T) {
+	var logs syncBuffer
+	srv, addr := metricsProxy(t, "0", &logs)
+	runSession(t, addr)
+	m := settled(t, srv)
+	if got := m.WebSocket.Messages; got != [2]uint64{msTunnels * msMessages, msTunnels * msMessages} {
+		t.Errorf("Messages = %v; want %d each way", got, msTunnels*msMessages)
+	}
+	var failed int
+	for _, l := range logs.lines(t) {
+		switch l["msg"] {
+		case "websocket upgraded", "websocket closed":
+			t.Errorf("sample 0 wrote %v", l)
+		case "request failed":
+			failed++
+		}
+	}
+	if failed != 2 {
+		t.Errorf("%d request failed lines; want 2", failed)
+	}
+}
+
+// syncBuffer collects log output from the loops.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// lines decodes the JSON log lines written so far.
+func (s *syncBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}

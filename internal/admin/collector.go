@@ -1,0 +1,120 @@
+package admin
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"wsproxy/core"
+)
+
+// Metric names, all prefixed "wsproxy_". README.md (Operations) lists them.
+var (
+	descProcesses = prometheus.NewDesc("wsproxy_processes",
+		"Proxy processes whose counters are summed here: 1, or the workers that answered.", nil, nil)
+	descAccepted = prometheus.NewDesc("wsproxy_connections_accepted_total",
+		"Client connections accepted.", nil, nil)
+	descOpen = prometheus.NewDesc("wsproxy_connections_open",
+		"Client connections open.", nil, nil)
+	descRequests = prometheus.NewDesc("wsproxy_http_requests_total",
+		"Plain HTTP requests (not WebSocket handshakes) by route and status class of the answer, from the upstream or the proxy.",
+		[]string{"route", "upstream", "code"}, nil)
+	descHandshakes = prometheus.NewDesc("wsproxy_websocket_handshakes_total",
+		"WebSocket handshakes by result: upgraded (101), rejected (the upstream answered another status), failed (the proxy answered 4xx/5xx).",
+		[]string{"route", "upstream", "result"}, nil)
+	descTunnels = prometheus.NewDesc("wsproxy_websocket_tunnels_open",
+		"WebSocket tunnels open.", []string{"route", "upstream"}, nil)
+	descBytes = prometheus.NewDesc("wsproxy_websocket_bytes_total",
+		"Bytes relayed through WebSocket tunnels, frame headers included.", []string{"direction"}, nil)
+	descMessages = prometheus.NewDesc("wsproxy_websocket_messages_total",
+		"WebSocket data messages relayed (a fragmented message counts once).", []string{"direction"}, nil)
+	descCloseCodes = prometheus.NewDesc("wsproxy_websocket_close_codes_total",
+		"WebSocket Close frames by direction and status code (1005: no code; other: codes beyond those kept apart), the proxy's own included.",
+		[]string{"direction", "code"}, nil)
+	descClosedBy = prometheus.NewDesc("wsproxy_websocket_tunnels_closed_total",
+		"WebSocket tunnels closed, by the side that ended them.", []string{"closed_by"}, nil)
+	descServerUp = prometheus.NewDesc("wsproxy_upstream_server_up",
+		"1 if every process considers the upstream server available (health and passive checks), else 0.",
+		[]string{"upstream", "server"}, nil)
+	descConnectErrors = prometheus.NewDesc("wsproxy_upstream_connect_errors_total",
+		"Connects to the upstream server that failed or timed out.", []string{"upstream", "server"}, nil)
+	descConnect = prometheus.NewDesc("wsproxy_upstream_connect_duration_seconds",
+		"Time to establish a TCP connection to the upstream server.", []string{"upstream", "server"}, nil)
+)
+
+var statusClassNames = [len(core.StatusClasses{})]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// collector turns a core.MetricsSnapshot, taken at each scrape, into
+// Prometheus metrics.
+type collector struct {
+	snapshot func() core.MetricsSnapshot
+}
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descProcesses, descAccepted, descOpen, descRequests, descHandshakes,
+		descTunnels, descBytes, descMessages, descCloseCodes, descClosedBy, descServerUp, descConnectErrors, descConnect} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	m := c.snapshot()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	gauge(descProcesses, float64(m.Processes))
+	counter(descAccepted, m.ConnectionsAccepted)
+	gauge(descOpen, float64(m.ConnectionsOpen))
+	for _, r := range m.Routes {
+		for class, n := range r.Requests {
+			if class > 0 || n > 0 {
+				counter(descRequests, n, r.Route, r.Upstream, statusClassNames[class])
+			}
+		}
+		counter(descHandshakes, r.Handshakes.Upgraded, r.Route, r.Upstream, "upgraded")
+		counter(descHandshakes, r.Handshakes.Rejected, r.Route, r.Upstream, "rejected")
+		counter(descHandshakes, r.Handshakes.Failed, r.Route, r.Upstream, "failed")
+		if r.Route != core.UnroutedName {
+			gauge(descTunnels, float64(r.TunnelsOpen), r.Route, r.Upstream)
+		}
+	}
+	w := &m.WebSocket
+	for d, dir := range core.DirectionNames {
+		counter(descBytes, w.Bytes[d], dir)
+		counter(descMessages, w.Messages[d], dir)
+	}
+	for _, cc := range w.CloseCodes {
+		code := "other"
+		if cc.Code >= 0 {
+			code = strconv.Itoa(cc.Code)
+		}
+		counter(descCloseCodes, cc.Count, core.DirectionNames[cc.Direction&1], code)
+	}
+	counter(descClosedBy, w.ClosedBy.Client, "client")
+	counter(descClosedBy, w.ClosedBy.Upstream, "upstream")
+	counter(descClosedBy, w.ClosedBy.Proxy, "proxy")
+	for _, s := range m.Servers {
+		if s.Processes > 0 { // else only exited workers knew it
+			up := 0.0
+			if s.Up == s.Processes {
+				up = 1
+			}
+			gauge(descServerUp, up, s.Upstream, s.Server)
+		}
+		counter(descConnectErrors, s.ConnectErrors, s.Upstream, s.Server)
+		h := &s.Connect
+		if len(h.Counts) != len(h.Bounds)+1 {
+			continue // not a histogram this binary made
+		}
+		buckets := make(map[float64]uint64, len(h.Bounds))
+		var cum uint64
+		for i, b := range h.Bounds {
+			cum += h.Counts[i]
+			buckets[b] = cum
+		}
+		ch <- prometheus.MustNewConstHistogram(descConnect, h.Count(), h.Sum, buckets, s.Upstream, s.Server)
+	}
+}
