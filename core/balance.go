@@ -90,7 +90,6 @@ func (s *Server) pick(c *conn) (*server, error) {
 	return u.servers[b], nil
 }
 
-func (s *Server) acquire(srv *server) { srv.b.Acquire() }
 func (s *Server) release(srv *server) { srv.b.Release() }
 
 // connected reports the result of a connect to srv (passive health).
@@ -218,17 +217,36 @@ func (c *conn) noteSticky(srv *server) {
 	r.req = nil
 }
 
+// sidLookahead bounds how much of a response body is examined for an
+// Engine.IO handshake (they are about 100 bytes).
+const sidLookahead = 512
+
 // learnSid looks for an Engine.IO handshake at the start of a response body
-// passing through (chunk framing skipped) and teaches the pool its sid.
-func (c *conn) learnSid(body []byte) {
-	c.flags &^= cfLearnSid
+// passing through (chunk framing skipped) and teaches the pool its sid. A
+// body split over several reads is gathered, up to sidLookahead bytes, in
+// c.retry, which is free once the response head has arrived.
+func (c *conn) learnSid(chunk []byte) {
+	body := chunk
+	if c.retry != nil {
+		c.retry.B = append(c.retry.B, chunk...)
+		body = c.retry.B
+	}
+	b := body
 	if c.resp.kind == codec.BodyChunked {
-		if i := bytes.Index(body, []byte("\r\n")); i >= 0 {
-			body = body[i+2:]
+		if i := bytes.Index(b, []byte("\r\n")); i >= 0 {
+			b = b[i+2:]
 		}
 	}
-	if sid, ok := balance.ParseEngineIOHandshake(body); ok {
+	if sid, ok := balance.ParseEngineIOHandshake(b); ok {
 		srv := c.up.srv
 		srv.up.pool.Learn(sid, srv.b, c.l.now)
+	} else if len(body) < sidLookahead {
+		if c.retry == nil {
+			c.retry = bytebufferpool.Get()
+			c.retry.B = append(c.retry.B, chunk...)
+		}
+		return // wait for more of the body
 	}
+	c.flags &^= cfLearnSid
+	c.releaseRetry()
 }

@@ -110,7 +110,7 @@ routes: [{path: /, upstream: webpush}]
 // engineIOBackend answers like an Engine.IO v4 server: a request without a
 // sid gets a handshake with a new sid; a request with a sid it did not issue
 // gets 400 "Session ID unknown".
-func engineIOBackend(t *testing.T, id string) string {
+func engineIOBackend(t *testing.T, id string, split bool) string {
 	issued := map[string]bool{}
 	n := 0
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +120,15 @@ func engineIOBackend(t *testing.T, id string) string {
 			n++
 			sid = fmt.Sprintf("%s-%d", id, n)
 			issued[sid] = true
-			fmt.Fprintf(w, `0{"sid":%q,"upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`, sid)
+			body := fmt.Sprintf(`0{"sid":%q,"upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`, sid)
+			if split { // the proxy must see the body in two reads
+				w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				io.WriteString(w, body[:12])
+				w.(http.Flusher).Flush()
+				time.Sleep(20 * time.Millisecond) // produces the split; not synchronisation
+				body = body[12:]
+			}
+			io.WriteString(w, body)
 			return
 		}
 		if !issued[sid] {
@@ -135,9 +143,15 @@ func engineIOBackend(t *testing.T, id string) string {
 }
 
 func TestBalanceSidLearnt(t *testing.T) {
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprintf("split=%v", split), func(t *testing.T) { testSidLearnt(t, split) })
+	}
+}
+
+func testSidLearnt(t *testing.T, split bool) {
 	var lines []string
 	for i := 1; i <= 3; i++ {
-		lines = append(lines, fmt.Sprintf("      - addr: %q", engineIOBackend(t, fmt.Sprintf("b%d", i))))
+		lines = append(lines, fmt.Sprintf("      - addr: %q", engineIOBackend(t, fmt.Sprintf("b%d", i), split)))
 	}
 	_, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]

@@ -2,6 +2,7 @@ package core
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"wsproxy/internal/config"
@@ -35,18 +36,26 @@ func (s *Server) healthLoop(u *upstream, hc *config.HealthCheck) {
 	t := time.NewTicker(time.Duration(hc.Interval))
 	defer t.Stop()
 	for {
+		// Probe every server at once: a frozen one costs its timeout, not
+		// a delay to the others' checks.
+		var wg sync.WaitGroup
 		for _, srv := range u.servers {
-			ok := probe(client, "http://"+srv.addr.String()+hc.Path, srv.name)
-			was := srv.b.Available(time.Now())
-			if ok {
-				srv.b.MarkUp()
-			} else {
-				srv.b.MarkDown()
-			}
-			if ok != was {
-				s.log.Info("health check", "upstream", u.name, "server", srv.name, "up", ok)
-			}
+			wg.Add(1)
+			go func(srv *server) {
+				defer wg.Done()
+				ok := probe(client, "http://"+srv.addr.String()+hc.Path, srv.name)
+				was := srv.b.Healthy(time.Now())
+				if ok {
+					srv.b.MarkUp()
+				} else {
+					srv.b.MarkDown()
+				}
+				if ok != was {
+					s.log.Info("health check", "upstream", u.name, "server", srv.name, "up", ok)
+				}
+			}(srv)
 		}
+		wg.Wait()
 		select {
 		case <-s.done:
 			return

@@ -276,6 +276,10 @@ func (c *conn) finishResponse(extra bool) {
 		c.resp.kind != codec.BodyUntilClose
 	c.up = nil
 	l.srv.release(up.srv)
+	if c.flags&cfLearnSid != 0 {
+		c.flags &^= cfLearnSid
+		c.releaseRetry()
+	}
 	if reusable {
 		l.idle.park(l, up)
 	} else {

@@ -81,7 +81,10 @@ func (c *conn) upstreamFailed(err error) {
 		c.flags |= cfRetried
 		srv := up.srv
 		c.dropUpstream()
-		c.l.srv.acquire(srv)
+		if !srv.b.Acquire() {
+			c.fail(errNoUpstream) // filled to max_conns meanwhile
+			return
+		}
 		nu, derr := c.dial(srv)
 		if derr != nil {
 			c.l.srv.release(srv)

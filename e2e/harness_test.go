@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e_test
 
 import (
@@ -33,7 +35,7 @@ const installHint = "(cd e2e/node && npm ci --no-audit --no-fund)"
 func requireNode(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skipf("node is not on PATH: these tests need Node.js 18 or later, then %s", installHint)
+		t.Skipf("node is not on PATH: these tests need Node.js 18.3 or later, then %s", installHint)
 	}
 	for _, pkg := range []string{"socket.io", "socket.io-client"} {
 		if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", pkg, "package.json")); err != nil {
@@ -265,7 +267,7 @@ type clientOpts struct {
 	first     int           // client i connects from 127.0.0.(first+i); 0 means 2
 	cookies   bool          // keep cookies (withCredentials)
 	hold      bool          // stay connected after "ready", reconnecting, until stdin ends
-	timeout   time.Duration // per client, to connect, upgrade and echo; 0 means 10s
+	timeout   time.Duration // per client, to connect, upgrade and echo; 0 means 20s
 	reconnect bool
 }
 
@@ -274,7 +276,7 @@ func (o clientOpts) args() []string {
 		o.first = 2
 	}
 	if o.timeout == 0 {
-		o.timeout = 10 * time.Second
+		o.timeout = 20 * time.Second
 	}
 	a := []string{"--url", o.url, "--clients", fmt.Sprint(o.clients), "--first", fmt.Sprint(o.first),
 		"--timeout", fmt.Sprint(o.timeout.Milliseconds())}
@@ -311,7 +313,7 @@ func startClients(t *testing.T, o clientOpts) (*proc, []event) {
 	p := startNode(t, "clients", "clients.js", o.args()...)
 	timeout := o.timeout
 	if timeout == 0 {
-		timeout = 10 * time.Second
+		timeout = 20 * time.Second
 	}
 	deadline := time.Now().Add(timeout + 10*time.Second) // plus Node's start-up
 	results := make([]event, o.clients)

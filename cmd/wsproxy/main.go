@@ -4,6 +4,8 @@
 //	wsproxy run [-config FILE | -listen ADDR -upstream ADDR]   serve (no flags: the seed demo)
 //	wsproxy check -config FILE                                 validate a config
 //	wsproxy echo -listen ADDR -id NAME                         echo backend
+//	wsproxy loadtest -url ws://HOST/PATH -conns N ...           WebSocket load generator
+//	wsproxy bench [-scenario idle|flood|ramp|echo|bulk] ...     capacity scenario end to end
 package main
 
 import (
@@ -17,6 +19,10 @@ commands:
   run      serve: -config FILE, or -listen ADDR -upstream ADDR; no flags runs the seed demo
   check    validate a config file: -config FILE
   echo     WebSocket echo + HTTP report backend: -listen ADDR -id NAME
+  loadtest open N WebSocket connections and drive a workload: -url URL -conns N (see -h)
+  bench    run a capacity scenario end to end, optionally against nginx and HAProxy (see -h)
+
+run flags: -workers N (master + N worker processes), -master, -loops N, -log-level LEVEL
 `
 
 func main() {
