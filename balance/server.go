@@ -86,6 +86,10 @@ func (s *Server) Active() int { return int(s.active.Load()) }
 // active or passive health checks, and below its MaxConns.
 func (s *Server) Available(now time.Time) bool { return s.availableAt(now.UnixNano()) }
 
+// Healthy reports whether s is in rotation at now as far as health goes
+// (active and passive checks), full or not. Safe for concurrent use.
+func (s *Server) Healthy(now time.Time) bool { return s.healthyAt(now.UnixNano()) }
+
 func (s *Server) availableAt(ns int64) bool {
 	return s.healthyAt(ns) && (s.MaxConns <= 0 || s.active.Load() < int64(s.MaxConns))
 }

@@ -169,14 +169,16 @@ func (r *balanceRequest) Query(name string) []byte {
 func (c *conn) redial() bool {
 	l := c.l
 	old := c.up
-	if c.flags&cfRespStarted != 0 || old.out == nil || int(c.tries)+1 >= len(c.rt.up.servers) {
+	if c.flags&cfRespStarted != 0 || int(c.tries)+1 >= len(c.rt.up.servers) {
 		return false
 	}
-	out := old.out
-	old.out = nil
+	out, off := old.takeUnsent()
+	if out == nil {
+		return false
+	}
 	c.dropUpstream()
 	c.tries++
-	if _, err := codec.ParseRequest(out.B[old.off:], &l.req); err != nil {
+	if _, err := codec.ParseRequest(out.B[off:], &l.req); err != nil {
 		bytebufferpool.Put(out)
 		return false
 	}
@@ -191,7 +193,7 @@ func (c *conn) redial() bool {
 		bytebufferpool.Put(out)
 		return false
 	}
-	up.out, up.off = out, old.off
+	up.queueUnsent(out, off)
 	c.up = up
 	c.updateInterest()
 	return true

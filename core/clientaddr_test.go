@@ -19,9 +19,9 @@ routes: [{path: /, upstream: %q}]
 `, e.Addr().String()))
 	tests := []struct {
 		name, head, xff string
-		wantRealIP       string
-		wantXFF          string
-		wantClosed       bool
+		wantRealIP      string
+		wantXFF         string
+		wantClosed      bool
 	}{
 		{"v1 names the client", "PROXY TCP4 203.0.113.7 10.0.0.1 5555 80\r\n", "", "203.0.113.7", "203.0.113.7", false},
 		{"unknown keeps the socket peer", "PROXY UNKNOWN\r\n", "", "127.0.0.1", "127.0.0.1", false},

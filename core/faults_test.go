@@ -158,3 +158,27 @@ routes: [{path: /, upstream: %q}]
 		t.Errorf("open connections after the 408s = %d; want only the WebSocket", open)
 	}
 }
+
+// TestBadSecondRequestGets400: after a good exchange on a keep-alive
+// connection, a malformed request is still answered 400, not just closed.
+func TestBadSecondRequestGets400(t *testing.T) {
+	addr, _ := simpleProxy(t)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first: %v %v", resp, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	io.WriteString(c, "GET /two HTTP/1.1\r\nBad Header\r\n\r\n")
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 400 {
+		t.Fatalf("second (malformed): %v %v; want 400", resp, err)
+	}
+}

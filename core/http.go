@@ -153,7 +153,7 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 		}
 	}
 	ip := c.l.client.AppendTo(l.ipbuf[:0]) // X-Real-IP: the client
-	peer := ip                               // appended to X-Forwarded-For: the immediate peer
+	peer := ip                             // appended to X-Forwarded-For: the immediate peer
 	if pa := c.peer.Addr(); pa != c.l.client {
 		peer = pa.AppendTo(ip[len(ip):])
 	}

@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+
+	"github.com/gobwas/ws"
 )
 
 // TestCloseCodesTable: distinct codes take slots until they run out; later
@@ -54,5 +56,18 @@ func TestSampleTunnel(t *testing.T) {
 		if string(got) != tc.want {
 			t.Errorf("sample %v: got %s; want %s", tc.rate, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkRelayHooks is what the relay pays per frame for metrics: a
+// message and its bytes counted on the connection and the loop.
+func BenchmarkRelayHooks(b *testing.B) {
+	l := &Loop{obs: &loopMetrics{}}
+	c := &conn{l: l}
+	h := ws.Header{Fin: true, OpCode: ws.OpBinary, Length: 100}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.noteFrame(0, h)
+		c.noteBytes(0, 102)
 	}
 }

@@ -28,7 +28,7 @@ var (
 		WebSocket: core.WebSocketMetrics{
 			Bytes: [2]uint64{100, 200}, Messages: [2]uint64{1, 2},
 			ClosedBy:   core.ClosedBy{Client: 1, Proxy: 1},
-			CloseCodes: []core.CloseCodeCount{{0, 1000, 1}, {1, 1001, 1}},
+			CloseCodes: []core.CloseCodeCount{{Direction: 0, Code: 1000, Count: 1}, {Direction: 1, Code: 1001, Count: 1}},
 		},
 	}
 	worker2 = core.MetricsSnapshot{
@@ -44,7 +44,7 @@ var (
 		WebSocket: core.WebSocketMetrics{
 			Bytes: [2]uint64{1, 2}, Messages: [2]uint64{3, 4},
 			ClosedBy:   core.ClosedBy{Upstream: 2},
-			CloseCodes: []core.CloseCodeCount{{0, 4001, 2}, {0, 1000, 1}, {1, -1, 5}},
+			CloseCodes: []core.CloseCodeCount{{Direction: 0, Code: 4001, Count: 2}, {Direction: 0, Code: 1000, Count: 1}, {Direction: 1, Code: -1, Count: 5}},
 		},
 	}
 )
@@ -64,7 +64,7 @@ func TestMetricsMerge(t *testing.T) {
 		WebSocket: core.WebSocketMetrics{
 			Bytes: [2]uint64{101, 202}, Messages: [2]uint64{4, 6},
 			ClosedBy:   core.ClosedBy{Client: 1, Upstream: 2, Proxy: 1},
-			CloseCodes: []core.CloseCodeCount{{0, 1000, 2}, {0, 4001, 2}, {1, -1, 5}, {1, 1001, 1}},
+			CloseCodes: []core.CloseCodeCount{{Direction: 0, Code: 1000, Count: 2}, {Direction: 0, Code: 4001, Count: 2}, {Direction: 1, Code: -1, Count: 5}, {Direction: 1, Code: 1001, Count: 1}},
 		},
 	}
 	tests := []struct {

@@ -74,8 +74,9 @@ type ServerMetrics struct {
 	Upstream string `json:"upstream"`
 	Server   string `json:"server"` // its address as configured
 
-	// Up is the number of processes that consider the server available
-	// (health checks and passive checks), out of Processes reporting it.
+	// Up is the number of processes that consider the server healthy
+	// (active and passive health checks; at max_conns or not), out of
+	// Processes reporting it.
 	Up        int `json:"up"`
 	Processes int `json:"processes"`
 
@@ -160,7 +161,7 @@ func (s *Server) Metrics() MetricsSnapshot {
 	for i, srv := range m.servers {
 		sm := &snap.Servers[i]
 		sm.Upstream, sm.Server, sm.Processes = srv.up.name, srv.name, 1
-		if srv.b.Available(now) {
+		if srv.b.Healthy(now) {
 			sm.Up = 1
 		}
 		sm.ConnectErrors = m.connectErrors[i].Load()

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"reflect"
@@ -139,7 +140,22 @@ func settled(t *testing.T, srv *core.Server) core.MetricsSnapshot {
 func TestMetricsSession(t *testing.T) {
 	var logs syncBuffer
 	srv, addr := metricsProxy(t, "1", &logs)
+	// Scrapes while the loops count (for the race detector).
+	done, scraped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(scraped)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				srv.Metrics()
+			}
+		}
+	}()
 	runSession(t, addr)
+	close(done)
+	<-scraped
 	m := settled(t, srv)
 
 	const (
@@ -170,7 +186,7 @@ func TestMetricsSession(t *testing.T) {
 	eq("Bytes", w.Bytes, [2]uint64{up, down})
 	eq("Messages", w.Messages, [2]uint64{msTunnels * msMessages, msTunnels * msMessages})
 	eq("ClosedBy", w.ClosedBy, core.ClosedBy{Client: msTunnels})
-	eq("CloseCodes", w.CloseCodes, []core.CloseCodeCount{{0, msCode, msTunnels}, {1, msCode, msTunnels}})
+	eq("CloseCodes", w.CloseCodes, []core.CloseCodeCount{{Direction: 0, Code: msCode, Count: msTunnels}, {Direction: 1, Code: msCode, Count: msTunnels}})
 
 	for _, s := range m.Servers {
 		switch s.Upstream {
@@ -265,4 +281,102 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// TestMetricsClosedBy: who ended a tunnel, as counted and logged, for each
+// way a tunnel ends.
+func TestMetricsClosedBy(t *testing.T) {
+	backend := rawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		head, err := acceptWebSocket(c, br, "")
+		if err != nil {
+			return
+		}
+		switch {
+		case strings.HasPrefix(head, "GET /upclose "):
+			c.Write(serverFrame(ws.OpClose, string(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
+		case strings.HasPrefix(head, "GET /upeof "):
+			return
+		}
+		io.Copy(io.Discard, br) // until the proxy closes
+	})
+	var logs syncBuffer
+	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+loops: 1
+routes:
+  - {path: /, upstream: %[1]q}
+  - {path: /idle, upstream: %[1]q, websocket: {idle: 200ms}}
+`, backend)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := core.New(cfg, core.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	addr := srv.Addrs()[0].String()
+
+	tests := []struct {
+		path   string
+		client func(c net.Conn, br *bufio.Reader) // what the client does
+		want   core.ClosedBy
+		codes  string // "to_upstream/to_client" close codes in the closed line
+	}{
+		{"/clclose", func(c net.Conn, br *bufio.Reader) {
+			c.Write(clientFrame(ws.OpClose, string(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
+		}, core.ClosedBy{Client: 1}, "1000/"},
+		{"/cleof", func(c net.Conn, br *bufio.Reader) {}, core.ClosedBy{Client: 1}, "/"},
+		{"/upclose", func(c net.Conn, br *bufio.Reader) {
+			if f, err := ws.ReadFrame(br); err == nil && f.Header.OpCode == ws.OpClose {
+				c.Write(clientFrame(ws.OpClose, string(f.Payload))) // the reply
+			}
+		}, core.ClosedBy{Upstream: 1}, "1000/1000"},
+		{"/upeof", func(c net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) }, core.ClosedBy{Upstream: 1}, "/"},
+		{"/idle", func(c net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) }, core.ClosedBy{Proxy: 1}, "1001/1001"},
+	}
+	var before core.ClosedBy
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			c, br := rawWebSocket(t, addr, tc.path)
+			tc.client(c, br)
+			c.Close()
+			var got core.ClosedBy
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				cb := srv.Metrics().WebSocket.ClosedBy
+				got = core.ClosedBy{Client: cb.Client - before.Client, Upstream: cb.Upstream - before.Upstream, Proxy: cb.Proxy - before.Proxy}
+				if got != (core.ClosedBy{}) || time.Now().After(deadline) {
+					before = cb
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if got != tc.want {
+				t.Errorf("closed by %+v; want %+v", got, tc.want)
+			}
+			var last map[string]any // this tunnel's closed line, written just after the count
+			for last == nil && time.Now().Before(deadline) {
+				for _, l := range logs.lines(t) {
+					if l["msg"] == "websocket closed" && l["client"] == c.LocalAddr().String() {
+						last = l
+					}
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			code := func(dir string) string {
+				if g, ok := last[dir].(map[string]any); ok && g["close"] != nil {
+					return fmt.Sprint(g["close"])
+				}
+				return ""
+			}
+			if last["msg"] != "websocket closed" || code("to_upstream")+"/"+code("to_client") != tc.codes {
+				t.Errorf("last line %v; want websocket closed with codes %s", last, tc.codes)
+			}
+		})
+	}
 }

@@ -300,6 +300,7 @@ func (c *conn) finishResponse(extra bool) {
 		return
 	}
 	c.st = stHead
+	c.flags &^= cfRespStarted // a bad next request still gets its 400
 	c.flags |= cfKeepAliveWait
 	c.schedule(l.srv.timeouts.KeepAlive)
 }

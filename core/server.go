@@ -102,7 +102,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.ups = ups
 	s.router = newRouter(cfg, ups)
 	s.initMetrics()
-	if err := s.tls.init(cfg); err != nil {
+	if err := s.tls.init(cfg, s.ups); err != nil {
 		return nil, err
 	}
 	return s, nil

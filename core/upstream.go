@@ -54,6 +54,7 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 	}
 	up := &endpoint{fd: fd, c: c, l: l, srv: srv, flags: epConnecting | epIsUpstream, events: poller.Writable}
 	c.noteDial(up)
+	l.srv.tls.dialTLS(up)
 	if err := l.register(fd, up, poller.Writable); err != nil {
 		closeFD(fd)
 		return nil, &upstreamError{err}

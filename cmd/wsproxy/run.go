@@ -33,7 +33,7 @@ func runCmd(args []string) error {
 	loops := fs.Int("loops", 0, "event loops (0: config value, default one per CPU)")
 	workers := fs.Int("workers", 0, "worker processes (0: config value, default 1); more than one starts a master")
 	asMaster := fs.Bool("master", false, "start a master even for one worker, so that SIGHUP reloads")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	level := fs.String("log-level", "", "debug, info, warn or error (default: the config's log.level, info)")
 	_ = fs.Parse(args)
 	log := newLogger(*level)
 	load := func() (master.Source, error) { return loadSource(*file, *listen, *upstream) }
@@ -54,6 +54,7 @@ func runCmd(args []string) error {
 		if err != nil {
 			return err
 		}
+		log = configLogger(cfg.Log, *level).With("worker", w.Name(), "pid", os.Getpid())
 		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
 		return serve(cfg, *loops, log, func(*core.Server) error { return w.Ready() }, hint, syscall.SIGTERM)
 	}
@@ -62,6 +63,7 @@ func runCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	log = configLogger(src.Config.Log, *level)
 	n := src.Config.Workers
 	if *workers > 0 {
 		n = *workers
@@ -88,7 +90,12 @@ func runCmd(args []string) error {
 		}()
 	}
 	if n > 1 || *asMaster {
-		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log})
+		env, stopAdmin, err := startMasterAdmin(src.Config, log)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env})
 		if err != nil {
 			return err
 		}
@@ -154,6 +161,12 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, ready func(*core.Ser
 	if err := srv.Start(); err != nil {
 		return err
 	}
+	stopAdmin, err := startProcessAdmin(cfg, srv, log)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	defer stopAdmin()
 	for _, a := range srv.Addrs() {
 		log.Info("listening", "addr", a.String(), "loops", cfg.Loops)
 	}

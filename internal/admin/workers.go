@@ -42,7 +42,10 @@ type SnapshotServer struct {
 // ServeSnapshot listens on a unix socket named after this process in dir
 // and serves metrics() there.
 func ServeSnapshot(dir string, metrics func() core.MetricsSnapshot) (*SnapshotServer, error) {
-	path := filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid()))
+	return serveSnapshot(filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid())), metrics)
+}
+
+func serveSnapshot(path string, metrics func() core.MetricsSnapshot) (*SnapshotServer, error) {
 	os.Remove(path) // left by an earlier process with this pid
 	ln, err := net.Listen("unix", path)
 	if err != nil {

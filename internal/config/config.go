@@ -120,15 +120,19 @@ type Listener struct {
 	// ProxyProtocol expects a PROXY protocol header (v1 or v2, as sent by
 	// HAProxy, AWS NLB and others) at the start of every connection and
 	// takes the client address from it. A connection without one is
-	// refused. Default: false.
+	// refused. On a TLS listener the header comes first, in plain text,
+	// as balancers send it. Default: false.
 	ProxyProtocol bool `yaml:"proxy_protocol"`
 }
 
 // TLS configures a TLS listener. Only the fields are checked here; the files
 // are read by the component that serves TLS.
 type TLS struct {
-	// Cert and Key are paths to a PEM certificate chain and its private key.
-	// Either both or neither; if neither, Certificates must not be empty.
+	// Cert and Key are paths to a PEM certificate chain (leaf first) and
+	// its private key; a relative path is relative to the directory of the
+	// config file. Either both or neither; if neither, Certificates must
+	// not be empty. The first certificate is the default for clients whose
+	// SNI matches no certificate's DNS names (or who send none).
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
 
@@ -141,7 +145,8 @@ type TLS struct {
 	// TLS 1.3 suites are not configurable. Default (empty): Go's defaults.
 	Ciphers []string `yaml:"ciphers"`
 
-	// Certificates are further certificate/key pairs, chosen by SNI.
+	// Certificates are further certificate/key pairs, chosen by SNI: an
+	// exact DNS name first, then a wildcard ("*.example.com", one label).
 	Certificates []CertPair `yaml:"certificates"`
 }
 

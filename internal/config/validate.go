@@ -45,9 +45,6 @@ func (v *validator) listeners() {
 	seen := make(map[string]string)
 	for i, l := range v.c.Listen {
 		f := fmt.Sprintf("listen[%d]", i)
-		if l.ProxyProtocol && l.TLS != nil {
-			v.p.addf(f+".proxy_protocol", "not supported on a TLS listener yet (terminate TLS in front, or drop proxy_protocol)")
-		}
 		switch err := checkAddr(l.Addr, false); {
 		case l.Addr == "":
 			v.p.addf(f+".addr", "missing (want IP:port, or :port for all interfaces)")

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"wsproxy/core"
+	"wsproxy/internal/admin"
+	"wsproxy/internal/config"
+	"wsproxy/internal/master"
+)
+
+// configLogger returns the logger the configuration's log section asks
+// for; flagLevel (-log-level), when given, wins over log.level.
+func configLogger(lc config.Log, flagLevel string) *slog.Logger {
+	log, err := admin.NewLogger(os.Stderr, lc, flagLevel)
+	if err == nil {
+		return log
+	}
+	if log, _ = admin.NewLogger(os.Stderr, lc, ""); log == nil {
+		log = slog.Default()
+	}
+	log.Warn("ignoring -log-level", "err", err)
+	return log
+}
+
+// startProcessAdmin starts what a serving process offers operators: in a
+// worker whose master serves the admin listener, its snapshot on a unix
+// socket; in a process without a master, the admin listener itself, if
+// configured. A worker never serves the admin address itself. The returned
+// function stops it.
+func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (stop func(), err error) {
+	if dir := os.Getenv(admin.EnvDir); dir != "" {
+		s, err := admin.ServeSnapshot(dir, srv.Metrics)
+		if err != nil {
+			log.Warn("cannot serve metrics to the master", "dir", dir, "err", err)
+			return func() {}, nil
+		}
+		return func() { s.Close() }, nil
+	}
+	if cfg.Admin == nil || os.Getenv(master.EnvWorker) != "" {
+		return func() {}, nil
+	}
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return func() { s.Close() }, nil
+}
+
+// startMasterAdmin starts a master's admin listener, which sums the
+// workers' snapshots, and returns the workers' environment (nil: the
+// master's own). The listener keeps the address it started with across
+// reloads. The returned function stops it.
+func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, stop func(), err error) {
+	if cfg.Admin == nil {
+		return nil, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "wsproxy-admin-")
+	if err != nil {
+		return nil, nil, err
+	}
+	workers := &admin.Workers{Dir: dir, Logger: log}
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: workers.Snapshot, Logger: log})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	env = append(os.Environ(), admin.EnvDir+"="+dir)
+	return env, func() { s.Close(); os.RemoveAll(dir) }, nil
+}

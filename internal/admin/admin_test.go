@@ -1,0 +1,275 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"wsproxy/core"
+	"wsproxy/internal/config"
+)
+
+// testLogger logs through t.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// sample is a snapshot with one of everything.
+var sample = core.MetricsSnapshot{
+	Processes: 2, ConnectionsAccepted: 17, ConnectionsOpen: 4,
+	Routes: []core.RouteMetrics{
+		{Route: "ws.example.com/chat", Upstream: "chat", Requests: core.StatusClasses{2: 5, 5: 1},
+			Handshakes: core.Handshakes{Upgraded: 4, Rejected: 2, Failed: 1}, TunnelsOpen: 3},
+		{Route: core.UnroutedName, Upstream: core.UnroutedName, Requests: core.StatusClasses{4: 2}},
+	},
+	Servers: []core.ServerMetrics{
+		{Upstream: "chat", Server: "10.0.0.1:80", Up: 2, Processes: 2,
+			Connect: core.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{1, 2, 3}, Sum: 0.5}},
+		{Upstream: "chat", Server: "10.0.0.2:80", Up: 1, Processes: 2, ConnectErrors: 3,
+			Connect: core.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{0, 0, 0}}},
+		{Upstream: "old", Server: "10.0.0.3:80", Connect: core.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{0, 1, 0}, Sum: 0.002}},
+	},
+	WebSocket: core.WebSocketMetrics{
+		Bytes: [2]uint64{101, 202}, Messages: [2]uint64{4, 6},
+		ClosedBy:   core.ClosedBy{Client: 1, Upstream: 2, Proxy: 3},
+		CloseCodes: []core.CloseCodeCount{{Direction: 0, Code: 1000, Count: 2}, {Direction: 0, Code: 4001, Count: 2}, {Direction: 1, Code: -1, Count: 5}},
+	},
+}
+
+func startAdmin(t *testing.T, pprof bool, metrics func() core.MetricsSnapshot) string {
+	t.Helper()
+	s, err := Start(Config{Admin: config.Admin{Addr: "127.0.0.1:0", Pprof: pprof}, Metrics: metrics, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return "http://" + s.Addr().String()
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestEndpoints(t *testing.T) {
+	base := startAdmin(t, false, func() core.MetricsSnapshot { return sample })
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		want   []string // lines the body must have
+		absent []string // substrings it must not have
+	}{
+		{"healthz", "/healthz", 200, []string{"ok"}, nil},
+		{"pprof off", "/debug/pprof/", 404, nil, nil},
+		{"pprof profile off", "/debug/pprof/profile?seconds=1", 404, nil, nil},
+		{"metrics", "/metrics", 200, []string{
+			`wsproxy_processes 2`,
+			`wsproxy_connections_accepted_total 17`,
+			`wsproxy_connections_open 4`,
+			`wsproxy_http_requests_total{code="2xx",route="ws.example.com/chat",upstream="chat"} 5`,
+			`wsproxy_http_requests_total{code="5xx",route="ws.example.com/chat",upstream="chat"} 1`,
+			`wsproxy_http_requests_total{code="4xx",route="(none)",upstream="(none)"} 2`,
+			`wsproxy_websocket_handshakes_total{result="upgraded",route="ws.example.com/chat",upstream="chat"} 4`,
+			`wsproxy_websocket_handshakes_total{result="rejected",route="ws.example.com/chat",upstream="chat"} 2`,
+			`wsproxy_websocket_handshakes_total{result="failed",route="ws.example.com/chat",upstream="chat"} 1`,
+			`wsproxy_websocket_tunnels_open{route="ws.example.com/chat",upstream="chat"} 3`,
+			`wsproxy_websocket_bytes_total{direction="to_upstream"} 101`,
+			`wsproxy_websocket_bytes_total{direction="to_client"} 202`,
+			`wsproxy_websocket_messages_total{direction="to_client"} 6`,
+			`wsproxy_websocket_close_codes_total{code="4001",direction="to_upstream"} 2`,
+			`wsproxy_websocket_close_codes_total{code="other",direction="to_client"} 5`,
+			`wsproxy_websocket_tunnels_closed_total{closed_by="proxy"} 3`,
+			`wsproxy_upstream_server_up{server="10.0.0.1:80",upstream="chat"} 1`,
+			`wsproxy_upstream_server_up{server="10.0.0.2:80",upstream="chat"} 0`,
+			`wsproxy_upstream_connect_errors_total{server="10.0.0.2:80",upstream="chat"} 3`,
+			`wsproxy_upstream_connect_duration_seconds_bucket{server="10.0.0.1:80",upstream="chat",le="0.001"} 1`,
+			`wsproxy_upstream_connect_duration_seconds_bucket{server="10.0.0.1:80",upstream="chat",le="0.01"} 3`,
+			`wsproxy_upstream_connect_duration_seconds_bucket{server="10.0.0.1:80",upstream="chat",le="+Inf"} 6`,
+			`wsproxy_upstream_connect_duration_seconds_sum{server="10.0.0.1:80",upstream="chat"} 0.5`,
+			`wsproxy_upstream_connect_duration_seconds_count{server="10.0.0.1:80",upstream="chat"} 6`,
+			`wsproxy_upstream_connect_duration_seconds_count{server="10.0.0.3:80",upstream="old"} 1`,
+		}, []string{
+			`tunnels_open{route="(none)"`,                 // no tunnel is ever unrouted
+			`wsproxy_upstream_server_up{server="10.0.0.3`, // known only to exited workers
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := get(t, base+tc.path)
+			if status != tc.status {
+				t.Fatalf("status %d; want %d\n%s", status, tc.status, body)
+			}
+			lines := map[string]bool{}
+			for _, l := range strings.Split(body, "\n") {
+				lines[l] = true
+			}
+			for _, w := range tc.want {
+				if !lines[w] {
+					t.Errorf("no line %q in:\n%s", w, body)
+				}
+			}
+			for _, a := range tc.absent {
+				if strings.Contains(body, a) {
+					t.Errorf("found %q", a)
+				}
+			}
+		})
+	}
+	// The process and Go collectors are there too.
+	_, body := get(t, base+"/metrics")
+	for _, name := range []string{"process_cpu_seconds_total", "process_open_fds", "go_goroutines", "go_memstats_alloc_bytes"} {
+		if !strings.Contains(body, "\n"+name+" ") {
+			t.Errorf("no %s series", name)
+		}
+	}
+}
+
+func TestPprofOn(t *testing.T) {
+	base := startAdmin(t, true, func() core.MetricsSnapshot { return core.MetricsSnapshot{} })
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/goroutine?debug=1"} {
+		if status, body := get(t, base+path); status != 200 {
+			t.Errorf("GET %s: status %d; want 200\n%s", path, status, body)
+		}
+	}
+}
+
+// TestStartWarnsOffLoopback: an address other than loopback is served
+// with a warning.
+func TestStartWarnsOffLoopback(t *testing.T) {
+	var logs bytes.Buffer
+	s, err := Start(Config{Admin: config.Admin{Addr: ":0"}, Metrics: func() core.MetricsSnapshot { return sample },
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer s.Close()
+	if !strings.Contains(logs.String(), "level=WARN msg=\"admin listener is reachable from the network") {
+		t.Errorf("no warning in %q", logs.String())
+	}
+	port := s.Addr().(*net.TCPAddr).Port
+	if status, _ := get(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", port)); status != 200 {
+		t.Errorf("healthz: status %d; want 200", status)
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	if _, err := Start(Config{Admin: config.Admin{Addr: "127.0.0.1:0"}}); err == nil {
+		t.Errorf("Start without Metrics: nil error")
+	}
+	s := startAdmin(t, false, func() core.MetricsSnapshot { return sample })
+	taken := strings.TrimPrefix(s, "http://")
+	if _, err := Start(Config{Admin: config.Admin{Addr: taken}, Metrics: func() core.MetricsSnapshot { return sample }}); err == nil {
+		t.Errorf("Start on %s, taken: nil error", taken)
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	tests := []struct {
+		name     string
+		log      config.Log
+		flag     string
+		wantLine string // after logging Debug "d" and Info "i"; "" no line
+		wantErr  bool
+	}{
+		{"text info", config.Log{Format: "text", Level: "info"}, "", `level=INFO msg=i`, false},
+		{"json debug", config.Log{Format: "json", Level: "debug"}, "", `{"level":"DEBUG","msg":"d"}`, false},
+		{"flag wins", config.Log{Format: "text", Level: "error"}, "debug", `level=DEBUG msg=d`, false},
+		{"zero", config.Log{}, "", `level=INFO msg=i`, false},
+		{"bad format", config.Log{Format: "xml"}, "", "", true},
+		{"bad level", config.Log{Level: "loud"}, "", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			log, err := NewLogger(&b, tc.log, tc.flag)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v; want error %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			log = slog.New(stripTime{log.Handler()})
+			log.Debug("d")
+			log.Info("i")
+			first, _, _ := strings.Cut(b.String(), "\n")
+			if first != tc.wantLine {
+				t.Errorf("first line %q; want %q", first, tc.wantLine)
+			}
+		})
+	}
+}
+
+// stripTime drops the time of each record, for comparable lines.
+type stripTime struct{ slog.Handler }
+
+func (h stripTime) Handle(ctx context.Context, r slog.Record) error {
+	r.Time = time.Time{}
+	return h.Handler.Handle(ctx, r)
+}
+
+// TestServerMetrics scrapes a running proxy's counters.
+func TestServerMetrics(t *testing.T) {
+	echo, err := core.NewEcho("127.0.0.1:0", "e1", 1, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(echo.Close)
+	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+loops: 2
+admin: {addr: "127.0.0.1:0"}
+upstreams: {echo: {servers: [{addr: %q}]}}
+routes: [{path: /, upstream: echo}]
+`, echo.Addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := core.New(cfg, core.Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	base := startAdmin(t, cfg.Admin.Pprof, srv.Metrics)
+	if status, _ := get(t, "http://"+srv.Addrs()[0].String()+"/hello"); status != 200 {
+		t.Fatalf("GET /hello: %d", status)
+	}
+	_, body := get(t, base+"/metrics")
+	for _, want := range []string{
+		`wsproxy_http_requests_total{code="2xx",route="/",upstream="echo"} 1`,
+		fmt.Sprintf(`wsproxy_upstream_server_up{server=%q,upstream="echo"} 1`, echo.Addr()),
+		fmt.Sprintf(`wsproxy_upstream_connect_duration_seconds_count{server=%q,upstream="echo"} 1`, echo.Addr()),
+		`wsproxy_processes 1`,
+	} {
+		if !strings.Contains(body, "\n"+want+"\n") {
+			t.Errorf("no line %q in:\n%s", want, body)
+		}
+	}
+}
