@@ -17,9 +17,9 @@ import (
 // header that was split across reads (in hdr); never both.
 type FrameScanner struct {
 	hdr       [ws.MaxHeaderSize]byte
-	hn        int   // bytes of hdr filled
+	hn        uint8 // bytes of hdr filled
+	bad       bool  // sticky: a header had a 64-bit length with the top bit set
 	remaining int64 // payload bytes of the current frame not yet passed
-	err       error // sticky
 }
 
 // Reset readies s for a new stream.
@@ -43,8 +43,8 @@ func (s *FrameScanner) Remaining() int64 { return s.remaining }
 //		...
 //	}
 func (s *FrameScanner) Scan(buf []byte) (n int, h ws.Header, ok bool, err error) {
-	if s.err != nil {
-		return 0, h, false, s.err
+	if s.bad {
+		return 0, h, false, ErrFrameLength
 	}
 	if s.remaining >= int64(len(buf)) {
 		s.remaining -= int64(len(buf))
@@ -66,10 +66,10 @@ func (s *FrameScanner) Scan(buf []byte) (n int, h ws.Header, ok bool, err error)
 			need = frameHeaderLen(s.hdr[0], s.hdr[1])
 		}
 		c := copy(s.hdr[s.hn:need], buf[n:])
-		s.hn += c
+		s.hn += uint8(c)
 		n += c
-		if s.hn >= 2 && s.hn == frameHeaderLen(s.hdr[0], s.hdr[1]) {
-			size := s.hn
+		if s.hn >= 2 && int(s.hn) == frameHeaderLen(s.hdr[0], s.hdr[1]) {
+			size := int(s.hn)
 			s.hn = 0
 			err = s.start(&h, s.hdr[:size])
 			return n, h, err == nil, err
@@ -81,7 +81,7 @@ func (s *FrameScanner) Scan(buf []byte) (n int, h ws.Header, ok bool, err error)
 // start decodes the complete header p into *h and starts its payload.
 func (s *FrameScanner) start(h *ws.Header, p []byte) error {
 	if err := decodeFrameHeader(h, p); err != nil {
-		s.err = err
+		s.bad = true
 		return err
 	}
 	s.remaining = h.Length

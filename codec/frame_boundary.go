@@ -14,7 +14,7 @@ func (s *FrameScanner) Boundary(buf []byte) int {
 	if s.AtBoundary() {
 		return 0
 	}
-	if s.err != nil {
+	if s.bad {
 		return -1
 	}
 	t := *s

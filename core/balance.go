@@ -47,7 +47,9 @@ func balanceConfig(cu *config.Upstream) balance.Config {
 	return bc
 }
 
-func newUpstreams(cfg *config.Config) (map[string]*upstream, error) {
+// newUpstreams builds a pool per upstream of cfg; sids, when not nil, gives
+// the upstreams with balance: sid their store (Options.SidStore).
+func newUpstreams(cfg *config.Config, sids func(string) balance.SidStore) (map[string]*upstream, error) {
 	ups := make(map[string]*upstream, len(cfg.Upstreams))
 	for name, cu := range cfg.Upstreams {
 		scs := make([]balance.ServerConfig, len(cu.Servers))
@@ -60,7 +62,11 @@ func newUpstreams(cfg *config.Config) (map[string]*upstream, error) {
 			addrs[i] = ap
 			scs[i] = balance.ServerConfig{Addr: cs.Addr, Weight: cs.Weight, MaxConns: cs.MaxConns, Backup: cs.Backup}
 		}
-		pool, err := balance.NewPool(name, scs, balanceConfig(cu))
+		bc := balanceConfig(cu)
+		if sids != nil && cu.Balance == balance.PolicySid {
+			bc.SidStore = sids(name)
+		}
+		pool, err := balance.NewPool(name, scs, bc)
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", name, err)
 		}
@@ -169,7 +175,7 @@ func (r *balanceRequest) Query(name string) []byte {
 func (c *conn) redial() bool {
 	l := c.l
 	old := c.up
-	if c.flags&cfRespStarted != 0 || int(c.tries)+1 >= len(c.rt.up.servers) {
+	if c.x == nil || c.flags&cfRespStarted != 0 || int(c.x.tries)+1 >= len(c.rt.up.servers) {
 		return false
 	}
 	out, off := old.takeUnsent()
@@ -177,7 +183,7 @@ func (c *conn) redial() bool {
 		return false
 	}
 	c.dropUpstream()
-	c.tries++
+	c.x.tries++
 	if _, err := codec.ParseRequest(out.B[off:], &l.req); err != nil {
 		bytebufferpool.Put(out)
 		return false
@@ -226,15 +232,15 @@ const sidLookahead = 512
 // learnSid looks for an Engine.IO handshake at the start of a response body
 // passing through (chunk framing skipped) and teaches the pool its sid. A
 // body split over several reads is gathered, up to sidLookahead bytes, in
-// c.retry, which is free once the response head has arrived.
+// c.x.retry, which is free once the response head has arrived.
 func (c *conn) learnSid(chunk []byte) {
 	body := chunk
-	if c.retry != nil {
-		c.retry.B = append(c.retry.B, chunk...)
-		body = c.retry.B
+	if c.x.retry != nil {
+		c.x.retry.B = append(c.x.retry.B, chunk...)
+		body = c.x.retry.B
 	}
 	b := body
-	if c.resp.kind == codec.BodyChunked {
+	if c.x.resp.kind == codec.BodyChunked {
 		if i := bytes.Index(b, []byte("\r\n")); i >= 0 {
 			b = b[i+2:]
 		}
@@ -243,9 +249,9 @@ func (c *conn) learnSid(chunk []byte) {
 		srv := c.up.srv
 		srv.up.pool.Learn(sid, srv.b, c.l.now)
 	} else if len(body) < sidLookahead {
-		if c.retry == nil {
-			c.retry = bytebufferpool.Get()
-			c.retry.B = append(c.retry.B, chunk...)
+		if c.x.retry == nil {
+			c.x.retry = bytebufferpool.Get()
+			c.x.retry.B = append(c.x.retry.B, chunk...)
 		}
 		return // wait for more of the body
 	}

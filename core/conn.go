@@ -61,16 +61,13 @@ type conn struct {
 	peer  netip.AddrPort
 	rt    *route
 
-	in    *bytebufferpool.ByteBuffer // client bytes not processed yet (partial head, pipelined request)
-	uin   *bytebufferpool.ByteBuffer // partial upstream response head
-	retry *bytebufferpool.ByteBuffer // request head kept while a reused upstream may still fail
+	in *bytebufferpool.ByteBuffer // client bytes not processed yet (partial head, pipelined request)
+	x  *exchange                  // the HTTP request/response in progress; nil between requests and in a tunnel
 
 	tm     timer.Entry
-	tries  uint8 // servers tried for this request
 	active int64 // unix nanos of the last byte moved; refreshes read and idle timers
 
-	req, resp bodyState
-	scan      [2]codec.FrameScanner // [0] client→upstream, [1] upstream→client
+	scan [2]codec.FrameScanner // [0] client→upstream, [1] upstream→client
 	dir       [2]dirState
 	ping      *pingState // nil unless the route pings
 	obs       connObs    // metrics and log lines (metrics.go)
@@ -357,12 +354,11 @@ func (c *conn) close() {
 		c.dropUpstream()
 	}
 	c.cl.closeFD(l)
-	for _, b := range []**bytebufferpool.ByteBuffer{&c.in, &c.uin, &c.retry} {
-		if *b != nil {
-			bytebufferpool.Put(*b)
-			*b = nil
-		}
+	if c.in != nil {
+		bytebufferpool.Put(c.in)
+		c.in = nil
 	}
+	c.endExchange()
 	l.conns--
 	if l.srv != nil {
 		l.srv.stats.open.Add(-1)

@@ -86,7 +86,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 	c.rt = rt
 	c.noteRequest()
 	c.flags &^= cfHeadMethod | cfUpgrade | cfRespStarted | cfReqDone | cfKeepAliveWait | cfRetried | cfUpstreamClose | cfSetCookie | cfLearnSid
-	c.tries = 0
+	c.beginExchange()
 	if req.Close || req.Major == 1 && req.Minor == 0 {
 		c.flags |= cfClientClose
 	}
@@ -100,7 +100,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.flags |= cfUpgrade
 	}
 	kind, size := req.Body()
-	c.req.reset(kind, size)
+	c.x.req.reset(kind, size)
 	head := c.appendUpstreamHead(l.hbuf[:0], req)
 	l.hbuf = head[:0]
 	if err := c.startUpstream(head, kind == codec.BodyNone); err != nil {
@@ -118,7 +118,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 
 // forwardRequestBody passes request body bytes upstream.
 func (c *conn) forwardRequestBody(data []byte) (int, error) {
-	n, done, err := c.req.step(data)
+	n, done, err := c.x.req.step(data)
 	if err != nil {
 		return 0, err
 	}

@@ -52,6 +52,8 @@ type Loop struct {
 	ipbuf  []byte // client address text
 	xbuf   []byte // X-Forwarded-For so far
 	breq   balanceRequest
+	freeX  *exchange // free list of exchanges (exchange.go)
+	nfreeX int
 	client netip.Addr // the request's client address (after trusted_proxies)
 }
 

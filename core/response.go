@@ -63,26 +63,32 @@ func (c *conn) readUpstream(up *endpoint) {
 	}
 	c.active = l.now.UnixNano()
 	data := l.buf[:n]
-	if c.uin != nil {
-		c.uin.B = append(c.uin.B, data...)
-		data = c.uin.B
+	x := c.x // nil in a tunnel
+	if x != nil && x.uin != nil {
+		x.uin.B = append(x.uin.B, data...)
+		data = x.uin.B
 	}
 	used := c.processUpstream(data)
 	if c.st == stClosed {
 		return
 	}
-	rest := data[used:]
-	switch {
-	case len(rest) == 0:
-		if c.uin != nil {
-			bytebufferpool.Put(c.uin)
-			c.uin = nil
+	// finishResponse may have ended the exchange; then nothing is left over.
+	if rest := data[used:]; c.x != nil {
+		switch {
+		case len(rest) == 0:
+			if x.uin != nil {
+				bytebufferpool.Put(x.uin)
+				x.uin = nil
+			}
+		case x.uin == nil:
+			x.uin = bytebufferpool.Get()
+			x.uin.B = append(x.uin.B, rest...)
+		default:
+			x.uin.B = x.uin.B[:copy(x.uin.B, rest)]
 		}
-	case c.uin == nil:
-		c.uin = bytebufferpool.Get()
-		c.uin.B = append(c.uin.B, rest...)
-	default:
-		c.uin.B = c.uin.B[:copy(c.uin.B, rest)]
+	}
+	if c.st == stTunnel {
+		c.endExchange() // the 101 is through: a tunnel keeps no HTTP state
 	}
 	if c.st == stHead || c.st == stTunnel {
 		// A pipelined request waited for this response, or client frames
@@ -109,7 +115,7 @@ func (c *conn) processUpstream(data []byte) int {
 			if c.flags&cfLearnSid != 0 {
 				c.learnSid(data[off:])
 			}
-			n, done, err := c.resp.step(data[off:])
+			n, done, err := c.x.resp.step(data[off:])
 			if err != nil {
 				c.close()
 				return len(data)
@@ -200,7 +206,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 		c.close()
 		return 0, false
 	}
-	c.resp.reset(kind, size)
+	c.x.resp.reset(kind, size)
 	if kind == codec.BodyNone {
 		c.finishResponse(n < len(data))
 		return len(data), true
@@ -273,7 +279,7 @@ func (c *conn) finishResponse(extra bool) {
 	l := c.l
 	up := c.up
 	reusable := !extra && c.flags&(cfReqDone|cfUpstreamClose) == cfReqDone &&
-		c.resp.kind != codec.BodyUntilClose
+		c.x.resp.kind != codec.BodyUntilClose
 	c.up = nil
 	l.srv.release(up.srv)
 	if c.flags&cfLearnSid != 0 {
@@ -285,10 +291,7 @@ func (c *conn) finishResponse(extra bool) {
 	} else {
 		up.closeFD(l)
 	}
-	if c.uin != nil {
-		bytebufferpool.Put(c.uin)
-		c.uin = nil
-	}
+	c.endExchange()
 	if c.flags&cfClientClose != 0 {
 		c.st = stClosing
 		c.cl.flags |= epEOF
@@ -318,7 +321,7 @@ func (c *conn) upstreamEOF() {
 		c.shutWrite(&c.cl)
 		c.halfClosed()
 	case stResp:
-		if c.resp.kind == codec.BodyUntilClose {
+		if c.x.resp.kind == codec.BodyUntilClose {
 			c.finishResponse(false)
 			return
 		}

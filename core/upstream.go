@@ -27,8 +27,8 @@ func (c *conn) startUpstream(head []byte, bodiless bool) error {
 		if bodiless {
 			// A parked connection may have been closed by the server an
 			// instant ago; keep the head to try once more on a new one.
-			c.retry = bytebufferpool.Get()
-			c.retry.B = append(c.retry.B, head...)
+			c.x.retry = bytebufferpool.Get()
+			c.x.retry.B = append(c.x.retry.B, head...)
 		}
 		c.up = up
 		c.scheduleRead()
@@ -77,7 +77,7 @@ func (c *conn) upstreamFailed(err error) {
 			return
 		}
 	}
-	if up != nil && up.flags&epReused != 0 && c.retry != nil &&
+	if up != nil && up.flags&epReused != 0 && c.x != nil && c.x.retry != nil &&
 		c.flags&(cfRespStarted|cfRetried) == 0 {
 		c.flags |= cfRetried
 		srv := up.srv
@@ -93,7 +93,7 @@ func (c *conn) upstreamFailed(err error) {
 			return
 		}
 		c.up = nu
-		_ = nu.write(c.retry.B)
+		_ = nu.write(c.x.retry.B)
 		c.releaseRetry()
 		return
 	}
@@ -119,9 +119,9 @@ func (c *conn) dropUpstream() {
 }
 
 func (c *conn) releaseRetry() {
-	if c.retry != nil {
-		bytebufferpool.Put(c.retry)
-		c.retry = nil
+	if c.x != nil && c.x.retry != nil {
+		bytebufferpool.Put(c.x.retry)
+		c.x.retry = nil
 	}
 }
 
