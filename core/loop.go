@@ -1,6 +1,7 @@
 package core
 
 import (
+	"golang.org/x/sys/unix"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -73,6 +74,7 @@ func newLoop(id, bufSize int) (*Loop, error) {
 		log:   slog.Default(),
 	}
 	l.idle.init()
+	l.handlers = make([]handler, fdTableSize())
 	l.hbuf = make([]byte, 0, 4096)
 	l.pbuf = make([]byte, 0, 1024)
 	l.ipbuf = make([]byte, 0, 64)
@@ -231,4 +233,16 @@ func (l *Loop) closeAll() {
 		}
 	}
 	_ = l.p.Close()
+}
+
+// fdTableSize sizes a loop's descriptor table from the soft open-files
+// limit, so it never grows (growing by doubling left the old copies as
+// garbage after every burst of connections). The pages of the table that
+// no descriptor reaches are never touched and cost no memory.
+func fdTableSize() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur == unix.RLIM_INFINITY {
+		return 1 << 16
+	}
+	return int(min(max(rl.Cur, 1024), 1<<20))
 }

@@ -17,6 +17,9 @@ type route struct {
 	pathB    []byte
 	strip    bool
 	re       *regexp.Regexp
+	prefix   []byte // set when re is "^literal(.*)" and to uses only $1: the fast path
+	pre      []byte
+	post     []byte
 	to       []byte
 	up       *upstream
 	ws       *wsPolicy
@@ -53,6 +56,7 @@ func newRouter(cfg *config.Config, ups map[string]*upstream) *router {
 				rt.re = regexp.MustCompile(cr.Rewrite.Regex)
 			}
 			rt.to = []byte(cr.Rewrite.To)
+			rt.prefix, rt.pre, rt.post = literalRewrite(cr.Rewrite.Regex, cr.Rewrite.To)
 		}
 		r.routes = append(r.routes, rt)
 	}
@@ -102,6 +106,17 @@ func (rt *route) matchHost(host []byte) bool {
 // "rewrite … break" does.
 func (rt *route) rewrite(dst, path, query []byte) []byte {
 	switch {
+	case rt.prefix != nil:
+		// "^literal(.*)" → "pre$1post" without the regexp engine.
+		if bytes.HasPrefix(path, rt.prefix) {
+			start := len(dst)
+			dst = append(append(append(dst, rt.pre...), path[len(rt.prefix):]...), rt.post...)
+			if len(dst) == start || dst[start] != '/' {
+				dst = append(dst[:start], append([]byte{'/'}, dst[start:]...)...)
+			}
+		} else {
+			dst = append(dst, path...)
+		}
 	case rt.re != nil:
 		if m := rt.re.FindSubmatchIndex(path); m != nil {
 			start := len(dst)
@@ -157,4 +172,37 @@ func equalFoldBytes(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// literalRewrite recognises the common rewrite "^/literal/(.*)" → "…$1…"
+// (the seed's case) and returns the literal prefix and the template around
+// $1, so that rewriting needs neither the regexp engine nor an allocation.
+// prefix is nil for any other expression.
+func literalRewrite(expr, to string) (prefix, pre, post []byte) {
+	body, ok := strings.CutPrefix(expr, "^")
+	if !ok {
+		return nil, nil, nil
+	}
+	lit, ok := strings.CutSuffix(body, "(.*)")
+	if !ok {
+		if lit, ok = strings.CutSuffix(body, "(.*)$"); !ok {
+			return nil, nil, nil
+		}
+	}
+	if regexp.QuoteMeta(lit) != lit || lit == "" {
+		return nil, nil, nil
+	}
+	for _, ref := range []string{"${1}", "$1"} {
+		if a, b, found := strings.Cut(to, ref); found && !strings.Contains(a, "$") && !strings.Contains(b, "$") {
+			if ref == "$1" && b != "" && isWordByte(b[0]) {
+				return nil, nil, nil // "$1x" names group "1x"
+			}
+			return []byte(lit), []byte(a), []byte(b)
+		}
+	}
+	return nil, nil, nil
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

@@ -71,10 +71,10 @@ func Listen(addr string, reusePort bool) (fd int, bound netip.AddrPort, err erro
 // were accepted are skipped.
 func Accept(lfd int) (fd int, peer netip.AddrPort, err error) {
 	for {
-		fd, sa, err := accept(lfd)
+		fd, peer, err := acceptOne(lfd)
 		switch err {
 		case nil:
-			return fd, addrPort(sa), nil
+			return fd, peer, nil
 		case unix.EAGAIN:
 			return -1, netip.AddrPort{}, unix.EAGAIN
 		case unix.EINTR, unix.ECONNABORTED:
@@ -91,9 +91,12 @@ func Accept(lfd int) (fd int, peer netip.AddrPort, err error) {
 // then check ConnectError.
 func Connect(raddr, laddr netip.AddrPort) (fd int, err error) {
 	raddr = netip.AddrPortFrom(raddr.Addr().Unmap(), raddr.Port())
-	rsa, domain, err := sockaddr(raddr)
-	if err != nil {
-		return -1, err
+	if !raddr.Addr().IsValid() {
+		return -1, &net.AddrError{Err: "invalid address", Addr: raddr.String()}
+	}
+	domain := unix.AF_INET6
+	if raddr.Addr().Is4() {
+		domain = unix.AF_INET
 	}
 	fd, err = socket(domain)
 	if err != nil {
@@ -124,7 +127,7 @@ func Connect(raddr, laddr netip.AddrPort) (fd int, err error) {
 	if err = SetNoDelay(fd); err != nil {
 		return -1, err
 	}
-	switch err = unix.Connect(fd, rsa); err {
+	switch err = connectTo(fd, raddr); err {
 	case nil, unix.EINPROGRESS, unix.EINTR: // EINTR: the connect goes on.
 		return fd, nil
 	}

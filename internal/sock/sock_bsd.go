@@ -3,6 +3,7 @@
 package sock
 
 import (
+	"net/netip"
 	"os"
 	"syscall"
 
@@ -49,3 +50,21 @@ func accept(lfd int) (int, unix.Sockaddr, error) {
 
 // bindNoPort is a no-op: the BSDs have no IP_BIND_ADDRESS_NO_PORT.
 func bindNoPort(fd int) {}
+
+// acceptOne accepts and decodes the peer (BSD: through unix.Sockaddr).
+func acceptOne(lfd int) (int, netip.AddrPort, error) {
+	fd, sa, err := accept(lfd)
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	return fd, addrPort(sa), nil
+}
+
+// connectTo starts connect(2) to ap.
+func connectTo(fd int, ap netip.AddrPort) error {
+	sa, _, err := sockaddr(ap)
+	if err != nil {
+		return err
+	}
+	return unix.Connect(fd, sa)
+}

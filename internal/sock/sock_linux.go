@@ -21,9 +21,6 @@ func socket(domain int) (int, error) {
 
 // accept uses accept4 so the new descriptor is non-blocking and
 // close-on-exec without extra fcntl calls.
-func accept(lfd int) (int, unix.Sockaddr, error) {
-	return unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-}
 
 // bindNoPort defers the choice of the local port from bind to connect, so
 // that a load generator binding many sockets to one local IP with port 0 is
