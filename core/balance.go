@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"sync/atomic"
 
 	"fmt"
 	"github.com/valyala/bytebufferpool"
@@ -28,6 +29,8 @@ type server struct {
 	addr netip.AddrPort
 	name string
 	idx  int // position among all servers, for per-loop counters (metrics.go)
+
+	drained atomic.Bool // taken out by DrainServer: health checks leave it down
 }
 
 // balanceConfig translates an upstream's config for package balance.

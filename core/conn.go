@@ -68,9 +68,9 @@ type conn struct {
 	active int64 // unix nanos of the last byte moved; refreshes read and idle timers
 
 	scan [2]codec.FrameScanner // [0] client→upstream, [1] upstream→client
-	dir       [2]dirState
-	ping      *pingState // nil unless the route pings
-	obs       connObs    // metrics and log lines (metrics.go)
+	dir  [2]dirState
+	ping *pingState // nil unless the route pings
+	obs  connObs    // metrics and log lines (metrics.go)
 }
 
 // onEvent is the client endpoint's event handler.

@@ -22,14 +22,28 @@
 //
 // # Lifecycle of a proxied connection
 //
-//	state        entered when                       leaves to               timer
-//	stHead       accept; a response completed      stDial/stSend, error    header_read
-//	stDial       route and server chosen            stSend, 502/504         connect
-//	stSend       connected (request body flowing)   stWait                  read
-//	stWait       request sent, awaiting response    stResp, stTunnel, 502   read
-//	stResp       response head forwarded            stHead (keep-alive), closed   read
-//	stTunnel     upstream answered 101              closed (both sides EOF, error, idle)   idle
-//	stClosing    an error reply or "Connection: close"  closed once output is flushed
+//	state      entered when                            leaves to                          timer
+//	(accept)   listener accepts; PROXY header if any   stHead                             header_read
+//	stHead     accept, or a response completed         stSend/stWait; 4xx/5xx → stClosing header_read, then keepalive
+//	stSend     head routed, server picked, request     stWait once the body is forwarded  connect while dialling, then read
+//	           head queued (dial or idle-pool reuse)
+//	stWait     request forwarded, awaiting response    stResp, stTunnel (101), 502/504    read
+//	stResp     response head forwarded                 stHead (keep-alive), stClosing     read
+//	stTunnel   upstream answered 101                   closed (both EOF, error, idle,     idle (data frames), pings,
+//	                                                   drain Close 1001, policy Close)    half-close, going-away grace
+//	stClosing  an error answer or Connection: close    closed once output is flushed      linger
+//
+// A connect that fails before any byte reached a backend is retried on
+// another server of the upstream (the head is parsed again from the queued
+// bytes so sticky policies see the same request). A request on a reused
+// idle-pool connection that fails before any response byte is retried once
+// on a fresh connection when it had no body.
+//
+// The state one HTTP exchange needs (body framing of request and response,
+// a partial response head, retry bytes, servers tried) lives in an exchange
+// from the Loop's free list, attached at the request head and returned when
+// the response ends or the 101 arrives: an idle keep-alive client and an
+// established tunnel do not carry it.
 //
 // Plain HTTP requests on one client connection are routed one at a time; a
 // pipelined request waits in the client's input buffer until the response to
@@ -37,9 +51,29 @@
 // cleanly are parked per server in the Loop's idle pool and reused.
 //
 // After a 101 the relay stays frame-aware: a codec.FrameScanner per direction
-// follows frame boundaries while payload bytes pass untouched.
+// follows frame boundaries while payload bytes pass untouched (relay.go).
+// Per frame header it applies the route's policy (protocol.go): RFC 6455
+// checks → Close 1002, max_frame/max_message → Close 1009 to the sender and
+// 1001 to the receiver; it swallows the Pongs to the proxy's own Pings
+// (ping.go) and counts frames, bytes and close codes (metrics.go). The
+// proxy's own Close frames (goaway.go) are written only at frame boundaries.
 //
 // Errors map to answers in one place (errors.go): malformed head 400, head too
-// large 431, no route 404, upstream refused 502, connect timeout 504. Each
-// closes only the connection concerned.
+// large 431, no route 404, origin not allowed 403, limits 429/503, upstream
+// refused 502, timeouts 504/408. Each closes only the connection concerned.
+//
+// # TLS
+//
+// A listener with a tls section terminates TLS with crypto/tls (tls.go,
+// tls_conn.go). The client endpoint's read and write pass through a
+// tls.Conn; everything above them sees plaintext and does not know. The
+// handshake runs in a short-lived goroutine (at most 4×GOMAXPROCS at once;
+// the rest wait in their loop), fed ciphertext by the loop; after it the
+// loop drives tls.Conn itself and no goroutine is left. While the handshake
+// lasts the connection is in stHead and header_read bounds it.
+// ReloadCertificates swaps the certificates for new handshakes only.
+// Upstream servers with tls: true get the same machinery in the client
+// direction: the handshake starts when the connect completes, and the
+// request written meanwhile waits in plaintext (counted as pending, so
+// back-pressure holds) until it ends.
 package core

@@ -53,13 +53,16 @@ func (s *Server) Drain(timeout time.Duration) {
 		}
 	})
 	s.log.Info("draining", "open", s.Open(), "timeout", timeout)
-	s.waitOpen(time.Now().Add(timeout), (*conn).drainNudge)
+	spread := drainSpread(timeout)
+	s.waitOpen(time.Now().Add(timeout-spread), (*conn).drainNudge)
 	if n := s.Open(); n > 0 {
 		// goingAway sends WebSocket Close 1001 both ways at the next frame
 		// boundaries and closes each tunnel once they are written, or
 		// after goAwayGrace; what is left after that is closed outright.
-		s.log.Warn("drain timed out; closing the remaining connections", "open", n, "timeout", timeout)
-		s.each(func(l *Loop) { l.eachConn((*conn).goingAway) })
+		// The closes are spread over the last part of the drain so that
+		// clients do not all reconnect at once.
+		s.log.Warn("drain: closing the remaining connections with Close 1001", "open", n, "timeout", timeout, "spread", spread)
+		s.spreadGoingAway(spread, nil)
 		s.waitOpen(time.Now().Add(goAwayGrace+2*drainPoll), nil)
 		s.each(func(l *Loop) { l.eachConn((*conn).close) })
 	}

@@ -43,8 +43,12 @@ func (s *Server) healthLoop(u *upstream, hc *config.HealthCheck) {
 			wg.Add(1)
 			go func(srv *server) {
 				defer wg.Done()
-				ok := probe(client, "http://"+srv.addr.String()+hc.Path, srv.name)
+				pc, scheme := s.tls.probeClient(srv, client)
+				ok := probe(pc, scheme+"://"+srv.addr.String()+hc.Path, srv.name)
 				was := srv.b.Healthy(time.Now())
+				if srv.drained.Load() {
+					return // out of service by an operator's drain
+				}
 				if ok {
 					srv.b.MarkUp()
 				} else {

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"time"
 
 	"wsproxy/core"
 	"wsproxy/internal/admin"
@@ -31,7 +32,7 @@ func configLogger(lc config.Log, flagLevel string) *slog.Logger {
 // function stops it.
 func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (stop func(), err error) {
 	if dir := os.Getenv(admin.EnvDir); dir != "" {
-		s, err := admin.ServeSnapshot(dir, srv.Metrics)
+		s, err := admin.ServeWorker(dir, srv.Metrics, serverDrain(srv))
 		if err != nil {
 			log.Warn("cannot serve metrics to the master", "dir", dir, "err", err)
 			return func() {}, nil
@@ -41,7 +42,7 @@ func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (
 	if cfg.Admin == nil || os.Getenv(master.EnvWorker) != "" {
 		return func() {}, nil
 	}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log})
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv)})
 	if err != nil {
 		return nil, err
 	}
@@ -61,11 +62,21 @@ func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, stop 
 		return nil, nil, err
 	}
 	workers := &admin.Workers{Dir: dir, Logger: log}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: workers.Snapshot, Logger: log})
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: workers.Snapshot, Logger: log, Drain: workers.Drain})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
 	env = append(os.Environ(), admin.EnvDir+"="+dir)
 	return env, func() { s.Close(); os.RemoveAll(dir) }, nil
+}
+
+// serverDrain adapts a Server's DrainServer/UndrainServer to the admin API.
+func serverDrain(srv *core.Server) admin.DrainFunc {
+	return func(upstream, server string, window time.Duration, undrain bool) (int, error) {
+		if undrain {
+			return 0, srv.UndrainServer(upstream, server)
+		}
+		return srv.DrainServer(upstream, server, window)
+	}
 }

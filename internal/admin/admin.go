@@ -45,6 +45,10 @@ type Config struct {
 
 	// Logger receives the listener's messages. Nil: slog.Default().
 	Logger *slog.Logger
+
+	// Drain serves POST /drain and /undrain (backend drain by operators).
+	// Nil: those endpoints do not exist.
+	Drain DrainFunc
 }
 
 // Server is a running admin listener.
@@ -111,6 +115,10 @@ func Handler(cfg Config) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	if cfg.Drain != nil {
+		mux.HandleFunc("POST /drain", drainHandler(cfg.Drain, false))
+		mux.HandleFunc("POST /undrain", drainHandler(cfg.Drain, true))
+	}
 	if cfg.Admin.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

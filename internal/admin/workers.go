@@ -42,10 +42,16 @@ type SnapshotServer struct {
 // ServeSnapshot listens on a unix socket named after this process in dir
 // and serves metrics() there.
 func ServeSnapshot(dir string, metrics func() core.MetricsSnapshot) (*SnapshotServer, error) {
-	return serveSnapshot(filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid())), metrics)
+	return serveSnapshot(filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid())), metrics, nil)
 }
 
-func serveSnapshot(path string, metrics func() core.MetricsSnapshot) (*SnapshotServer, error) {
+// ServeWorker is ServeSnapshot plus the worker's side of backend drains
+// forwarded by the master (Workers.Drain).
+func ServeWorker(dir string, metrics func() core.MetricsSnapshot, drain DrainFunc) (*SnapshotServer, error) {
+	return serveSnapshot(filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid())), metrics, drain)
+}
+
+func serveSnapshot(path string, metrics func() core.MetricsSnapshot, drain DrainFunc) (*SnapshotServer, error) {
 	os.Remove(path) // left by an earlier process with this pid
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -56,6 +62,10 @@ func serveSnapshot(path string, metrics func() core.MetricsSnapshot) (*SnapshotS
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(metrics())
 	})
+	if drain != nil {
+		mux.HandleFunc("POST /drain", drainHandler(drain, false))
+		mux.HandleFunc("POST /undrain", drainHandler(drain, true))
+	}
 	s := &SnapshotServer{path: path, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)

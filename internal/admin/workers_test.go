@@ -31,7 +31,7 @@ func serveFake(t *testing.T, dir, name string, accepted uint64, open int64) (*fa
 	f := &fakeWorker{}
 	f.accepted.Store(accepted)
 	f.open.Store(open)
-	s, err := serveSnapshot(filepath.Join(dir, name), f.snapshot)
+	s, err := serveSnapshot(filepath.Join(dir, name), f.snapshot, nil)
 	if err != nil {
 		t.Fatalf("serve %s: %v", name, err)
 	}

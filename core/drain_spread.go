@@ -1,0 +1,107 @@
+package core
+
+import (
+	"fmt"
+	"time"
+)
+
+// Closing many WebSockets at the same instant makes their clients reconnect
+// in one storm. So the proxy's own closes are spread: each tunnel gets a
+// fixed pseudo-random place in the window (jitter), and at time t of the
+// window the tunnels whose place is before t are sent Close 1001.
+
+// drainSpread is the window a drain of the given timeout uses to close the
+// tunnels still open at its end: the last quarter, at most 10 s.
+func drainSpread(timeout time.Duration) time.Duration {
+	return min(timeout/4, 10*time.Second)
+}
+
+// jitter places c in [0, 1) of a closing window, from its descriptor and
+// client port: fixed for the connection, spread across connections.
+func (c *conn) jitter() float64 {
+	h := (uint64(c.cl.fd)<<16 | uint64(c.peer.Port())) * 0x9E3779B97F4A7C15
+	h ^= h >> 29
+	return float64(h>>11) / (1 << 53)
+}
+
+// spreadGoingAway sends goingAway to the connections match selects, spread
+// over window, and returns when the window is over. It runs on the caller's
+// goroutine and reaches the loops through Submit.
+func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool) {
+	start := time.Now()
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for {
+		frac := 1.0
+		if window > 0 {
+			frac = min(float64(time.Since(start))/float64(window), 1)
+		}
+		s.each(func(l *Loop) {
+			l.eachConn(func(c *conn) {
+				if (match == nil || match(c)) && c.jitter() <= frac {
+					c.goingAway()
+				}
+			})
+		})
+		if frac >= 1 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// DrainServer takes one backend out of service without a reconnect storm:
+// it gets no new requests or tunnels, and its open tunnels are sent Close
+// 1001 both ways, spread over window. It returns how many tunnels were open
+// to it. The server stays out until UndrainServer, whatever health checks
+// say. Safe from any goroutine; it returns once the window has begun, the
+// closes go on in the background.
+func (s *Server) DrainServer(upstream, server string, window time.Duration) (int, error) {
+	srv, err := s.findServer(upstream, server)
+	if err != nil {
+		return 0, err
+	}
+	srv.drained.Store(true)
+	srv.b.MarkDown()
+	n := 0
+	match := func(c *conn) bool { return c.st == stTunnel && c.up != nil && c.up.srv == srv }
+	s.each(func(l *Loop) {
+		l.eachConn(func(c *conn) {
+			if match(c) {
+				n++
+			}
+		})
+	})
+	s.log.Info("draining server", "upstream", upstream, "server", server, "tunnels", n, "window", window)
+	go s.spreadGoingAway(window, match)
+	return n, nil
+}
+
+// UndrainServer puts a server drained by DrainServer back in service.
+func (s *Server) UndrainServer(upstream, server string) error {
+	srv, err := s.findServer(upstream, server)
+	if err != nil {
+		return err
+	}
+	srv.drained.Store(false)
+	srv.b.MarkUp()
+	s.log.Info("server back in service", "upstream", upstream, "server", server)
+	return nil
+}
+
+func (s *Server) findServer(upstream, server string) (*server, error) {
+	u := s.ups[upstream]
+	if u == nil {
+		return nil, fmt.Errorf("no upstream %q", upstream)
+	}
+	for _, srv := range u.servers {
+		if srv.name == server || srv.addr.String() == server {
+			return srv, nil
+		}
+	}
+	return nil, fmt.Errorf("upstream %q has no server %q", upstream, server)
+}
