@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -105,23 +106,68 @@ func TestKilledWorkerIsReplaced(t *testing.T) {
 	servesPath(t, addr, "/v1/x", 20)
 }
 
-// TestReloadKeepsConnections holds 300 WebSocket connections through a
-// reload: they keep echoing on the old generation while new requests see
-// the new config, and the old workers exit once the connections close,
-// well before their drain timeout.
+// TestReloadKeepsConnections holds 2,000 WebSocket connections through a
+// reload, with echoes running on them while it happens: they keep echoing
+// on the old generation while new requests see the new config, and the old
+// workers exit once the connections close, well before their drain timeout.
 func TestReloadKeepsConnections(t *testing.T) {
 	addr, backend := freePort(t), startEcho(t)
 	cfg := writeConfig(t, "", addr, backend, "/v1", "30s", "")
 	p := startProc(t, "run", "-config", cfg, "-workers", "2")
 	p.waitLog(t, `msg="generation serving" generation=1`)
 	servesPath(t, addr, "/v1/x", 5)
-	conns := dialWS(t, addr, 300)
+	conns := dialWS(t, addr, 2000)
 	echoAll(t, conns, "before")
+
+	// Echo continuously on all connections while the reload happens.
+	const pumps = 8
+	stop := make(chan struct{})
+	errc := make(chan error, pumps)
+	rounds := make([]int, pumps)
+	var wg sync.WaitGroup
+	for g := range pumps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := g + pumps*(i%(len(conns)/pumps))
+				c, msg := conns[k], fmt.Sprintf("during %d %d", k, i)
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+					errc <- fmt.Errorf("connection %d: write: %v", k, err)
+					return
+				}
+				if _, got, err := c.ReadMessage(); err != nil || string(got) != msg {
+					errc <- fmt.Errorf("connection %d: read %q, %v; want %q", k, got, err, msg)
+					return
+				}
+				rounds[g]++
+			}
+		}()
+	}
 
 	writeConfig(t, cfg, addr, backend, "/v2", "30s", "")
 	p.signal(t, syscall.SIGHUP)
 	p.waitLog(t, `msg="generation serving" generation=2 workers=2`)
 	servesPath(t, addr, "/v2/x", 10)
+	close(stop)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Errorf("echo during the reload: %v", err)
+	}
+	total := 0
+	for _, n := range rounds {
+		total += n
+	}
+	if total < pumps {
+		t.Errorf("only %d echoes ran during the reload", total)
+	}
 	echoAll(t, conns, "after")
 	echoAll(t, dialWS(t, addr, 10), "new")
 	for pid, name := range p.workers(t) {
