@@ -42,12 +42,19 @@ type Config struct {
 	// Conns is the number of connections of idle and ramp. Default: 5000.
 	Conns int
 
-	// Sources are the client source addresses. Default: 127.0.0.1-127.0.0.4.
+	// Sources are the client source addresses. Default: 127.0.0.1-127.0.0.4,
+	// or up to 127.0.0.ceil(Conns / PerSource) if that is more.
 	Sources []netip.Addr
 
 	// Backends is the number of echo backend processes, each on its own
-	// port. Default: 3, as in the seed.
+	// port. Default: 3, as in the seed, or ceil(Conns / PerProcess) if
+	// that is more.
 	Backends int
+
+	// Workers is wsproxy's worker processes ("wsproxy run -workers N"; RSS
+	// and CPU are summed over the master and its workers). Default:
+	// ceil(Conns / PerProcess); 1 runs one process without a master.
+	Workers int
 
 	// Loops is the wsproxy proxy's event loop count. Default (0): its own
 	// default, one per CPU.
@@ -78,7 +85,8 @@ type Config struct {
 	BulkConns int
 	BulkSize  int
 
-	// Timeout bounds each trial (one scenario through one proxy). Default: 3m.
+	// Timeout bounds each trial (one scenario through one proxy). Default:
+	// 3m plus Hold.
 	Timeout time.Duration
 
 	// Progress receives progress lines while running. Nil: none.
@@ -87,6 +95,10 @@ type Config struct {
 	// files is the open file limit of this process and its children,
 	// filled in by Validate.
 	files int
+
+	// size is how the run is spread over processes, ports and source
+	// addresses, filled in by Validate.
+	size Sizing
 }
 
 // Small is the preset for CI: idle with 2,000 connections, well under a
@@ -104,17 +116,12 @@ func DefaultSources() []netip.Addr {
 	return s
 }
 
-// portsPerSource is about how many ephemeral ports one source address has
-// towards one destination (net.ipv4.ip_local_port_range 32768-60999).
-const portsPerSource = 28000
-
 // Validate fills in defaults and checks the configuration against the
 // machine's limits, raising this process's soft open file limit to the hard
 // one so that the subprocesses inherit it.
 func (c *Config) Validate() error {
 	def(&c.Rounds, 1)
 	def(&c.Conns, 5000)
-	def(&c.Backends, 3)
 	def(&c.Warmup, 50)
 	def(&c.EchoConns, 1000)
 	def(&c.MsgSize, 128)
@@ -122,13 +129,10 @@ func (c *Config) Validate() error {
 	def(&c.BulkSize, 64<<10)
 	def(&c.Hold, 2*time.Second)
 	def(&c.Duration, 10*time.Second)
-	def(&c.Timeout, 3*time.Minute)
+	def(&c.Timeout, 3*time.Minute+c.Hold)
 	def(&c.EchoRate, 5000)
 	if len(c.Scenarios) == 0 {
 		c.Scenarios = []string{Idle}
-	}
-	if len(c.Sources) == 0 {
-		c.Sources = DefaultSources()
 	}
 	if c.Binary == "" {
 		return fmt.Errorf("bench: Binary: the wsproxy executable is required")
@@ -152,22 +156,22 @@ func (c *Config) Validate() error {
 	return c.checkLimits()
 }
 
-// checkLimits explains, before anything starts, a run the machine's limits
-// cannot carry.
+// checkLimits sizes the run (plan) and explains, before anything starts,
+// a run the machine's limits cannot carry. It fills in the defaults of
+// Backends, Workers and Sources.
 func (c *Config) checkLimits() error {
 	n := c.Conns
 	if slices.Contains(c.Scenarios, Echo) {
 		n = max(n, c.EchoConns)
 	}
-	if max := maxProxied(c.files); n > max {
-		return fmt.Errorf("bench: %d connections need about %d open files in the proxy (2 per proxied connection "+
-			"plus %d), but each process may hold at most %d (RLIMIT_NOFILE, hard limit): a single proxy process "+
-			"tops out near %d connections; use -conns %d or fewer (multi-worker proxies come later)",
-			n, 2*n+fdReserve, fdReserve, c.files, max, max)
+	size, err := plan(n, c.files, c.Workers, c.Backends, len(c.Sources))
+	if err != nil {
+		return err
 	}
-	if per := (n + len(c.Sources) - 1) / len(c.Sources); per > portsPerSource {
-		return fmt.Errorf("bench: %d connections from %d source addresses is %d per source, over the ~%d "+
-			"ephemeral ports each has; add sources (-sources)", n, len(c.Sources), per, portsPerSource)
+	c.size = size
+	c.Backends, c.Workers = size.Backends, size.Workers
+	if len(c.Sources) == 0 {
+		c.Sources = sourceAddrs(size.Sources)
 	}
 	return nil
 }

@@ -10,9 +10,12 @@
 // everything down again:
 //
 //	echo backends   "wsproxy echo", one process and port each (Config.Backends)
-//	proxy           "wsproxy run -config F", or nginx / haproxy with a config
-//	                generated from the seed's section 4 (proxies.go)
-//	load            package loadtest, inside the bench process, from several
+//	proxy           "wsproxy run -config F [-workers N]", or nginx / haproxy
+//	                with a config generated from the seed's section 4
+//	                (proxies.go)
+//	load            package loadtest, inside the bench process up to
+//	                PerProcess connections, else in loadtest child
+//	                processes of at most PerProcess each, from several
 //	                127.0.0.x source addresses (Config.Sources)
 //
 // Every subprocess gets a process group of its own and the group is killed
@@ -32,7 +35,10 @@
 //	       sampled (Before), then Config.Conns connections come up with one
 //	       verified round trip each and the proxy is sampled again the moment
 //	       the last is up (Loaded). Bytes per connection is
-//	       (Loaded.RSS - Before.RSS) / connections up.
+//	       (Loaded.RSS - Before.RSS) / connections up. The connections are
+//	       then held for Config.Hold; the proxy and the load generator are
+//	       sampled every 10 s (Hold/10 for holds under 100 s), and a
+//	       connection that drops fails the trial ("DROPPED").
 //	flood  one client writes 16 KiB frames through the proxy to a backend
 //	       inside the bench process that answers the handshake and never
 //	       reads again; the proxy's RSS is sampled every 500 ms. A proxy that
@@ -45,10 +51,24 @@
 //	bulk   Config.BulkSize-byte messages as fast as they go, through the
 //	       proxy and directly to the backend.
 //
-// # Limits
+// # Limits and sizing
 //
-// Each process may hold at most RLIMIT_NOFILE descriptors, and a proxy needs
-// two per proxied connection, so a single proxy process tops out near
-// (limit-200)/2 connections; Config.Validate refuses larger runs with that
-// explanation rather than letting them fail half-way.
+// Each process may hold at most RLIMIT_NOFILE descriptors (20,000 here), and
+// a proxy needs two per proxied connection, so a single proxy process tops
+// out near (limit-200)/2 = 9,900 connections. Past PerProcess (9,000)
+// connections a run is spread (plan, Sizing):
+//
+//	wsproxy        ceil(N / 9,000) workers ("run -workers"; Config.Workers)
+//	nginx          worker_processes ceil(N / 9,000), worker_connections
+//	               limit-100, listen ... reuseport
+//	HAProxy        one process: skipped past (limit-200)/2, with the reason
+//	echo backends  max(3, ceil(N / 9,000)), one port each
+//	sources        max(4, ceil(N / 20,000)) addresses from 127.0.0.1; a
+//	               (source, proxy port) pair has ~28,000 ephemeral ports
+//	load generator ceil(N / 9,000) loadtest child processes
+//
+// and the proxies balance round robin: nginx's ip_hash hashes the first
+// three octets of an IPv4 address, so every 127.0.0.x client would go to
+// one backend. A size the user sets (-workers, -backends, -sources) that
+// cannot carry the run is refused by Config.Validate with the arithmetic.
 package bench

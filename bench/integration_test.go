@@ -94,10 +94,10 @@ func TestRunIdleAndFlood(t *testing.T) {
 // TestRunLimits checks that a run the file limit cannot carry fails at once
 // with advice, instead of starting.
 func TestRunLimits(t *testing.T) {
-	cfg := Config{Binary: "/nonexistent", Conns: 1 << 20}
+	cfg := Config{Binary: "/nonexistent", Conns: 30000, Workers: 2}
 	_, err := Run(context.Background(), cfg)
-	if err == nil || !strings.Contains(err.Error(), "tops out near") || !strings.Contains(err.Error(), "-conns") {
-		t.Errorf("Run with 2^20 connections: %v; want advice on the file limit", err)
+	if err == nil || !strings.Contains(err.Error(), "per worker") || !strings.Contains(err.Error(), "-workers") {
+		t.Errorf("Run with 30,000 connections on 2 workers: %v; want advice on the file limit", err)
 	}
 	cfg = Config{Binary: "/nonexistent", Scenarios: []string{"soak"}}
 	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "unknown scenario") {

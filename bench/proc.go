@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -103,8 +105,9 @@ func (p *proc) waitListening(ctx context.Context, addr string, timeout time.Dura
 	}
 }
 
-// group stops the processes added to it, last first.
+// group stops the processes added to it, all at once.
 type group struct {
+	grace time.Duration // between SIGTERM and SIGKILL; 0 means 3s
 	mu    sync.Mutex
 	procs []*proc
 }
@@ -121,13 +124,13 @@ func (g *group) stop() {
 	ps := g.procs
 	g.procs = nil
 	g.mu.Unlock()
+	grace := g.grace
+	if grace == 0 {
+		grace = 3 * time.Second
+	}
 	var wg sync.WaitGroup
 	for _, p := range ps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.stop(3 * time.Second)
-		}()
+		wg.Go(func() { p.stop(grace) })
 	}
 	wg.Wait()
 }
@@ -178,4 +181,57 @@ func indent(s string) string {
 		return "  (no output)"
 	}
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// waitListeners waits until n sockets listen on addr (SO_REUSEPORT: one per
+// worker), as /proc/net/tcp lists them, p exits, or ctx or timeout ends.
+func (p *proc) waitListeners(ctx context.Context, addr string, n int, timeout time.Duration) error {
+	if n <= 1 {
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := countListeners("/proc/net/tcp", addr)
+		if err != nil {
+			return err
+		}
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return p.failure()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: %s: %d of %d workers listening on %s after %v:\n%s", p.name, got, n, addr, timeout, indent(p.out.String()))
+		}
+	}
+}
+
+// countListeners counts the sockets in LISTEN state (0A) bound to the IPv4
+// address addr ("127.0.0.1:PORT") in file, which is /proc/net/tcp's format.
+func countListeners(file, addr string) (int, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() {
+		return 0, fmt.Errorf("bench: count listeners: %q is not an IPv4 address and port", addr)
+	}
+	a := ap.Addr().As4()
+	// The address is the in-memory u32 in hex: little-endian on amd64
+	// and arm64.
+	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], ap.Port())
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[1] == want && f[3] == "0A" {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -74,7 +74,7 @@ func TestGroupStop(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	var g group
+	g := group{grace: 200 * time.Millisecond}
 	g.add(p)
 	start := time.Now()
 	g.stop()
@@ -89,7 +89,7 @@ func TestGroupStop(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if el := time.Since(start); el > 10*time.Second {
+	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("stop took %v", el)
 	}
 }

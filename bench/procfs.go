@@ -175,3 +175,44 @@ func selfCPU() time.Duration {
 	}
 	return st.cpu
 }
+
+// sampleLoadgen sums the usage of the load generator: this process and its
+// children in its own process group (loadtest children; the proxies and
+// backends run in groups of their own).
+func sampleLoadgen() Usage {
+	self := os.Getpid()
+	data, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return Usage{}
+	}
+	me, err := parseStat(data)
+	if err != nil {
+		return Usage{}
+	}
+	var u Usage
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join("/proc", e.Name())
+		data, err := os.ReadFile(filepath.Join(dir, "stat"))
+		if err != nil {
+			continue
+		}
+		st, err := parseStat(data)
+		if err != nil || st.state == 'Z' || (pid != self && (st.ppid != self || st.pgrp != me.pgrp)) {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(dir, "status"))
+		if err != nil {
+			continue
+		}
+		rss, _ := parseKB(status, "VmRSS:")
+		u.RSS += rss
+		u.CPU += st.cpu
+		u.Procs++
+	}
+	return u
+}

@@ -86,8 +86,11 @@ func summary(t Trial) string {
 	switch {
 	case t.Err != "":
 		fmt.Fprintf(&b, ": %s", firstLine(t.Err))
+	case t.Skipped != "":
+		fmt.Fprintf(&b, ": skipped")
 	case t.Scenario == Idle:
-		fmt.Fprintf(&b, ": %d up, RSS %s -> %s, %.0f B/conn", t.Up, mib(t.Before.RSS), mib(t.Loaded.RSS), t.BytesPerConn)
+		fmt.Fprintf(&b, ": %d up, %d dropped, RSS %s -> %s (end of hold %s), %.0f B/conn", t.Up, t.Dropped,
+			mib(t.Before.RSS), mib(t.Loaded.RSS), mib(t.HoldEnd.RSS), t.BytesPerConn)
 	case t.Scenario == Flood && t.Flood != nil:
 		fmt.Fprintf(&b, ": pushed %s, RSS %s..%s", mib(t.Flood.Pushed), mib(t.Flood.Min), mib(t.Flood.Max))
 	case t.Scenario == Ramp:

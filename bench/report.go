@@ -19,7 +19,7 @@ var titles = map[string]string{
 // columns are the headers of each scenario's table; row fills them.
 var columns = map[string][]string{
 	Idle:  {"proxy", "conns up", "RSS before", "RSS loaded", "RSS Δ/conn", "PSS Δ/conn", "proxy CPU", "loadgen CPU", "handshake p50/p99"},
-	Flood: {"proxy", "pushed", "RSS first", "RSS min", "RSS max", "RSS last", "max − first"},
+	Flood: {"proxy", "pushed", "RSS first", "RSS min", "RSS max", "RSS last", "max − first", "last − at 1 s"},
 	Ramp:  {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU"},
 	Echo:  {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg"},
 	Bulk:  {"proxy", "conns", "MB/s", "vs direct", "proxy CPU"},
@@ -36,6 +36,16 @@ func (r *Report) Markdown(w io.Writer) {
 			fmt.Fprintf(w, "%s: %s\n", p, v)
 		}
 	}
+	if z := r.Size; z.Conns > 0 {
+		nw := "auto"
+		if z.NginxWorkers > 0 {
+			nw = fmt.Sprint(z.NginxWorkers)
+		}
+		fmt.Fprintf(w, "sizing: %d connections; wsproxy %d worker(s), nginx worker_processes %s, HAProxy ≤ %d (one process); "+
+			"%d echo backends; %d source addresses; load generator %d process(es); balance %s\n",
+			z.Conns, z.Workers, nw, z.HAProxyMax, z.Backends, z.Sources, z.LoadProcs,
+			map[bool]string{false: "ip_hash (seed)", true: "round robin (ip_hash cannot spread 127.0.0.x clients)"}[z.Scale])
+	}
 	rounds := false
 	for _, t := range r.Trials {
 		rounds = rounds || t.Round > 1
@@ -48,11 +58,20 @@ func (r *Report) Markdown(w io.Writer) {
 				continue
 			}
 			row := r.row(t)
+			if t.Skipped != "" {
+				row = make([]string, len(columns[sc]))
+				row[0], row[1] = t.Proxy, "skipped"
+			}
 			if rounds {
 				row[0] = fmt.Sprintf("%s #%d", row[0], t.Round)
 			}
-			if t.Err != "" {
-				errs = append(errs, fmt.Sprintf("- %s: %s", row[0], t.Err))
+			switch {
+			case t.Err != "" && t.Dropped > 0:
+				errs = append(errs, fmt.Sprintf("- **FAILED, %d DROPPED** %s: %s", t.Dropped, row[0], t.Err))
+			case t.Err != "":
+				errs = append(errs, fmt.Sprintf("- **FAILED** %s: %s", row[0], t.Err))
+			case t.Skipped != "":
+				errs = append(errs, fmt.Sprintf("- %s skipped: %s", row[0], t.Skipped))
 			}
 			tb.rows = append(tb.rows, row)
 		}
@@ -65,7 +84,56 @@ func (r *Report) Markdown(w io.Writer) {
 		if errs != nil {
 			fmt.Fprintf(w, "\n%s\n", strings.Join(errs, "\n"))
 		}
+		if sc == Idle {
+			r.holdTable(w, rounds)
+		}
 	}
+}
+
+// holdColumns head the table of idle trials that held their connections.
+var holdColumns = []string{"proxy", "procs", "up", "dropped", "RSS before", "RSS all up", "RSS end of hold", "RSS max (hold)",
+	"Δ/conn all up", "Δ/conn end", "proxy CPU ramp / hold", "loadgen CPU ramp / hold", "loadgen RSS", "handshake p50/p99"}
+
+// holdTable writes, for idle trials with samples from the hold, the proxy
+// from all up to the end of the hold next to the load generator.
+func (r *Report) holdTable(w io.Writer, rounds bool) {
+	var tb table
+	var hold time.Duration
+	for _, t := range r.Trials {
+		if t.Scenario != Idle || len(t.Hold) < 2 {
+			continue
+		}
+		last := t.Hold[len(t.Hold)-1]
+		hold = max(hold, last.At)
+		var maxRSS int64
+		for _, h := range t.Hold {
+			maxRSS = max(maxRSS, h.RSS)
+		}
+		name := t.Proxy
+		if rounds {
+			name = fmt.Sprintf("%s #%d", name, t.Round)
+		}
+		dropped := fmt.Sprint(t.Dropped)
+		if t.Dropped > 0 {
+			dropped = fmt.Sprintf("**%d**", t.Dropped)
+		}
+		perEnd := 0.0
+		if t.Up > 0 {
+			perEnd = float64(t.HoldEnd.RSS-t.Before.RSS) / float64(t.Up)
+		}
+		tb.rows = append(tb.rows, []string{name, fmt.Sprint(t.Loaded.Procs), fmt.Sprintf("%d/%d", t.Up, t.Conns), dropped,
+			mib(t.Before.RSS), mib(t.Loaded.RSS), mib(t.HoldEnd.RSS), mib(maxRSS),
+			fmt.Sprintf("%.0f B", t.BytesPerConn), fmt.Sprintf("%.0f B", perEnd),
+			dur(t.ProxyCPU) + " / " + dur(t.HoldEnd.CPU-t.Loaded.CPU),
+			dur(t.LoadLoaded.CPU-t.LoadBefore.CPU) + " / " + dur(t.LoadHoldEnd.CPU-t.LoadLoaded.CPU),
+			mib(t.LoadHoldEnd.RSS), dur(t.Handshake.P50) + " / " + dur(t.Handshake.P99)})
+	}
+	if tb.rows == nil {
+		return
+	}
+	tb.head = holdColumns
+	fmt.Fprintf(w, "\n### hold: proxy and load generator while the idle connections are held (last sample %v after all up)\n\n", hold.Round(time.Second))
+	tb.write(w)
 }
 
 // row formats t for its scenario's table.
@@ -80,7 +148,12 @@ func (r *Report) row(t Trial) []string {
 		if f == nil {
 			f = &FloodResult{}
 		}
-		return []string{t.Proxy, mib(f.Pushed), mib(f.First), mib(f.Min), mib(f.Max), mib(f.Last), mib(f.Max - f.First)}
+		settled := "—"
+		if len(f.Samples) > 0 {
+			settled = mib(f.Last - f.At(time.Second))
+		}
+		return []string{t.Proxy, mib(f.Pushed), mib(f.First), mib(f.Min), mib(f.Max), mib(f.Last),
+			mib(f.Max - f.First), settled}
 	case Ramp:
 		return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), fmt.Sprint(t.Failed),
 			fmt.Sprintf("%.0f", t.HandshakesPerSec), dur(t.Handshake.P50), dur(t.Handshake.P99),

@@ -27,7 +27,9 @@ func sampleReport() *Report {
 			{Scenario: Idle, Proxy: Nginx, Round: 1, Conns: 5000, Up: 4990, Failed: 10,
 				Before: Usage{RSS: 20 << 20}, Loaded: Usage{RSS: 105 << 20}, BytesPerConn: 17860,
 				Curve: []Point{{0, 20 << 20}, {4990, 105 << 20}}, Err: "10 connections failed"},
-			{Scenario: Flood, Proxy: Wsproxy, Round: 1, Flood: &FloodResult{Pushed: 6 << 20, First: 9 << 20, Min: 9 << 20, Max: 9<<20 + 1<<19, Last: 9 << 20}},
+			{Scenario: Flood, Proxy: Wsproxy, Round: 1, Flood: &FloodResult{Pushed: 6 << 20, First: 9 << 20, Min: 9 << 20,
+				Max: 9<<20 + 1<<19, Last: 9<<20 + 1<<19, Interval: 500 * time.Millisecond,
+				Samples: []int64{9 << 20, 9<<20 + 1<<19, 9<<20 + 1<<19, 9<<20 + 1<<19}}},
 			{Scenario: Ramp, Proxy: Wsproxy, Round: 1, Conns: 5000, Up: 5000, HandshakesPerSec: 12345.6},
 			{Scenario: Echo, Proxy: Wsproxy, Round: 1, Up: 1000, MsgsPerSec: 9998, RTT: loadtest.Latency{P50: 80 * time.Microsecond, P99: 1500 * time.Microsecond, P999: 12 * ms, Max: 1500 * ms}, CPUPerMsg: 4200 * time.Nanosecond},
 			{Scenario: Bulk, Proxy: Direct, Round: 1, Up: 4, MBPerSec: 2000},
@@ -46,11 +48,11 @@ func TestMarkdown(t *testing.T) {
 		"### " + titles[Idle],
 		"| wsproxy | 5000/5000 |   10.0 MiB |   14.0 MiB |      839 B |",
 		"| nginx   | 4990/5000 |",
-		"- nginx: 10 connections failed",
+		"- **FAILED** nginx: 10 connections failed",
 		"420 µs / 3.00 ms",
-		"| wsproxy | 6.0 MiB |", // flood pushed
-		"|     0.5 MiB |",       // flood max - first
-		"12346",                 // handshakes/s
+		"| wsproxy | 6.0 MiB |",           // flood pushed
+		"|     0.5 MiB |       0.0 MiB |", // flood: max - first, last - at 1 s
+		"12346",                           // handshakes/s
 		"80.0 µs", "1.50 ms", "12.0 ms", "1.50 s", "4.20 µs",
 		"| direct  |     4 | 2000.0 |         — |",
 		"| wsproxy |     4 | 1500.0 |       75% |",
@@ -103,7 +105,9 @@ func TestDur(t *testing.T) {
 }
 
 func TestSVG(t *testing.T) {
-	svg := sampleReport().SVG()
+	r := sampleReport()
+	r.Trials = append(r.Trials, Trial{Scenario: Idle, Proxy: Wsproxy, Round: 2, Curve: []Point{{0, 10 << 20}, {5000, 15 << 20}}})
+	svg := r.SVG()
 	d := xml.NewDecoder(bytes.NewReader(svg))
 	lines := 0
 	for {
@@ -118,8 +122,11 @@ func TestSVG(t *testing.T) {
 			lines++
 		}
 	}
-	if lines != 2 {
-		t.Errorf("SVG has %d polylines; want 2 (one per idle trial)", lines)
+	if lines != 3 {
+		t.Errorf("SVG has %d polylines; want 3 (one per idle trial)", lines)
+	}
+	if n := bytes.Count(svg, []byte(">wsproxy</text>")); n != 1 {
+		t.Errorf("legend names wsproxy %d times; want once for both rounds", n)
 	}
 	for _, want := range []string{">wsproxy</text>", ">nginx</text>", ">connections up</text>", colors[Nginx]} {
 		if !bytes.Contains(svg, []byte(want)) {
@@ -146,6 +153,18 @@ func TestWriteDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "rss.svg")); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestFloodAt(t *testing.T) {
+	f := &FloodResult{Interval: 500 * time.Millisecond, Samples: []int64{1, 2, 3, 4}}
+	for d, want := range map[time.Duration]int64{0: 1, 499 * time.Millisecond: 1, time.Second: 3, time.Hour: 4} {
+		if got := f.At(d); got != want {
+			t.Errorf("At(%v) = %d; want %d", d, got, want)
+		}
+	}
+	if got := (&FloodResult{}).At(time.Second); got != 0 {
+		t.Errorf("At without samples = %d; want 0", got)
 	}
 }
 

@@ -3,19 +3,25 @@ package bench
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 
 	"wsproxy/loadtest"
 )
 
-// Report is the outcome of Run.
+// Report is the outcome of Run. In its JSON form byte counts are bytes and
+// durations are nanoseconds.
 type Report struct {
 	Machine Machine `json:"machine"`
 	// Command is the command line that produced the report, if the caller
 	// set it.
-	Command string  `json:"command,omitempty"`
-	Trials  []Trial `json:"trials"`
+	Command string `json:"command,omitempty"`
+	// Size is how the run was spread over processes, ports and addresses.
+	Size   Sizing  `json:"size"`
+	Trials []Trial `json:"trials"`
 }
 
 // Trial is one scenario run through one proxy.
@@ -72,8 +78,33 @@ type Trial struct {
 	// Curve (idle) is the proxy's RSS as the connections came up.
 	Curve []Point `json:"curve,omitempty"`
 
+	// Hold (idle) samples the proxy every HoldInterval while the
+	// connections are held, from the moment all are up; HoldEnd is the
+	// last sample. LoadBefore, LoadLoaded and LoadHoldEnd are the load
+	// generator (the bench process and its loadtest children) at Before,
+	// Loaded and HoldEnd.
+	Hold         []HoldSample  `json:"hold,omitempty"`
+	HoldInterval time.Duration `json:"hold_interval,omitempty"`
+	HoldEnd      Usage         `json:"hold_end"`
+	LoadBefore   Usage         `json:"load_before"`
+	LoadLoaded   Usage         `json:"load_loaded"`
+	LoadHoldEnd  Usage         `json:"load_hold_end"`
+
 	Elapsed time.Duration `json:"elapsed"`
 	Err     string        `json:"error,omitempty"`
+	// Skipped says why the trial did not run (HAProxy past what one
+	// process can hold); it is not a failure.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// HoldSample is the proxy while idle connections are held.
+type HoldSample struct {
+	At      time.Duration `json:"at"` // since every connection was up
+	RSS     int64         `json:"rss"`
+	CPU     time.Duration `json:"cpu"`
+	Procs   int           `json:"procs"`
+	Up      int           `json:"up"` // connections up, dropped ones included
+	Dropped int           `json:"dropped"`
 }
 
 // FloodResult is what the flood scenario saw.
@@ -82,14 +113,24 @@ type FloodResult struct {
 	// sit in socket buffers (client, proxy and backend side), which are
 	// kernel memory, not RSS.
 	Pushed int64 `json:"pushed"`
-	// RSS of the proxy sampled every 500 ms, and its first, smallest,
-	// largest and last sample, in bytes.
+	// RSS of the proxy sampled every Interval, the first just before the
+	// flood starts, and the first, smallest, largest and last sample, in
+	// bytes.
 	Samples  []int64       `json:"samples"`
 	Interval time.Duration `json:"interval"`
 	First    int64         `json:"first"`
 	Min      int64         `json:"min"`
 	Max      int64         `json:"max"`
 	Last     int64         `json:"last"`
+}
+
+// At returns the sample taken d after the first one (the last sample if
+// the run was shorter), or 0 without samples.
+func (f *FloodResult) At(d time.Duration) int64 {
+	if len(f.Samples) == 0 || f.Interval <= 0 {
+		return 0
+	}
+	return f.Samples[min(int(d/f.Interval), len(f.Samples)-1)]
 }
 
 // Point is one sample of the proxy's RSS while connections come up.
@@ -117,4 +158,41 @@ func (r *Report) WriteDir(dir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "rss.svg"), r.SVG(), 0o644)
+}
+
+// Machine describes where a run happened, for the report.
+type Machine struct {
+	CPUs      int       `json:"cpus"`       // runtime.NumCPU, as nproc prints
+	MemTotal  int64     `json:"mem_total"`  // bytes, MemTotal of /proc/meminfo
+	Kernel    string    `json:"kernel"`     // uname -r
+	GoVersion string    `json:"go_version"` // of the bench binary
+	FileLimit int       `json:"file_limit"` // RLIMIT_NOFILE of each process
+	Date      time.Time `json:"date"`       // UTC start of the run
+	// Versions are the peers' version lines ("nginx version: nginx/1.22.1").
+	Versions map[string]string `json:"versions,omitempty"`
+}
+
+// machineInfo describes this machine and the given peers.
+func machineInfo(files int, peers []string) Machine {
+	m := Machine{
+		CPUs:      runtime.NumCPU(),
+		GoVersion: runtime.Version(),
+		FileLimit: files,
+		Date:      time.Now().UTC().Truncate(time.Second),
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m.MemTotal, _ = parseKB(b, "MemTotal:")
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	for _, p := range peers {
+		flag := map[string]string{Nginx: "-v", HAProxy: "-v"}[p]
+		out, _ := exec.Command(p, flag).CombinedOutput()
+		if m.Versions == nil {
+			m.Versions = make(map[string]string)
+		}
+		m.Versions[p] = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+	return m
 }

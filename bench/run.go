@@ -31,7 +31,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
-	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers)}
+	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size}
+	r.prog.end("%s", sizingLine(cfg))
 	var errs []error
 	for _, sc := range cfg.Scenarios {
 		for round := 1; round <= cfg.Rounds; round++ {
@@ -64,6 +65,13 @@ func (r *runner) proxiesFor(sc string) []string {
 func (r *runner) trial(ctx context.Context, sc, px string, round int) Trial {
 	t := Trial{Scenario: sc, Proxy: px, Round: round}
 	r.prog.begin(fmt.Sprintf("%s %s #%d", sc, px, round))
+	if n := r.conns(sc); px == HAProxy && n > r.cfg.size.HAProxyMax {
+		t.Conns = n
+		t.Skipped = fmt.Sprintf("HAProxy 2.6 is one process (threads, not worker processes): (%d open files − %d reserved) / 2 "+
+			"descriptors per proxied connection = %d connections at most, fewer than %d", r.cfg.files, fdReserve, r.cfg.size.HAProxyMax, n)
+		r.prog.end("skipped: %s", t.Skipped)
+		return t
+	}
 	start := time.Now()
 	tctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
@@ -117,13 +125,7 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 		return r.bulk(ctx, nil, "ws://"+backends[0]+"/ws", t)
 	}
 
-	conns := r.cfg.Conns
-	switch t.Scenario {
-	case Echo:
-		conns = r.cfg.EchoConns
-	case Flood, Bulk:
-		conns = 64
-	}
+	conns := r.conns(t.Scenario)
 	p, listen, err := r.startProxy(ctx, &g, t.Proxy, dir, backends, conns)
 	if err != nil {
 		return err
@@ -142,6 +144,17 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 		return r.bulk(ctx, p, url, t)
 	}
 	return fmt.Errorf("bench: unknown scenario %q", t.Scenario)
+}
+
+// conns is how many connections scenario sc holds at once.
+func (r *runner) conns(sc string) int {
+	switch sc {
+	case Echo:
+		return r.cfg.EchoConns
+	case Flood, Bulk:
+		return 64
+	}
+	return r.cfg.Conns
 }
 
 // startEchos starts n echo backends ("wsproxy echo"), one process and port
@@ -179,6 +192,18 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 		return nil, "", err
 	}
 	s := setup{Listen: listen, Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
+	listeners := 1
+	if conns > PerProcess {
+		s.Scale, s.Workers, s.NginxWorkers = true, r.cfg.Workers, r.cfg.size.NginxWorkers
+		switch name {
+		case Wsproxy:
+			listeners = s.Workers
+		case Nginx:
+			listeners = s.NginxWorkers
+		}
+	} else if r.cfg.Workers > 1 && name == Wsproxy {
+		s.Workers, listeners = r.cfg.Workers, r.cfg.Workers // -workers asked for it
+	}
 	px := proxies[name]
 	text := px.config(s)
 	bin := r.cfg.Binary
@@ -201,5 +226,18 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 	if err := p.waitListening(ctx, listen, startTimeout); err != nil {
 		return nil, "", err
 	}
+	// With SO_REUSEPORT each worker has a listener of its own, and the
+	// kernel spreads connections over those that exist when they arrive.
+	if err := p.waitListeners(ctx, listen, listeners, startTimeout); err != nil {
+		return nil, "", err
+	}
 	return p, listen, nil
+}
+
+// sizingLine describes how the run is spread, for the progress output.
+func sizingLine(c Config) string {
+	z := c.size
+	return fmt.Sprintf("sizing: %d connections; wsproxy %d worker(s); nginx worker_processes %d (0: auto); HAProxy ≤ %d; "+
+		"%d echo backends; sources %s-%s (%d); load generator %d process(es); scale mode %v",
+		z.Conns, z.Workers, z.NginxWorkers, z.HAProxyMax, z.Backends, c.Sources[0], c.Sources[len(c.Sources)-1], len(c.Sources), z.LoadProcs, z.Scale)
 }

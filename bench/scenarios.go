@@ -13,9 +13,9 @@ import (
 // handshakeTimeout bounds each connection's dial, handshake and first echo.
 const handshakeTimeout = 30 * time.Second
 
-// load is the loadtest configuration shared by the scenarios. The load
-// stays in the bench process (no loadtest child processes): Validate has
-// checked that the connections fit under its file limit.
+// load is the loadtest configuration shared by the scenarios. Up to
+// PerProcess connections stay in the bench process; more are spread over
+// loadtest child processes of at most PerProcess each.
 func (r *runner) load(url, workload string, conns int) loadtest.Config {
 	return loadtest.Config{
 		URL:           url,
@@ -23,7 +23,7 @@ func (r *runner) load(url, workload string, conns int) loadtest.Config {
 		Sources:       r.cfg.Sources,
 		Workload:      workload,
 		Timeout:       handshakeTimeout,
-		MaxPerProcess: min(19000, r.cfg.files-500),
+		MaxPerProcess: min(PerProcess, r.cfg.files-500),
 		Progress:      func(s loadtest.Snapshot) { r.prog.status("%s", snapshotLine(s)) },
 	}
 }
@@ -69,13 +69,26 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 		return err
 	}
 	t.Before, t.Conns = before, r.cfg.Conns
+	t.LoadBefore = sampleLoadgen()
 	t.Curve = []Point{{0, before.RSS}}
 
-	var mu sync.Mutex // guards t.Curve and loaded
+	var mu sync.Mutex // guards t.Curve, t.Hold, loaded and snap
 	var loaded *Usage
+	var snap loadtest.Snapshot
+	var ready time.Time
+	stopHold := func() {}
+	defer func() { stopHold() }()
+	interval := holdInterval(d)
 	lc := r.load(url, loadtest.Hold, r.cfg.Conns)
 	lc.Duration = d
 	lc.Progress = func(s loadtest.Snapshot) {
+		mu.Lock()
+		if s.Dropped > snap.Dropped {
+			r.prog.end("DROPPED: %d connections dropped so far (%d more), %s into the hold", s.Dropped, s.Dropped-snap.Dropped,
+				time.Since(ready).Round(time.Second))
+		}
+		snap = s
+		mu.Unlock()
 		r.prog.status("%s", snapshotLine(s))
 		if s.Phase != "ramp" {
 			return
@@ -90,15 +103,42 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 	}
 	lc.OnReady = func(up int) {
 		u, err := sampleGroup(p.pgid())
+		lg := sampleLoadgen()
 		mu.Lock()
 		defer mu.Unlock()
+		ready = time.Now()
+		t.LoadLoaded = lg
 		if err == nil {
 			loaded = &u
 			t.Curve = append(t.Curve, Point{up, u.RSS})
+			t.Hold = append(t.Hold, HoldSample{RSS: u.RSS, CPU: u.CPU, Procs: u.Procs, Up: up, Dropped: snap.Dropped})
+			t.HoldEnd, t.LoadHoldEnd = u, lg
 		}
 		r.prog.status("all up: %d; proxy RSS %s; holding %v", up, mib(u.RSS), d)
+		if d <= 0 {
+			return
+		}
+		t.HoldInterval = interval
+		stopHold = sync.OnceFunc(every(interval, func() {
+			u, err := sampleGroup(p.pgid())
+			lg := sampleLoadgen()
+			mu.Lock()
+			defer mu.Unlock()
+			at := time.Since(ready)
+			if err != nil || at >= d || snap.Phase == "close" || snap.Phase == "done" {
+				return
+			}
+			if loaded != nil && u.Procs != loaded.Procs {
+				r.prog.end("PROXY PROCESSES CHANGED: %d, were %d when all were up (a worker died?)", u.Procs, loaded.Procs)
+			}
+			t.Hold = append(t.Hold, HoldSample{At: at, RSS: u.RSS, CPU: u.CPU, Procs: u.Procs, Up: snap.Up, Dropped: snap.Dropped})
+			t.HoldEnd, t.LoadHoldEnd = u, lg
+			r.prog.end("hold %v: proxy RSS %s (%d procs), %d up, %d dropped; loadgen RSS %s",
+				at.Round(time.Second), mib(u.RSS), u.Procs, snap.Up-snap.Dropped, snap.Dropped, mib(lg.RSS))
+		}))
 	}
 	res, err := loadtest.Run(ctx, lc)
+	stopHold()
 	if res != nil {
 		r.fill(t, res)
 	}
@@ -120,11 +160,21 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 	return lost(t)
 }
 
+// holdInterval is how often the proxy is sampled during a hold of d:
+// every 10 s, more often for holds shorter than 100 s.
+func holdInterval(d time.Duration) time.Duration {
+	return min(10*time.Second, max(500*time.Millisecond, d/10))
+}
+
 // lost reports connections that failed or dropped, after the numbers of
 // those that did not have been recorded.
 func lost(t *Trial) error {
 	if t.Failed == 0 && t.Dropped == 0 {
 		return nil
+	}
+	if t.Dropped > 0 {
+		return fmt.Errorf("DROPPED: %d of %d connections dropped while held %v; %d failed to come up %v",
+			t.Dropped, t.Up, t.DropReasons, t.Failed, t.FailReasons)
 	}
 	return fmt.Errorf("%d connections failed %v, %d dropped %v", t.Failed, t.FailReasons, t.Dropped, t.DropReasons)
 }

@@ -21,7 +21,8 @@ const (
 var colors = map[string]string{Wsproxy: "#1f77b4", Nginx: "#2ca02c", HAProxy: "#d62728"}
 
 // SVG plots, for every idle trial, the proxy's RSS (MiB) against the
-// connections up at the time. It is a complete standalone SVG document.
+// connections up at the time, one colour per proxy (rounds share it). It is
+// a complete standalone SVG document.
 func (r *Report) SVG() []byte {
 	var lines []Trial
 	maxX, maxY := 1.0, 1.0
@@ -55,7 +56,8 @@ func (r *Report) SVG() []byte {
 <text x="%d" y="%d" text-anchor="middle">connections up</text>
 <text transform="translate(18 %d) rotate(-90)" text-anchor="middle">RSS (MiB)</text>
 `, marginL, marginT, innerW, innerH, marginL+innerW/2, plotH-12, marginT+innerH/2)
-	for i, t := range lines {
+	legend := map[string]bool{}
+	for _, t := range lines {
 		color := colors[t.Proxy]
 		if color == "" {
 			color = "#555"
@@ -65,13 +67,13 @@ func (r *Report) SVG() []byte {
 			fmt.Fprintf(&b, "%.1f,%.1f ", x(float64(p.Conns)), y(float64(p.RSS)/(1<<20)))
 		}
 		b.WriteString("\"/>\n")
-		label := t.Proxy
-		if t.Round > 1 {
-			label = fmt.Sprintf("%s #%d", t.Proxy, t.Round)
+		if legend[t.Proxy] { // later rounds share the first round's entry
+			continue
 		}
-		ly := marginT + 10 + 20*i
+		ly := marginT + 10 + 20*len(legend)
+		legend[t.Proxy] = true
 		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/><text x="%d" y="%d">%s</text>
-`, plotW-marginR+15, ly, plotW-marginR+35, ly, color, plotW-marginR+40, ly+4, html.EscapeString(label))
+`, plotW-marginR+15, ly, plotW-marginR+35, ly, color, plotW-marginR+40, ly+4, html.EscapeString(t.Proxy))
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()

@@ -44,6 +44,9 @@ const (
 
 // pending reports how many bytes wait to be written.
 func (e *endpoint) pending() int {
+	if e.tls != nil && e.tls.plain != nil {
+		return e.tlsPending()
+	}
 	if e.out == nil {
 		return 0
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wsproxy/balance"
 	"wsproxy/internal/config"
 )
 
@@ -21,6 +22,12 @@ type Options struct {
 	// ReadBuffer is the size of each loop's shared read buffer in bytes.
 	// Zero: 64 KiB.
 	ReadBuffer int
+
+	// SidStore, when set, returns the store of learnt Engine.IO sessions
+	// for each upstream with balance: sid, by upstream name; worker
+	// processes use it to share one table (internal/sidshm). Nil: each
+	// upstream keeps a balance.SidTable private to this process.
+	SidStore func(upstream string) balance.SidStore
 }
 
 // timeouts are the config's timeouts as time.Durations, plus the ones the
@@ -95,7 +102,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.trusted = append(s.trusted, pfx)
 	}
 	s.limit = newLimiter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)
-	ups, err := newUpstreams(cfg)
+	ups, err := newUpstreams(cfg, opts.SidStore)
 	if err != nil {
 		return nil, err
 	}

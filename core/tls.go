@@ -24,13 +24,18 @@ import (
 // listeners of that address on every loop. Its certificates live behind an
 // atomic pointer that tls.Config.GetCertificate reads on every handshake, so
 // ReloadCertificates swaps them without touching open connections. How one
-// connection runs crypto/tls on the loop is in tls_conn.go.
+// connection runs crypto/tls on the loop is in tls_conn.go and
+// tls_handshake.go; TLS toward upstream servers in tls_upstream.go.
 
-// tlsState is a Server's TLS side. The zero value means no TLS listener.
+// tlsState is a Server's TLS side. The zero value means no TLS at all.
 type tlsState struct {
 	lns    map[*config.TLS]*tlsListener
 	order  []*tlsListener // config order, for reloads and their messages
 	queues []hsQueue      // per Loop.id: handshakes waiting for a goroutine
+
+	// ups holds the client configuration of each upstream server with
+	// tls: true. Read-only after init.
+	ups map[*server]*tls.Config
 
 	handshakeErrors atomic.Uint64 // Stats.TLSHandshakeErrors
 }
@@ -51,9 +56,9 @@ type certSet struct {
 	wild  map[string]*tls.Certificate // "example.com" for "*.example.com"
 }
 
-// init loads every TLS listener's certificates; an error names the
-// listener, the file and what is wrong with it.
-func (ts *tlsState) init(cfg *config.Config) error {
+// init loads every TLS listener's certificates and every TLS upstream's
+// CA file; an error names the field, the file and what is wrong with it.
+func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream) error {
 	prefix := ""
 	if cfg.File != "" {
 		prefix = cfg.File + ": "
@@ -95,10 +100,11 @@ func (ts *tlsState) init(cfg *config.Config) error {
 		ts.lns[lc] = tl
 		ts.order = append(ts.order, tl)
 	}
+	errs = append(errs, ts.initUpstreams(cfg, ups, prefix))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if len(ts.order) > 0 {
+	if len(ts.order) > 0 || len(ts.ups) > 0 {
 		loops := max(cfg.Loops, 1)
 		ts.queues = make([]hsQueue, loops)
 		limit := max(2, (4*runtime.GOMAXPROCS(0)+loops-1)/loops)

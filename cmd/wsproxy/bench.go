@@ -33,26 +33,28 @@ func benchCmd(args []string) error {
 	var c bench.Config
 	scenarios := fs.String("scenario", "idle", "comma-separated scenarios, or all: "+strings.Join(bench.AllScenarios, ","))
 	peers := fs.String("peers", "", "also run each scenario through these, interleaved: nginx,haproxy")
-	sources := fs.String("sources", "", "client source addresses (loadtest.ParseSources syntax); default 127.0.0.1-127.0.0.4")
+	sources := fs.String("sources", "", "client source addresses (loadtest.ParseSources syntax); default 127.0.0.1-127.0.0.4, more past 80,000 connections (20,000 each)")
 	small := fs.Bool("small", false, "CI preset: idle with 2,000 connections, under a minute")
 	jsonFile := fs.String("json", "", "write the results as JSON to `FILE`")
 	outDir := fs.String("out", "", "write results.json and rss.svg into `DIR`")
 	prof := fs.String("profile", "", "profile the bench process itself: cpu, mem, allocs, block, mutex, goroutine, trace")
 	profDir := fs.String("profile-dir", ".", "directory for -profile output")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	bin := fs.String("bin", "", "wsproxy `binary` for the proxy and echo backends, e.g. another build to compare (default: this one)")
 	fs.IntVar(&c.Conns, "conns", 5000, "connections of idle and ramp")
-	fs.IntVar(&c.Backends, "backends", 3, "echo backend processes")
+	fs.IntVar(&c.Backends, "backends", 0, "echo backend processes (0: 3, or ceil(conns / 9,000) if more)")
+	fs.IntVar(&c.Workers, "workers", 0, "wsproxy worker processes (0: ceil(conns / 9,000)); RSS and CPU are summed over master and workers")
 	fs.IntVar(&c.Loops, "loops", 0, "wsproxy event loops (0: one per CPU)")
 	fs.IntVar(&c.Rounds, "rounds", 1, "times each scenario runs through every proxy")
 	fs.IntVar(&c.Warmup, "warmup", 50, "connections opened and closed before the baseline (-1: none)")
-	fs.DurationVar(&c.Hold, "hold", 0, "idle: how long connections stay up after all are up (default 2s)")
+	fs.DurationVar(&c.Hold, "hold", 0, "idle: how long connections stay up after all are up (default 2s); proxy RSS is sampled every 10s (hold/10 if shorter), a drop fails the trial")
 	fs.DurationVar(&c.Duration, "duration", 0, "flood, echo, bulk: how long to run (default 10s)")
 	fs.IntVar(&c.EchoConns, "echo-conns", 1000, "echo: connections")
 	fs.Float64Var(&c.EchoRate, "echo-rate", 5000, "echo: round trips per second, in total")
 	fs.IntVar(&c.MsgSize, "size", 128, "echo: message size in bytes")
 	fs.IntVar(&c.BulkConns, "bulk-conns", 4, "bulk: connections")
 	fs.IntVar(&c.BulkSize, "bulk-size", 64<<10, "bulk: message size in bytes")
-	fs.DurationVar(&c.Timeout, "timeout", 0, "bound on each trial (default 3m)")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "bound on each trial (default 3m plus -hold)")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
@@ -83,11 +85,14 @@ func benchCmd(args []string) error {
 			return fmt.Errorf("bench: -sources: %w", err)
 		}
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("bench: cannot find the wsproxy executable: %w", err)
+	c.Binary = *bin
+	if c.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: cannot find the wsproxy executable: %w", err)
+		}
+		c.Binary = exe
 	}
-	c.Binary = exe
 	if !*quiet {
 		c.Progress = os.Stderr
 	}

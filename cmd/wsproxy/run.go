@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"wsproxy/balance"
 	"wsproxy/core"
 	"wsproxy/examples"
 	"wsproxy/internal/config"
@@ -55,8 +56,12 @@ func runCmd(args []string) error {
 			return err
 		}
 		log = configLogger(cfg.Log, *level).With("worker", w.Name(), "pid", os.Getpid())
+		sids, err := sharedSids(w, cfg)
+		if err != nil {
+			return err
+		}
 		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
-		return serve(cfg, *loops, log, func(*core.Server) error { return w.Ready() }, hint, syscall.SIGTERM)
+		return serve(cfg, *loops, log, sids, func(*core.Server) error { return w.Ready() }, hint, syscall.SIGTERM)
 	}
 
 	src, err := load()
@@ -108,7 +113,7 @@ func runCmd(args []string) error {
 		return nil
 	}
 	hint := "SIGHUP ignored: reloading needs a master (run with -master, or -workers N)"
-	return serve(src.Config, *loops, log, ready, hint, syscall.SIGTERM, syscall.SIGINT)
+	return serve(src.Config, *loops, log, nil, ready, hint, syscall.SIGTERM, syscall.SIGINT)
 }
 
 // loadSource reads the configuration the flags name: a file, quick mode
@@ -138,7 +143,8 @@ func loadSource(file, listen, upstream string) (master.Source, error) {
 // serve runs one proxy process until one of stop arrives, then drains it
 // for the configured drain_timeout; a second stop signal closes at once.
 // ready runs once every listener is bound; hupHint is logged on SIGHUP.
-func serve(cfg *config.Config, loops int, log *slog.Logger, ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
+// sids is core.Options.SidStore: nil but in a worker.
+func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) balance.SidStore, ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, append(stop, syscall.SIGHUP)...)
 	defer signal.Stop(sig)
@@ -154,7 +160,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, ready func(*core.Ser
 	if loops > 0 {
 		cfg.Loops = loops
 	}
-	srv, err := core.New(cfg, core.Options{Logger: log})
+	srv, err := core.New(cfg, core.Options{Logger: log, SidStore: sids})
 	if err != nil {
 		return err
 	}

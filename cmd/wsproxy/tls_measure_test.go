@@ -30,7 +30,8 @@ import (
 // Knobs (environment): WSPROXY_MEASURE_CONNS (idle wss connections,
 // default 3000), WSPROXY_MEASURE_HANDSHAKES (per trial, default 4000),
 // WSPROXY_MEASURE_CLIENTS (concurrent handshaking clients, default 32),
-// WSPROXY_MEASURE_ROUNDS (default 2).
+// WSPROXY_MEASURE_ROUNDS (default 2), WSPROXY_MEASURE_GOGC (GOGC values
+// for further idle trials of wsproxy, e.g. "50,25"; default none).
 //
 // Each proxy runs as a process group of its own with two event loops or
 // workers, in front of an echo backend inside the test process, with one
@@ -72,14 +73,25 @@ func TestMeasureTLS(t *testing.T) {
 	}
 
 	// Every trial is a subtest, so that its proxy is gone before the next.
-	for _, px := range proxies {
-		t.Run("idle/"+px, func(t *testing.T) {
+	idle := func(name, px, gogc string) {
+		t.Run("idle/"+name, func(t *testing.T) {
+			if gogc != "" {
+				t.Setenv("GOGC", gogc) // for the proxy process only: this one has started
+			}
 			addr, pid := startTLSProxyProc(t, px, dir, cert, key, backend)
 			r := measureIdle(t, addr, pid, conns)
 			t.Logf("RESULT idle %-8s conns=%d before=%s loaded=%s settled=%s per_conn_loaded=%.0f B per_conn_settled=%.0f B",
-				px, r.conns, kb(r.before), kb(r.loaded), kb(r.settled),
+				name, r.conns, kb(r.before), kb(r.loaded), kb(r.settled),
 				float64(r.loaded-r.before)/float64(r.conns), float64(r.settled-r.before)/float64(r.conns))
 		})
+	}
+	for _, px := range proxies {
+		idle(px, px, "")
+	}
+	for _, g := range strings.Split(os.Getenv("WSPROXY_MEASURE_GOGC"), ",") {
+		if g != "" {
+			idle("wsproxy-GOGC="+g, "wsproxy", g)
+		}
 	}
 	for round := 1; round <= rounds; round++ {
 		for _, kx := range []string{"default", "x25519"} {

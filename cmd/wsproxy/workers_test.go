@@ -185,7 +185,7 @@ func TestReloadKeepsConnections(t *testing.T) {
 		t.Errorf("old generation took %s to finish after its connections closed", d)
 	}
 	out := p.out.String()
-	if strings.Contains(out, "drain timed out") || strings.Contains(out, "restarting") {
+	if strings.Contains(out, "drain: closing the remaining connections") || strings.Contains(out, "restarting") {
 		t.Errorf("want no drain timeout and no restart; output:\n%s", out)
 	}
 	for _, slot := range []string{"0", "1"} {
@@ -267,7 +267,7 @@ func TestStopDrains(t *testing.T) {
 			if err := p.waitExit(t); err != nil {
 				t.Errorf("exit: %v; want status 0", err)
 			}
-			if out := p.out.String(); !strings.Contains(out, `msg="drain timed out; closing the remaining connections"`) {
+			if out := p.out.String(); !strings.Contains(out, `msg="drain: closing the remaining connections with Close 1001"`) {
 				t.Errorf("no drain timeout logged:\n%s", out)
 			}
 		})

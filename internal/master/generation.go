@@ -70,6 +70,9 @@ func (m *Master) startGeneration(src Source) error {
 	if err != nil {
 		return err
 	}
+	if spec.SidTable, err = m.sidTable(src.Config); err != nil {
+		return err
+	}
 	file, err := spec.file()
 	if err != nil {
 		return err
@@ -101,6 +104,9 @@ func (m *Master) startWorker(g *generation, slot int) error {
 	cmd.Env = append(append([]string(nil), m.cfg.Env...), fmt.Sprintf("%s=%d.%d", EnvWorker, g.n, slot))
 	cmd.Stdout, cmd.Stderr = m.cfg.Stdout, m.cfg.Stderr
 	cmd.ExtraFiles = []*os.File{wr, g.file} // descriptors 3 (readyFD) and 4 (specFD)
+	if g.spec.SidTable {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, m.sids) // descriptor 5 (sidFD)
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	err = cmd.Start()
 	wr.Close()

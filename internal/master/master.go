@@ -8,7 +8,10 @@
 // worker inherits two descriptors: a pipe on which it writes one line once
 // it is listening (readiness), and a file holding its generation's Spec
 // (the configuration bytes the master validated and the listen addresses,
-// with port 0 replaced by a port the master holds).
+// with port 0 replaced by a port the master holds). When the configuration
+// has an upstream with balance: sid, a worker also inherits the table of
+// Engine.IO sessions that all workers of all generations share
+// (internal/sidshm), so that any worker routes a session any other learnt.
 //
 // The master's life:
 //
@@ -95,6 +98,12 @@ type Config struct {
 	// ReadyTimeout bounds how long a new generation may take until all its
 	// workers are ready; after it, the generation is given up. Zero: 30s.
 	ReadyTimeout time.Duration
+
+	// SidTableSize is the number of entries of the Engine.IO sid table the
+	// workers share (internal/sidshm), rounded up to a power of two; it is
+	// fixed when the first configuration with balance: sid is loaded. Zero:
+	// balance.DefaultSidTableSize, 2^18 entries in 6 MiB.
+	SidTableSize int
 }
 
 // Master supervises generations of worker processes. Create it with New
@@ -109,6 +118,7 @@ type Master struct {
 	cur, next *generation   // serving; starting (nil unless a start or reload is under way)
 	last      int           // number of the newest generation
 	ports     map[string]*reservation
+	sids      *os.File // the shared sid table, once a configuration needs it (sidtable.go)
 	stopping  bool
 	err       error // why Run will fail, if it will
 }
@@ -156,6 +166,7 @@ func (m *Master) Run(src Source) error {
 	defer runtime.UnlockOSThread()
 	defer close(m.done)
 	defer m.closePorts()
+	defer m.closeSidTable()
 
 	sigs := m.cfg.Signals
 	if sigs == nil {

@@ -28,6 +28,10 @@ type Spec struct {
 	// Workers is the number of workers in the generation.
 	Workers int `json:"workers"`
 
+	// SidTable says that the workers inherit the master's shared sid
+	// table as descriptor sidFD (see sidtable.go).
+	SidTable bool `json:"sid_table,omitempty"`
+
 	// keys name the port reservations the generation uses.
 	keys []string
 }

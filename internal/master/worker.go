@@ -17,6 +17,7 @@ const EnvWorker = "WSPROXY_WORKER"
 const (
 	readyFD = 3 // pipe: the worker writes readyLine once it is listening
 	specFD  = 4 // file: the generation's Spec, JSON
+	sidFD   = 5 // file: the shared sid table (internal/sidshm), when Spec.SidTable
 )
 
 // readyLine is what a worker writes on its ready pipe.
@@ -27,7 +28,14 @@ const readyLine = "ready"
 type Worker struct {
 	Gen, Slot int
 	Spec      Spec
-	ready     *os.File
+
+	// SidTable is the Engine.IO sid table the master shares between all
+	// its workers (internal/sidshm), or nil when the generation's
+	// configuration has no upstream with balance: sid. Map it with
+	// sidshm.Open; the worker owns the descriptor.
+	SidTable *os.File
+
+	ready *os.File
 }
 
 // FromEnv returns the Worker this process is, or nil when it was not
@@ -48,6 +56,9 @@ func FromEnv() (*Worker, error) {
 		return nil, fmt.Errorf("master: worker %s: read spec: %w", w.Name(), err)
 	}
 	w.Spec = sp
+	if sp.SidTable {
+		w.SidTable = os.NewFile(sidFD, "sid-table")
+	}
 	w.ready = os.NewFile(readyFD, "ready")
 	return w, nil
 }

@@ -124,3 +124,15 @@ func Write(t testing.TB, dir, name string, spec Spec) (certFile, keyFile string)
 	}
 	return certFile, keyFile
 }
+
+// WriteCA writes the CA certificate to dir/ca.pem and returns its path, for
+// configurations that name a CA file.
+func WriteCA(t testing.TB, dir string) string {
+	t.Helper()
+	ca.once.Do(initCA)
+	file := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(file, ca.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}

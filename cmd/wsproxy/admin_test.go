@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// scrape returns the value of the series matching re (a regexp of the
+// whole line without the value) on the admin listener at addr.
+func scrape(addr, re string) (float64, error) {
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	m := regexp.MustCompile(`(?m)^` + re + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		return 0, fmt.Errorf("no series %s in:\n%s", re, b)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// wantSeries waits until the series matching re has value want.
+func wantSeries(t *testing.T, addr, re string, want float64) {
+	t.Helper()
+	eventually(t, re, func() error {
+		got, err := scrape(addr, re)
+		if err == nil && got != want {
+			err = fmt.Errorf("%s = %v; want %v", re, got, want)
+		}
+		return err
+	})
+}
+
+const requests2xx = `wsproxy_http_requests_total\{code="2xx",route="/",upstream="[^"]+"\}`
+
+// TestAdminSingleProcess: without workers, the process serves its own
+// admin listener.
+func TestAdminSingleProcess(t *testing.T) {
+	addr, adminAddr := freePort(t), freePort(t)
+	cfg := writeConfig(t, "", addr, startEcho(t), "/v1", "1s", fmt.Sprintf("admin: {addr: %q}\n", adminAddr))
+	p := startProc(t, "run", "-config", cfg)
+	p.waitLog(t, `msg="admin listening" addr=`+regexp.QuoteMeta(adminAddr))
+	servesPath(t, addr, "/v1/x", 3)
+	wantSeries(t, adminAddr, `wsproxy_processes`, 1)
+	wantSeries(t, adminAddr, requests2xx, 3)
+	p.signal(t, syscall.SIGTERM)
+	if err := p.waitExit(t); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+}
+
+// TestAdminWorkers: with workers the master serves the admin address and
+// sums the workers' counters; a worker killed and replaced does not make
+// the totals drop.
+func TestAdminWorkers(t *testing.T) {
+	addr, adminAddr := freePort(t), freePort(t)
+	cfg := writeConfig(t, "", addr, startEcho(t), "/v1", "1s", fmt.Sprintf("admin: {addr: %q}\n", adminAddr))
+	p := startProc(t, "run", "-config", cfg, "-workers", "2")
+	p.waitLog(t, `msg="generation serving" generation=1 workers=2`)
+	servesPath(t, addr, "/v1/x", 20)
+	wantSeries(t, adminAddr, `wsproxy_processes`, 2)
+	total, err := scrape(adminAddr, requests2xx) // 20, or more if servesPath had to retry
+	if err != nil || total < 20 {
+		t.Fatalf("%s = %v, %v; want at least 20", requests2xx, total, err)
+	}
+	if status, body := get(t, "http://"+adminAddr+"/healthz"); status != 200 {
+		t.Errorf("healthz: %d %s", status, body)
+	}
+
+	victim := 0
+	for pid := range p.workers(t) {
+		victim = pid
+	}
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a replacement worker", func() error {
+		if w := p.workers(t); len(w) != 2 || w[victim] != "" {
+			return fmt.Errorf("workers %v", w)
+		}
+		return nil
+	})
+	wantSeries(t, adminAddr, `wsproxy_processes`, 2)
+	wantSeries(t, adminAddr, requests2xx, total)
+	servesPath(t, addr, "/v1/x", 5)
+	wantSeries(t, adminAddr, requests2xx, total+5)
+
+	p.signal(t, syscall.SIGTERM) // the master removes its socket directory
+	if err := p.waitExit(t); err != nil {
+		t.Errorf("master exit: %v", err)
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -1,0 +1,162 @@
+package core
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+
+	"github.com/valyala/bytebufferpool"
+
+	"wsproxy/internal/config"
+)
+
+// TLS toward upstream servers with tls: true: the client configuration
+// of each, and what the client side of tlsConn does differently. The
+// request written before the handshake ends waits in tlsConn.plain.
+
+// initUpstreams makes the client configuration of each server with
+// tls: true: verification on (against ca_file, or the system roots), SNI
+// and the name verified from server_name or the host of the address, and a
+// session cache so that new connections resume.
+func (ts *tlsState) initUpstreams(cfg *config.Config, ups map[string]*upstream, prefix string) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(cfg.Upstreams)) {
+		cu, u := cfg.Upstreams[name], ups[name]
+		if cu == nil || u == nil {
+			continue
+		}
+		for i, bs := range u.pool.Servers() { // in config order
+			cs := cu.Servers[i]
+			if !cs.TLS {
+				continue
+			}
+			tc := &tls.Config{
+				ServerName:         cs.ServerName,
+				InsecureSkipVerify: cs.InsecureSkipVerify,
+				MinVersion:         tls.VersionTLS12,
+				NextProtos:         []string{"http/1.1"},
+				ClientSessionCache: tls.NewLRUClientSessionCache(64),
+			}
+			if tc.ServerName == "" {
+				tc.ServerName, _, _ = net.SplitHostPort(cs.Addr)
+			}
+			if cs.CAFile != "" {
+				file := resolvePath(cfg.File, cs.CAFile)
+				pool, err := loadCAFile(file)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%supstreams.%s.servers[%d].ca_file: %w", prefix, name, i, err))
+					continue
+				}
+				tc.RootCAs = pool
+			}
+			if ts.ups == nil {
+				ts.ups = make(map[*server]*tls.Config)
+			}
+			ts.ups[u.servers[bs]] = tc
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// loadCAFile reads a PEM file of trusted certificate authorities.
+func loadCAFile(file string) (*x509.CertPool, error) {
+	b, err := readPEMFile("CA file", file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("CA file %s: no PEM CERTIFICATE block", file)
+	}
+	return pool, nil
+}
+
+// dialTLS makes up, just dialled to srv, a TLS client endpoint if srv has
+// tls: true. The handshake starts once the connect completes (tlsInterest);
+// what is written before it ends waits in plain.
+func (ts *tlsState) dialTLS(up *endpoint) {
+	if tc := ts.ups[up.srv]; tc != nil {
+		up.tls = &tlsConn{e: up, cfg: tc}
+	}
+}
+
+// probeClient returns the HTTP client and URL scheme that health checks
+// use for srv: plain's settings, over TLS configured as for proxied
+// connections when srv has tls: true.
+func (ts *tlsState) probeClient(srv *server, plain *http.Client) (*http.Client, string) {
+	tc := ts.ups[srv]
+	if tc == nil {
+		return plain, "http"
+	}
+	c := *plain
+	c.Transport = &http.Transport{DisableKeepAlives: true, Proxy: nil, TLSClientConfig: tc}
+	return &c, "https"
+}
+
+// tlsPending is endpoint.pending for an upstream whose handshake is not
+// done: plaintext waiting for it counts, so that back-pressure holds.
+func (e *endpoint) tlsPending() int {
+	n := len(e.tls.plain.B)
+	if e.out != nil {
+		n += len(e.out.B) - e.off
+	}
+	return n
+}
+
+// takeUnsent takes the request bytes an upstream endpoint has not sent,
+// for another server to get them: its output buffer, or for TLS the
+// plaintext held during the handshake. It returns nil and leaves e alone
+// when there are none, or when TLS has encrypted some already.
+func (e *endpoint) takeUnsent() (b *bytebufferpool.ByteBuffer, off int) {
+	if t := e.tls; t != nil {
+		b, t.plain = t.plain, nil
+		return b, 0
+	}
+	b, off = e.out, e.off
+	e.out, e.off = nil, 0
+	return b, off
+}
+
+// queueUnsent gives a newly dialled upstream endpoint b[off:], taken from
+// another with takeUnsent, and takes b.
+func (e *endpoint) queueUnsent(b *bytebufferpool.ByteBuffer, off int) {
+	if e.tls != nil {
+		_ = e.tlsWrite(b.B[off:]) // before the handshake: kept in plain
+		bytebufferpool.Put(b)
+		return
+	}
+	e.out, e.off = b, off
+}
+
+// sendPlain encrypts what was written to an upstream during its handshake
+// and lets the client side continue if that was holding it back. It
+// reports false when the connection failed.
+func (t *tlsConn) sendPlain() bool {
+	e, c := t.e, t.e.c
+	b := t.plain
+	t.plain = nil
+	err := e.tlsWrite(b.B)
+	bytebufferpool.Put(b)
+	if err != nil {
+		c.upstreamFailed(&upstreamError{err})
+		return false
+	}
+	c.processBuffered() // request body held back while the head waited
+	return c.st != stClosed && c.up == e
+}
+
+// upstreamFailed treats a failed handshake with an upstream like a failed
+// connect: passive health hears of it, and another server may be tried.
+func (t *tlsConn) upstreamFailed(err error) {
+	e := t.e
+	if srv := e.l.srv; srv != nil {
+		srv.logf("upstream %s: TLS handshake: %v", e.srv.name, err)
+	}
+	e.flags |= epConnecting
+	e.c.upstreamFailed(&upstreamError{err})
+}
