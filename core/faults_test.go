@@ -182,3 +182,24 @@ func TestBadSecondRequestGets400(t *testing.T) {
 		t.Fatalf("second (malformed): %v %v; want 400", resp, err)
 	}
 }
+
+// TestHandshakeTimeout: an upstream that accepts the connection but never
+// answers the WebSocket handshake gets the client a 504 after
+// timeouts.handshake, long before timeouts.read.
+func TestHandshakeTimeout(t *testing.T) {
+	be := rawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+timeouts: {handshake: 300ms, read: 1m}
+routes: [{path: /, upstream: %q}]
+`, be))
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	start := time.Now()
+	_, resp, err := d.Dial("ws://"+addr+"/", nil)
+	if err == nil || resp == nil || resp.StatusCode != 504 {
+		t.Fatalf("dial: %v %v; want 504", resp, err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("504 after %v; want about 300ms", el)
+	}
+}

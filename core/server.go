@@ -36,6 +36,7 @@ type timeouts struct {
 	Connect, HeaderRead, Idle time.Duration
 	Read                      time.Duration // between upstream reads while a response is due
 	KeepAlive                 time.Duration // an idle keep-alive client between requests
+	Handshake                 time.Duration // the upstream's answer to a WebSocket handshake
 }
 
 // Stats are counters of one Server, safe to read from any goroutine.
@@ -93,6 +94,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		Idle:       time.Duration(cfg.Timeouts.Idle),
 		Read:       time.Duration(cfg.Timeouts.Read),
 		KeepAlive:  time.Duration(cfg.Timeouts.KeepAlive),
+		Handshake:  time.Duration(cfg.Timeouts.Handshake),
 	}
 	for _, p := range cfg.TrustedProxies {
 		pfx, err := config.ParsePrefix(p)

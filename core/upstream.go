@@ -127,7 +127,11 @@ func (c *conn) releaseRetry() {
 
 func (c *conn) scheduleRead() {
 	c.active = c.l.now.UnixNano()
-	c.schedule(c.l.srv.timeouts.Read)
+	d := c.l.srv.timeouts.Read
+	if c.flags&cfUpgrade != 0 {
+		d = min(d, c.l.srv.timeouts.Handshake)
+	}
+	c.schedule(d)
 }
 
 // onTimer fires the connection's single timer; what it means depends on the
@@ -146,8 +150,12 @@ func (c *conn) onTimer() {
 		}
 		c.fail(errHeaderTimeout)
 	case c.st == stSend || c.st == stWait || c.st == stResp:
-		if d := time.Duration(now - c.active); d < l.srv.timeouts.Read {
-			c.schedule(l.srv.timeouts.Read - d)
+		limit := l.srv.timeouts.Read
+		if c.st == stWait && c.flags&cfUpgrade != 0 {
+			limit = l.srv.timeouts.Handshake
+		}
+		if d := time.Duration(now - c.active); d < limit {
+			c.schedule(limit - d)
 			return
 		}
 		c.upstreamFailed(errUpstreamTimeout)

@@ -36,6 +36,7 @@ const (
 	DefaultIdleTimeout       = time.Hour
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultKeepAliveTimeout  = 75 * time.Second
+	DefaultHandshakeTimeout  = 10 * time.Second
 	DefaultDrainTimeout      = 30 * time.Second
 	DefaultMaxHeaderBytes    = 16 << 10 // 16 KiB
 	DefaultMaxPendingBytes   = 64 << 10 // 64 KiB
@@ -306,6 +307,11 @@ type Timeouts struct {
 	// KeepAlive closes a client connection that sends no new request for
 	// this long after a response (nginx's keepalive_timeout). Default: 75s.
 	KeepAlive Duration `yaml:"keepalive"`
+
+	// Handshake bounds the wait for the upstream's answer to a WebSocket
+	// handshake (its 101 or an error), from the moment the request is
+	// forwarded. Default: 10s.
+	Handshake Duration `yaml:"handshake"`
 }
 
 // Limits bound per-connection memory.
@@ -368,6 +374,7 @@ func (c *Config) normalize() {
 	setDuration(&c.Timeouts.Idle, DefaultIdleTimeout)
 	setDuration(&c.Timeouts.Read, DefaultReadTimeout)
 	setDuration(&c.Timeouts.KeepAlive, DefaultKeepAliveTimeout)
+	setDuration(&c.Timeouts.Handshake, DefaultHandshakeTimeout)
 	setInt(&c.Limits.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setInt(&c.Limits.MaxPendingBytes, DefaultMaxPendingBytes)
 	for i := range c.Listen {

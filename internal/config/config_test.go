@@ -27,6 +27,7 @@ var valueCases = []struct {
 			Idle:       config.Duration(time.Hour),
 			Read:       config.Duration(time.Minute),
 			KeepAlive:  config.Duration(75 * time.Second),
+			Handshake:  config.Duration(10 * time.Second),
 		})
 		eq(t, "Limits", c.Limits, config.Limits{MaxHeaderBytes: 16384, MaxPendingBytes: 65536})
 		eq(t, "len(Upstreams)", len(c.Upstreams), 0)

@@ -264,7 +264,7 @@ func (v *validator) globals() {
 	for _, t := range []struct {
 		field string
 		d     Duration
-	}{{"drain_timeout", c.DrainTimeout}, {"timeouts.connect", c.Timeouts.Connect}, {"timeouts.header_read", c.Timeouts.HeaderRead}, {"timeouts.idle", c.Timeouts.Idle}, {"timeouts.read", c.Timeouts.Read}, {"timeouts.keepalive", c.Timeouts.KeepAlive}} {
+	}{{"drain_timeout", c.DrainTimeout}, {"timeouts.connect", c.Timeouts.Connect}, {"timeouts.header_read", c.Timeouts.HeaderRead}, {"timeouts.idle", c.Timeouts.Idle}, {"timeouts.read", c.Timeouts.Read}, {"timeouts.keepalive", c.Timeouts.KeepAlive}, {"timeouts.handshake", c.Timeouts.Handshake}} {
 		if t.d < 0 {
 			v.p.addf(t.field, "must not be negative, got %s", t.d)
 		}
