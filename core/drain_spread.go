@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -67,15 +68,16 @@ func (s *Server) DrainServer(upstream, server string, window time.Duration) (int
 	}
 	srv.drained.Store(true)
 	srv.b.MarkDown()
-	n := 0
+	var count atomic.Int64 // the loops count at the same time
 	match := func(c *conn) bool { return c.st == stTunnel && c.up != nil && c.up.srv == srv }
 	s.each(func(l *Loop) {
 		l.eachConn(func(c *conn) {
 			if match(c) {
-				n++
+				count.Add(1)
 			}
 		})
 	})
+	n := int(count.Load())
 	s.log.Info("draining server", "upstream", upstream, "server", server, "tunnels", n, "window", window)
 	go s.spreadGoingAway(window, match)
 	return n, nil

@@ -112,8 +112,7 @@ func runCmd(args []string) error {
 		}
 		return nil
 	}
-	hint := "SIGHUP ignored: reloading needs a master (run with -master, or -workers N)"
-	return serve(src.Config, *loops, log, nil, ready, hint, syscall.SIGTERM, syscall.SIGINT)
+	return serve(src.Config, *loops, log, nil, ready, hupSingle, syscall.SIGTERM, syscall.SIGINT)
 }
 
 // loadSource reads the configuration the flags name: a file, quick mode
@@ -146,14 +145,28 @@ func loadSource(file, listen, upstream string) (master.Source, error) {
 // sids is core.Options.SidStore: nil but in a worker.
 func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) balance.SidStore, ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
 	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, append(stop, syscall.SIGHUP)...)
+	signal.Notify(sig, append(stop, syscall.SIGHUP, syscall.SIGUSR2)...)
 	defer signal.Stop(sig)
+	var srvp *core.Server // for the signal handling below, set once started
 	next := func() os.Signal {
 		for s := range sig {
-			if s != syscall.SIGHUP {
+			switch {
+			case s == syscall.SIGUSR2 || s == syscall.SIGHUP && hupHint == hupSingle:
+				// Renewed certificates are picked up in place: no open
+				// connection is closed.
+				if err := srvp.ReloadCertificates(); err != nil {
+					log.Error("certificate reload failed; the old certificates stay", "err", err)
+				} else {
+					log.Info("certificates reloaded", "signal", s.String())
+				}
+				if s == syscall.SIGHUP {
+					log.Warn(hupHint)
+				}
+			case s == syscall.SIGHUP:
+				log.Warn(hupHint)
+			default:
 				return s
 			}
-			log.Warn(hupHint)
 		}
 		return nil
 	}
@@ -161,6 +174,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) ba
 		cfg.Loops = loops
 	}
 	srv, err := core.New(cfg, core.Options{Logger: log, SidStore: sids})
+	srvp = srv
 	if err != nil {
 		return err
 	}
@@ -272,3 +286,7 @@ func echoCmd(args []string) error {
 	e.Close()
 	return nil
 }
+
+// hupSingle is what a process without a master says on SIGHUP, after
+// reloading its TLS certificates in place.
+const hupSingle = "SIGHUP: certificates reloaded; a configuration reload needs a master (run with -master, or -workers N)"

@@ -24,6 +24,8 @@
 //	           all its workers are ready, send SIGTERM to the previous one,
 //	           which drains. If a new worker dies first, the reload is
 //	           abandoned and the old generation keeps serving.
+//	SIGUSR2    passed on to every worker: reload TLS certificates in place,
+//	           keeping every open connection
 //	SIGTERM,   send SIGTERM to every worker (workers drain), and exit once
 //	SIGINT     all have exited; a second signal is passed on again, which
 //	           makes workers close what is left at once.
@@ -171,7 +173,7 @@ func (m *Master) Run(src Source) error {
 	sigs := m.cfg.Signals
 	if sigs == nil {
 		c := make(chan os.Signal, 4)
-		signal.Notify(c, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+		signal.Notify(c, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
 		defer signal.Stop(c)
 		sigs = c
 	}
@@ -195,6 +197,9 @@ func (m *Master) Run(src Source) error {
 // onSignal handles a signal sent to the master.
 func (m *Master) onSignal(s os.Signal) {
 	switch {
+	case s == syscall.SIGUSR2:
+		m.log.Info("reloading certificates in every worker", "workers", m.live())
+		m.signalAll(syscall.SIGUSR2)
 	case s == syscall.SIGHUP && m.stopping:
 		m.log.Warn("SIGHUP ignored: stopping")
 	case s == syscall.SIGHUP:
