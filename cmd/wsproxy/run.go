@@ -260,7 +260,13 @@ func checkCmd(args []string) error {
 	if *file == "" {
 		return fmt.Errorf("check: -config FILE is required")
 	}
-	if _, err := config.Load(*file); err != nil {
+	cfg, err := config.Load(*file)
+	if err == nil {
+		// Loads what the file only names: TLS certificates and keys,
+		// upstream host names. Nothing is bound or started.
+		_, err = core.New(cfg, core.Options{Logger: slog.New(slog.DiscardHandler)})
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
