@@ -63,7 +63,7 @@
 //	               limit-100, listen ... reuseport
 //	HAProxy        one process: skipped past (limit-200)/2, with the reason
 //	echo backends  max(3, ceil(N / 9,000)), one port each
-//	sources        max(4, ceil(N / 20,000)) addresses from 127.0.0.1; a
+//	sources        max(4, ceil(N / 10,000)) addresses from 127.0.0.1; a
 //	               (source, proxy port) pair has ~28,000 ephemeral ports
 //	load generator ceil(N / 9,000) loadtest child processes
 //

@@ -32,7 +32,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
 	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size}
-	r.prog.end("%s", sizingLine(cfg))
+	if cfg.Progress != nil {
+		fmt.Fprintln(cfg.Progress, sizingLine(cfg))
+	}
 	var errs []error
 	for _, sc := range cfg.Scenarios {
 		for round := 1; round <= cfg.Rounds; round++ {

@@ -18,9 +18,10 @@ func TestPlan(t *testing.T) {
 		{conns: 9001, want: Sizing{Conns: 9001, Workers: 2, NginxWorkers: 2, HAProxyMax: 9900, Backends: 3, Sources: 4, LoadProcs: 2, Scale: true}},
 		{conns: 12000, want: Sizing{Conns: 12000, Workers: 2, NginxWorkers: 2, HAProxyMax: 9900, Backends: 3, Sources: 4, LoadProcs: 2, Scale: true}},
 		{conns: 30000, want: Sizing{Conns: 30000, Workers: 4, NginxWorkers: 4, HAProxyMax: 9900, Backends: 4, Sources: 4, LoadProcs: 4, Scale: true}},
-		{conns: 100000, want: Sizing{Conns: 100000, Workers: 12, NginxWorkers: 12, HAProxyMax: 9900, Backends: 12, Sources: 5, LoadProcs: 12, Scale: true}},
-		{conns: 100000, workers: 11, backends: 20, srcs: 8,
-			want: Sizing{Conns: 100000, Workers: 11, NginxWorkers: 12, HAProxyMax: 9900, Backends: 20, Sources: 8, LoadProcs: 12, Scale: true}},
+		{conns: 50000, want: Sizing{Conns: 50000, Workers: 6, NginxWorkers: 6, HAProxyMax: 9900, Backends: 6, Sources: 5, LoadProcs: 6, Scale: true}},
+		{conns: 100000, want: Sizing{Conns: 100000, Workers: 12, NginxWorkers: 12, HAProxyMax: 9900, Backends: 12, Sources: 10, LoadProcs: 12, Scale: true}},
+		{conns: 100000, workers: 11, backends: 20, srcs: 16,
+			want: Sizing{Conns: 100000, Workers: 11, NginxWorkers: 12, HAProxyMax: 9900, Backends: 20, Sources: 16, LoadProcs: 12, Scale: true}},
 	} {
 		got, err := plan(tc.conns, 20000, tc.workers, tc.backends, tc.srcs)
 		if err != nil || got != tc.want {
@@ -37,8 +38,8 @@ func TestPlanRefuses(t *testing.T) {
 		want                           []string
 	}{
 		{30000, 3, 0, 0, []string{"10000 per worker", "(20000 open files − 200 reserved) / 2", "= 9900", "-workers 4"}},
-		{100000, 0, 4, 0, []string{"25000 per backend", "= 19800", "-backends 6"}},
-		{100000, 0, 0, 4, []string{"25000 per (source, proxy port)", "-sources with 5"}},
+		{100000, 0, 4, 0, []string{"25000 per backend", "= 10000", "-backends 10"}},
+		{100000, 0, 0, 4, []string{"25000 per (source, proxy port)", "-sources with 10"}},
 		{10000000, 0, 0, 0, []string{"source addresses", "127.0.0.254"}},
 	} {
 		_, err := plan(tc.conns, 20000, tc.workers, tc.backends, tc.srcs)

@@ -33,7 +33,7 @@ func benchCmd(args []string) error {
 	var c bench.Config
 	scenarios := fs.String("scenario", "idle", "comma-separated scenarios, or all: "+strings.Join(bench.AllScenarios, ","))
 	peers := fs.String("peers", "", "also run each scenario through these, interleaved: nginx,haproxy")
-	sources := fs.String("sources", "", "client source addresses (loadtest.ParseSources syntax); default 127.0.0.1-127.0.0.4, more past 80,000 connections (20,000 each)")
+	sources := fs.String("sources", "", "client source addresses (loadtest.ParseSources syntax); default 127.0.0.1-127.0.0.4, more past 40,000 connections (10,000 each)")
 	small := fs.Bool("small", false, "CI preset: idle with 2,000 connections, under a minute")
 	jsonFile := fs.String("json", "", "write the results as JSON to `FILE`")
 	outDir := fs.String("out", "", "write results.json and rss.svg into `DIR`")
