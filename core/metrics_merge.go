@@ -15,6 +15,7 @@ func (m *MetricsSnapshot) Merge(o *MetricsSnapshot) {
 	m.Processes += o.Processes
 	m.ConnectionsAccepted += o.ConnectionsAccepted
 	m.ConnectionsOpen += o.ConnectionsOpen
+	m.TLSHandshakeErrors += o.TLSHandshakeErrors
 	for _, orm := range o.Routes {
 		i := slices.IndexFunc(m.Routes, func(r RouteMetrics) bool { return r.Route == orm.Route && r.Upstream == orm.Upstream })
 		if i < 0 {
@@ -85,6 +86,7 @@ func (h *Histogram) merge(o *Histogram) {
 func (m *MetricsSnapshot) Counters() MetricsSnapshot {
 	c := MetricsSnapshot{
 		ConnectionsAccepted: m.ConnectionsAccepted,
+		TLSHandshakeErrors:  m.TLSHandshakeErrors,
 		WebSocket:           m.WebSocket,
 	}
 	c.WebSocket.CloseCodes = slices.Clone(m.WebSocket.CloseCodes)

@@ -22,6 +22,10 @@ type MetricsSnapshot struct {
 	ConnectionsAccepted uint64 `json:"connections_accepted"`
 	ConnectionsOpen     int64  `json:"connections_open"`
 
+	// TLSHandshakeErrors counts TLS clients closed before their handshake
+	// completed (plain HTTP on a TLS port, failed or stalled handshakes).
+	TLSHandshakeErrors uint64 `json:"tls_handshake_errors"`
+
 	// Routes are in the router's order (most specific first), then the
 	// entry named UnroutedName for requests no route took.
 	Routes []RouteMetrics `json:"routes"`
@@ -147,6 +151,7 @@ func (s *Server) Metrics() MetricsSnapshot {
 		Processes:           1,
 		ConnectionsAccepted: s.stats.accepted.Load(),
 		ConnectionsOpen:     s.stats.open.Load(),
+		TLSHandshakeErrors:  s.tls.handshakeErrors.Load(),
 		Routes:              make([]RouteMetrics, len(m.routes)+1),
 		Servers:             make([]ServerMetrics, len(m.servers)),
 	}

@@ -226,6 +226,9 @@ func TestTLSVersions(t *testing.T) {
 	waitFor(t, "handshake errors counted", func() bool {
 		return ts.srv.Stats().TLSHandshakeErrors == 2 && ts13.srv.Stats().TLSHandshakeErrors == 1
 	})
+	if got := ts.srv.Metrics().TLSHandshakeErrors; got != 2 {
+		t.Errorf("Metrics().TLSHandshakeErrors = %d; want 2 (exported as wsproxy_tls_handshake_errors_total)", got)
+	}
 }
 
 func TestTLSSNI(t *testing.T) {

@@ -16,6 +16,8 @@ var (
 		"Client connections accepted.", nil, nil)
 	descOpen = prometheus.NewDesc("wsproxy_connections_open",
 		"Client connections open.", nil, nil)
+	descTLSErrors = prometheus.NewDesc("wsproxy_tls_handshake_errors_total",
+		"TLS clients closed before their handshake completed (plain HTTP on a TLS port, failed or stalled handshakes).", nil, nil)
 	descRequests = prometheus.NewDesc("wsproxy_http_requests_total",
 		"Plain HTTP requests (not WebSocket handshakes) by route and status class of the answer, from the upstream or the proxy.",
 		[]string{"route", "upstream", "code"}, nil)
@@ -51,7 +53,7 @@ type collector struct {
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descProcesses, descAccepted, descOpen, descRequests, descHandshakes,
+	for _, d := range []*prometheus.Desc{descProcesses, descAccepted, descOpen, descTLSErrors, descRequests, descHandshakes,
 		descTunnels, descBytes, descMessages, descCloseCodes, descClosedBy, descServerUp, descConnectErrors, descConnect} {
 		ch <- d
 	}
@@ -68,6 +70,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descProcesses, float64(m.Processes))
 	counter(descAccepted, m.ConnectionsAccepted)
 	gauge(descOpen, float64(m.ConnectionsOpen))
+	counter(descTLSErrors, m.TLSHandshakeErrors)
 	for _, r := range m.Routes {
 		for class, n := range r.Requests {
 			if class > 0 || n > 0 {
