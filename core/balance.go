@@ -196,6 +196,7 @@ func (c *conn) redial() bool {
 		bytebufferpool.Put(out)
 		return false
 	}
+	c.noteSticky(srv) // a cookie naming the failed server is replaced
 	up, err := c.dial(srv)
 	if err != nil {
 		l.srv.release(srv)
