@@ -185,6 +185,7 @@ func (c *conn) redial() bool {
 	if out == nil {
 		return false
 	}
+	failed := old.srv
 	c.dropUpstream()
 	c.x.tries++
 	if _, err := codec.ParseRequest(out.B[off:], &l.req); err != nil {
@@ -192,6 +193,12 @@ func (c *conn) redial() bool {
 		return false
 	}
 	srv, err := l.srv.pick(c)
+	if err == nil && srv == failed {
+		// A sticky policy (or passive checks turned off) chose the server
+		// that just refused: try the others in order instead.
+		l.srv.release(srv)
+		srv, err = c.rt.up.other(failed, l.now)
+	}
 	if err != nil {
 		bytebufferpool.Put(out)
 		return false
@@ -261,4 +268,23 @@ func (c *conn) learnSid(chunk []byte) {
 	}
 	c.flags &^= cfLearnSid
 	c.releaseRetry()
+}
+
+// other picks, in configuration order after failed, a server that is
+// available and below its max_conns, and counts the request against it.
+func (u *upstream) other(failed *server, now time.Time) (*server, error) {
+	list := u.pool.Servers()
+	start := 0
+	for i, b := range list {
+		if b == failed.b {
+			start = i + 1
+		}
+	}
+	for k := 0; k < len(list)-1; k++ {
+		b := list[(start+k)%len(list)]
+		if b != failed.b && b.Available(now) && b.Acquire() {
+			return u.servers[b], nil
+		}
+	}
+	return nil, errNoUpstream
 }

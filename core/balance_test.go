@@ -2,6 +2,9 @@ package core_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -213,5 +216,70 @@ routes: [{path: /, upstream: u}]
 		if resp.StatusCode != 200 || id != "alive" {
 			t.Fatalf("request %d: %d from %q; want 200 from alive", i, resp.StatusCode, id)
 		}
+	}
+}
+
+// TestBalanceCookieAfterRetry: when the picked server refuses and the
+// request is retried on another, the cookie inserted names the server that
+// answered, so the client sticks to a live one.
+func TestBalanceCookieAfterRetry(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	e := startEcho(t, "alive")
+	_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+upstreams:
+  u:
+    balance: cookie
+    cookie: {secret: "0123456789abcdef0123"}
+    max_fails: -1
+    servers: [{addr: %q}, {addr: %q}]
+routes: [{path: /, upstream: u}]
+`, dead, e.Addr().String()))
+	c := clientFrom("127.0.0.1")
+	var cookie string
+	for i := 0; i < 4; i++ { // round-robin fallback: half of these pick the dead server first
+		id, resp := getID(t, c, "http://"+addr+"/", nil)
+		if resp.StatusCode != 200 || id != "alive" {
+			t.Fatalf("request %d: %d from %q; want 200 from alive", i, resp.StatusCode, id)
+		}
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "wsproxy_srv" {
+				if cookie != "" && ck.Value != cookie {
+					t.Fatalf("request %d: cookie %q; want the live server's %q every time", i, ck.Value, cookie)
+				}
+				cookie = ck.Value
+			}
+		}
+	}
+	if cookie == "" {
+		t.Fatal("no cookie inserted")
+	}
+	for i := 0; i < 3; i++ {
+		if id, _ := getID(t, c, "http://"+addr+"/", map[string]string{"Cookie": "wsproxy_srv=" + cookie}); id != "alive" {
+			t.Fatalf("with the inserted cookie: %q; want alive", id)
+		}
+	}
+	// A client holding a valid cookie for the dead server is served by the
+	// live one and handed the live one's cookie.
+	m := hmac.New(sha256.New, []byte("0123456789abcdef0123"))
+	m.Write([]byte("wsproxy balance cookie v1\x00" + dead))
+	deadCookie := base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+	id, resp := getID(t, c, "http://"+addr+"/", map[string]string{"Cookie": "wsproxy_srv=" + deadCookie})
+	if id != "alive" {
+		t.Fatalf("with the dead server's cookie: %q; want alive", id)
+	}
+	got := ""
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "wsproxy_srv" {
+			got = ck.Value
+		}
+	}
+	if got != cookie {
+		t.Errorf("with the dead server's cookie: Set-Cookie %q; want the live server's %q", got, cookie)
 	}
 }
