@@ -36,11 +36,15 @@ const maxSize = 16 << 20
 // Config describes one load run. The zero value of every field except URL
 // and Conns means its default.
 type Config struct {
-	// URL is the endpoint, ws://host[:port]/path[?query]. The host is a
-	// literal IP or a name resolved once before dialling. wss:// is refused
-	// with ErrTLS for now; the transport type (target.go) is
-	// where it would plug in.
+	// URL is the endpoint, ws://host[:port]/path[?query] or wss://. The
+	// host is a literal IP or a name resolved once before dialling. wss://
+	// runs TLS in a bridge goroutine per connection (tls.go).
 	URL string
+	// Insecure skips verifying the server's certificate (wss://), for
+	// test certificates. CAFile, if set, is a PEM file of the CAs to trust
+	// instead of the system's.
+	Insecure bool
+	CAFile   string
 	// Conns is how many connections to open, at least 1.
 	Conns int
 	// Rate is how many new connections to start per second over the whole
@@ -109,6 +113,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPerProcess == 0 {
 		c.MaxPerProcess = DefaultMaxPerProcess
+		if strings.HasPrefix(c.URL, "wss:") {
+			c.MaxPerProcess = DefaultMaxPerProcessTLS // three descriptors per connection
+		}
 	}
 	return c
 }

@@ -11,8 +11,6 @@ var (
 	// ErrConfig wraps every configuration error; the message names the
 	// field.
 	ErrConfig = errors.New("loadtest: bad config")
-	// ErrTLS is returned for wss:// URLs, which are not supported yet.
-	ErrTLS = errors.New("loadtest: wss is not supported yet")
 	// ErrChild wraps a failure of a child process: it could not start, or
 	// it exited without reporting a result.
 	ErrChild = errors.New("loadtest: child process")

@@ -244,7 +244,13 @@ func (l *loop) dial(rampStart time.Time) {
 		}
 		l.dialed++
 		l.cnt.dialed.Add(1)
-		fd, err := sock.Connect(l.pl.addr, laddr)
+		var fd int
+		var err error
+		if l.pl.tls != nil {
+			fd, err = dialTLS(l.pl, laddr)
+		} else {
+			fd, err = sock.Connect(l.pl.addr, laddr)
+		}
 		if err != nil {
 			l.fail(reason(err))
 			continue

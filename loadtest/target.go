@@ -2,11 +2,13 @@ package loadtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +35,7 @@ type plan struct {
 	addr         netip.AddrPort
 	request      []byte // the handshake request through "Sec-WebSocket-Key: "
 	newTransport func() transport
+	tls          *tls.Config // wss://: the bridge's client config (tls.go); nil for ws://
 	work         workload
 	size         int64
 	interval     int64 // ns between echo sends on one connection
@@ -47,11 +50,9 @@ func parseURL(raw string) (*url.URL, error) {
 		return nil, err
 	}
 	switch u.Scheme {
-	case "ws":
-	case "wss":
-		return nil, ErrTLS
+	case "ws", "wss":
 	default:
-		return nil, fmt.Errorf("scheme %q, want ws", u.Scheme)
+		return nil, fmt.Errorf("scheme %q, want ws or wss", u.Scheme)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("%q has no host", raw)
@@ -67,6 +68,9 @@ func newPlan(ctx context.Context, cfg *Config) (*plan, error) {
 		return nil, fmt.Errorf("%w: URL: %v", ErrConfig, err)
 	}
 	port := uint16(80)
+	if u.Scheme == "wss" {
+		port = 443
+	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.ParseUint(p, 10, 16)
 		if err != nil {
@@ -90,6 +94,15 @@ func newPlan(ctx context.Context, cfg *Config) (*plan, error) {
 		size:         int64(cfg.Size),
 		timeout:      int64(cfg.Timeout),
 		window:       1,
+	}
+	if u.Scheme == "wss" {
+		name := u.Hostname()
+		if h := cfg.Header.Get("Host"); h != "" {
+			name, _, _ = strings.Cut(h, ":")
+		}
+		if pl.tls, err = tlsConfig(cfg, name); err != nil {
+			return nil, err
+		}
 	}
 	switch cfg.Workload {
 	case Echo:
@@ -156,11 +169,10 @@ next:
 // socket has nothing to read or no room to write, and (0, nil) from read
 // means the peer closed.
 //
-// This is the hook for wss://: a TLS transport would hold a per-connection
-// TLS engine fed from the socket (a non-blocking record layer over the same
-// descriptor), would add a TLS-handshake state before the WebSocket
-// handshake, and would be returned by plan.newTransport for the wss scheme,
-// which parseURL refuses with ErrTLS until then.
+// wss:// does not need a transport of its own: the loop's descriptor is one
+// end of a socket pair whose other end a bridge goroutine connects to the
+// TLS connection (tls.go). A TLS engine driven by the loop itself would
+// plug in here.
 type transport interface {
 	read(fd int, p []byte) (int, error)
 	write(fd int, p []byte) (int, error)

@@ -37,7 +37,9 @@ func loadtestCmd(args []string) error {
 		os.Exit(code)
 	}
 	fs := flag.NewFlagSet("loadtest", flag.ExitOnError)
-	url := fs.String("url", "", "WebSocket URL to load, ws://host:port/path (required)")
+	url := fs.String("url", "", "WebSocket URL to load, ws:// or wss://host:port/path (required)")
+	insecure := fs.Bool("insecure", false, "wss: do not verify the server's certificate")
+	caFile := fs.String("ca", "", "wss: PEM file of the CAs to trust instead of the system's")
 	conns := fs.Int("conns", 100, "connections to open")
 	rate := fs.Int("rate", 0, "new connections per second (0: as fast as possible)")
 	src := fs.String("src", "", "source addresses, round-robin per dial: 127.0.0.2-127.0.0.9 or a comma list")
@@ -47,7 +49,7 @@ func loadtestCmd(args []string) error {
 	dur := fs.Duration("duration", 10*time.Second, "workload phase once all connections are up")
 	timeout := fs.Duration("timeout", loadtest.DefaultTimeout, "per handshake (dial to first echo) and per round trip")
 	loops := fs.Int("loops", 1, "event loops per process")
-	maxPer := fs.Int("max-per-process", loadtest.DefaultMaxPerProcess, "connections per process; more are spread over child processes")
+	maxPer := fs.Int("max-per-process", 0, "connections per process, more are spread over child processes (0: 9000, or 6000 for wss)")
 	header := http.Header{}
 	fs.Func("H", "extra handshake header \"Name: value\" (repeatable)", func(s string) error {
 		name, value, ok := strings.Cut(s, ":")
@@ -76,7 +78,7 @@ func loadtestCmd(args []string) error {
 	os.Setenv(profileEnv, *prof)
 
 	cfg := loadtest.Config{
-		URL: *url, Conns: *conns, Rate: *rate, Sources: sources, Workload: *work,
+		URL: *url, Insecure: *insecure, CAFile: *caFile, Conns: *conns, Rate: *rate, Sources: sources, Workload: *work,
 		MsgRate: *msgRate, Size: *size, Duration: *dur, Timeout: *timeout,
 		Loops: *loops, MaxPerProcess: *maxPer, Header: header,
 	}
