@@ -53,11 +53,13 @@ func tlsConfig(cfg *Config, serverName string) (*tls.Config, error) {
 // bridge: non-blocking, close-on-exec, connected at once. A failed dial or
 // handshake shows up on it as end of stream before any handshake response.
 func dialTLS(pl *plan, laddr netip.AddrPort) (int, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return -1, os.NewSyscallError("socketpair", err)
 	}
-	if err := unix.SetNonblock(fds[1], false); err != nil {
+	unix.CloseOnExec(fds[0])
+	unix.CloseOnExec(fds[1])
+	if err := unix.SetNonblock(fds[0], true); err != nil {
 		unix.Close(fds[0])
 		unix.Close(fds[1])
 		return -1, os.NewSyscallError("fcntl", err)

@@ -23,14 +23,14 @@ func RaiseFileLimit() (uint64, error) {
 		return 0, os.NewSyscallError("getrlimit", err)
 	}
 	if rl.Cur >= rl.Max {
-		return rl.Cur, nil
+		return uint64(rl.Cur), nil
 	}
 	raised := rl
 	raised.Cur = rl.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err != nil {
-		return rl.Cur, os.NewSyscallError("setrlimit", err)
+		return uint64(rl.Cur), os.NewSyscallError("setrlimit", err)
 	}
-	return raised.Cur, nil
+	return uint64(raised.Cur), nil
 }
 
 // Capacity returns how many proxied connections one process with limit
