@@ -163,19 +163,6 @@ func groupPIDs(root string, pgid int) ([]int, error) {
 	return pids, nil
 }
 
-// selfCPU returns the CPU time used so far by this process.
-func selfCPU() time.Duration {
-	data, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0
-	}
-	st, err := parseStat(data)
-	if err != nil {
-		return 0
-	}
-	return st.cpu
-}
-
 // sampleLoadgen sums the usage of the load generator: this process and its
 // children in its own process group (loadtest children; the proxies and
 // backends run in groups of their own).

@@ -118,14 +118,7 @@ type balanceRequest struct {
 
 func (r *balanceRequest) ClientAddr() netip.Addr { return r.peer }
 
-func (r *balanceRequest) Header(name string) []byte {
-	for _, h := range r.req.Headers {
-		if codec.EqualFold(h.Name, name) {
-			return h.Value
-		}
-	}
-	return nil
-}
+func (r *balanceRequest) Header(name string) []byte { return headerValue(r.req.Headers, name) }
 
 // Cookie finds name in the Cookie headers ("a=1; b=2").
 func (r *balanceRequest) Cookie(name string) []byte {

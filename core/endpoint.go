@@ -1,8 +1,6 @@
 package core
 
 import (
-	"errors"
-
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 
@@ -52,9 +50,6 @@ func (e *endpoint) pending() int {
 	}
 	return len(e.out.B) - e.off
 }
-
-// errWouldBlock is returned by nothing; EAGAIN is handled inline.
-var errClosedPeer = errors.New("core: peer closed")
 
 // write sends p, or queues what the socket does not take. It never blocks.
 // The caller must not reuse p's bytes if it has queued them: they are copied.

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -81,19 +82,10 @@ func statusFor(err error) (int, string) {
 func reasonOf(err error) string {
 	s := err.Error()
 	for {
-		i := indexColon(s)
-		if i < 0 {
+		t := strings.TrimPrefix(strings.TrimPrefix(s, "codec: "), "core: ")
+		if t == s {
 			return s
 		}
-		s = s[i+2:]
+		s = t
 	}
-}
-
-func indexColon(s string) int {
-	for _, p := range []string{"codec: ", "core: "} {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return len(p) - 2
-		}
-	}
-	return -1
 }

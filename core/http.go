@@ -79,7 +79,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.fail(errNoRoute)
 		return 0, false
 	}
-	if req.Upgrade && !originAllowed(rt.ws.origins, headerValue(req, "Origin")) {
+	if req.Upgrade && !originAllowed(rt.ws.origins, headerValue(req.Headers, "Origin")) {
 		c.fail(errOriginForbidden)
 		return 0, false
 	}
@@ -240,8 +240,9 @@ func (c *conn) admit(req *codec.Request) error {
 	return nil
 }
 
-func headerValue(req *codec.Request, name string) []byte {
-	for _, h := range req.Headers {
+// headerValue returns the first value of the header name in hs, or nil.
+func headerValue(hs []codec.Header, name string) []byte {
+	for _, h := range hs {
 		if codec.EqualFold(h.Name, name) {
 			return h.Value
 		}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"wsproxy/codec"
 )
 
 // limiter enforces limits.max_conns, max_conns_per_ip and
@@ -119,12 +121,12 @@ func originAllowed(list []string, origin []byte) bool {
 	for _, o := range list {
 		if len(o) > 2 && o[0] == '*' && o[1] == '.' {
 			h := stripPort(host)
-			if len(h) > len(o)-1 && equalFoldBytes(h[len(h)-len(o)+1:], o[1:]) {
+			if len(h) > len(o)-1 && codec.EqualFold(h[len(h)-len(o)+1:], o[1:]) {
 				return true
 			}
 			continue
 		}
-		if equalFoldBytes(origin, o) {
+		if codec.EqualFold(origin, o) {
 			return true
 		}
 	}

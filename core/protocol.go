@@ -1,8 +1,6 @@
 package core
 
 import (
-	"errors"
-
 	"github.com/gobwas/ws"
 
 	"wsproxy/codec"
@@ -85,5 +83,3 @@ func (c *conn) rejectFrame(d int, code ws.StatusCode) {
 	c.writeClose(receiver, ws.StatusGoingAway)
 	c.startClosing(sender, code)
 }
-
-var errProtocol = errors.New("core: WebSocket protocol error")

@@ -3,6 +3,7 @@ package core
 import (
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
+	"strconv"
 
 	"wsproxy/codec"
 	"wsproxy/internal/sock"
@@ -228,7 +229,7 @@ func methodFor(f connFlags) []byte {
 // headers dropped, Connection: close added when the client will be closed.
 func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
-	dst = appendInt(dst, resp.Status)
+	dst = strconv.AppendInt(dst, int64(resp.Status), 10)
 	dst = append(dst, ' ')
 	dst = append(append(dst, resp.Reason...), "\r\n"...)
 	var conn []byte
@@ -256,20 +257,6 @@ func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
 		dst = append(append(dst, srv.up.pool.SetCookie(srv.b)...), "\r\n"...)
 	}
 	return append(dst, "\r\n"...)
-}
-
-func appendInt(dst []byte, v int) []byte {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(dst, b[i:]...)
 }
 
 // finishResponse ends one request/response exchange: the upstream goes back

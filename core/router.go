@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"wsproxy/codec"
 	"wsproxy/internal/config"
 )
 
@@ -94,10 +95,10 @@ func (r *router) match(host, path []byte) *route {
 
 func (rt *route) matchHost(host []byte) bool {
 	if !rt.wildcard {
-		return equalFoldBytes(host, rt.host)
+		return codec.EqualFold(host, rt.host)
 	}
 	// "*.example.com" matches "a.example.com" and "a.b.example.com".
-	return len(host) > len(rt.host) && equalFoldBytes(host[len(host)-len(rt.host):], rt.host)
+	return len(host) > len(rt.host) && codec.EqualFold(host[len(host)-len(rt.host):], rt.host)
 }
 
 // rewrite appends the request target sent upstream to dst: the path after
@@ -153,25 +154,6 @@ func stripPort(host []byte) []byte {
 		return host[:i]
 	}
 	return host
-}
-
-func equalFoldBytes(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // literalRewrite recognises the common rewrite "^/literal/(.*)" → "…$1…"
