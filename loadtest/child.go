@@ -43,6 +43,8 @@ type childMsg struct {
 // always runs its share in one process.
 type childConfig struct {
 	URL      string
+	Insecure bool
+	CAFile   string
 	Conns    int
 	Rate     int
 	Sources  []netip.Addr
@@ -57,7 +59,7 @@ type childConfig struct {
 
 func (c childConfig) config() Config {
 	return Config{
-		URL: c.URL, Conns: c.Conns, Rate: c.Rate, Sources: c.Sources, Workload: c.Workload,
+		URL: c.URL, Insecure: c.Insecure, CAFile: c.CAFile, Conns: c.Conns, Rate: c.Rate, Sources: c.Sources, Workload: c.Workload,
 		MsgRate: c.MsgRate, Size: c.Size, Duration: c.Duration, Timeout: c.Timeout,
 		Loops: c.Loops, MaxPerProcess: c.Conns, Header: c.Header,
 	}
@@ -157,7 +159,7 @@ func splitConfig(cfg *Config, i, n int) childConfig {
 		src = append(src[k:], src[:k]...)
 	}
 	return childConfig{
-		URL: cfg.URL, Conns: conns, Rate: rate, Sources: src, Workload: cfg.Workload,
+		URL: cfg.URL, Insecure: cfg.Insecure, CAFile: cfg.CAFile, Conns: conns, Rate: rate, Sources: src, Workload: cfg.Workload,
 		MsgRate: cfg.MsgRate, Size: cfg.Size, Duration: cfg.Duration, Timeout: cfg.Timeout,
 		Loops: cfg.Loops, Header: cfg.Header,
 	}

@@ -37,6 +37,15 @@ func TestWSS(t *testing.T) {
 		t.Errorf("no round trips measured over wss")
 	}
 
+	// Spread over child processes, which must get Insecure too.
+	res, err = loadtest.Run(ctx, loadtest.Config{URL: url, Conns: 20, MaxPerProcess: 10, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Up != 20 || res.Failed != 0 {
+		t.Fatalf("two children: up %d, failed %d (%v); want 20 up", res.Up, res.Failed, res.FailReasons)
+	}
+
 	res, err = loadtest.Run(ctx, loadtest.Config{URL: url, Conns: 5, Timeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
