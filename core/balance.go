@@ -185,21 +185,17 @@ func (c *conn) redial() bool {
 		bytebufferpool.Put(out)
 		return false
 	}
-	srv, err := l.srv.pick(c)
-	if err == nil && srv == failed {
-		// A sticky policy (or passive checks turned off) chose the server
-		// that just refused: try the others in order instead.
-		l.srv.release(srv)
-		srv, err = c.rt.up.other(failed, l.now)
-	}
+	// The loop's client address belongs to whichever connection read last:
+	// ip_hash must see this request's client again.
+	l.client = c.x.client
+	srv, err := c.repick(failed)
 	if err != nil {
 		bytebufferpool.Put(out)
 		return false
 	}
 	c.noteSticky(srv) // a cookie naming the failed server is replaced
-	up, err := c.dial(srv)
+	up, err := c.dialAny(srv)
 	if err != nil {
-		l.srv.release(srv)
 		bytebufferpool.Put(out)
 		return false
 	}
@@ -207,6 +203,19 @@ func (c *conn) redial() bool {
 	c.up = up
 	c.updateInterest()
 	return true
+}
+
+// repick chooses a server for the request in l.req after a connect to
+// failed did not succeed: the policy's choice, or when a sticky policy (or
+// passive checks turned off) chooses failed again, the others in order.
+func (c *conn) repick(failed *server) (*server, error) {
+	l := c.l
+	srv, err := l.srv.pick(c)
+	if err == nil && srv == failed {
+		l.srv.release(srv)
+		srv, err = c.rt.up.other(failed, l.now)
+	}
+	return srv, err
 }
 
 // noteSticky sets the flags that make the response carry a balance cookie

@@ -1,6 +1,10 @@
 package core
 
-import "github.com/valyala/bytebufferpool"
+import (
+	"net/netip"
+
+	"github.com/valyala/bytebufferpool"
+)
 
 // exchange is the state of one HTTP request/response on a connection: where
 // each body ends, buffers that exist only while a response head or an
@@ -12,6 +16,7 @@ type exchange struct {
 	req, resp bodyState
 	uin       *bytebufferpool.ByteBuffer // partial upstream response head
 	retry     *bytebufferpool.ByteBuffer // request head kept while a reused upstream may still fail; later the start of a response body searched for an Engine.IO sid
+	client    netip.Addr                 // the request's client address, for a policy that picks again (redial)
 	tries     uint8                      // servers tried for this request
 	next      *exchange                  // free list link
 }
@@ -57,5 +62,5 @@ func (x *exchange) reset() {
 			*b = nil
 		}
 	}
-	x.req, x.resp, x.tries = bodyState{}, bodyState{}, 0
+	x.req, x.resp, x.client, x.tries = bodyState{}, bodyState{}, netip.Addr{}, 0
 }

@@ -15,6 +15,7 @@ import (
 // connection to it or dials a new one, and queues head for it.
 func (c *conn) startUpstream(head []byte, bodiless bool) error {
 	l := c.l
+	c.x.client = l.client
 	srv, err := l.srv.pick(c)
 	if err != nil {
 		return err
@@ -32,8 +33,7 @@ func (c *conn) startUpstream(head []byte, bodiless bool) error {
 		}
 		c.up = up
 		c.scheduleRead()
-	} else if up, err = c.dial(srv); err != nil {
-		l.srv.release(srv)
+	} else if up, err = c.dialAny(srv); err != nil {
 		return err
 	}
 	c.up = up
@@ -62,6 +62,32 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 	up.flags |= epRegistered
 	c.schedule(l.srv.timeouts.Connect)
 	return up, nil
+}
+
+// dialAny dials srv and, when that connect fails at once (a refused
+// connect on loopback does, before any event), the other servers of the
+// upstream in the order redial would use, each request trying at most as
+// many servers as the upstream has. srv has been acquired by pick; on
+// error every server acquired here has been released.
+func (c *conn) dialAny(srv *server) (*endpoint, error) {
+	l := c.l
+	for {
+		up, err := c.dial(srv)
+		if err == nil {
+			return up, nil
+		}
+		l.srv.release(srv)
+		if c.x == nil || int(c.x.tries)+1 >= len(c.rt.up.servers) {
+			return nil, err
+		}
+		c.x.tries++
+		next, perr := c.repick(srv)
+		if perr != nil {
+			return nil, err
+		}
+		c.noteSticky(next)
+		srv = next
+	}
 }
 
 // upstreamFailed handles an upstream socket error, end of stream before a
