@@ -4,6 +4,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 
+	"wsproxy/internal/sock"
 	"wsproxy/poller"
 )
 
@@ -62,7 +63,7 @@ func (e *endpoint) write(p []byte) error {
 	}
 	if e.out == nil && e.flags&epConnecting == 0 {
 		for len(p) > 0 {
-			n, err := unix.Write(e.fd, p)
+			n, err := sock.Write(e.fd, p)
 			if err == unix.EINTR {
 				continue
 			}
@@ -92,7 +93,7 @@ func (e *endpoint) flush() (bool, error) {
 		return true, nil
 	}
 	for e.off < len(e.out.B) {
-		n, err := unix.Write(e.fd, e.out.B[e.off:])
+		n, err := sock.Write(e.fd, e.out.B[e.off:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -140,7 +141,7 @@ func (e *endpoint) read(l *Loop, max int) (int, error) {
 		b = b[:max]
 	}
 	for {
-		n, err := unix.Read(e.fd, b)
+		n, err := sock.Read(e.fd, b)
 		if err == unix.EINTR {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 
+	"wsproxy/internal/sock"
 	"wsproxy/poller"
 )
 
@@ -313,7 +314,7 @@ func (e *endpoint) tlsClose() {
 // readFD reads from fd, retrying on EINTR. n is never negative.
 func readFD(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Read(fd, p)
+		n, err := sock.Read(fd, p)
 		if err == unix.EINTR {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
+	"wsproxy/internal/sock"
 )
 
 // workload is Config.Workload as an enum for the hot path.
@@ -186,7 +187,7 @@ func plainTransport() transport { return plain{} }
 
 func (plain) read(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Read(fd, p)
+		n, err := sock.Read(fd, p)
 		if err == unix.EINTR {
 			continue
 		}
@@ -196,7 +197,7 @@ func (plain) read(fd int, p []byte) (int, error) {
 
 func (plain) write(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Write(fd, p)
+		n, err := sock.Write(fd, p)
 		if err == unix.EINTR {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -173,6 +174,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) ba
 	if loops > 0 {
 		cfg.Loops = loops
 	}
+	setProcs(cfg.Loops)
 	srv, err := core.New(cfg, core.Options{Logger: log, SidStore: sids})
 	srvp = srv
 	if err != nil {
@@ -272,6 +274,24 @@ func checkCmd(args []string) error {
 	}
 	fmt.Printf("%s: ok\n", *file)
 	return nil
+}
+
+// setProcs gives the Go scheduler one P more than there are event loops,
+// unless GOMAXPROCS is set in the environment. An idle loop blocks in
+// epoll_wait; when every P is held by a loop, sysmon takes the P of the
+// blocked one and wakes a thread for it, and the loop has to get a P back
+// when its events arrive: that costs futex calls and 20 µs sysmon ticks on
+// every wake-up. With a P to spare, sysmon leaves a blocked loop alone.
+// The spare P also runs TLS handshakes, health checks and the admin server.
+// BENCHMARKS.md ("CPU per relayed message") has the measurement.
+func setProcs(loops int) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if loops <= 0 {
+		loops = runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(loops + 1)
 }
 
 func echoCmd(args []string) error {

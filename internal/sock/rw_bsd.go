@@ -1,0 +1,11 @@
+//go:build darwin || freebsd || netbsd || openbsd || dragonfly
+
+package sock
+
+import "golang.org/x/sys/unix"
+
+// Read is read(2) on a non-blocking descriptor (see rw_linux.go).
+func Read(fd int, p []byte) (int, error) { return unix.Read(fd, p) }
+
+// Write is write(2) on a non-blocking descriptor (see rw_linux.go).
+func Write(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
