@@ -20,9 +20,9 @@ var titles = map[string]string{
 var columns = map[string][]string{
 	Idle:  {"proxy", "conns up", "RSS before", "RSS loaded", "RSS Δ/conn", "PSS Δ/conn", "proxy CPU", "loadgen CPU", "handshake p50/p99"},
 	Flood: {"proxy", "pushed", "RSS first", "RSS min", "RSS max", "RSS last", "max − first", "last − at 1 s"},
-	Ramp:  {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU"},
-	Echo:  {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg"},
-	Bulk:  {"proxy", "conns", "MB/s", "vs direct", "proxy CPU"},
+	Ramp:  {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU", "machine CPU", "proxy share"},
+	Echo:  {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", "proxy share"},
+	Bulk:  {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "proxy share"},
 }
 
 // Markdown writes the machine line and one table per scenario, with a line
@@ -157,18 +157,26 @@ func (r *Report) row(t Trial) []string {
 	case Ramp:
 		return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), fmt.Sprint(t.Failed),
 			fmt.Sprintf("%.0f", t.HandshakesPerSec), dur(t.Handshake.P50), dur(t.Handshake.P99),
-			dur(t.Handshake.Max), dur(t.ProxyCPU)}
+			dur(t.Handshake.Max), dur(t.ProxyCPU), dur(t.MachineCPU), share(t)}
 	case Echo:
 		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.0f", t.MsgsPerSec), dur(t.RTT.P50),
-			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg)}
+			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg), share(t)}
 	case Bulk:
 		vs := "—"
 		if d := r.find(Bulk, Direct, t.Round); d != nil && d.MBPerSec > 0 && t.Proxy != Direct {
 			vs = fmt.Sprintf("%.0f%%", 100*t.MBPerSec/d.MBPerSec)
 		}
-		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU)}
+		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU), share(t)}
 	}
 	return []string{t.Proxy}
+}
+
+// share is the proxy's part of the machine's busy CPU time during t.
+func share(t Trial) string {
+	if t.MachineCPU <= 0 || t.Proxy == Direct {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(t.ProxyCPU)/float64(t.MachineCPU))
 }
 
 // find returns the trial of scenario sc through proxy p in round, or nil.

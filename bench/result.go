@@ -56,6 +56,12 @@ type Trial struct {
 	// is the load generator's.
 	ProxyCPU time.Duration `json:"proxy_cpu"`
 	LoadCPU  time.Duration `json:"load_cpu"`
+	// MachineCPU is the busy time of all the machine's CPUs (/proc/stat:
+	// user, nice, system, irq, softirq, steal) over the span ProxyCPU
+	// covers: proxy, load generator, backends and everything else.
+	// ProxyCPU / MachineCPU is the proxy's share of the work, and the most
+	// a cheaper proxy could free for the others on a saturated machine.
+	MachineCPU time.Duration `json:"machine_cpu,omitempty"`
 
 	Handshake loadtest.Latency `json:"handshake"`
 	RTT       loadtest.Latency `json:"rtt"`
