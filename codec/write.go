@@ -52,10 +52,18 @@ func AppendStatusLine(dst []byte, status int) []byte {
 //
 // An empty reason is replaced by StatusText(status).
 func AppendStatusResponse(dst []byte, status int, reason string) []byte {
+	return AppendStatusResponseHeader(dst, status, reason, "")
+}
+
+// AppendStatusResponseHeader is AppendStatusResponse with extra header
+// lines, each ending in CRLF (e.g. "Sec-WebSocket-Version: 13\r\n" with a
+// 426), before the others.
+func AppendStatusResponseHeader(dst []byte, status int, reason, extra string) []byte {
 	if reason == "" {
 		reason = StatusText(status)
 	}
 	dst = AppendStatusLine(dst, status)
+	dst = append(dst, extra...)
 	dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(reason)+1), 10)
 	dst = append(dst, "\r\nConnection: close\r\n\r\n"...)

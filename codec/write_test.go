@@ -39,6 +39,12 @@ func TestWriters(t *testing.T) {
 				"Content-Length: 12\r\nConnection: close\r\n\r\nBad Gateway\n",
 		},
 		{
+			name: "status response with an extra header",
+			got:  AppendStatusResponseHeader(nil, 426, "speak 13", "Sec-WebSocket-Version: 13\r\n"),
+			want: "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+				"Content-Length: 9\r\nConnection: close\r\n\r\nspeak 13\n",
+		},
+		{
 			name: "accept key, RFC 6455 §1.3",
 			got:  AppendAcceptKey(nil, []byte("dGhlIHNhbXBsZSBub25jZQ==")),
 			want: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",

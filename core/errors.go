@@ -72,6 +72,10 @@ func statusFor(err error) (int, string) {
 		return http.StatusGatewayTimeout, "upstream connect timed out"
 	case errors.As(err, &ue):
 		return http.StatusBadGateway, "upstream connection failed"
+	case errors.Is(err, codec.ErrUnsupportedWSVersion):
+		return http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version; this server speaks 13"
+	case errors.Is(err, codec.ErrUnsupportedVersion):
+		return http.StatusHTTPVersionNotSupported, "HTTP version not supported"
 	case errors.Is(err, codec.ErrBadHandshake):
 		return http.StatusBadRequest, "bad WebSocket handshake: " + reasonOf(err)
 	}

@@ -82,7 +82,8 @@ func TestErrorResponses(t *testing.T) {
 		{"upstream answers garbage", "GET /garbage HTTP/1.1\r\nHost: a\r\n\r\n", 502, "malformed upstream response"},
 		{"WebSocket key missing", upgrade("", "13"), 400, "Sec-WebSocket-Key"},
 		{"WebSocket key malformed", upgrade("Sec-WebSocket-Key: short\r\n", "13"), 400, "Sec-WebSocket-Key"},
-		{"WebSocket bad version", upgrade("Sec-WebSocket-Key: "+wsKey+"\r\n", "8"), 400, "Sec-WebSocket-Version"},
+		{"WebSocket bad version", upgrade("Sec-WebSocket-Key: "+wsKey+"\r\n", "8"), 426, "Sec-WebSocket-Version"},
+		{"HTTP/2.0 request line", "GET /ok HTTP/2.0\r\nHost: a\r\n\r\n", 505, "version not supported"},
 		{"head not finished in time", "GET /ok HTTP/1.1\r\nHost: a\r\n", 408, "not received in time"},
 		{"nothing sent in time", "", 408, "not received in time"},
 	}
@@ -110,6 +111,10 @@ func TestErrorResponses(t *testing.T) {
 			}
 			if !resp.Close {
 				t.Errorf("Connection: close missing from the error response")
+			}
+			// RFC 6455 §4.4: a 426 names the versions the server speaks.
+			if v := resp.Header.Get("Sec-WebSocket-Version"); (resp.StatusCode == 426) != (v == "13") {
+				t.Errorf("status %d with Sec-WebSocket-Version %q; want \"13\" with a 426 only", resp.StatusCode, v)
 			}
 			expectEOF(t, br, bad)
 		})

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"net/http"
 
 	"wsproxy/codec"
 )
@@ -210,7 +211,11 @@ func (c *conn) fail(err error) {
 	c.flags |= cfRespStarted
 	c.st = stClosing
 	c.cl.flags |= epEOF // read no more
-	out := codec.AppendStatusResponse(c.l.hbuf[:0], status, reason)
+	extra := ""
+	if status == http.StatusUpgradeRequired {
+		extra = "Sec-WebSocket-Version: 13\r\n" // RFC 6455 §4.4
+	}
+	out := codec.AppendStatusResponseHeader(c.l.hbuf[:0], status, reason, extra)
 	c.l.hbuf = out[:0]
 	if c.cl.write(out) != nil {
 		c.close()
