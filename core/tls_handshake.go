@@ -218,6 +218,7 @@ func (t *tlsConn) handshakeDone(l *Loop, err error) {
 	}
 	t.phase = tlsReady
 	t.in, t.off = hs.in, hs.off
+	trimTLSInput(t.conn) // the handshake's buffers, once empty (tls_trim.go)
 	e := t.e
 	// A peer may send its data and its FIN right behind its Finished; the
 	// EOF is found again after the data is read.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +33,10 @@ import (
 // default 3000), WSPROXY_MEASURE_HANDSHAKES (per trial, default 4000),
 // WSPROXY_MEASURE_CLIENTS (concurrent handshaking clients, default 32),
 // WSPROXY_MEASURE_ROUNDS (default 2), WSPROXY_MEASURE_GOGC (GOGC values
-// for further idle trials of wsproxy, e.g. "50,25"; default none).
+// for further idle trials of wsproxy, e.g. "50,25"; default none),
+// WSPROXY_MEASURE_NOTRIM=1 (one more idle trial of wsproxy with
+// WSPROXY_TLS_TRIM=0, which keeps crypto/tls's empty input buffers; see
+// core/tls_trim.go).
 //
 // Each proxy runs as a process group of its own with two event loops or
 // workers, in front of an echo backend inside the test process, with one
@@ -41,7 +46,11 @@ import (
 //	idle       100 wss connections opened and closed (warm-up), VmRSS of the
 //	           proxy's processes sampled, N wss connections opened with one
 //	           echo each, sampled again at once and after 10 s of idleness;
-//	           bytes per connection = difference / N.
+//	           bytes per connection = difference / N. For wsproxy also the
+//	           live heap: HeapAlloc after a forced GC (admin pprof,
+//	           /debug/pprof/heap?gc=1), taken right after the first and the
+//	           last RSS sample, so that the forced GCs move no RSS sample
+//	           but "loaded" (the one after the baseline GC).
 //	handshake  full handshakes (no resumption) as fast as the clients go:
 //	           "tls" connects, handshakes and closes; "wss" also upgrades
 //	           through the proxy to the backend and echoes one message.
@@ -73,24 +82,33 @@ func TestMeasureTLS(t *testing.T) {
 	}
 
 	// Every trial is a subtest, so that its proxy is gone before the next.
-	idle := func(name, px, gogc string) {
+	// env is set for the proxy process only: this one has started.
+	idle := func(name, px string, env ...string) {
 		t.Run("idle/"+name, func(t *testing.T) {
-			if gogc != "" {
-				t.Setenv("GOGC", gogc) // for the proxy process only: this one has started
+			for i := 0; i+1 < len(env); i += 2 {
+				t.Setenv(env[i], env[i+1])
 			}
-			addr, pid := startTLSProxyProc(t, px, dir, cert, key, backend)
-			r := measureIdle(t, addr, pid, conns)
-			t.Logf("RESULT idle %-8s conns=%d before=%s loaded=%s settled=%s per_conn_loaded=%.0f B per_conn_settled=%.0f B",
+			addr, pid, admin := startTLSProxyProc(t, px, dir, cert, key, backend)
+			r := measureIdle(t, addr, admin, pid, conns)
+			heap := ""
+			if admin != "" {
+				heap = fmt.Sprintf(" heap_before=%s heap_settled=%s heap_per_conn=%.0f B",
+					kb(r.heapBefore), kb(r.heapSettled), float64(r.heapSettled-r.heapBefore)/float64(r.conns))
+			}
+			t.Logf("RESULT idle %-8s conns=%d before=%s loaded=%s settled=%s per_conn_loaded=%.0f B per_conn_settled=%.0f B%s",
 				name, r.conns, kb(r.before), kb(r.loaded), kb(r.settled),
-				float64(r.loaded-r.before)/float64(r.conns), float64(r.settled-r.before)/float64(r.conns))
+				float64(r.loaded-r.before)/float64(r.conns), float64(r.settled-r.before)/float64(r.conns), heap)
 		})
 	}
 	for _, px := range proxies {
-		idle(px, px, "")
+		idle(px, px)
+	}
+	if os.Getenv("WSPROXY_MEASURE_NOTRIM") == "1" {
+		idle("wsproxy-TLS_TRIM=0", "wsproxy", "WSPROXY_TLS_TRIM", "0")
 	}
 	for _, g := range strings.Split(os.Getenv("WSPROXY_MEASURE_GOGC"), ",") {
 		if g != "" {
-			idle("wsproxy-GOGC="+g, "wsproxy", g)
+			idle("wsproxy-GOGC="+g, "wsproxy", "GOGC", g)
 		}
 	}
 	for round := 1; round <= rounds; round++ {
@@ -98,7 +116,7 @@ func TestMeasureTLS(t *testing.T) {
 			for _, mode := range []string{"tls", "wss"} {
 				for _, px := range proxies {
 					t.Run(fmt.Sprintf("handshake/%d/%s/%s/%s", round, kx, mode, px), func(t *testing.T) {
-						addr, pid := startTLSProxyProc(t, px, dir, cert, key, backend)
+						addr, pid, _ := startTLSProxyProc(t, px, dir, cert, key, backend)
 						r := measureHandshakes(t, addr, pid, mode, kx, handshakes, clients)
 						t.Logf("RESULT handshake round=%d kx=%s mode=%s %-8s n=%d rate=%.0f/s cpu=%.0f us/handshake group=%s errors=%d",
 							round, kx, mode, px, r.n, r.rate, r.cpuPer.Seconds()*1e6, r.group, r.errors)
@@ -119,23 +137,26 @@ func envInt(name string, def int) int {
 func kb(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // startTLSProxyProc starts wsproxy or nginx with a TLS listener on a free
-// port in front of backend and returns the address and the process group.
-func startTLSProxyProc(t *testing.T, px, dir, cert, key, backend string) (string, int) {
+// port in front of backend and returns the address, the process group and,
+// for wsproxy, the address of its admin listener (with pprof).
+func startTLSProxyProc(t *testing.T, px, dir, cert, key, backend string) (string, int, string) {
 	t.Helper()
 	addr := freePort(t)
 	switch px {
 	case "wsproxy":
 		cfg := filepath.Join(t.TempDir(), "wsproxy.yaml")
+		admin := freePort(t)
 		text := fmt.Sprintf(`listen: [{addr: %q, tls: {cert: %q, key: %q}}]
 loops: 2
 routes: [{path: /, upstream: %q}]
-`, addr, cert, key, backend)
+admin: {addr: %q, pprof: true}
+`, addr, cert, key, backend, admin)
 		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		p := startProc(t, "run", "-config", cfg, "-log-level", "warn")
 		waitTLS(t, addr)
-		return addr, p.cmd.Process.Pid
+		return addr, p.cmd.Process.Pid, admin
 	case "nginx":
 		prefix := t.TempDir()
 		conf := filepath.Join(prefix, "nginx.conf")
@@ -187,10 +208,10 @@ http {
 			<-done
 		})
 		waitTLS(t, addr)
-		return addr, cmd.Process.Pid
+		return addr, cmd.Process.Pid, ""
 	}
 	t.Fatalf("unknown proxy %s", px)
-	return "", 0
+	return "", 0, ""
 }
 
 // waitTLS waits until a TLS handshake with addr succeeds.
@@ -217,9 +238,37 @@ func measureTLS(kx string) *tls.Config {
 type idleResult struct {
 	conns                   int
 	before, loaded, settled int64
+	heapBefore, heapSettled int64 // live heap; 0 without admin
 }
 
-func measureIdle(t *testing.T, addr string, pgid, n int) idleResult {
+// liveHeap is the HeapAlloc of the wsproxy whose admin listener is admin,
+// after a forced GC; 0 if admin is "".
+func liveHeap(t *testing.T, admin string) int64 {
+	if admin == "" {
+		return 0
+	}
+	resp, err := http.Get("http://" + admin + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v, ok := strings.Cut(string(b), "\n# HeapAlloc = ")
+	if !ok {
+		t.Fatalf("no HeapAlloc in the heap profile from %s", admin)
+	}
+	v, _, _ = strings.Cut(v, "\n")
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func measureIdle(t *testing.T, addr, admin string, pgid, n int) idleResult {
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, TLSClientConfig: measureTLS("default")}
 	url := "wss://" + addr + "/ws"
 	open := func(n int) []*websocket.Conn {
@@ -262,10 +311,12 @@ func measureIdle(t *testing.T, addr string, pgid, n int) idleResult {
 	closeAll(open(100))
 	time.Sleep(2 * time.Second) // let the warm-up connections close on the proxy side
 	r := idleResult{conns: n, before: groupRSS(pgid)}
+	r.heapBefore = liveHeap(t, admin)
 	conns := open(n)
 	r.loaded = groupRSS(pgid)
 	time.Sleep(10 * time.Second)
 	r.settled = groupRSS(pgid)
+	r.heapSettled = liveHeap(t, admin)
 	closeAll(conns)
 	return r
 }
