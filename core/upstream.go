@@ -55,12 +55,26 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 	up := &endpoint{fd: fd, c: c, l: l, srv: srv, flags: epConnecting | epIsUpstream, events: poller.Writable}
 	c.noteDial(up)
 	l.srv.tls.dialTLS(up)
-	if err := l.register(fd, up, poller.Writable); err != nil {
+	// A connect to a loopback address (a backend on the same host) is
+	// established by the time connect(2) returns: the request can go out
+	// now rather than after a writable event and an interest change.
+	early := up.tls == nil && sock.Established(fd)
+	if early {
+		up.flags &^= epConnecting
+		up.events = poller.Readable
+	}
+	if err := l.register(fd, up, up.events); err != nil {
 		closeFD(fd)
 		return nil, &upstreamError{err}
 	}
 	up.flags |= epRegistered
-	c.schedule(l.srv.timeouts.Connect)
+	if early {
+		c.noteConnected(up)
+		l.srv.connected(srv, true)
+		c.scheduleRead()
+	} else {
+		c.schedule(l.srv.timeouts.Connect)
+	}
 	return up, nil
 }
 

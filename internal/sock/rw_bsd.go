@@ -9,3 +9,7 @@ func Read(fd int, p []byte) (int, error) { return unix.Read(fd, p) }
 
 // Write is write(2) on a non-blocking descriptor (see rw_linux.go).
 func Write(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
+
+// Established reports false: on these systems the caller waits for the
+// writable event after every connect.
+func Established(fd int) bool { return false }
