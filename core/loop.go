@@ -193,7 +193,8 @@ func (l *Loop) Run() error {
 	}
 }
 
-// housekeeper runs once a second: it evicts stale idle upstream connections.
+// housekeeper runs once a second: it evicts stale idle upstream connections
+// and drops the empty input buffers of TLS connections (tls_trim.go).
 type housekeeper struct {
 	l *Loop
 	e *timer.Entry
@@ -201,6 +202,7 @@ type housekeeper struct {
 
 func (h *housekeeper) onTimer() {
 	h.l.idle.evict(h.l, h.l.now)
+	h.l.trimTLS()
 	h.l.wheel.Schedule(h.e, h.l.now.Add(time.Second))
 }
 

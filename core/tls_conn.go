@@ -43,8 +43,8 @@ import (
 // than it returned; plaintext it holds is invisible to the poller. The loop
 // therefore reads until tls.Conn reports errWouldBlock or the loop's buffer
 // is full; in the latter case tlsConn.more is set and, whenever the
-// connection may read again (tlsInterest), a task re-runs the read. Once
-// it has reported errWouldBlock, its empty input buffers are dropped
+// connection may read again (tlsInterest), a task re-runs the read. The
+// loop's housekeeper drops its empty input buffers once a second
 // (tls_trim.go), so an idle connection holds none.
 type tlsConn struct {
 	e     *endpoint
@@ -187,7 +187,6 @@ func (e *endpoint) tlsRead(l *Loop, max int) (int, error) {
 	switch {
 	case err == nil:
 	case err == errWouldBlock:
-		trimTLSInput(t.conn) // all input taken: drop the empty buffers (tls_trim.go)
 		if n == 0 {
 			return 0, unix.EAGAIN
 		}
