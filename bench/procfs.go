@@ -34,6 +34,9 @@ type Usage struct {
 	// CPU is user plus system time since each process started.
 	CPU time.Duration `json:"cpu"`
 
+	// SysCPU is the system (kernel) part of CPU.
+	SysCPU time.Duration `json:"sys_cpu"`
+
 	// Procs is how many processes were summed.
 	Procs int `json:"procs"`
 }
@@ -69,6 +72,7 @@ func sampleGroup(pgid int) (Usage, error) {
 		}
 		u.RSS += rss
 		u.CPU += st.cpu
+		u.SysCPU += st.sys
 		u.Procs++
 		if roll, err := os.ReadFile(filepath.Join(dir, "smaps_rollup")); err == nil {
 			pss, _ := parseKB(roll, "Pss:")
@@ -107,6 +111,7 @@ type stat struct {
 	state      byte // R, S, D, Z (zombie), ...
 	ppid, pgrp int
 	cpu        time.Duration // utime + stime
+	sys        time.Duration // stime
 }
 
 // parseStat parses /proc/PID/stat. The command name (field 2) is in
@@ -136,6 +141,7 @@ func parseStat(data []byte) (stat, error) {
 		ppid:  int(n[0]),
 		pgrp:  int(n[1]),
 		cpu:   time.Duration(n[2]+n[3]) * time.Second / clockTicks,
+		sys:   time.Duration(n[3]) * time.Second / clockTicks,
 	}, nil
 }
 
@@ -199,6 +205,7 @@ func sampleLoadgen() Usage {
 		rss, _ := parseKB(status, "VmRSS:")
 		u.RSS += rss
 		u.CPU += st.cpu
+		u.SysCPU += st.sys
 		u.Procs++
 	}
 	return u

@@ -68,9 +68,9 @@ func TestParseStat(t *testing.T) {
 		err  bool
 	}{
 		{"plain", "4242 (wsproxy) S 1 4242 4242 0 -1 4194560 1525 0 0 0 150 37 0 0 20 0 7 0 1234 1261956 2082",
-			stat{state: 'S', ppid: 1, pgrp: 4242, cpu: 1870 * time.Millisecond}, false},
+			stat{state: 'S', ppid: 1, pgrp: 4242, cpu: 1870 * time.Millisecond, sys: 370 * time.Millisecond}, false},
 		{"spaces and parens in the name", "77 (nginx: worker) (x)) R 76 76 76 0 -1 0 0 0 0 0 1 2 0 0",
-			stat{state: 'R', ppid: 76, pgrp: 76, cpu: 30 * time.Millisecond}, false},
+			stat{state: 'R', ppid: 76, pgrp: 76, cpu: 30 * time.Millisecond, sys: 20 * time.Millisecond}, false},
 		{"truncated", "77 (x) R 76 76 76", stat{}, true},
 		{"no name", "77 x R 76 76", stat{}, true},
 		{"bad number", "77 (x) R 76 76 76 0 -1 0 0 0 0 0 ab 2", stat{}, true},

@@ -21,7 +21,7 @@ var columns = map[string][]string{
 	Idle:  {"proxy", "conns up", "RSS before", "RSS loaded", "RSS Δ/conn", "PSS Δ/conn", "proxy CPU", "loadgen CPU", "handshake p50/p99"},
 	Flood: {"proxy", "pushed", "RSS first", "RSS min", "RSS max", "RSS last", "max − first", "last − at 1 s"},
 	Ramp:  {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU", "machine CPU", "proxy share"},
-	Echo:  {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", "proxy share"},
+	Echo:  {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", "of it in kernel", "proxy share"},
 	Bulk:  {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "proxy share"},
 }
 
@@ -160,7 +160,7 @@ func (r *Report) row(t Trial) []string {
 			dur(t.Handshake.Max), dur(t.ProxyCPU), dur(t.MachineCPU), share(t)}
 	case Echo:
 		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.0f", t.MsgsPerSec), dur(t.RTT.P50),
-			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg), share(t)}
+			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg), kernelPart(t), share(t)}
 	case Bulk:
 		vs := "—"
 		if d := r.find(Bulk, Direct, t.Round); d != nil && d.MBPerSec > 0 && t.Proxy != Direct {
@@ -169,6 +169,15 @@ func (r *Report) row(t Trial) []string {
 		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU), share(t)}
 	}
 	return []string{t.Proxy}
+}
+
+// kernelPart is the part of the proxy's CPU time during t spent in the
+// kernel (system time): for a relay, the floor no user-space work removes.
+func kernelPart(t Trial) string {
+	if t.ProxyCPU <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(t.Loaded.SysCPU-t.Before.SysCPU)/float64(t.ProxyCPU))
 }
 
 // share is the proxy's part of the machine's busy CPU time during t.
