@@ -154,6 +154,63 @@ func TestWriteDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "rss.svg")); err != nil {
 		t.Error(err)
 	}
+	// sampleReport's echo trial has no distribution: no latency plot.
+	if _, err := os.Stat(filepath.Join(dir, "latency.svg")); !os.IsNotExist(err) {
+		t.Errorf("latency.svg without a distribution: %v", err)
+	}
+}
+
+// TestLatencySVG: one polyline per echo trial with a distribution, points
+// up to 99.99 % only, a legend entry per proxy, well-formed XML.
+func TestLatencySVG(t *testing.T) {
+	cdf := func(scale time.Duration) []time.Duration {
+		d := make([]time.Duration, len(loadtest.CDFPercentiles))
+		for i := range d {
+			d[i] = time.Duration(i+1) * scale
+		}
+		return d
+	}
+	r := &Report{Trials: []Trial{
+		{Scenario: Echo, Proxy: Wsproxy, Round: 1, RTT: loadtest.Latency{CDF: cdf(100 * time.Microsecond)}},
+		{Scenario: Echo, Proxy: Nginx, Round: 1, RTT: loadtest.Latency{CDF: cdf(120 * time.Microsecond)}},
+		{Scenario: Echo, Proxy: Wsproxy, Round: 2, RTT: loadtest.Latency{CDF: cdf(90 * time.Microsecond)}},
+		{Scenario: Idle, Proxy: Wsproxy, Round: 1, Curve: []Point{{0, 1}}},
+		{Scenario: Echo, Proxy: HAProxy, Round: 1}, // failed: no distribution
+	}}
+	svg := r.LatencySVG()
+	d := xml.NewDecoder(bytes.NewReader(svg))
+	lines, points := 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v\n%s", err, svg)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
+			lines++
+			for _, a := range se.Attr {
+				if a.Name.Local == "points" {
+					points = len(strings.Fields(a.Value))
+				}
+			}
+		}
+	}
+	if lines != 3 {
+		t.Errorf("%d polylines; want 3 (one per echo trial with a distribution)", lines)
+	}
+	if want := len(loadtest.CDFPercentiles) - 1; points != want {
+		t.Errorf("%d points per line; want %d (all percentiles but 100)", points, want)
+	}
+	for _, want := range []string{">wsproxy</text>", ">nginx</text>", ">99.99%</text>", ">round trip (ms)</text>"} {
+		if n := bytes.Count(svg, []byte(want)); n != 1 {
+			t.Errorf("SVG has %q %d times; want once", want, n)
+		}
+	}
+	if (&Report{}).LatencySVG() != nil {
+		t.Error("LatencySVG of a report without echo trials is not nil")
+	}
 }
 
 func TestFloodAt(t *testing.T) {

@@ -154,8 +154,9 @@ func (r *Report) WriteJSON(file string) error {
 	return os.WriteFile(file, append(b, '\n'), 0o644)
 }
 
-// WriteDir writes results.json and rss.svg (connections against proxy RSS,
-// from the idle trials) into dir, creating it.
+// WriteDir writes results.json, rss.svg (connections against proxy RSS,
+// from the idle trials) and, when there were echo trials, latency.svg
+// (round trip by percentile) into dir, creating it.
 func (r *Report) WriteDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -163,7 +164,13 @@ func (r *Report) WriteDir(dir string) error {
 	if err := r.WriteJSON(filepath.Join(dir, "results.json")); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "rss.svg"), r.SVG(), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "rss.svg"), r.SVG(), 0o644); err != nil {
+		return err
+	}
+	if svg := r.LatencySVG(); svg != nil {
+		return os.WriteFile(filepath.Join(dir, "latency.svg"), svg, 0o644)
+	}
+	return nil
 }
 
 // Machine describes where a run happened, for the report.

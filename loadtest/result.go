@@ -13,7 +13,15 @@ import (
 type Latency struct {
 	P50, P90, P99, P999, Max time.Duration
 	Count                    int64 // values recorded
+	// CDF is the distribution at CDFPercentiles, for plots: CDF[i] is the
+	// value at or below which CDFPercentiles[i] % of the values lie. Empty
+	// when nothing was recorded.
+	CDF []time.Duration `json:",omitempty"`
 }
+
+// CDFPercentiles are the percentiles of Latency.CDF: even steps up to 90,
+// then ever closer to 100, where the tail of a latency distribution lives.
+var CDFPercentiles = []float64{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 98, 99, 99.5, 99.7, 99.8, 99.9, 99.95, 99.97, 99.99, 100}
 
 // Result is the outcome of Run, merged over all loops and child processes.
 type Result struct {
@@ -168,8 +176,22 @@ func (t *tally) result(conns int) *Result {
 func latency(h *hdrhistogram.Histogram) Latency {
 	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
 	q := h.ValueAtPercentiles([]float64{50, 90, 99, 99.9})
-	return Latency{
+	l := Latency{
 		P50: us(q[50]), P90: us(q[90]), P99: us(q[99]), P999: us(q[99.9]),
 		Max: us(h.Max()), Count: h.TotalCount(),
 	}
+	if l.Count > 0 {
+		l.CDF = make([]time.Duration, len(CDFPercentiles))
+		for i, p := range CDFPercentiles {
+			switch p {
+			case 0:
+				l.CDF[i] = us(h.Min())
+			case 100:
+				l.CDF[i] = us(h.Max())
+			default:
+				l.CDF[i] = us(h.ValueAtPercentile(p))
+			}
+		}
+	}
+	return l
 }
