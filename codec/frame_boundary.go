@@ -33,3 +33,14 @@ func (s *FrameScanner) Boundary(buf []byte) int {
 	}
 	return off + int(t.remaining)
 }
+
+// Skip steps over n payload bytes of the current frame that the caller
+// moved past the scanner without showing them to it (spliced from socket
+// to socket). n must be between 0 and Remaining(); Skip panics otherwise,
+// since a scanner that lost count would misread every header after.
+func (s *FrameScanner) Skip(n int64) {
+	if n < 0 || n > s.remaining {
+		panic("codec: FrameScanner.Skip beyond the current frame's payload")
+	}
+	s.remaining -= n
+}

@@ -53,3 +53,60 @@ func TestFrameScannerBoundary(t *testing.T) {
 		})
 	}
 }
+
+// TestFrameScannerSkip: payload stepped over with Skip counts as if it had
+// been scanned; the header after it is read normally.
+func TestFrameScannerSkip(t *testing.T) {
+	tests := []struct {
+		name    string
+		seen    []byte // scanned before Skip
+		skip    int64
+		rest    []byte // scanned after Skip
+		wantRem int64  // Remaining() after Skip
+		wantOp  byte   // opcode of the header found in rest, 0 if none
+	}{
+		{name: "whole payload", seen: []byte{0x82, 0x05}, skip: 5, rest: []byte{0x81, 0x00}, wantOp: 1},
+		{name: "part, then the rest scanned", seen: []byte{0x82, 0x05}, skip: 3, wantRem: 2, rest: []byte("de\x89\x00"), wantOp: 9},
+		{name: "after scanned bytes", seen: []byte{0x82, 0x05, 'a'}, skip: 4, rest: []byte{0x8a, 0x00}, wantOp: 10},
+		{name: "zero", seen: []byte{0x82, 0x05}, skip: 0, wantRem: 5},
+		{name: "16-bit length", seen: []byte{0x82, 0x7e, 0x40, 0x00}, skip: 1 << 14, rest: []byte{0x88, 0x00}, wantOp: 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s FrameScanner
+			for b := tt.seen; len(b) > 0; {
+				n, _, _, _ := s.Scan(b)
+				b = b[n:]
+			}
+			s.Skip(tt.skip)
+			if got := s.Remaining(); got != tt.wantRem {
+				t.Errorf("Remaining() after Skip(%d) = %d; want %d", tt.skip, got, tt.wantRem)
+			}
+			var op byte
+			for b := tt.rest; len(b) > 0; {
+				n, h, ok, err := s.Scan(b)
+				if err != nil {
+					t.Fatalf("Scan: %v", err)
+				}
+				if ok {
+					op = byte(h.OpCode)
+				}
+				b = b[n:]
+			}
+			if op != tt.wantOp {
+				t.Errorf("opcode after the skipped payload: got %d; want %d", op, tt.wantOp)
+			}
+		})
+	}
+}
+
+func TestFrameScannerSkipTooFar(t *testing.T) {
+	var s FrameScanner
+	s.Scan([]byte{0x82, 0x05})
+	defer func() {
+		if recover() == nil {
+			t.Errorf("Skip(6) with 5 bytes remaining did not panic")
+		}
+	}()
+	s.Skip(6)
+}

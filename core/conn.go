@@ -139,7 +139,7 @@ func (c *conn) clientReadable() bool {
 	case stHead:
 		return true
 	case stSend, stTunnel:
-		return c.up == nil || c.up.pending() < max
+		return c.up == nil || c.up.pending() < max && c.up.pipe == nil
 	case stWait, stResp:
 		// Read ahead (a pipelined request, or EOF of an aborting client)
 		// but only up to the pending limit.
@@ -155,7 +155,7 @@ func (c *conn) upstreamReadable() bool {
 	}
 	switch c.st {
 	case stSend, stWait, stResp, stTunnel:
-		return c.cl.pending() < c.l.srv.limits.MaxPendingBytes
+		return c.cl.pending() < c.l.srv.limits.MaxPendingBytes && c.cl.pipe == nil
 	}
 	return false
 }
@@ -184,12 +184,20 @@ func (c *conn) updateInterest() {
 
 // readClient reads once from the client and processes what it got.
 func (c *conn) readClient() {
+	if c.st == stTunnel && c.spliceTunnel(0) {
+		return
+	}
 	l := c.l
 	max := len(l.buf)
-	if c.st == stWait || c.st == stResp {
+	switch c.st {
+	case stWait, stResp:
 		max = l.srv.limits.MaxPendingBytes
 		if c.in != nil {
 			max -= len(c.in.B)
+		}
+	case stTunnel:
+		if m := c.tunnelReadMax(0); m > 0 {
+			max = min(max, m)
 		}
 	}
 	n, err := c.cl.read(l, max)
@@ -218,6 +226,9 @@ func (c *conn) readClient() {
 		return
 	}
 	c.keepClient(data[used:], false)
+	if c.st == stTunnel {
+		c.spliceTunnel(0) // the payload behind a header this read ended with
+	}
 }
 
 // keepClient stores unprocessed client bytes in c.in. When appendOnly is

@@ -18,7 +18,10 @@
 // while bytes wait: a partial request head, a pipelined request, or output the
 // peer's socket could not take. As soon as one side has output waiting, the
 // Loop stops reading the other side (back-pressure), so each direction holds at
-// most one read's worth of bytes (Limits.MaxPendingBytes).
+// most one read's worth of bytes (Limits.MaxPendingBytes). On Linux the
+// payload of large data frames in a plain-TCP tunnel skips the buffer and
+// goes from socket to socket by splice(2) through a pipe of the Loop's
+// small pool, held only while spliced bytes wait (splice.go).
 //
 // # Lifecycle of a proxied connection
 //

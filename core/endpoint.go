@@ -16,6 +16,8 @@ import (
 //
 //	out == nil            nothing waits; writes go straight to the socket
 //	out != nil            out.B[off:] waits for Writable; the peer side is paused
+//	pipe != nil           spliced payload waits for Writable ahead of out
+//	                      (splice.go); the peer side is paused
 type endpoint struct {
 	fd     int
 	events poller.Event // current interest
@@ -27,6 +29,7 @@ type endpoint struct {
 	srv    *server  // upstream endpoints: the server they are connected to
 	parked int64    // unix nanos when parked in the idle pool
 	tls    *tlsConn // non-nil for a TLS endpoint: bytes pass through crypto/tls (tls_conn.go)
+	pipe   *pipe    // spliced bytes for this socket (splice.go); nil when none wait
 }
 
 type epFlags uint8
@@ -46,10 +49,14 @@ func (e *endpoint) pending() int {
 	if e.tls != nil && e.tls.plain != nil {
 		return e.tlsPending()
 	}
-	if e.out == nil {
-		return 0
+	n := 0
+	if e.pipe != nil {
+		n = e.pipe.n
 	}
-	return len(e.out.B) - e.off
+	if e.out == nil {
+		return n
+	}
+	return n + len(e.out.B) - e.off
 }
 
 // write sends p, or queues what the socket does not take. It never blocks.
@@ -61,7 +68,7 @@ func (e *endpoint) write(p []byte) error {
 	if e.tls != nil {
 		return e.tlsWrite(p)
 	}
-	if e.out == nil && e.flags&epConnecting == 0 {
+	if e.out == nil && e.pipe == nil && e.flags&epConnecting == 0 {
 		for len(p) > 0 {
 			n, err := sock.Write(e.fd, p)
 			if err == unix.EINTR {
@@ -89,6 +96,11 @@ func (e *endpoint) write(p []byte) error {
 
 // flush writes queued bytes. It reports whether everything went out.
 func (e *endpoint) flush() (bool, error) {
+	if e.pipe != nil {
+		if done, err := e.flushPipe(); !done {
+			return false, err
+		}
+	}
 	if e.out == nil {
 		return true, nil
 	}
@@ -166,6 +178,7 @@ func (e *endpoint) closeFD(l *Loop) {
 	closeFD(e.fd)
 	e.fd = -1
 	e.releaseOut()
+	e.dropPipe(l)
 }
 
 func closeFD(fd int) {

@@ -42,6 +42,7 @@ type Loop struct {
 	done    chan struct{}
 
 	idle  idlePool // parked upstream connections, by server
+	pipes pipePool // pipes for splicing tunnel payload (splice.go)
 	conns int      // live client connections on this loop
 
 	// Scratch space for the connection being handled; valid only during
@@ -74,6 +75,7 @@ func newLoop(id, bufSize int) (*Loop, error) {
 		log:   slog.Default(),
 	}
 	l.idle.init()
+	l.pipes.init()
 	l.handlers = make([]handler, fdTableSize())
 	l.hbuf = make([]byte, 0, 4096)
 	l.pbuf = make([]byte, 0, 1024)
@@ -187,6 +189,7 @@ func (l *Loop) Run() error {
 			l.runTasks()
 			l.idle.closeAll(l)
 			l.closeAll()
+			l.pipes.closeAll()
 			return nil
 		}
 		l.wheel.Advance(l.now, l.fire)

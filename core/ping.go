@@ -12,6 +12,7 @@ import (
 // wsPolicy is a route's compiled config.WebSocket.
 type wsPolicy struct {
 	check                bool
+	splice               bool // large payloads may pass by splice(2) (splice.go)
 	maxFrame, maxMessage int64
 	idle                 time.Duration // 0: the server's timeouts.idle
 	ping                 *pingPolicy
@@ -36,12 +37,15 @@ type pingState struct {
 var pingPayload = []byte("wsproxy!")
 
 func newWSPolicy(w *config.WebSocket) *wsPolicy {
-	p := &wsPolicy{check: true}
+	p := &wsPolicy{check: true, splice: true}
 	if w == nil {
 		return p
 	}
 	if w.CheckFrames != nil {
 		p.check = *w.CheckFrames
+	}
+	if w.Splice != nil {
+		p.splice = *w.Splice
 	}
 	p.maxFrame, p.maxMessage = w.MaxFrame, w.MaxMessage
 	p.idle = time.Duration(w.Idle)

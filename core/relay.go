@@ -20,6 +20,7 @@ const (
 	dsFragmented                        // inside a fragmented data message
 	dsClosePending                      // a Close from the proxy waits for a frame boundary
 	dsCloseSent                         // the proxy sent its Close this way; nothing more is forwarded
+	dsBulk                              // the last data frame was long enough to splice (splice.go)
 )
 
 // frameAction is what the relay does with a frame whose header it just read.
@@ -96,11 +97,15 @@ func (c *conn) relay(dst *endpoint, data []byte, d int) error {
 		default:
 			if !h.OpCode.IsControl() {
 				active = true
+				ds.noteFrameLength(h.Length)
 			}
 		}
 	}
 	if active {
 		c.active = now
+	}
+	if spliceSupported && w < len(data) && c.spliceFollows(d) {
+		return c.flushBeforeSplice(dst, data[w:], d)
 	}
 	return c.flushRange(dst, data, w, len(data))
 }

@@ -50,8 +50,11 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 
 // readUpstream reads once from the upstream and processes what it got.
 func (c *conn) readUpstream(up *endpoint) {
+	if c.st == stTunnel && c.spliceTunnel(1) {
+		return
+	}
 	l := c.l
-	n, err := up.read(l, 0)
+	n, err := up.read(l, c.tunnelReadMax(1))
 	switch {
 	case err == unix.EAGAIN:
 		return
@@ -95,6 +98,9 @@ func (c *conn) readUpstream(up *endpoint) {
 		// A pipelined request waited for this response, or client frames
 		// sent right behind the handshake waited for the 101.
 		c.processBuffered()
+	}
+	if c.st == stTunnel {
+		c.spliceTunnel(1) // the payload behind a header this read ended with
 	}
 }
 

@@ -33,6 +33,12 @@ type WebSocket struct {
 	// Ping makes the proxy probe idle peers (see Ping). Nil: no pings.
 	Ping *Ping `yaml:"ping"`
 
+	// Splice lets large data frame payloads (64 KiB and more) pass from
+	// socket to socket by splice(2) through a pipe, without being copied
+	// through the proxy, between plain TCP sockets on Linux; headers are
+	// still read and checked. Default (nil): true.
+	Splice *bool `yaml:"splice"`
+
 	// Origins, when not empty, is the allowlist of Origin header values
 	// for handshakes ("https://app.example.com", or "*.example.com" for
 	// any scheme and subdomain); others are answered 403.

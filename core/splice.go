@@ -1,0 +1,280 @@
+package core
+
+import (
+	"os"
+	"sync/atomic"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+)
+
+// Zero-copy relay of large WebSocket payloads (splice_linux.go; a no-op
+// elsewhere). Read and write copy every relayed byte twice, into the
+// loop's buffer and out of it; splice(2) moves payload from one socket to
+// the other through a kernel pipe instead, as HAProxy's option splice-auto
+// does. Only payload is spliced and only up to the end of its frame: every
+// header is read and checked as before, so frame checks, size limits,
+// counters, pings and Close frames at boundaries work unchanged.
+//
+// A direction of a tunnel splices when both sockets are plain TCP, the
+// route allows it (websocket.splice), the last data frame header this way
+// announced at least spliceMin bytes and at least spliceTail of it is left,
+// nothing waits for the destination, and the proxy is not closing that
+// direction. The payload is never looked at on the way (the proxy does not
+// unmask or validate data frames), so nothing is lost by not reading it.
+// While a direction's frames are large, its reads stop just past the next
+// header (tunnelReadMax) so that the payload behind it is left for splice.
+//
+// Pipe states (per endpoint, for the bytes travelling toward it):
+//
+//	pipe == nil        nothing spliced waits; the loop's pool has the pipe
+//	pipe.n > 0         bytes in the pipe wait for Writable, ahead of out;
+//	                   the other side is not read (back-pressure)
+//
+// A pipe is held only while it holds bytes, so an idle tunnel holds none.
+// Each loop makes at most pipesPerLoop pipes (two descriptors each) and
+// falls back to read and write when all are held. A pipe that still holds
+// bytes when its connection closes is closed, never pooled.
+const (
+	spliceMin    = 64 << 10 // data frames at least this long are spliced (16 KiB measured worse)
+	spliceTail   = 4 << 10  // splice while at least this much payload is left
+	spliceRounds = 4        // pipe loads per readiness event, for fairness
+	pipesPerLoop = 32       // pipes a loop may have open
+)
+
+// spliceOff is WSPROXY_SPLICE=0 in the environment: no loop splices, for
+// measuring with and without.
+var spliceOff = os.Getenv("WSPROXY_SPLICE") == "0"
+
+// pipe is a kernel pipe that spliced payload passes through.
+type pipe struct {
+	r, w int   // read and write ends, non-blocking
+	n    int   // bytes spliced in and not yet out
+	next *pipe // free list
+}
+
+// pipePool is a loop's pipes. Only the loop touches the free list; the
+// counters are atomic so that tests and metrics may read them.
+type pipePool struct {
+	free  *pipe
+	max   int32 // pipes that may be open; 0: splice is off
+	made  atomic.Int32
+	held  atomic.Int32     // pipes held by connections (made - free)
+	bytes [2]atomic.Uint64 // payload bytes spliced, per direction
+}
+
+func (pp *pipePool) init() {
+	if spliceSupported && !spliceOff {
+		pp.max = pipesPerLoop
+	}
+}
+
+// available reports whether get would return a pipe.
+func (pp *pipePool) available() bool { return pp.free != nil || pp.made.Load() < pp.max }
+
+// get takes an empty pipe, making one if the loop has fewer than max; nil
+// when none is free or the system refuses a new one.
+func (pp *pipePool) get() *pipe {
+	p := pp.free
+	if p != nil {
+		pp.free, p.next = p.next, nil
+	} else {
+		if pp.made.Load() >= pp.max {
+			return nil
+		}
+		var err error
+		if p, err = newPipe(); err != nil {
+			return nil // out of descriptors or pipe memory: read and write will do
+		}
+		pp.made.Add(1)
+	}
+	pp.held.Add(1)
+	return p
+}
+
+// put gives p back: an empty pipe to the free list; one that still holds
+// bytes (its connection closed) is closed, as the bytes cannot be taken out.
+func (pp *pipePool) put(p *pipe) {
+	pp.held.Add(-1)
+	if p.n > 0 {
+		closePipe(p)
+		pp.made.Add(-1)
+		return
+	}
+	p.next, pp.free = pp.free, p
+}
+
+// closeAll closes the free pipes (loop shutdown, after every connection).
+func (pp *pipePool) closeAll() {
+	for p := pp.free; p != nil; p = p.next {
+		closePipe(p)
+		pp.made.Add(-1)
+	}
+	pp.free = nil
+}
+
+// noteFrameLength records whether the data frames travelling in this
+// direction are large enough to splice.
+func (ds *dirState) noteFrameLength(n int64) {
+	if n >= spliceMin {
+		ds.flags |= dsBulk
+	} else {
+		ds.flags &^= dsBulk
+	}
+}
+
+func (c *conn) dirSrc(d int) *endpoint {
+	if d == 1 {
+		return c.up
+	}
+	return &c.cl
+}
+
+// spliceReady reports whether direction d of a tunnel may splice now,
+// payload length aside.
+func (c *conn) spliceReady(d int) bool {
+	if !spliceSupported || c.st != stTunnel || !c.rt.ws.splice {
+		return false
+	}
+	if c.dir[d].flags&(dsBulk|dsSkip|dsClosePending|dsCloseSent) != dsBulk {
+		return false
+	}
+	src, dst := c.dirSrc(d), c.dirDst(d)
+	if src == nil || dst == nil || src.tls != nil || dst.tls != nil || dst.pending() > 0 {
+		return false
+	}
+	if d == 0 && c.in != nil && len(c.in.B) > 0 {
+		return false // client bytes read earlier go first
+	}
+	return c.l.pipes.available()
+}
+
+// tunnelReadMax caps a read in direction d just past the next frame
+// header while that direction's frames are spliced, so that the header is
+// read and checked as usual and the payload behind it stays in the socket
+// for spliceTunnel. 0: no cap.
+func (c *conn) tunnelReadMax(d int) int {
+	if !spliceSupported || !c.spliceReady(d) {
+		return 0
+	}
+	return int(c.scan[d].Remaining()) + ws.MaxHeaderSize
+}
+
+// spliceFollows reports whether the payload left of the frame passing in
+// direction d will be spliced.
+func (c *conn) spliceFollows(d int) bool {
+	return c.scan[d].Remaining() >= spliceTail && !c.dir[d].op.IsControl() && c.spliceReady(d)
+}
+
+// flushBeforeSplice writes p, the header and first payload bytes of a
+// frame whose rest splice will send, with MSG_MORE: they leave with that
+// payload instead of in a small segment of their own.
+func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d int) error {
+	c.noteBytes(d, len(p))
+	for len(p) > 0 {
+		n, err := sendMore(dst.fd, p)
+		switch err {
+		case nil:
+			p = p[n:]
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return dst.write(p) // queued: nothing will be spliced before it drains
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// spliceTunnel moves payload of the frame passing in direction d from its
+// source socket to its destination through a pipe, at most up to the end
+// of that frame. It reports false, having done nothing, when the direction
+// is to be read the ordinary way; true when it handled the readiness event
+// (the connection may have been closed).
+func (c *conn) spliceTunnel(d int) bool {
+	sc := &c.scan[d]
+	rem := sc.Remaining()
+	if rem < spliceTail || c.dir[d].op.IsControl() || !c.spliceReady(d) {
+		return false
+	}
+	pp := &c.l.pipes
+	p := pp.get()
+	if p == nil {
+		return false
+	}
+	src, dst := c.dirSrc(d), c.dirDst(d)
+	var moved int64
+	var inErr, outErr error
+	eof := false
+	for i := 0; i < spliceRounds && rem > 0 && p.n == 0; i++ {
+		n, err := spliceIn(src.fd, p, int(min(rem, 1<<30)))
+		if err != nil || n == 0 {
+			inErr, eof = err, err == nil
+			break
+		}
+		sc.Skip(int64(n))
+		rem -= int64(n)
+		moved += int64(n)
+		p.n = n
+		if outErr = spliceDrain(p, dst.fd); outErr != nil {
+			break
+		}
+	}
+	if moved > 0 {
+		c.active = c.l.now.UnixNano()
+		c.noteBytes(d, int(moved))
+		pp.bytes[d].Add(uint64(moved))
+	}
+	if p.n > 0 && outErr == nil {
+		dst.pipe = p // the rest goes out on Writable (endpoint.flush)
+	} else {
+		pp.put(p)
+	}
+	switch {
+	case outErr != nil || inErr != nil && inErr != unix.EAGAIN:
+		c.close()
+	case eof && d == 0:
+		c.clientEOF()
+	case eof:
+		c.upstreamEOF()
+	}
+	return true
+}
+
+// spliceDrain splices p's bytes out to fd until p is empty or fd's socket
+// is full; only errors other than a full socket are returned.
+func spliceDrain(p *pipe, fd int) error {
+	for p.n > 0 {
+		n, err := spliceOut(p, fd)
+		if err == unix.EAGAIN {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p.n -= n
+	}
+	return nil
+}
+
+// flushPipe writes the spliced bytes waiting for e; it reports whether
+// none is left, and then gives the pipe back to the loop.
+func (e *endpoint) flushPipe() (bool, error) {
+	if err := spliceDrain(e.pipe, e.fd); err != nil {
+		return false, err
+	}
+	if e.pipe.n > 0 {
+		return false, nil
+	}
+	e.l.pipes.put(e.pipe)
+	e.pipe = nil
+	return true, nil
+}
+
+// dropPipe gives e's pipe, bytes and all, back when e is closed.
+func (e *endpoint) dropPipe(l *Loop) {
+	if e.pipe != nil {
+		l.pipes.put(e.pipe)
+		e.pipe = nil
+	}
+}
