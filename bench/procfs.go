@@ -210,34 +210,3 @@ func sampleLoadgen() Usage {
 	}
 	return u
 }
-
-// machineBusy returns the busy time of all CPUs since boot, from the cpu
-// line of /proc/stat (user nice system idle iowait irq softirq steal ...,
-// in USER_HZ ticks of 10 ms), or 0 if it cannot be read.
-func machineBusy() time.Duration {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	return parseMachineBusy(data)
-}
-
-func parseMachineBusy(data []byte) time.Duration {
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0
-	}
-	var busy int64
-	for i, v := range f[1:9] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0
-		}
-		busy += n
-	}
-	return time.Duration(busy) * 10 * time.Millisecond
-}

@@ -116,25 +116,3 @@ func TestSampleGroupSelf(t *testing.T) {
 		t.Error("sampleGroup of a group that does not exist: no error")
 	}
 }
-
-func TestParseMachineBusy(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-	}{
-		// user nice system idle iowait irq softirq steal guest guest_nice
-		{"cpu  100 2 30 5000 7 1 4 3 0 0\ncpu0 50 1 15 2500 3 0 2 1 0 0\n", 140 * 10 * time.Millisecond},
-		{"cpu  1 2 3 4 5 6 7 8\n", (1 + 2 + 3 + 6 + 7 + 8) * 10 * time.Millisecond},
-		{"cpu0 1 2 3 4 5 6 7 8\n", 0}, // no aggregate line first
-		{"cpu  1 2 3\n", 0},
-		{"cpu  1 x 3 4 5 6 7 8\n", 0},
-		{"", 0},
-	} {
-		if got := parseMachineBusy([]byte(tc.in)); got != tc.want {
-			t.Errorf("parseMachineBusy(%q) = %v; want %v", tc.in, got, tc.want)
-		}
-	}
-	if machineBusy() <= 0 {
-		t.Errorf("machineBusy() = %v on this Linux machine; want > 0", machineBusy())
-	}
-}

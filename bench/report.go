@@ -20,7 +20,7 @@ var titles = map[string]string{
 var columns = map[string][]string{
 	Idle:  {"proxy", "conns up", "RSS before", "RSS loaded", "RSS Δ/conn", "PSS Δ/conn", "proxy CPU", "loadgen CPU", "handshake p50/p99"},
 	Flood: {"proxy", "pushed", "RSS first", "RSS min", "RSS max", "RSS last", "max − first", "last − at 1 s"},
-	Ramp:  {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU", "machine CPU", "proxy share"},
+	Ramp:  {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU", "loadgen + backends CPU", "proxy share"},
 	Echo:  {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", "of it in kernel", "proxy share"},
 	Bulk:  {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "proxy share"},
 }
@@ -157,7 +157,7 @@ func (r *Report) row(t Trial) []string {
 	case Ramp:
 		return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), fmt.Sprint(t.Failed),
 			fmt.Sprintf("%.0f", t.HandshakesPerSec), dur(t.Handshake.P50), dur(t.Handshake.P99),
-			dur(t.Handshake.Max), dur(t.ProxyCPU), dur(t.MachineCPU), share(t)}
+			dur(t.Handshake.Max), dur(t.ProxyCPU), dur(t.OthersCPU), share(t)}
 	case Echo:
 		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.0f", t.MsgsPerSec), dur(t.RTT.P50),
 			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg), kernelPart(t), share(t)}
@@ -180,12 +180,13 @@ func kernelPart(t Trial) string {
 	return fmt.Sprintf("%.0f%%", 100*float64(t.Loaded.SysCPU-t.Before.SysCPU)/float64(t.ProxyCPU))
 }
 
-// share is the proxy's part of the machine's busy CPU time during t.
+// share is the proxy's part of the CPU time of the trial's processes
+// (proxy, load generator, backends).
 func share(t Trial) string {
-	if t.MachineCPU <= 0 || t.Proxy == Direct {
+	if t.OthersCPU <= 0 || t.Proxy == Direct {
 		return "—"
 	}
-	return fmt.Sprintf("%.0f%%", 100*float64(t.ProxyCPU)/float64(t.MachineCPU))
+	return fmt.Sprintf("%.0f%%", 100*float64(t.ProxyCPU)/float64(t.ProxyCPU+t.OthersCPU))
 }
 
 // find returns the trial of scenario sc through proxy p in round, or nil.

@@ -56,12 +56,13 @@ type Trial struct {
 	// is the load generator's.
 	ProxyCPU time.Duration `json:"proxy_cpu"`
 	LoadCPU  time.Duration `json:"load_cpu"`
-	// MachineCPU is the busy time of all the machine's CPUs (/proc/stat:
-	// user, nice, system, irq, softirq, steal) over the span ProxyCPU
-	// covers: proxy, load generator, backends and everything else.
-	// ProxyCPU / MachineCPU is the proxy's share of the work, and the most
-	// a cheaper proxy could free for the others on a saturated machine.
-	MachineCPU time.Duration `json:"machine_cpu,omitempty"`
+	// OthersCPU is the CPU time of the load generator and the echo
+	// backends over the span ProxyCPU covers: with ProxyCPU, all the work
+	// of the trial. ProxyCPU / (ProxyCPU + OthersCPU) is the proxy's share,
+	// the most a cheaper proxy could give the others on a saturated
+	// machine. (Per-process accounting: this VM's /proc/stat loses about a
+	// quarter of its ticks under a syscall-heavy load.)
+	OthersCPU time.Duration `json:"others_cpu,omitempty"`
 
 	Handshake loadtest.Latency `json:"handshake"`
 	RTT       loadtest.Latency `json:"rtt"`

@@ -18,6 +18,8 @@ const startTimeout = 10 * time.Second
 type runner struct {
 	cfg  Config
 	prog *progress
+
+	backends []*proc // the running trial's echo backends
 }
 
 // Run runs every scenario of cfg through wsproxy and then each peer, in
@@ -104,6 +106,7 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 	}
 	var g group
 	defer g.stop()
+	r.backends = nil
 
 	var backends []string
 	switch t.Scenario {
@@ -182,6 +185,7 @@ func (r *runner) startEchos(ctx context.Context, g *group, n int) ([]string, err
 			return nil, err
 		}
 	}
+	r.backends = procs
 	return addrs, nil
 }
 
@@ -242,4 +246,16 @@ func sizingLine(c Config) string {
 	return fmt.Sprintf("sizing: %d connections; wsproxy %d worker(s); nginx worker_processes %d (0: auto); HAProxy ≤ %d; "+
 		"%d echo backends; sources %s-%s (%d); load generator %d process(es); scale mode %v",
 		z.Conns, z.Workers, z.NginxWorkers, z.HAProxyMax, z.Backends, c.Sources[0], c.Sources[len(c.Sources)-1], len(c.Sources), z.LoadProcs, z.Scale)
+}
+
+// othersCPU is the CPU time so far of the load generator (this process and
+// its loadtest children) and of the running trial's echo backends.
+func (r *runner) othersCPU() time.Duration {
+	cpu := sampleLoadgen().CPU
+	for _, b := range r.backends {
+		if u, err := sampleGroup(b.pgid()); err == nil {
+			cpu += u.CPU
+		}
+	}
+	return cpu
 }

@@ -70,7 +70,7 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 	}
 	t.Before, t.Conns = before, r.cfg.Conns
 	t.LoadBefore = sampleLoadgen()
-	busy0 := machineBusy()
+	others0 := r.othersCPU()
 	t.Curve = []Point{{0, before.RSS}}
 
 	var mu sync.Mutex // guards t.Curve, t.Hold, loaded and snap
@@ -105,12 +105,12 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 	lc.OnReady = func(up int) {
 		u, err := sampleGroup(p.pgid())
 		lg := sampleLoadgen()
-		busy := machineBusy()
+		others := r.othersCPU()
 		mu.Lock()
 		defer mu.Unlock()
 		ready = time.Now()
 		t.LoadLoaded = lg
-		t.MachineCPU = busy - busy0
+		t.OthersCPU = others - others0
 		if err == nil {
 			loaded = &u
 			t.Curve = append(t.Curve, Point{up, u.RSS})
@@ -212,11 +212,11 @@ func (r *runner) bulk(ctx context.Context, p *proc, url string, t *Trial) error 
 func (r *runner) measure(ctx context.Context, p *proc, lc loadtest.Config, t *Trial) error {
 	t.Conns = lc.Conns
 	var before error = errors.New("no connection came up")
-	var busy0 time.Duration
+	var others0 time.Duration
 	if p != nil {
 		lc.OnReady = func(int) {
 			t.Before, before = sampleGroup(p.pgid())
-			busy0 = machineBusy()
+			others0 = r.othersCPU()
 		}
 	}
 	res, err := loadtest.Run(ctx, lc)
@@ -237,7 +237,7 @@ func (r *runner) measure(ctx context.Context, p *proc, lc loadtest.Config, t *Tr
 			return err
 		}
 		t.ProxyCPU = t.Loaded.CPU - t.Before.CPU
-		t.MachineCPU = machineBusy() - busy0
+		t.OthersCPU = r.othersCPU() - others0
 	}
 	return lost(t)
 }
