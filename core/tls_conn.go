@@ -43,19 +43,21 @@ import (
 // than it returned; plaintext it holds is invisible to the poller. The loop
 // therefore reads until tls.Conn reports errWouldBlock or the loop's buffer
 // is full; in the latter case tlsConn.more is set and, whenever the
-// connection may read again (tlsInterest), a task re-runs the read. The
-// loop's housekeeper drops its empty input buffers once a second
-// (tls_trim.go), so an idle connection holds none.
+// connection may read again (tlsInterest), a task re-runs the read. Its
+// empty input buffers are dropped after a read, or for a busy connection by
+// the loop's once-a-second sweep (tls_trim.go), so an idle connection holds
+// none.
 type tlsConn struct {
 	e     *endpoint
 	cfg   *tls.Config
 	conn  *tls.Conn // nil until the handshake starts
 	phase tlsPhase
 
-	more    bool // tls.Conn may hold input the poller will not report
-	rerun   bool // a task to read again is queued
-	drained bool // the socket had no more bytes during this read
-	collect bool // inside tlsWrite: ciphertext waits in e.out until it ends
+	more    bool  // tls.Conn may hold input the poller will not report
+	rerun   bool  // a task to read again is queued
+	drained bool  // the socket had no more bytes during this read
+	collect bool  // inside tlsWrite: ciphertext waits in e.out until it ends
+	reads   uint8 // reads that trimmed their input since the last sweep (tls_trim.go)
 
 	// Ciphertext read during the handshake that tls.Conn has not taken
 	// yet; returned to the pool once empty.
@@ -187,6 +189,13 @@ func (e *endpoint) tlsRead(l *Loop, max int) (int, error) {
 	switch {
 	case err == nil:
 	case err == errWouldBlock:
+		// All input taken: a connection that reads rarely drops its empty
+		// buffers now; a busy one, past trimReads reads in a second, waits
+		// for the housekeeper's sweep (tls_trim.go).
+		if t.reads < trimReads {
+			t.reads++
+			trimTLSInput(t.conn)
+		}
 		if n == 0 {
 			return 0, unix.EAGAIN
 		}

@@ -30,16 +30,22 @@ import (
 //
 // trimTLSInput sets each of them to its zero value when it is empty, so an
 // idle connection holds none. The loop calls it after the handshake
-// (handshakeDone), and its housekeeper once a second for every established
-// TLS endpoint (Loop.trimTLS): a connection that went quiet has dropped its
-// buffers within a second. A buffer that is not empty (half a record, half
-// a post-handshake message) is left alone. A busy connection allocates its
-// rawInput again after a sweep, from 576 B for a small record to 18 KB for
-// a full one, at most once a second. (Trimming after every read that
-// drained the socket, as first built, made each small read about twice as
-// slow and left 576 B of garbage per message: BenchmarkTLSTrim, a message
-// encrypted and then read until errWouldBlock in memory, 0.7 → 1.1-1.9 µs
-// per 64-byte message, 2.8 → 6-7 µs per 4 KiB, 10 → 20 µs per 16 KiB.)
+// (handshakeDone); after a read that took all the input (tlsRead), for the
+// first trimReads such reads of a connection in each second; and once a
+// second from its housekeeper for every established TLS endpoint
+// (Loop.trimTLS), which also starts the count of reads again. A connection
+// that reads now and then is trimmed after each read; a busy one at most
+// trimReads+1 times a second, and within a second of going quiet. A buffer
+// that is not empty (half a record, half a post-handshake message) is left
+// alone. The price of a trim is that the next read allocates rawInput
+// again, from 576 B for a small record to 18 KB for a full one. Trimming
+// after every read, as first built, made each small read about twice as
+// slow and left 576 B of garbage per message (BenchmarkTLSTrim, a message
+// encrypted and then read until errWouldBlock in memory: 0.7 → 1.1-1.9 µs
+// per 64-byte message, 2.8 → 6-7 µs per 4 KiB, 10 → 20 µs per 16 KiB); the
+// sweep alone, without the trims after reads, let the heap of a burst of
+// new connections peak higher (7.6 KB of RSS per idle wss connection
+// against 7.0-7.2, BENCHMARKS.md).
 //
 // # Why it is safe
 //
@@ -142,7 +148,12 @@ func (l *Loop) trimTLS() {
 	}
 	for _, h := range l.handlers {
 		if e, ok := h.(*endpoint); ok && e.tls != nil && e.tls.phase == tlsReady && e.tls.conn != nil {
+			e.tls.reads = 0
 			trimTLSInput(e.tls.conn)
 		}
 	}
 }
+
+// trimReads is how many reads of a connection trim its buffers between two
+// sweeps; later ones leave them for the sweep.
+const trimReads = 4

@@ -141,6 +141,18 @@ func TestTLSTrimProxy(t *testing.T) {
 				}
 				expectTrimmed(t, srv, c.LocalAddr(), fmt.Sprintf("after an echo of %d bytes", n), true)
 			}
+			// A burst of reads: past trimReads in a second, the reads leave
+			// the buffers to the housekeeper's sweep, which must come.
+			for i := range 3 * trimReads {
+				c.NetConn().SetDeadline(time.Now().Add(30 * time.Second))
+				if err := c.WriteMessage(gorilla.TextMessage, []byte{'a' + byte(i)}); err != nil {
+					t.Fatal(err)
+				}
+				if _, got, err := c.ReadMessage(); err != nil || len(got) != 1 || got[0] != 'a'+byte(i) {
+					t.Fatalf("burst echo %d: %q, %v", i, got, err)
+				}
+			}
+			expectTrimmed(t, srv, c.LocalAddr(), "after a burst of echoes, by the sweep", false)
 		})
 	}
 }
