@@ -22,8 +22,10 @@ func (r *Report) LatencySVG() []byte {
 			continue
 		}
 		lines = append(lines, t)
-		for _, v := range t.RTT.CDF {
-			maxY = math.Max(maxY, ms(v.Seconds()))
+		for i, v := range t.RTT.CDF {
+			if loadtest.CDFPercentiles[i] <= 99.99 { // the plotted points
+				maxY = math.Max(maxY, ms(v.Seconds()))
+			}
 		}
 	}
 	if lines == nil {
