@@ -40,43 +40,82 @@ func (r *Report) SVG() []byte {
 	x := func(v float64) float64 { return marginL + v/maxX*innerW }
 	y := func(v float64) float64 { return marginT + innerH - v/maxY*innerH }
 
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">
-<rect width="100%%" height="100%%" fill="white"/>
-<text x="%d" y="22" font-size="15">Proxy RSS while idle WebSockets come up</text>
-`, plotW, plotH, plotW, plotH, marginL)
+	p := newPlot("Proxy RSS while idle WebSockets come up")
 	for i := 0; i <= 5; i++ {
 		vx, vy := maxX*float64(i)/5, maxY*float64(i)/5
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle">%.0f</text>
-<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%.4g</text>
-`, x(vx), marginT, x(vx), marginT+innerH, x(vx), marginT+innerH+18, vx,
-			marginL, y(vy), marginL+innerW, y(vy), marginL-6, y(vy)+4, vy)
+		p.xTick(x(vx), fmt.Sprintf("%.0f", vx))
+		p.yTick(y(vy), vy)
 	}
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>
-<text x="%d" y="%d" text-anchor="middle">connections up</text>
-<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">RSS (MiB)</text>
-`, marginL, marginT, innerW, innerH, marginL+innerW/2, plotH-12, marginT+innerH/2)
-	legend := map[string]bool{}
+	p.frame("connections up", "RSS (MiB)")
 	for _, t := range lines {
-		color := colors[t.Proxy]
-		if color == "" {
-			color = "#555"
-		}
-		b.WriteString(`<polyline fill="none" stroke-width="2" stroke="` + color + `" points="`)
-		for _, p := range t.Curve {
-			fmt.Fprintf(&b, "%.1f,%.1f ", x(float64(p.Conns)), y(float64(p.RSS)/(1<<20)))
-		}
-		b.WriteString("\"/>\n")
-		if legend[t.Proxy] { // later rounds share the first round's entry
-			continue
-		}
-		ly := marginT + 10 + 20*len(legend)
-		legend[t.Proxy] = true
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/><text x="%d" y="%d">%s</text>
-`, plotW-marginR+15, ly, plotW-marginR+35, ly, color, plotW-marginR+40, ly+4, html.EscapeString(t.Proxy))
+		p.line(t.Proxy, func(b *bytes.Buffer) {
+			for _, pt := range t.Curve {
+				fmt.Fprintf(b, "%.1f,%.1f ", x(float64(pt.Conns)), y(float64(pt.RSS)/(1<<20)))
+			}
+		})
 	}
-	b.WriteString("</svg>\n")
-	return b.Bytes()
+	return p.end()
+}
+
+// plot is an SVG document being written: a title, a frame with ticks and
+// labels, one polyline per trial with a legend entry per proxy (later
+// rounds share the first round's colour and entry).
+type plot struct {
+	b      bytes.Buffer
+	legend map[string]bool
+}
+
+func newPlot(title string) *plot {
+	p := &plot{legend: map[string]bool{}}
+	fmt.Fprintf(&p.b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">
+<rect width="100%%" height="100%%" fill="white"/>
+<text x="%d" y="22" font-size="15">%s</text>
+`, plotW, plotH, plotW, plotH, marginL, html.EscapeString(title))
+	return p
+}
+
+// xTick draws a vertical grid line at x with label under the axis.
+func (p *plot) xTick(x float64, label string) {
+	fmt.Fprintf(&p.b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle">%s</text>
+`, x, marginT, x, marginT+innerH, x, marginT+innerH+18, label)
+}
+
+// yTick draws a horizontal grid line at y labelled v.
+func (p *plot) yTick(y, v float64) {
+	fmt.Fprintf(&p.b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%.4g</text>
+`, marginL, y, marginL+innerW, y, marginL-6, y+4, v)
+}
+
+// frame draws the plot area's border and the axis labels.
+func (p *plot) frame(xlabel, ylabel string) {
+	fmt.Fprintf(&p.b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>
+<text x="%d" y="%d" text-anchor="middle">%s</text>
+<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">%s</text>
+`, marginL, marginT, innerW, innerH, marginL+innerW/2, plotH-12, html.EscapeString(xlabel), marginT+innerH/2, html.EscapeString(ylabel))
+}
+
+// line draws one polyline in proxy's colour, its points written by points,
+// and the proxy's legend entry the first time.
+func (p *plot) line(proxy string, points func(b *bytes.Buffer)) {
+	color := colors[proxy]
+	if color == "" {
+		color = "#555"
+	}
+	p.b.WriteString(`<polyline fill="none" stroke-width="2" stroke="` + color + `" points="`)
+	points(&p.b)
+	p.b.WriteString("\"/>\n")
+	if p.legend[proxy] {
+		return
+	}
+	ly := marginT + 10 + 20*len(p.legend)
+	p.legend[proxy] = true
+	fmt.Fprintf(&p.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/><text x="%d" y="%d">%s</text>
+`, plotW-marginR+15, ly, plotW-marginR+35, ly, color, plotW-marginR+40, ly+4, html.EscapeString(proxy))
+}
+
+func (p *plot) end() []byte {
+	p.b.WriteString("</svg>\n")
+	return p.b.Bytes()
 }
 
 // niceCeil rounds v up to 1, 2 or 5 times a power of ten.
