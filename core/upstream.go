@@ -78,8 +78,10 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 	return up, nil
 }
 
-// dialAny dials srv and, when that connect fails at once (a refused
-// connect on loopback does, before any event), the other servers of the
+// dialAny dials srv and, when that connect fails at once (out of
+// descriptors or ports, an address the kernel refuses outright; a refused
+// connect arrives later, as an event, and goes to redial), the other
+// servers of the
 // upstream in the order redial would use, each request trying at most as
 // many servers as the upstream has. srv has been acquired by pick; on
 // error every server acquired here has been released.
