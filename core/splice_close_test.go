@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"testing"
 
@@ -19,7 +18,7 @@ func TestSpliceCloseMidPayload(t *testing.T) {
 	if !core.SpliceSupported {
 		t.Skip("no splice on this platform")
 	}
-	pipesBefore, fdsBefore := openPipes(t), openFDs(t)
+	before := openFDTable(t)
 	t.Run("session", func(t *testing.T) {
 		release := make(chan struct{})
 		backend := rawBackend(t, func(c net.Conn) {
@@ -52,7 +51,7 @@ routes:
 			return held > 0
 		})
 		_, _, open := core.SpliceStats(srv)
-		if got := openPipes(t) - pipesBefore; got != 2*open {
+		if got := opened(t, before, true); got != 2*open {
 			t.Errorf("pipe descriptors while spliced bytes wait: got %d; want %d (2 per open pipe)", got, 2*open)
 		}
 
@@ -63,24 +62,14 @@ routes:
 			return held == 0
 		})
 		_, _, open = core.SpliceStats(srv)
-		if got := openPipes(t) - pipesBefore; got != 2*open {
+		if got := opened(t, before, true); got != 2*open {
 			t.Errorf("pipe descriptors after the close: got %d; want %d (2 per open pipe): a pipe leaked", got, 2*open)
 		}
 	})
-	if got := openPipes(t); got != pipesBefore {
-		t.Errorf("pipe descriptors after the proxy stopped: got %d; want %d", got, pipesBefore)
+	if got := opened(t, before, true); got != 0 {
+		t.Errorf("pipe descriptors left after the proxy stopped: %d; want 0", got)
 	}
-	if got := openFDs(t); got != fdsBefore {
-		t.Errorf("descriptors after the proxy stopped: got %d; want %d", got, fdsBefore)
+	if got := opened(t, before, false); got != 0 {
+		t.Errorf("descriptors left after the proxy stopped: %d; want 0", got)
 	}
-}
-
-// openFDs counts this process's open descriptors.
-func openFDs(t testing.TB) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	return len(ents)
 }

@@ -201,18 +201,37 @@ func relayMessages(c *gorilla.Conn, msgs [][]byte, write bool, gate chan struct{
 	return c.WriteMessage(gorilla.CloseMessage, gorilla.FormatCloseMessage(gorilla.CloseNormalClosure, ""))
 }
 
-// openPipes counts the pipe descriptors of this process.
-func openPipes(t testing.TB) int {
+// fdTable is this process's open descriptors: number → link target
+// ("pipe:[1234]", "socket:[5678]", a path).
+type fdTable map[string]string
+
+func openFDTable(t testing.TB) fdTable {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skipf("no /proc/self/fd: %v", err)
 	}
-	n := 0
+	m := make(fdTable, len(ents))
 	for _, e := range ents {
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "pipe:") {
-			n++
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil {
+			m[e.Name()] = l
 		}
+	}
+	return m
+}
+
+// opened counts the descriptors open now that were not open (as the same
+// number and file) in before, pipes only if pipesOnly. Descriptors that
+// other tests' leftovers close meanwhile do not count either way, so the
+// count is this test's own.
+func opened(t testing.TB, before fdTable, pipesOnly bool) int {
+	t.Helper()
+	n := 0
+	for fd, l := range openFDTable(t) {
+		if before[fd] == l || pipesOnly && !strings.HasPrefix(l, "pipe:") {
+			continue
+		}
+		n++
 	}
 	return n
 }
