@@ -8,8 +8,11 @@ import (
 
 // Per-connection log lines. A tunnel is logged twice, when it is upgraded
 // and when it closes, if it is sampled in (log.sample); an answer of 5xx
-// from the proxy is always logged. They are written on the loop's
-// goroutine, so a slow log destination slows the loop: sample busy sites.
+// from the proxy is always logged. They are formatted on the loop's
+// goroutine and handed to the Logger's writer: wsproxy run gives it an
+// asynchronous one (internal/asynclog) that drops lines rather than make
+// the loop wait for a slow destination. Sample busy sites all the same:
+// formatting costs the loop too.
 
 // sampleTunnel decides whether a new tunnel's lines are written: a credit of
 // log.sample per tunnel, a line whenever it reaches 1, so exactly that

@@ -14,11 +14,11 @@ import (
 // configLogger returns the logger the configuration's log section asks
 // for; flagLevel (-log-level), when given, wins over log.level.
 func configLogger(lc config.Log, flagLevel string) *slog.Logger {
-	log, err := admin.NewLogger(os.Stderr, lc, flagLevel)
+	log, err := admin.NewLogger(logOut(), lc, flagLevel)
 	if err == nil {
 		return log
 	}
-	if log, _ = admin.NewLogger(os.Stderr, lc, ""); log == nil {
+	if log, _ = admin.NewLogger(logOut(), lc, ""); log == nil {
 		log = slog.Default()
 	}
 	log.Warn("ignoring -log-level", "err", err)

@@ -49,6 +49,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "wsproxy: unknown command %q\n%s", cmd, usage)
 		os.Exit(2)
 	}
+	logOut().Close() // the log lines still buffered go out first
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wsproxy:", err)
 		os.Exit(1)

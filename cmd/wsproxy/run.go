@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"wsproxy/internal/asynclog"
 
 	"wsproxy/balance"
 	"wsproxy/core"
@@ -24,8 +25,15 @@ import (
 func newLogger(level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	return slog.New(slog.NewTextHandler(logOut(), &slog.HandlerOptions{Level: lv}))
 }
+
+// logOut is stderr for the log of the serving commands, through a buffer
+// of 256 KiB and a goroutine (internal/asynclog): the event loops log
+// upgrades, closes and 5xx answers, and a slow reader of stderr must not
+// stall them. Lines that do not fit are dropped and counted. main closes
+// it, which writes out the rest, before the process exits.
+var logOut = sync.OnceValue(func() *asynclog.Writer { return asynclog.New(os.Stderr, 256<<10) })
 
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
