@@ -50,9 +50,40 @@ func (c *conn) onFrame(d int, h ws.Header, payload []byte, now int64, whole bool
 		}
 	}
 	if h.OpCode == ws.OpClose {
-		c.noteClose(d, closeCode(h, payload))
+		if h.Length >= 2 && len(payload) < 2 {
+			c.dir[d].startCloseCode(h) // the relay reads it from the payload as it comes
+		} else {
+			c.noteClose(d, closeCode(h, payload))
+		}
 	}
 	return frameForward
+}
+
+// startCloseCode prepares reading a Close code whose two bytes are not
+// all in this read: it keeps the mask bytes that apply to them. The relay
+// passes every payload byte of the frame to moreCloseCode, those of this
+// read included.
+func (ds *dirState) startCloseCode(h ws.Header) {
+	ds.cc = [3]byte{}
+	if h.Masked {
+		ds.cc[0], ds.cc[1] = h.Mask[0], h.Mask[1]
+	}
+	ds.flags |= dsCode0
+}
+
+// moreCloseCode takes the rest of a Close code from p, the next payload
+// bytes of the Close frame, and returns the code once it is whole.
+func (ds *dirState) moreCloseCode(p []byte) (ws.StatusCode, bool) {
+	if len(p) > 0 && ds.flags&dsCode0 != 0 {
+		ds.cc[2] = p[0] ^ ds.cc[0]
+		ds.flags = ds.flags&^dsCode0 | dsCode1
+		p = p[1:]
+	}
+	if len(p) == 0 || ds.flags&dsCode1 == 0 {
+		return 0, false
+	}
+	ds.flags &^= dsCode1
+	return ws.StatusCode(uint16(ds.cc[2])<<8 | uint16(p[0]^ds.cc[1])), true
 }
 
 // closeCode reads the status code of a Close frame from the start of its

@@ -10,6 +10,7 @@ type dirState struct {
 	op     ws.OpCode     // opcode of the frame whose payload is passing
 	flags  dirFlags      //
 	code   ws.StatusCode // Close code the proxy will send this way (with dsClosePending)
+	cc     [3]byte       // a Close code arriving in later reads: mask bytes 0 and 1, first byte (dsCode0, dsCode1)
 	msgLen int64         // bytes of the current message so far (for max_message)
 }
 
@@ -21,6 +22,8 @@ const (
 	dsClosePending                      // a Close from the proxy waits for a frame boundary
 	dsCloseSent                         // the proxy sent its Close this way; nothing more is forwarded
 	dsBulk                              // the last data frame was long enough to splice (splice.go)
+	dsCode0                             // a Close code's first byte is still to come (protocol.go)
+	dsCode1                             // its second byte is still to come
 )
 
 // frameAction is what the relay does with a frame whose header it just read.
@@ -54,6 +57,11 @@ func (c *conn) relay(dst *endpoint, data []byte, d int) error {
 				n = int(rem)
 			}
 			sc.Scan(data[off : off+n])
+			if ds.flags&(dsCode0|dsCode1) != 0 {
+				if code, ok := ds.moreCloseCode(data[off : off+n]); ok {
+					c.noteClose(d, code)
+				}
+			}
 			if ds.flags&dsSkip != 0 {
 				if err := c.flushRange(dst, data, w, off); err != nil {
 					return err
