@@ -89,6 +89,14 @@ type Config struct {
 	// 3m plus Hold.
 	Timeout time.Duration
 
+	// TLS makes every proxy terminate TLS, as the seed's section 2 does,
+	// with a self-signed certificate made for each trial, and the clients
+	// connect with wss:// (loadtest's TLS bridge: three descriptors per
+	// connection, so fewer connections per load generator process). The
+	// backends stay plain ws. Bulk's direct baseline stays plain too; flood
+	// does not support it.
+	TLS bool
+
 	// Progress receives progress lines while running. Nil: none.
 	Progress io.Writer
 
@@ -143,6 +151,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.Scenarios = sortedLike(c.Scenarios, AllScenarios)
+	if c.TLS && slices.Contains(c.Scenarios, Flood) {
+		return fmt.Errorf("bench: the flood scenario speaks plain TCP to the proxy and does not run with TLS")
+	}
 	for _, p := range c.Peers {
 		if _, err := lookPeer(p); err != nil {
 			return err

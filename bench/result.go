@@ -20,7 +20,9 @@ type Report struct {
 	// set it.
 	Command string `json:"command,omitempty"`
 	// Size is how the run was spread over processes, ports and addresses.
-	Size   Sizing  `json:"size"`
+	Size Sizing `json:"size"`
+	// TLS is Config.TLS: the proxies terminated TLS, the clients used wss://.
+	TLS    bool    `json:"tls,omitempty"`
 	Trials []Trial `json:"trials"`
 }
 

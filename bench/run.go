@@ -33,7 +33,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
-	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size}
+	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, TLS: cfg.TLS}
 	if cfg.Progress != nil {
 		fmt.Fprintln(cfg.Progress, sizingLine(cfg))
 	}
@@ -135,7 +135,11 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 	if err != nil {
 		return err
 	}
-	url := "ws://" + listen + servicePath + "/ws"
+	scheme := "ws://"
+	if r.cfg.TLS {
+		scheme = "wss://"
+	}
+	url := scheme + listen + servicePath + "/ws"
 	switch t.Scenario {
 	case Idle:
 		return r.idle(ctx, p, url, t)
@@ -198,6 +202,11 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 		return nil, "", err
 	}
 	s := setup{Listen: listen, Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
+	if r.cfg.TLS {
+		if s.TLS, err = writeTLSFiles(dir); err != nil {
+			return nil, "", err
+		}
+	}
 	listeners := 1
 	if conns > PerProcess {
 		s.Scale, s.Workers, s.NginxWorkers = true, r.cfg.Workers, r.cfg.size.NginxWorkers

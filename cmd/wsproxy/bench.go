@@ -55,6 +55,7 @@ func benchCmd(args []string) error {
 	fs.IntVar(&c.BulkConns, "bulk-conns", 4, "bulk: connections")
 	fs.IntVar(&c.BulkSize, "bulk-size", 64<<10, "bulk: message size in bytes")
 	fs.DurationVar(&c.Timeout, "timeout", 0, "bound on each trial (default 3m plus -hold)")
+	fs.BoolVar(&c.TLS, "tls", false, "the proxies terminate TLS (a self-signed certificate per trial) and the clients use wss://; not with flood")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())

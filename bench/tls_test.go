@@ -1,0 +1,113 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"wsproxy/internal/config"
+)
+
+// TestTLSConfigs: with a certificate, every generated configuration
+// terminates TLS 1.2/1.3 with it, wsproxy's parses and loads, the peers
+// that are installed accept theirs, and the files make a usable pair.
+func TestTLSConfigs(t *testing.T) {
+	s := testSetup(t)
+	var err error
+	if s.TLS, err = writeTLSFiles(s.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tls.LoadX509KeyPair(s.TLS.Cert, s.TLS.Key); err != nil {
+		t.Fatalf("cert and key: %v", err)
+	}
+	if _, err := tls.LoadX509KeyPair(s.TLS.Both, s.TLS.Both); err != nil {
+		t.Fatalf("combined file: %v", err)
+	}
+	for name, want := range map[string][]string{
+		Wsproxy: {`tls: {cert: "` + s.TLS.Cert + `", key: "` + s.TLS.Key + `"}`},
+		Nginx:   {"listen 127.0.0.1:18080 ssl;", "ssl_certificate " + s.TLS.Cert + ";", "ssl_certificate_key " + s.TLS.Key + ";", "ssl_protocols TLSv1.2 TLSv1.3;"},
+		HAProxy: {"bind 127.0.0.1:18080 ssl crt " + s.TLS.Both + " ssl-min-ver TLSv1.2"},
+	} {
+		got := proxies[name].config(s)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s config lacks %q:\n%s", name, w, got)
+			}
+		}
+	}
+	c, err := config.Parse("bench.yaml", []byte(wsproxyConfig(s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Listen[0]; l.TLS == nil || l.TLS.Cert != s.TLS.Cert {
+		t.Errorf("wsproxy listener %+v; want TLS with %s", l, s.TLS.Cert)
+	}
+	for _, name := range []string{Nginx, HAProxy} {
+		bin, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
+		p := proxies[name]
+		file := filepath.Join(s.Dir, p.file)
+		if err := os.WriteFile(file, []byte(p.config(s)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		argv := append(p.argv(bin, file, s), map[string]string{Nginx: "-t", HAProxy: "-c"}[name])
+		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			t.Errorf("%s rejects the generated TLS config: %v\n%s", name, err, out)
+		}
+	}
+	if plain := testSetup(t); strings.Contains(nginxConfig(plain), "ssl") || strings.Contains(haproxyConfig(plain), "ssl") ||
+		strings.Contains(wsproxyConfig(plain), "tls") {
+		t.Error("a setup without a certificate generates TLS settings")
+	}
+}
+
+// TestRunTLS runs idle with 200 wss:// connections end to end through
+// wsproxy (and the installed peers) terminating TLS.
+func TestRunTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts subprocesses and opens hundreds of connections")
+	}
+	cfg := Config{
+		Binary:    buildWsproxy(t),
+		Scenarios: []string{Idle},
+		Conns:     200,
+		Backends:  1,
+		Warmup:    10,
+		Hold:      300 * time.Millisecond,
+		Timeout:   time.Minute,
+		TLS:       true,
+	}
+	for _, p := range []string{Nginx, HAProxy} {
+		if _, err := exec.LookPath(p); err == nil {
+			cfg.Peers = append(cfg.Peers, p)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !rep.TLS || len(rep.Trials) != 1+len(cfg.Peers) {
+		t.Fatalf("report TLS=%v with %d trials; want TLS and %d", rep.TLS, len(rep.Trials), 1+len(cfg.Peers))
+	}
+	for _, tr := range rep.Trials {
+		if tr.Up != 200 || tr.Failed != 0 || tr.BytesPerConn <= 0 {
+			t.Errorf("%s: %d up, %d failed, %.0f B/conn; want all 200 up over wss", tr.Proxy, tr.Up, tr.Failed, tr.BytesPerConn)
+		}
+	}
+}
+
+func TestTLSWithFloodRefused(t *testing.T) {
+	c := Config{Binary: "x", Scenarios: []string{Flood}, TLS: true}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "flood") {
+		t.Errorf("Validate with TLS and flood: %v; want an error naming flood", err)
+	}
+}
