@@ -52,6 +52,7 @@ type Stats struct {
 
 type stats struct {
 	accepted, tunnels, framesUp, framesDown atomic.Uint64
+	memReleases                             atomic.Uint64 // memory.go
 	open                                    atomic.Int64
 }
 
@@ -156,6 +157,7 @@ func (s *Server) Start() error {
 		}
 	}
 	s.startHealthChecks()
+	s.startMemoryReleaser()
 	for _, l := range s.loops {
 		s.wg.Add(1)
 		go func(l *Loop) {

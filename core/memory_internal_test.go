@@ -1,0 +1,66 @@
+package core
+
+import (
+	"testing"
+	"time"
+)
+
+// TestReleaser: memory is given back once a burst of new connections is
+// over (a check with no new connection), not during it, not for fewer
+// connections than a burst, and not twice within the gap.
+func TestReleaser(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	frees := 0
+	r := &releaser{burst: 100, gap: 30 * time.Second, free: func() { frees++ }}
+	steps := []struct {
+		at       time.Duration // since t0
+		accepted uint64
+		want     bool
+		why      string
+	}{
+		{0, 0, false, "nothing accepted"},
+		{5 * time.Second, 60, false, "connections arriving"},
+		{10 * time.Second, 60, false, "quiet, but 60 is not a burst"},
+		{15 * time.Second, 150, false, "arriving again"},
+		{20 * time.Second, 150, true, "quiet after 150: give back"},
+		{25 * time.Second, 150, false, "nothing new since"},
+		{30 * time.Second, 400, false, "a second burst arriving"},
+		{35 * time.Second, 400, false, "quiet, but within 30s of the last release"},
+		{50 * time.Second, 400, true, "quiet and the gap has passed"},
+		{55 * time.Second, 450, false, "a few more"},
+		{90 * time.Second, 450, false, "quiet, but 50 since the last release is no burst"},
+	}
+	want := 0
+	for _, s := range steps {
+		if got := r.check(s.accepted, t0.Add(s.at)); got != s.want {
+			t.Errorf("at %v with %d accepted: released %v; want %v (%s)", s.at, s.accepted, got, s.want, s.why)
+		}
+		if s.want {
+			want++
+		}
+	}
+	if frees != want {
+		t.Errorf("free called %d times; want %d", frees, want)
+	}
+}
+
+// TestMemoryReleaserRuns: a started server gives memory back after a
+// burst of accepted connections, on its own goroutine, and stops with it.
+func TestMemoryReleaserRuns(t *testing.T) {
+	s := &Server{done: make(chan struct{})}
+	freed := make(chan struct{}, 1)
+	r := &releaser{burst: 3, gap: time.Hour, free: func() { freed <- struct{}{} }}
+	stopped := make(chan struct{})
+	go func() { s.releaseMemory(time.Millisecond, r); close(stopped) }()
+	s.stats.accepted.Add(5)
+	select {
+	case <-freed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no release after a burst of 5 with a burst size of 3")
+	}
+	close(s.done)
+	<-stopped // the release was counted before the goroutine looked at done again
+	if n := s.stats.memReleases.Load(); n != 1 {
+		t.Errorf("releases counted: %d; want 1", n)
+	}
+}
