@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,19 +95,26 @@ func TestPeerConfigsAccepted(t *testing.T) {
 			if err != nil {
 				t.Skipf("%s not installed", name)
 			}
-			s := testSetup(t)
-			p := proxies[name]
-			file := filepath.Join(s.Dir, p.file)
-			if err := os.WriteFile(file, []byte(p.config(s)), 0o644); err != nil {
+			if err := peerAccepts(bin, name, testSetup(t)); err != nil {
 				t.Fatal(err)
-			}
-			argv := append(p.argv(bin, file, s), map[string]string{Nginx: "-t", HAProxy: "-c"}[name])
-			out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-			if err != nil {
-				t.Fatalf("%s rejects the generated config: %v\n%s", name, err, out)
 			}
 		})
 	}
+}
+
+// peerAccepts writes the configuration of peer name for s and asks the
+// peer (nginx -t, haproxy -c) whether it accepts it.
+func peerAccepts(bin, name string, s setup) error {
+	p := proxies[name]
+	file := filepath.Join(s.Dir, p.file)
+	if err := os.WriteFile(file, []byte(p.config(s)), 0o644); err != nil {
+		return err
+	}
+	argv := append(p.argv(bin, file, s), map[string]string{Nginx: "-t", HAProxy: "-c"}[name])
+	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s rejects the generated config: %v\n%s", name, err, out)
+	}
+	return nil
 }
 
 func TestLookPeer(t *testing.T) {

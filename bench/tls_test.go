@@ -3,9 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/tls"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,14 +50,8 @@ func TestTLSConfigs(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		p := proxies[name]
-		file := filepath.Join(s.Dir, p.file)
-		if err := os.WriteFile(file, []byte(p.config(s)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		argv := append(p.argv(bin, file, s), map[string]string{Nginx: "-t", HAProxy: "-c"}[name])
-		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
-			t.Errorf("%s rejects the generated TLS config: %v\n%s", name, err, out)
+		if err := peerAccepts(bin, name, s); err != nil {
+			t.Error(err)
 		}
 	}
 	if plain := testSetup(t); strings.Contains(nginxConfig(plain), "ssl") || strings.Contains(haproxyConfig(plain), "ssl") ||

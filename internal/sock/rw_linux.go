@@ -11,31 +11,20 @@ import (
 // bookkeeping of a blocking call (entersyscall, and sysmon handing the P
 // to another thread when the call seems slow) is pure cost for an event
 // loop that makes one such call per message. n is -1 on error.
-func Read(fd int, p []byte) (n int, err error) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	} else {
-		ptr = unsafe.Pointer(&zero)
-	}
-	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(ptr), uintptr(len(p)))
-	if e != 0 {
-		return -1, e
-	}
-	return int(r), nil
-}
+func Read(fd int, p []byte) (n int, err error) { return rawRW(unix.SYS_READ, fd, p) }
 
 // Write is write(2) on a non-blocking descriptor, through RawSyscall for
 // the reason given at Read. On loopback the kernel delivers the bytes to
 // the receiving socket inside this call: that is CPU work, not sleeping.
-func Write(fd int, p []byte) (n int, err error) {
-	var ptr unsafe.Pointer
+func Write(fd int, p []byte) (n int, err error) { return rawRW(unix.SYS_WRITE, fd, p) }
+
+// rawRW is read(2) or write(2) (trap) through RawSyscall; n is -1 on error.
+func rawRW(trap uintptr, fd int, p []byte) (int, error) {
+	ptr := unsafe.Pointer(&zero)
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])
-	} else {
-		ptr = unsafe.Pointer(&zero)
 	}
-	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(ptr), uintptr(len(p)))
+	r, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(ptr), uintptr(len(p)))
 	if e != 0 {
 		return -1, e
 	}
