@@ -67,3 +67,55 @@ func TestHashDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestLateWriter plays the race a stale-claim takeover allows: a writer
+// claims a slot and stops; a minute later another writer takes the claim
+// over and publishes its sid; then the first one resumes and stores its
+// server into the slot. The slot now pairs one sid with another's server:
+// Lookup must miss rather than route to that server, and Learn must reuse
+// the slot.
+func TestLateWriter(t *testing.T) {
+	f, err := Create(probeLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tab, err := Open(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	for i := range tab.slots {
+		tab.slots[i].key.Store(claim(unixSec(t0))) // the stopped writers
+	}
+	s := tab.Store("u", time.Hour)
+	sid, now := []byte("sid"), t0.Add((staleClaim+1)*time.Second)
+	s.Learn(sid, 5, now) // takes over a stale claim
+	if got, ok := s.Lookup(sid, now); !ok || got != 5 {
+		t.Fatalf("Lookup after takeover = %d, %v; want 5, true", got, ok)
+	}
+	k := hashBytes(s.salt, sid) | keyBit
+	var e *slot
+	for i := range tab.slots {
+		if tab.slots[i].key.Load() == k {
+			e = &tab.slots[i]
+		}
+	}
+	if e == nil {
+		t.Fatal("sid's slot not found")
+	}
+	e.server.Store(99) // the stopped writer resumes
+	if got, ok := s.Lookup(sid, now); ok {
+		t.Errorf("Lookup with another writer's server = %d, true; want a miss", got)
+	}
+	if n := tab.Len(now); n != 0 {
+		t.Errorf("Len = %d; want 0 (the torn slot is no entry)", n)
+	}
+	s.Learn(sid, 6, now)
+	if got, ok := s.Lookup(sid, now); !ok || got != 6 {
+		t.Errorf("Lookup after learning again = %d, %v; want 6, true", got, ok)
+	}
+	if n := tab.Len(now); n != 1 {
+		t.Errorf("Len = %d; want 1", n)
+	}
+}

@@ -25,7 +25,8 @@
 //	         that Unix second (a claim)
 //	server   balance.Server.ID: a hash of the server's address, the same in
 //	         every process
-//	expires  Unix seconds at which the entry stops routing
+//	expires  the Unix second at which the entry stops routing (high 32
+//	         bits) and a 32-bit check of key and server (low bits)
 //
 // The default 2^18 slots (balance.DefaultSidTableSize) take 6 MiB plus the
 // header (6,291,520 bytes) of shared memory, charged to the processes that
@@ -85,7 +86,15 @@
 //
 // A process killed between a claim and its publication leaves a claim
 // behind; Learn and Sweep take over claims older than staleClaim (a
-// minute), which no live writer holds.
+// minute). A writer stopped for that long (SIGSTOP, a paused machine) is
+// not dead, though: resumed, it finishes its stores into a slot that is
+// another writer's by then, and the slot may end up with one writer's key
+// and the other's server. The check in expires, computed from key and
+// server by the writer that stored it, catches that: Lookup takes an entry
+// only when the check matches the key and server it read, so such a slot
+// reads as a miss (and is reused like an expired one) rather than routing a
+// session to another session's server. Tests make this race common by
+// running writers whose clocks are minutes apart.
 //
 // Expiry has a resolution of one second: an entry stops routing between
 // TTL-1s and TTL after its last use.

@@ -31,7 +31,7 @@ func (s *Store) Learn(sid []byte, server uint64, now time.Time) {
 			continue
 		}
 		e.server.Store(server)
-		e.expires.Store(sec + s.ttl)
+		e.expires.Store(seal(k, server, sec+s.ttl))
 		e.key.Store(k) // publish last
 		return
 	}
@@ -56,11 +56,11 @@ func (t *Table) target(h, k, sec uint64) (*slot, uint64) {
 			}
 		case cur&keyBit == 0: // claimed by a live writer
 		default:
-			if x := e.expires.Load(); x <= sec {
+			if !e.live(cur, sec) { // expired, or fields of two writers
 				if free == nil {
 					free, freeOld = e, cur
 				}
-			} else if victim == nil || x < victimExp {
+			} else if x := expiry(e.expires.Load()); victim == nil || x < victimExp {
 				victim, victimOld, victimExp = e, cur, x
 			}
 		}
@@ -82,15 +82,18 @@ func (s *Store) Lookup(sid []byte, now time.Time) (uint64, bool) {
 		if e.key.Load() != k {
 			continue
 		}
-		server, x := e.server.Load(), e.expires.Load()
+		server, w := e.server.Load(), e.expires.Load()
 		if e.key.Load() != k {
-			continue // claimed meanwhile: server and x may be another key's
+			continue // claimed meanwhile: server and w may be another key's
 		}
-		if x <= sec {
+		if !sealedBy(w, k, server) {
+			continue // fields of two writers (see the package doc)
+		}
+		if x := expiry(w); x <= sec {
 			continue // expired; a copy further on may not be (see the package doc)
 		}
-		if nx := sec + s.ttl; nx > x {
-			e.expires.CompareAndSwap(x, nx)
+		if nw := seal(k, server, sec+s.ttl); expiry(nw) > expiry(w) {
+			e.expires.CompareAndSwap(w, nw)
 		}
 		return server, true
 	}
@@ -115,13 +118,13 @@ func (t *Table) sweep(sec uint64) int {
 			if stale(cur, sec) && e.key.CompareAndSwap(cur, 0) {
 				n++
 			}
-		case e.expires.Load() <= sec:
-			// Claim before emptying, and look at expires again: the same
+		case !e.live(cur, sec):
+			// Claim before emptying, and look at the entry again: the same
 			// sid may have been learnt again since it was read.
 			if !e.key.CompareAndSwap(cur, claim(sec)) {
 				continue
 			}
-			if e.expires.Load() <= sec {
+			if !e.live(cur, sec) {
 				e.key.Store(0)
 				n++
 			} else {

@@ -18,8 +18,8 @@ import (
 // File format.
 const (
 	magic      = 0x3164_6973_7870_7377 // "wspxsid1", little-endian
-	version    = 1
-	headerSize = 64 // bytes; keeps the slots 64-bit aligned
+	version    = 2                     // 2: expires holds a check of key and server
+	headerSize = 64                    // bytes; keeps the slots 64-bit aligned
 	slotSize   = int(unsafe.Sizeof(slot{}))
 
 	// MaxSize is the largest number of slots Create accepts: 6 GiB.
@@ -41,7 +41,36 @@ const keyBit = 1 << 63
 type slot struct {
 	key     atomic.Uint64
 	server  atomic.Uint64
-	expires atomic.Uint64
+	expires atomic.Uint64 // seal(key, server, Unix second)
+}
+
+// seal is the expires word of an entry: the second at which it expires in
+// the high 32 bits (enough until 2106; later ones are clamped), and in the
+// low 32 bits a check of the key and server it was written with, so that
+// fields left by two writers (see the package doc) are told from an entry.
+func seal(k, server, exp uint64) uint64 {
+	return min(exp, 1<<32-1)<<32 | check(k, server)
+}
+
+func check(k, server uint64) uint64 {
+	return (k ^ bits.RotateLeft64(server, 32)) * 0x9e3779b97f4a7c15 >> 32
+}
+
+// expiry returns the Unix second of an expires word.
+func expiry(w uint64) uint64 { return w >> 32 }
+
+// sealedBy reports whether the expires word w was written with key k and
+// server.
+func sealedBy(w, k, server uint64) bool { return w&(1<<32-1) == check(k, server) }
+
+// live reports whether e, holding key word cur, is an intact entry that
+// has not expired at sec.
+func (e *slot) live(cur, sec uint64) bool {
+	if cur&keyBit == 0 {
+		return false
+	}
+	server, w := e.server.Load(), e.expires.Load()
+	return sealedBy(w, cur, server) && expiry(w) > sec
 }
 
 // Table is one process's mapping of a shared sid table. Its methods and
@@ -146,7 +175,7 @@ func (t *Table) Len(now time.Time) int {
 	n := 0
 	for i := range t.slots {
 		e := &t.slots[i]
-		if e.key.Load()&keyBit != 0 && e.expires.Load() > sec {
+		if e.live(e.key.Load(), sec) {
 			n++
 		}
 	}
