@@ -21,6 +21,8 @@ type listener struct {
 	paused timer.Entry                       // re-arms accepting after running out of descriptors
 	tls    *tlsListener                      // non-nil: clients speak TLS (tls.go)
 	proxy  bool                              // a PROXY protocol header precedes each connection
+	// noDelay: accepted connections inherit TCP_NODELAY from the listener.
+	noDelay bool
 }
 
 func listen(l *Loop, addr string, accept func(*listener, int, netip.AddrPort)) (*listener, error) {
@@ -29,6 +31,11 @@ func listen(l *Loop, addr string, accept func(*listener, int, netip.AddrPort)) (
 		return nil, err
 	}
 	ln := &listener{l: l, fd: fd, addr: bound}
+	// Relayed bytes go out as they arrive: with Nagle, a second small write
+	// waits for the peer's delayed ACK (40ms on Linux). Set on the listener,
+	// TCP_NODELAY is inherited by every accepted connection where the
+	// kernel does so, and set on each one otherwise.
+	ln.noDelay = sock.SetNoDelay(fd) == nil && sock.AcceptInheritsNoDelay
 	ln.accept = func(fd int, peer netip.AddrPort) { accept(ln, fd, peer) }
 	ln.paused.Owner = ln
 	if err := l.register(fd, ln, poller.Readable); err != nil {
@@ -61,9 +68,9 @@ func (ln *listener) onEvent(ev poller.Event) {
 			l.log.Error("accept", "err", err)
 			return
 		}
-		// Relayed bytes go out as they arrive: with Nagle, a second small
-		// write waits for the peer's delayed ACK (40ms on Linux).
-		_ = sock.SetNoDelay(fd)
+		if !ln.noDelay {
+			_ = sock.SetNoDelay(fd)
+		}
 		ln.accept(fd, peer)
 	}
 }

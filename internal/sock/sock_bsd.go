@@ -68,3 +68,8 @@ func connectTo(fd int, ap netip.AddrPort) error {
 	}
 	return unix.Connect(fd, sa)
 }
+
+// AcceptInheritsNoDelay reports whether a connection accepted from a
+// listener with TCP_NODELAY set has it set too. Not relied on here: the
+// BSDs differ, and this code is not run on them.
+const AcceptInheritsNoDelay = false
