@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,8 +44,11 @@ type Usage struct {
 
 // sampleGroup sums the usage of every process in process group pgid. A
 // process that exits while it is being read is skipped.
-func sampleGroup(pgid int) (Usage, error) {
-	pids, err := groupPIDs("/proc", pgid)
+func sampleGroup(pgid int) (Usage, error) { return sampleGroupIn("/proc", pgid) }
+
+// sampleGroupIn is sampleGroup with the proc file system at root.
+func sampleGroupIn(root string, pgid int) (Usage, error) {
+	pids, err := groupPIDs(root, pgid)
 	if err != nil {
 		return Usage{}, err
 	}
@@ -53,7 +57,7 @@ func sampleGroup(pgid int) (Usage, error) {
 	}
 	var u Usage
 	for _, pid := range pids {
-		dir := filepath.Join("/proc", strconv.Itoa(pid))
+		dir := filepath.Join(root, strconv.Itoa(pid))
 		status, err := os.ReadFile(filepath.Join(dir, "status"))
 		if err != nil {
 			continue
@@ -63,12 +67,18 @@ func sampleGroup(pgid int) (Usage, error) {
 			continue
 		}
 		rss, err := parseKB(status, "VmRSS:")
+		if errors.As(err, new(noLineError)) {
+			// The process exited after groupPIDs read its stat: the status
+			// of a zombie, or of a process tearing down its memory, has
+			// no Vm* lines. Like one already reaped, it is skipped.
+			continue
+		}
 		if err != nil {
-			return Usage{}, fmt.Errorf("bench: /proc/%d/status: %w", pid, err)
+			return Usage{}, fmt.Errorf("bench: %s/status: %w", dir, err)
 		}
 		st, err := parseStat(stat)
 		if err != nil {
-			return Usage{}, fmt.Errorf("bench: /proc/%d/stat: %w", pid, err)
+			return Usage{}, fmt.Errorf("bench: %s/stat: %w", dir, err)
 		}
 		u.RSS += rss
 		u.CPU += st.cpu
@@ -103,8 +113,13 @@ func parseKB(data []byte, key string) (int64, error) {
 		}
 		return n << 10, nil
 	}
-	return 0, fmt.Errorf("no %q line", key)
+	return 0, noLineError{key}
 }
+
+// noLineError is parseKB's error when no line starts with key.
+type noLineError struct{ key string }
+
+func (e noLineError) Error() string { return fmt.Sprintf("no %q line", e.key) }
 
 // stat holds the fields of /proc/PID/stat that bench needs.
 type stat struct {

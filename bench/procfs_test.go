@@ -103,6 +103,42 @@ func TestGroupPIDs(t *testing.T) {
 	}
 }
 
+// TestSampleGroupExiting samples a fake /proc in which one process of the
+// group exited between groupPIDs and the read of its status (a zombie's
+// status has no VmRSS line) and another was reaped meanwhile (no files):
+// both are skipped. A malformed VmRSS line is still an error.
+func TestSampleGroupExiting(t *testing.T) {
+	root := t.TempDir()
+	write := func(pid, name, data string) {
+		t.Helper()
+		dir := filepath.Join(root, pid)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("10", "stat", "10 (wsproxy) S 1 10 10 0 -1 0 0 0 0 0 150 37 0 0")
+	write("10", "status", statusSample)
+	write("10", "smaps_rollup", rollupSample)
+	write("11", "stat", "11 (worker) R 10 10 10 0 -1 0 0 0 0 0 5 5 0 0")
+	write("11", "status", "Name:\tworker\nState:\tZ (zombie)\nPid:\t11\nPPid:\t10\nThreads:\t1\n")
+	write("12", "stat", "12 (worker) S 10 10 10 0 -1 0 0 0 0 0 5 5 0 0") // reaped: no status
+
+	got, err := sampleGroupIn(root, 10)
+	want := Usage{RSS: 8328 << 10, PSS: 6011 << 10, Anon: 3204 << 10,
+		CPU: 1870 * time.Millisecond, SysCPU: 370 * time.Millisecond, Procs: 1}
+	if err != nil || got != want {
+		t.Errorf("sampleGroupIn = %+v, %v; want %+v (process 10 only)", got, err, want)
+	}
+
+	write("11", "status", "Name:\tworker\nVmRSS:\tlots kB\n")
+	if _, err := sampleGroupIn(root, 10); err == nil || !strings.Contains(err.Error(), "malformed") {
+		t.Errorf("sampleGroupIn with a malformed VmRSS line: error %v; want malformed", err)
+	}
+}
+
 // TestSampleGroupSelf samples the test binary's own process group.
 func TestSampleGroupSelf(t *testing.T) {
 	u, err := sampleGroup(syscall.Getpgrp())

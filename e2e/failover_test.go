@@ -10,8 +10,11 @@ import (
 	"time"
 )
 
-// failoverClients is how many clients the failover tests hold open.
-const failoverClients = 24
+// failoverClients is how many clients the failover tests hold open. The
+// tests need every server to get some under ip_hash, whose mapping of
+// addresses depends on the servers' random ports: with 40 clients that
+// fails with probability 3·(2/3)^40 ≈ 3e-7.
+const failoverClients = 40
 
 // failTimeout is the upstream's fail_timeout in the passive failover test.
 const failTimeout = 2 * time.Second

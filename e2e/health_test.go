@@ -13,6 +13,13 @@ import (
 	"time"
 )
 
+// healthTimeout is the active check's probe timeout. A stopped server
+// fails its probe after it, so the proxy takes it out about
+// healthTimeout+200ms after the stop, well within the 15 s the test waits;
+// a healthy Node server slowed by a loaded machine must answer within it,
+// or it too would be taken out and its clients moved.
+const healthTimeout = 3 * time.Second
+
 // TestFailoverActiveHealthCheck stops (SIGSTOP) one of three Socket.IO
 // servers under ip_hash with the passive checks off. A stopped server still
 // completes TCP handshakes from its listen backlog, so connecting to it
@@ -29,10 +36,10 @@ upstreams:
   sio:
     balance: ip_hash
     max_fails: -1
-    health_check: {path: /healthz, interval: 200ms, timeout: 1s}
+    health_check: {path: /healthz, interval: 200ms, timeout: %v}
     servers:
 %sroutes: [{path: /socket.io/, upstream: sio}]
-`, serverLines(servers)))
+`, healthTimeout, serverLines(servers)))
 
 	results := runClients(t, clientOpts{url: url, clients: failoverClients})
 	_, perServer := tally(results)

@@ -14,7 +14,10 @@
 //
 // and the driver then prints {"event":"ready"} (with --hold) or
 // {"event":"done"} and exits. ok means connected, upgraded, echoed, and the
-// server that greeted the client is the one that echoed.
+// server that greeted the client is the one that echoed. --timeout (ms)
+// bounds each client's connect, upgrade and echo together, each echo
+// afterwards, and each Socket.IO connection attempt (the Manager's timeout
+// option).
 //
 // With --hold the clients stay connected after "ready" and the driver
 // reports, one line each, "disconnect" (client, reason), "connect_error"
@@ -98,7 +101,10 @@ class Client {
       reconnection: opt.reconnect,
       reconnectionDelay: 100,
       reconnectionDelayMax: 500,
-      timeout: 5000,
+      // How long the Manager waits for each connection attempt to open
+      // before a connect_error "timeout": the driver's own budget, so that
+      // a slow but working attempt on a loaded machine is not abandoned.
+      timeout,
       ...source,
     });
     const manager = this.socket.io;

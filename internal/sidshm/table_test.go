@@ -235,14 +235,24 @@ func TestStoreReusesExpiredFirst(t *testing.T) {
 // up in a table far too small so that slots are evicted and reused under
 // the readers. A Lookup must return the server learnt for its own sid or
 // miss, never another sid's server. Run it with -race.
+//
+// Each goroutine's simulated clock advances by step per sid. In the roomy
+// table, where every Lookup must hit, the clocks stay within staleClaim of
+// each other (300 steps of 100 ms: 30 s), so no writer takes over another's
+// claim: the slot of a writer preempted between its claim and its
+// publication is left to it, and no sid learnt is lost. In the evicting
+// table the clocks run a second per sid, minutes apart across goroutines,
+// so that claims are taken over there too (a Lookup may then miss, never
+// return another sid's server).
 func TestStoreConcurrent(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		size     int
-		mustFind bool // every sid stays in the table
+		step     time.Duration // of the simulated clock, per sid
+		mustFind bool          // every sid stays in the table
 	}{
-		{"roomy", 1 << 14, true},
-		{"evicting", 16, false},
+		{"roomy", 1 << 14, 100 * time.Millisecond, true},
+		{"evicting", 16, time.Second, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := mapTwice(t, tc.size)
@@ -258,7 +268,7 @@ func TestStoreConcurrent(t *testing.T) {
 					for i := range sids {
 						sid := fmt.Appendf(nil, "g%d-sid-%d", g, i)
 						server := uint64(g)<<32 | uint64(i)
-						now := t0.Add(time.Duration(i) * time.Second)
+						now := t0.Add(time.Duration(i) * tc.step)
 						la.Learn(sid, server, now)
 						for j := range 3 {
 							got, ok := lb.Lookup(sid, now.Add(time.Duration(j)*time.Second))
@@ -275,7 +285,7 @@ func TestStoreConcurrent(t *testing.T) {
 			for err := range errs {
 				t.Error(err)
 			}
-			if n := a.Len(t0.Add(sids * time.Second)); tc.mustFind && n != goroutines*sids {
+			if n := a.Len(t0.Add(sids * tc.step)); tc.mustFind && n != goroutines*sids {
 				t.Errorf("Len = %d; want %d", n, goroutines*sids)
 			}
 		})
