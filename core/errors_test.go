@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// errorsProxy has short timeouts, a small head limit and a route for each
-// way an upstream can fail.
-func errorsProxy(t testing.TB) string {
+// errorsProxy has the given timeouts (read and header_read), a small head
+// limit and a route for each way an upstream can fail.
+func errorsProxy(t testing.TB, read, headerRead time.Duration) string {
 	t.Helper()
 	echo := startEcho(t, "ok")
 	silent := rawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) }) // never answers
@@ -25,7 +25,7 @@ func errorsProxy(t testing.TB) string {
 	_, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 loops: 2
-timeouts: {read: 300ms, header_read: 300ms}
+timeouts: {read: %[6]s, header_read: %[7]s}
 limits: {max_header_bytes: 1024}
 routes:
   - {path: /ok, upstream: %[1]q}
@@ -34,12 +34,15 @@ routes:
   - {path: /hangup, upstream: %[4]q}
   - {path: /garbage, upstream: %[5]q}
   - {host: only.example.com, path: /, upstream: %[1]q}
-`, echo.Addr(), closedAddr(t), silent, hangup, garbage))
+`, echo.Addr(), closedAddr(t), silent, hangup, garbage, read, headerRead))
 	return addr
 }
 
 func TestErrorResponses(t *testing.T) {
-	addr := errorsProxy(t)
+	// The timeouts also bound the good clients below, which a loaded
+	// machine may hold up for a while: they must be generous. They are
+	// also how long the 408 and 504 cases take (in parallel).
+	addr := errorsProxy(t, 3*time.Second, 3*time.Second)
 	upgrade := func(key, version string) string {
 		return "GET /ok/ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 			key + "Sec-WebSocket-Version: " + version + "\r\n\r\n"
@@ -122,19 +125,22 @@ func TestErrorResponses(t *testing.T) {
 }
 
 // TestErrorTimeoutsAreTimely checks that the 408 and 504 come near the
-// configured 300ms rather than at some default.
+// configured 300ms rather than at some default. The timeout not under test
+// is long, so that a stalled client does not run into it instead.
 func TestErrorTimeoutsAreTimely(t *testing.T) {
-	addr := errorsProxy(t)
 	for _, tt := range []struct {
-		name, send string
-		want       int
+		name, send       string
+		read, headerRead time.Duration
+		want             int
 	}{
-		{"header_read", "GET /ok HTTP/1.1\r\n", 408},
-		{"read", "GET /silent HTTP/1.1\r\nHost: a\r\n\r\n", 504},
+		{"header_read", "GET /ok HTTP/1.1\r\n", 10 * time.Second, 300 * time.Millisecond, 408},
+		{"read", "GET /silent HTTP/1.1\r\nHost: a\r\n\r\n", 300 * time.Millisecond, 10 * time.Second, 504},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := dialRaw(t, addr)
+			addr := errorsProxy(t, tt.read, tt.headerRead)
+			// Before the dial: the proxy arms header_read at accept.
 			start := time.Now()
+			c := dialRaw(t, addr)
 			writeAll(t, c, tt.send)
 			resp, _ := readResp(t, bufio.NewReader(c), "GET")
 			if took := time.Since(start); resp.StatusCode != tt.want || took < 250*time.Millisecond || took > 3*time.Second {
@@ -160,8 +166,8 @@ routes: [{path: /, upstream: %q}]
 		// timeout. Its once-a-second housekeeping may wake it meanwhile,
 		// hence three tries.
 		time.Sleep(400 * time.Millisecond)
+		start := time.Now() // before the dial: the timer is armed at accept
 		c := dialRaw(t, addr)
-		start := time.Now()
 		writeAll(t, c, "GET / HTTP/1.1\r\n")
 		resp, _ := readResp(t, bufio.NewReader(c), "GET")
 		if took := time.Since(start); resp.StatusCode != 408 || took < 250*time.Millisecond {

@@ -200,15 +200,25 @@ func TestUpstreamTLSHealthCheck(t *testing.T) {
 listen: [{addr: "127.0.0.1:0"}]
 upstreams:
   b:
-    health_check: {path: /healthz, interval: 50ms, timeout: 1s}
+    health_check: {path: /healthz, interval: 50ms, timeout: 10s}
     servers: [{addr: %q, tls: true, ca_file: %q, server_name: backend.example.com}]
 routes: [{path: /, upstream: b}]
 `, b.addr, ca))
 	before := b.conns.Load()
 	waitFor(t, "health probes over TLS", func() bool { return b.conns.Load() >= before+2 })
-	if code, body := httpGet(t, "http://"+addr+"/x"); code != 200 {
-		t.Fatalf("GET: %d %q; want 200 (the server is healthy over TLS)", code, body)
-	}
+	// One failed probe marks the only server down until the next one (50ms
+	// later): a probe a loaded machine fails to finish must not fail the
+	// test, so the GET may be tried again. Probes that do not speak TLS
+	// fail every time and keep the server down throughout.
+	var last string
+	waitFor(t, "GET answered 200 (the server is healthy over TLS)", func() bool {
+		code, body := httpGet(t, "http://"+addr+"/x")
+		if got := fmt.Sprintf("%d %q", code, body); code != 200 && got != last {
+			t.Logf("GET: %s", got)
+			last = got
+		}
+		return code == 200
+	})
 }
 
 // TestUpstreamTLSBadCAFile: an unusable ca_file stops core.New with the

@@ -133,19 +133,31 @@ func TestTunnelNoDelay(t *testing.T) {
 	_, addr := tunnelProxy(t, backend)
 	g := dialGorilla(t, "ws://"+addr+"/ws", nil)
 	g.NetConn().SetDeadline(time.Now().Add(testDeadline))
-	const rounds = 40
-	start := time.Now()
-	for i := 0; i < rounds; i++ {
+	const rounds = 100
+	took := make([]time.Duration, rounds)
+	for i := range took {
+		start := time.Now()
 		if err := g.WriteMessage(gorilla.TextMessage, []byte("ping")); err != nil {
 			t.Fatalf("write: %v", err)
 		}
 		if _, got, err := g.ReadMessage(); err != nil || string(got) != "ping" {
 			t.Fatalf("read: got %q, %v; want \"ping\"", got, err)
 		}
+		took[i] = time.Since(start)
 	}
-	// With Nagle on the client socket most rounds take 40ms.
-	if took := time.Since(start); took > rounds*10*time.Millisecond {
-		t.Errorf("%d round trips took %v; want well under %v", rounds, took, rounds*10*time.Millisecond)
+	// Without TCP_NODELAY toward the client, half or more of the rounds
+	// wait for the client's delayed ACK (at least 40ms on Linux); with it a
+	// round takes well under a millisecond. A loaded machine stalls a few
+	// rounds, not a quarter of them: count the slow rounds rather than
+	// time the whole run.
+	slow := 0
+	for _, d := range took {
+		if d >= 30*time.Millisecond {
+			slow++
+		}
+	}
+	if slow > rounds/4 {
+		t.Errorf("%d of %d round trips took 30ms or more (a delayed ACK); want at most %d (all: %v)", slow, rounds, rounds/4, took)
 	}
 }
 
