@@ -30,6 +30,7 @@ type pingPolicy struct {
 type pingState struct {
 	lastHeard [2]int64 // unix nanos of the last frame from the peer
 	sent      [2]int64 // unix nanos of our unanswered Ping, 0 if none
+	armed     int64    // unix nanos the tunnel's timer is set for
 }
 
 // pingPayload marks the proxy's Pings; a Pong of this length from a peer
@@ -114,8 +115,23 @@ func (c *conn) onTunnelTimer() {
 			}
 			next = min(next, due)
 		}
+		p.armed = next
 	}
 	c.schedule(time.Duration(next - now))
+}
+
+// heardPong is called when the peer answered our Ping: the timer, armed
+// for the answer's deadline, is brought forward to the next Ping's time
+// (interval after now) if that is earlier, so that pings keep their
+// interval when it is shorter than the timeout.
+func (c *conn) heardPong(p *pingState, now int64) {
+	if c.flags&cfGoingAway != 0 {
+		return // the timer waits for the Close handshake now
+	}
+	if at := now + int64(c.rt.ws.ping.interval); at < p.armed {
+		p.armed = at
+		c.schedule(time.Duration(at - now))
+	}
 }
 
 // sendPing writes a Ping toward peer between whole frames.

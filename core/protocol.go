@@ -46,6 +46,7 @@ func (c *conn) onFrame(d int, h ws.Header, payload []byte, now int64, whole bool
 		p.lastHeard[d] = now
 		if h.OpCode == ws.OpPong && p.sent[d] != 0 && h.Length == int64(len(pingPayload)) && whole {
 			p.sent[d] = 0
+			c.heardPong(p, now)
 			return frameSwallow
 		}
 	}

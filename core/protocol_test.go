@@ -142,7 +142,7 @@ listen: [{addr: "127.0.0.1:0"}]
 routes:
   - path: /live
     upstream: %[1]q
-    websocket: {ping: {interval: 100ms, timeout: 2s, peers: client}}
+    websocket: {ping: {interval: 100ms, timeout: 10s, peers: client}}
   - path: /dead
     upstream: %[1]q
     websocket: {ping: {interval: 100ms, timeout: 300ms, peers: client}}
@@ -150,10 +150,10 @@ routes:
 
 	// gorilla answers pings by itself. The proxy pings again only once the
 	// last Ping was answered (else it closes the tunnel at the timeout), so
-	// every Ping after the first shows a Pong heard; the third comes after
-	// two timeouts (the next Ping is due when the timer for the answer
-	// fires), so the tunnel stays up well past interval+timeout. The
-	// generous timeout leaves room for a loaded machine to answer late.
+	// every Ping after the first shows a Pong heard, and it pings again an
+	// interval after the answer, not when the timeout would have expired:
+	// four Pings well within one timeout. The long timeout leaves room for
+	// a loaded machine to answer late.
 	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/live", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,8 @@ routes:
 			}
 		}
 	}()
-	for i := 0; i < 3; i++ {
+	within := time.After(5 * time.Second) // half the timeout
+	for i := 0; i < 4; i++ {
 		select {
 		case s, ok := <-pings:
 			if !ok {
@@ -181,8 +182,8 @@ routes:
 			if s != "wsproxy!" {
 				t.Errorf("ping payload %q; want wsproxy!", s)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no ping %d within 10s", i)
+		case <-within:
+			t.Fatalf("%d pings in 5s at a 100ms interval; want 4 (the next Ping waits for the 10s timeout?)", i)
 		}
 	}
 
