@@ -69,6 +69,12 @@ type Config struct {
 	// RSS is sampled during it. Default: 2s.
 	Hold time.Duration
 
+	// Rate paces idle: new connections per second, over all load generator
+	// processes, while they come up. 0: as fast as possible, as ramp
+	// always is. A paced ramp measures holding, not how a proxy copes with
+	// a storm of handshakes on a machine it shares with the load generator.
+	Rate int
+
 	// Duration is how long flood, echo and bulk run. Default: 10s.
 	Duration time.Duration
 
@@ -137,7 +143,14 @@ func (c *Config) Validate() error {
 	def(&c.BulkSize, 64<<10)
 	def(&c.Hold, 2*time.Second)
 	def(&c.Duration, 10*time.Second)
-	def(&c.Timeout, 3*time.Minute+c.Hold)
+	if c.Rate < 0 {
+		return fmt.Errorf("bench: Rate: %d new connections per second, want 0 (as fast as possible) or more", c.Rate)
+	}
+	var paced time.Duration // how long a paced idle ramp takes
+	if c.Rate > 0 {
+		paced = time.Duration(c.Conns) * time.Second / time.Duration(c.Rate)
+	}
+	def(&c.Timeout, 3*time.Minute+c.Hold+paced)
 	def(&c.EchoRate, 5000)
 	if len(c.Scenarios) == 0 {
 		c.Scenarios = []string{Idle}

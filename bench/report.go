@@ -46,6 +46,9 @@ func (r *Report) Markdown(w io.Writer) {
 			z.Conns, z.Workers, nw, z.HAProxyMax, z.Backends, z.Sources, z.LoadProcs,
 			map[bool]string{false: "ip_hash (seed)", true: "round robin (ip_hash cannot spread 127.0.0.x clients)"}[z.Scale])
 	}
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "idle: connections opened at %d per second in total (ramp: as fast as possible)\n", r.Rate)
+	}
 	if r.TLS {
 		fmt.Fprintln(w, "TLS: every proxy terminates TLS 1.2/1.3 (one self-signed ECDSA P-256 certificate); clients use wss:// with Go's default key exchange; backends plain ws")
 	}

@@ -22,7 +22,10 @@ type Report struct {
 	// Size is how the run was spread over processes, ports and addresses.
 	Size Sizing `json:"size"`
 	// TLS is Config.TLS: the proxies terminated TLS, the clients used wss://.
-	TLS    bool    `json:"tls,omitempty"`
+	TLS bool `json:"tls,omitempty"`
+	// Rate is Config.Rate: idle's connections were opened at this many
+	// per second (0: as fast as possible).
+	Rate   int     `json:"rate,omitempty"`
 	Trials []Trial `json:"trials"`
 }
 

@@ -33,7 +33,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
-	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, TLS: cfg.TLS}
+	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, TLS: cfg.TLS, Rate: cfg.Rate}
 	if cfg.Progress != nil {
 		fmt.Fprintln(cfg.Progress, sizingLine(cfg))
 	}

@@ -55,18 +55,18 @@ func (r *runner) warmup(ctx context.Context, url string) error {
 // measures the proxy the moment all are up against the baseline, sampling
 // it as they come up for the curve.
 func (r *runner) idle(ctx context.Context, p *proc, url string, t *Trial) error {
-	return r.hold(ctx, p, url, t, r.cfg.Hold)
+	return r.hold(ctx, p, url, t, r.cfg.Hold, r.cfg.Rate)
 }
 
 // ramp opens cfg.Conns connections as fast as the proxy takes them.
 func (r *runner) ramp(ctx context.Context, p *proc, url string, t *Trial) error {
-	return r.hold(ctx, p, url, t, 0)
+	return r.hold(ctx, p, url, t, 0, 0)
 }
 
 // hold runs the hold workload for idle and ramp: the proxy is sampled
 // before, at each progress report while connections come up, and in
 // OnReady, the moment every connection is up or failed.
-func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time.Duration) error {
+func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time.Duration, rate int) error {
 	if err := r.warmup(ctx, url); err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 	defer func() { stopHold() }()
 	interval := holdInterval(d)
 	lc := r.load(url, loadtest.Hold, r.cfg.Conns)
-	lc.Duration = d
+	lc.Duration, lc.Rate = d, rate
 	lc.Progress = func(s loadtest.Snapshot) {
 		mu.Lock()
 		if s.Dropped > snap.Dropped {

@@ -48,6 +48,7 @@ func benchCmd(args []string) error {
 	fs.IntVar(&c.Rounds, "rounds", 1, "times each scenario runs through every proxy")
 	fs.IntVar(&c.Warmup, "warmup", 50, "connections opened and closed before the baseline (-1: none)")
 	fs.DurationVar(&c.Hold, "hold", 0, "idle: how long connections stay up after all are up (default 2s); proxy RSS is sampled every 10s (hold/10 if shorter), a drop fails the trial")
+	fs.IntVar(&c.Rate, "rate", 0, "idle: new connections per second in total while they come up (0: as fast as possible)")
 	fs.DurationVar(&c.Duration, "duration", 0, "flood, echo, bulk: how long to run (default 10s)")
 	fs.IntVar(&c.EchoConns, "echo-conns", 1000, "echo: connections")
 	fs.Float64Var(&c.EchoRate, "echo-rate", 5000, "echo: round trips per second, in total")

@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestValidateRate: a negative idle rate is refused, and a paced ramp's
+// duration is added to the default bound on a trial.
+func TestValidateRate(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		rate        int
+		wantErr     bool
+		wantTimeout time.Duration
+	}{
+		{"as fast as possible", 0, false, 3*time.Minute + 2*time.Second},
+		{"paced", 500, false, 3*time.Minute + 2*time.Second + 10*time.Second},
+		{"negative", -1, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{Binary: "x", Conns: 5000, Rate: tc.rate}
+			err := c.Validate()
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "Rate") {
+					t.Errorf("Validate: %v; want an error naming Rate", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Timeout != tc.wantTimeout {
+				t.Errorf("Timeout = %v; want %v", c.Timeout, tc.wantTimeout)
+			}
+		})
+	}
+}
+
+func TestMarkdownRate(t *testing.T) {
+	r := sampleReport()
+	var b bytes.Buffer
+	r.Markdown(&b)
+	if strings.Contains(b.String(), "per second in total") {
+		t.Errorf("report without a rate mentions one:\n%s", b.String())
+	}
+	r.Rate = 2000
+	b.Reset()
+	r.Markdown(&b)
+	if !strings.Contains(b.String(), "idle: connections opened at 2000 per second in total") {
+		t.Errorf("report with Rate 2000 does not say so:\n%s", b.String())
+	}
+}
