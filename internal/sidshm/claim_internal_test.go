@@ -7,24 +7,33 @@ import (
 
 var t0 = time.Date(2025, 11, 25, 12, 0, 0, 0, time.UTC)
 
+// claimedTable returns a table of one probe window whose every slot holds
+// a claim made at t0, as writers stopped between claim and publication
+// leave it.
+func claimedTable(t *testing.T) *Table {
+	t.Helper()
+	f, err := Create(probeLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close() // the mapping outlives the descriptor
+	tab, err := Open(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tab.Close() })
+	for i := range tab.slots {
+		tab.slots[i].key.Store(claim(unixSec(t0)))
+	}
+	return tab
+}
+
 // TestStaleClaims fills a table with claims, as writers killed between
 // claim and publication would leave it: Learn gives up while the claims
 // are fresh, takes a slot over once they are stale, and Sweep empties the
 // rest.
 func TestStaleClaims(t *testing.T) {
-	f, err := Create(probeLen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tab, err := Open(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tab.Close()
-	for i := range tab.slots {
-		tab.slots[i].key.Store(claim(unixSec(t0)))
-	}
+	tab := claimedTable(t)
 	s := tab.Store("u", time.Hour)
 	sid := []byte("sid")
 	for _, tc := range []struct {
@@ -75,19 +84,7 @@ func TestHashDeterministic(t *testing.T) {
 // Lookup must miss rather than route to that server, and Learn must reuse
 // the slot.
 func TestLateWriter(t *testing.T) {
-	f, err := Create(probeLen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tab, err := Open(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tab.Close()
-	for i := range tab.slots {
-		tab.slots[i].key.Store(claim(unixSec(t0))) // the stopped writers
-	}
+	tab := claimedTable(t) // the stopped writers
 	s := tab.Store("u", time.Hour)
 	sid, now := []byte("sid"), t0.Add((staleClaim+1)*time.Second)
 	s.Learn(sid, 5, now) // takes over a stale claim
