@@ -64,6 +64,9 @@ func runCmd(args []string) error {
 		if err != nil {
 			return err
 		}
+		if cfg.LoopsAuto {
+			cfg.Loops = config.AutoLoops(w.Spec.Workers)
+		}
 		log = configLogger(cfg.Log, *level).With("worker", w.Name(), "pid", os.Getpid())
 		sids, err := sharedSids(w, cfg)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"wsproxy/internal/config"
 )
 
 // dialWS opens n WebSocket connections through the proxy at addr; they are
@@ -63,6 +66,16 @@ func TestWorkersSharePort(t *testing.T) {
 	}
 	conns := dialWS(t, addr, 40)
 	echoAll(t, conns, "hello")
+	// No loops in the config: the two workers share the CPUs.
+	listening := regexp.MustCompile(`msg=listening .*loops=(\d+)`).FindAllStringSubmatch(p.out.String(), -1)
+	if len(listening) != 2 {
+		t.Errorf("%d workers logged listening; want 2:\n%s", len(listening), p.out.String())
+	}
+	for _, m := range listening {
+		if want := fmt.Sprint(config.AutoLoops(2)); m[1] != want {
+			t.Errorf("a worker of 2 runs %s loops; want %s (%d CPUs shared): %s", m[1], want, runtime.NumCPU(), m[0])
+		}
+	}
 	workers := p.workers(t)
 	if len(workers) != 2 {
 		t.Fatalf("workers = %v; want 2", workers)

@@ -68,8 +68,13 @@ type Config struct {
 	Routes []Route `yaml:"routes"`
 
 	// Loops is the number of event loops per process. Default (0):
-	// runtime.NumCPU(), filled in by Validate.
+	// runtime.NumCPU(), filled in by Validate, with LoopsAuto set; a worker
+	// of several then takes its share of the CPUs instead (AutoLoops).
 	Loops int `yaml:"loops"`
+
+	// LoopsAuto reports that Loops was not configured and holds the
+	// default.
+	LoopsAuto bool `yaml:"-"`
 
 	// Workers is the number of worker processes. Default (0): 1.
 	Workers int `yaml:"workers"`
@@ -363,7 +368,7 @@ func Quick(listen, upstream string) *Config {
 // fails: whatever it cannot make sense of is left for Validate to report.
 func (c *Config) normalize() {
 	if c.Loops == 0 {
-		c.Loops = runtime.NumCPU()
+		c.Loops, c.LoopsAuto = runtime.NumCPU(), true
 	}
 	if c.Workers == 0 {
 		c.Workers = 1
@@ -425,4 +430,14 @@ func setInt(n *int, def int) {
 	if *n == 0 {
 		*n = def
 	}
+}
+
+// AutoLoops is the default number of event loops of each of workers
+// processes: the CPUs shared among them, rounded up, at least one each.
+// nginx runs one thread per worker process; more loops than CPUs in all
+// only add threads for the scheduler to switch between (each Go process
+// also runs its own scheduler, timers and collector).
+func AutoLoops(workers int) int {
+	workers = max(workers, 1)
+	return max(1, (runtime.NumCPU()+workers-1)/workers)
 }

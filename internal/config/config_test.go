@@ -19,6 +19,7 @@ var valueCases = []struct {
 }{
 	{"defaults", y(`listen: [{addr: ":8080"}]`), func(t *testing.T, c *config.Config) {
 		eq(t, "Loops", c.Loops, runtime.NumCPU())
+		eq(t, "LoopsAuto", c.LoopsAuto, true)
 		eq(t, "Workers", c.Workers, 1)
 		eq(t, "DrainTimeout", c.DrainTimeout.String(), "30s")
 		eq(t, "Timeouts", c.Timeouts, config.Timeouts{
@@ -68,6 +69,7 @@ var valueCases = []struct {
 		})
 		eq(t, "Routes[0]", c.Routes[0], config.Route{Host: "*.example.com", Path: "/chat", StripPrefix: true, Upstream: "chat", Line: 14})
 		eq(t, "Loops", c.Loops, 2)
+		eq(t, "LoopsAuto", c.LoopsAuto, false)
 		eq(t, "Workers", c.Workers, 4)
 		eq(t, "DrainTimeout", c.DrainTimeout.String(), "5s")
 		eq(t, "Timeouts.Connect", c.Timeouts.Connect.String(), "1m30s")
@@ -207,4 +209,23 @@ func TestExamples(t *testing.T) {
 		eq(t, "Upstreams", c.Upstreams, q.Upstreams)
 		eq(t, "Timeouts", c.Timeouts, q.Timeouts)
 	})
+}
+
+// TestAutoLoops: one process runs a loop per CPU; workers share the CPUs,
+// rounding up, with at least one loop each.
+func TestAutoLoops(t *testing.T) {
+	n := runtime.NumCPU()
+	for _, tc := range []struct {
+		workers, want int
+	}{
+		{0, n},
+		{1, n},
+		{2, (n + 1) / 2},
+		{n, 1},
+		{4 * n, 1},
+	} {
+		if got := config.AutoLoops(tc.workers); got != tc.want {
+			t.Errorf("AutoLoops(%d) = %d; want %d (%d CPUs)", tc.workers, got, tc.want, n)
+		}
+	}
 }

@@ -256,7 +256,7 @@ func (v *validator) globals() {
 	c := v.c
 	v.connLimits()
 	if c.Loops < 0 {
-		v.p.addf("loops", "must not be negative (0 means one per CPU), got %d", c.Loops)
+		v.p.addf("loops", "must not be negative (0 means one per CPU, shared among workers), got %d", c.Loops)
 	}
 	if c.Workers < 0 {
 		v.p.addf("workers", "must not be negative (0 means 1), got %d", c.Workers)

@@ -203,7 +203,7 @@ var errorCases = []struct {
 		`  max_pending_bytes: 1073741824`,
 		`drain_timeout: -5s`,
 	), []string{
-		`x.yaml:2: loops: must not be negative (0 means one per CPU), got -1`,
+		`x.yaml:2: loops: must not be negative (0 means one per CPU, shared among workers), got -1`,
 		`x.yaml:3: workers: must not be negative (0 means 1), got -2`,
 		`x.yaml:4: timeouts.connect: must not be negative, got -1s`,
 		`x.yaml:6: limits.max_header_bytes: must be between 1024 and 1048576 bytes, got 100`,
