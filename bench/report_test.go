@@ -104,25 +104,37 @@ func TestDur(t *testing.T) {
 	}
 }
 
-func TestSVG(t *testing.T) {
-	r := sampleReport()
-	r.Trials = append(r.Trials, Trial{Scenario: Idle, Proxy: Wsproxy, Round: 2, Curve: []Point{{0, 10 << 20}, {5000, 15 << 20}}})
-	svg := r.SVG()
+// polylines checks that svg is well-formed XML and returns the points
+// attribute of each of its polylines.
+func polylines(t *testing.T, svg []byte) []string {
+	t.Helper()
+	var lines []string
 	d := xml.NewDecoder(bytes.NewReader(svg))
-	lines := 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			break
+			return lines
 		}
 		if err != nil {
 			t.Fatalf("SVG is not well-formed XML: %v\n%s", err, svg)
 		}
 		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
-			lines++
+			points := ""
+			for _, a := range se.Attr {
+				if a.Name.Local == "points" {
+					points = a.Value
+				}
+			}
+			lines = append(lines, points)
 		}
 	}
-	if lines != 3 {
+}
+
+func TestSVG(t *testing.T) {
+	r := sampleReport()
+	r.Trials = append(r.Trials, Trial{Scenario: Idle, Proxy: Wsproxy, Round: 2, Curve: []Point{{0, 10 << 20}, {5000, 15 << 20}}})
+	svg := r.SVG()
+	if lines := len(polylines(t, svg)); lines != 3 {
 		t.Errorf("SVG has %d polylines; want 3 (one per idle trial)", lines)
 	}
 	if n := bytes.Count(svg, []byte(">wsproxy</text>")); n != 1 {
@@ -178,27 +190,12 @@ func TestLatencySVG(t *testing.T) {
 		{Scenario: Echo, Proxy: HAProxy, Round: 1}, // failed: no distribution
 	}}
 	svg := r.LatencySVG()
-	d := xml.NewDecoder(bytes.NewReader(svg))
-	lines, points := 0, 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("SVG is not well-formed XML: %v\n%s", err, svg)
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
-			lines++
-			for _, a := range se.Attr {
-				if a.Name.Local == "points" {
-					points = len(strings.Fields(a.Value))
-				}
-			}
-		}
+	lines, points := polylines(t, svg), 0
+	if len(lines) > 0 {
+		points = len(strings.Fields(lines[len(lines)-1]))
 	}
-	if lines != 3 {
-		t.Errorf("%d polylines; want 3 (one per echo trial with a distribution)", lines)
+	if len(lines) != 3 {
+		t.Errorf("%d polylines; want 3 (one per echo trial with a distribution)", len(lines))
 	}
 	if want := len(loadtest.CDFPercentiles) - 1; points != want {
 		t.Errorf("%d points per line; want %d (all percentiles but 100)", points, want)

@@ -25,10 +25,7 @@ func TestFrameScannerBoundary(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s FrameScanner
-			for b := tt.seen; len(b) > 0; {
-				n, _, _, _ := s.Scan(b)
-				b = b[n:]
-			}
+			scanAll(&s, tt.seen)
 			if got := s.AtBoundary(); got != tt.at {
 				t.Errorf("AtBoundary() = %v; want %v", got, tt.at)
 			}
@@ -74,10 +71,7 @@ func TestFrameScannerSkip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s FrameScanner
-			for b := tt.seen; len(b) > 0; {
-				n, _, _, _ := s.Scan(b)
-				b = b[n:]
-			}
+			scanAll(&s, tt.seen)
 			s.Skip(tt.skip)
 			if got := s.Remaining(); got != tt.wantRem {
 				t.Errorf("Remaining() after Skip(%d) = %d; want %d", tt.skip, got, tt.wantRem)
@@ -109,4 +103,12 @@ func TestFrameScannerSkipTooFar(t *testing.T) {
 		}
 	}()
 	s.Skip(6)
+}
+
+// scanAll feeds b to s until all of it is taken.
+func scanAll(s *FrameScanner, b []byte) {
+	for len(b) > 0 {
+		n, _, _, _ := s.Scan(b)
+		b = b[n:]
+	}
 }

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"wsproxy/internal/testcert"
 )
 
 // memConn is one end of an in-memory connection. Until nonBlocking is set
@@ -89,22 +87,8 @@ func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
 func TestTLSConnSurvivesWouldBlock(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
-			cert, err := tls.X509KeyPair(testcert.Make(t, testcert.Spec{Names: []string{"localhost"}}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc, cc := memPipe()
-			srv := tls.Server(sc, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: v, MaxVersion: v})
-			cli := tls.Client(cc, &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v})
-			errc := make(chan error, 1)
-			go func() { errc <- cli.Handshake() }()
-			if err := srv.Handshake(); err != nil {
-				t.Fatalf("server handshake: %v", err)
-			}
-			if err := <-errc; err != nil {
-				t.Fatalf("client handshake: %v", err)
-			}
-			sc.setNonBlocking()
+			srv, cli, sc, _ := memHandshake(t, v)
+			sc.setNonBlocking() // the client end stays blocking: io.ReadFull below
 			buf := make([]byte, 64<<10)
 
 			// Nothing buffered.

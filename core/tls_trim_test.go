@@ -99,6 +99,15 @@ func tlsInputCaps(t testing.TB, c *tls.Conn) string {
 // memTLS returns a server and a client tls.Conn of version v over a
 // memPipe, handshaken, with both ends non-blocking.
 func memTLS(t testing.TB, v uint16) (srv, cli *tls.Conn, sc, cc *memConn) {
+	srv, cli, sc, cc = memHandshake(t, v)
+	sc.setNonBlocking()
+	cc.setNonBlocking()
+	return srv, cli, sc, cc
+}
+
+// memHandshake returns a server and a client tls.Conn of version v over a
+// memPipe, handshaken, with both ends still blocking.
+func memHandshake(t testing.TB, v uint16) (srv, cli *tls.Conn, sc, cc *memConn) {
 	cert, err := tls.X509KeyPair(testcert.Make(t, testcert.Spec{Names: []string{"localhost"}}))
 	if err != nil {
 		t.Fatal(err)
@@ -114,8 +123,6 @@ func memTLS(t testing.TB, v uint16) (srv, cli *tls.Conn, sc, cc *memConn) {
 	if err := <-errc; err != nil {
 		t.Fatalf("client handshake: %v", err)
 	}
-	sc.setNonBlocking()
-	cc.setNonBlocking()
 	return srv, cli, sc, cc
 }
 
