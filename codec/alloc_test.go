@@ -33,7 +33,7 @@ func TestZeroAllocs(t *testing.T) {
 		{name: "ParseResponse", fn: func() { ParseResponse(respBuf, &resp) }},
 		{name: "ValidateRequest", fn: func() { ParseRequest(reqBuf, &req); ValidateRequest(&req) }},
 		{name: "ValidateUpgrade", fn: func() { ParseRequest(reqBuf, &req); ValidateUpgrade(&req) }},
-		{name: "ValidateUpgradeResponse", fn: func() { ValidateUpgradeResponse(&resp, key) }},
+		{name: "ValidateUpgradeResponse", fn: func() { o := Offer{Key: key}; ValidateUpgradeResponse(&resp, &o) }},
 		{name: "ChunkedScanner", fn: func() { var s ChunkedScanner; s.Scan(chunked) }},
 		{name: "FrameScanner", fn: func() {
 			var s FrameScanner

@@ -70,6 +70,10 @@ var (
 	ErrUnsupportedWSVersion = reason(ErrBadHandshake, "unsupported Sec-WebSocket-Version")
 	ErrHandshakeStatus      = reason(ErrBadHandshake, "status is not 101")
 	ErrBadWSAccept          = reason(ErrBadHandshake, "bad Sec-WebSocket-Accept")
+	ErrManyProtocols        = reason(ErrBadHandshake, "more than one subprotocol selected")
+	ErrUnofferedProtocol    = reason(ErrBadHandshake, "subprotocol the client did not offer")
+	ErrBadExtensions        = reason(ErrBadHandshake, "malformed Sec-WebSocket-Extensions")
+	ErrUnofferedExtension   = reason(ErrBadHandshake, "extension the client did not offer")
 )
 
 // Reasons for ErrMalformedChunk.
@@ -90,10 +94,13 @@ var (
 	ErrControlFragmented      = reason(ErrProtocol, "control frame not final")
 	ErrCloseLength            = reason(ErrProtocol, "close frame payload of 1 byte")
 	ErrReservedOpCode         = reason(ErrProtocol, "reserved opcode")
-	ErrReservedBits           = reason(ErrProtocol, "RSV bits set without extension")
+	ErrReservedBits           = reason(ErrProtocol, "RSV bits set without a negotiated extension")
+	ErrRsvPlacement           = reason(ErrProtocol, "RSV1 on a continuation or control frame")
 	ErrFrameLength            = reason(ErrProtocol, "64-bit payload length with most significant bit set")
 	ErrContinuationExpected   = reason(ErrProtocol, "data frame inside fragmented message")
 	ErrContinuationUnexpected = reason(ErrProtocol, "continuation frame outside fragmented message")
+	ErrCloseCode              = reason(ErrProtocol, "close code not allowed on the wire")
+	ErrCloseReason            = reason(ErrProtocol, "close reason not UTF-8")
 )
 
 // reasonError is a category sentinel with a reason. The values are built

@@ -140,6 +140,17 @@ func CheckFrame(h ws.Header, fromClient bool) error {
 	return CheckFrameExt(h, fromClient, 0)
 }
 
+// CheckFrameWith is CheckFrameExt for a connection that negotiated ext: an
+// RSV1 that permessage-deflate would allow on a message's first frame but
+// that comes on a continuation or control frame is ErrRsvPlacement.
+func CheckFrameWith(h ws.Header, fromClient bool, ext Extensions) error {
+	err := CheckFrameExt(h, fromClient, ext.AllowedRsv(h))
+	if err == ErrReservedBits && ext&ExtDeflate != 0 && h.Rsv == rsv1 {
+		return ErrRsvPlacement
+	}
+	return err
+}
+
 // CheckFrameExt checks h: no reserved opcode (§5.2); RSV bits only among
 // allowedRsv, in ws.Header.Rsv layout (ws.Rsv(true, false, false) once
 // permessage-deflate is negotiated); masked if and only if fromClient

@@ -192,30 +192,3 @@ func TestValidateResponse(t *testing.T) {
 		})
 	}
 }
-
-func TestValidateUpgradeResponse(t *testing.T) {
-	const key = "dGhlIHNhbXBsZSBub25jZQ=="
-	tests := []struct {
-		name string
-		in   string
-		want error
-	}{
-		{name: "RFC 6455 example", in: upgradeResponse},
-		{name: "our own", in: string(AppendUpgradeResponse(nil, []byte(key)))},
-		{name: "200", in: "HTTP/1.1 200 OK\r\n\r\n", want: ErrHandshakeStatus},
-		{name: "no Upgrade", in: "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n", want: ErrHandshakeUpgrade},
-		{name: "wrong accept", in: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n", want: ErrBadWSAccept},
-		{name: "no accept", in: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", want: ErrBadWSAccept},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var r Response
-			if _, err := ParseResponse([]byte(tt.in), &r); err != nil {
-				t.Fatal(err)
-			}
-			if err := ValidateUpgradeResponse(&r, []byte(key)); err != tt.want {
-				t.Errorf("ValidateUpgradeResponse() = %v; want %v", err, tt.want)
-			}
-		})
-	}
-}

@@ -160,21 +160,3 @@ func validKey(k []byte) bool {
 	n, err := base64.StdEncoding.Decode(raw[:], k)
 	return err == nil && n == 16
 }
-
-// ValidateUpgradeResponse checks that a backend accepted the handshake whose
-// Sec-WebSocket-Key was key: status 101, Connection: upgrade with Upgrade:
-// websocket, and the matching Sec-WebSocket-Accept (RFC 6455 §4.2.2). Any
-// other answer is an ordinary HTTP response to relay as such.
-func ValidateUpgradeResponse(r *Response, key []byte) error {
-	switch {
-	case r.Status != 101:
-		return ErrHandshakeStatus
-	case !r.Upgrade:
-		return ErrHandshakeUpgrade
-	}
-	var buf [acceptKeyLen]byte
-	if string(AppendAcceptKey(buf[:0], key)) != string(r.WSAccept) {
-		return ErrBadWSAccept
-	}
-	return nil
-}

@@ -48,7 +48,22 @@ const (
 	cfTooManyConns                        // accepted past limits.max_conns_per_ip: answer 429
 	cfProxyHeader                         // a PROXY protocol header is expected first
 	cfAdmitted                            // counted by the limiter (release on close)
+	cfExtDeflate                          // the 101 negotiated permessage-deflate: RSV1 on a message's first frame
+	cfExtUnknown                          // the 101 negotiated an extension the proxy does not know: RSV bits unchecked
 )
+
+// extensions returns what the tunnel's handshake negotiated, for the frame
+// checks.
+func (f connFlags) extensions() codec.Extensions {
+	var e codec.Extensions
+	if f&cfExtDeflate != 0 {
+		e |= codec.ExtDeflate
+	}
+	if f&cfExtUnknown != 0 {
+		e |= codec.ExtUnknown
+	}
+	return e
+}
 
 // conn is one client connection and, while a request or tunnel is active, the
 // upstream connection serving it. It is owned by one Loop.

@@ -62,7 +62,7 @@ func (s *Server) Drain(timeout time.Duration) {
 		// The closes are spread over the last part of the drain so that
 		// clients do not all reconnect at once.
 		s.log.Warn("drain: closing the remaining connections with Close 1001", "open", n, "timeout", timeout, "spread", spread)
-		s.spreadGoingAway(spread, nil)
+		s.spreadGoingAway(spread, nil, ruleDrain)
 		s.waitOpen(time.Now().Add(goAwayGrace+2*drainPoll), nil)
 		s.each(func(l *Loop) { l.eachConn((*conn).close) })
 	}

@@ -28,7 +28,7 @@ func (c *conn) jitter() float64 {
 // spreadGoingAway sends goingAway to the connections match selects, spread
 // over window, and returns when the window is over. It runs on the caller's
 // goroutine and reaches the loops through Submit.
-func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool) {
+func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool, rule closeRule) {
 	start := time.Now()
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
@@ -40,7 +40,7 @@ func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool) {
 		s.each(func(l *Loop) {
 			l.eachConn(func(c *conn) {
 				if (match == nil || match(c)) && c.jitter() <= frac {
-					c.goingAway()
+					c.goingAway(rule)
 				}
 			})
 		})
@@ -79,7 +79,7 @@ func (s *Server) DrainServer(upstream, server string, window time.Duration) (int
 	})
 	n := int(count.Load())
 	s.log.Info("draining server", "upstream", upstream, "server", server, "tunnels", n, "window", window)
-	go s.spreadGoingAway(window, match)
+	go s.spreadGoingAway(window, match, ruleServerDrained)
 	return n, nil
 }
 

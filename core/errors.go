@@ -41,7 +41,10 @@ func (e *upstreamError) Unwrap() error { return e.err }
 // sent to the client. It is the one place that decides this.
 func statusFor(err error) (int, string) {
 	var ue *upstreamError
+	var he *upstreamHandshakeError
 	switch {
+	case errors.As(err, &he):
+		return http.StatusBadGateway, "upstream answered the WebSocket handshake wrongly: " + strings.TrimPrefix(reasonOf(he.err), "bad websocket handshake: ")
 	case errors.Is(err, errHeadTooLarge), errors.Is(err, codec.ErrTooManyHeaders):
 		return http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"
 	case errors.Is(err, errOverloaded):

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 
 	"github.com/valyala/bytebufferpool"
+
+	"wsproxy/codec"
 )
 
 // exchange is the state of one HTTP request/response on a connection: where
@@ -16,6 +18,8 @@ type exchange struct {
 	req, resp bodyState
 	uin       *bytebufferpool.ByteBuffer // partial upstream response head
 	retry     *bytebufferpool.ByteBuffer // request head kept while a reused upstream may still fail; later the start of a response body searched for an Engine.IO sid
+	wsOffer   *bytebufferpool.ByteBuffer // a WebSocket handshake's key, subprotocols and extensions (offer aliases it)
+	offer     codec.Offer                // what the client offered, to check the 101 against
 	client    netip.Addr                 // the request's client address, for a policy that picks again (redial)
 	tries     uint8                      // servers tried for this request
 	next      *exchange                  // free list link
@@ -56,11 +60,11 @@ func (c *conn) endExchange() {
 const maxFreeExchanges = 1024
 
 func (x *exchange) reset() {
-	for _, b := range []**bytebufferpool.ByteBuffer{&x.uin, &x.retry} {
+	for _, b := range []**bytebufferpool.ByteBuffer{&x.uin, &x.retry, &x.wsOffer} {
 		if *b != nil {
 			bytebufferpool.Put(*b)
 			*b = nil
 		}
 	}
-	x.req, x.resp, x.client, x.tries = bodyState{}, bodyState{}, netip.Addr{}, 0
+	x.req, x.resp, x.client, x.tries, x.offer = bodyState{}, bodyState{}, netip.Addr{}, 0, codec.Offer{}
 }

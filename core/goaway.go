@@ -13,16 +13,17 @@ import (
 // Close replies before its sockets are closed.
 const goAwayGrace = time.Second
 
-// goingAway ends c on the proxy's initiative without cutting a WebSocket
-// message in half: each direction of a tunnel gets a Close 1001 "going
-// away" at its next frame boundary (to the client unmasked, to the upstream
-// masked, as RFC 6455 wants of a server and a client), then the tunnel
-// closes once both are written, or after goAwayGrace. An HTTP exchange in
-// flight is marked to close after its response; an idle keep-alive client
-// is closed.
-func (c *conn) goingAway() {
+// goingAway ends c on the proxy's initiative (rule says why) without
+// cutting a WebSocket message in half: each direction of a tunnel gets a
+// Close 1001 "going away" at its next frame boundary (to the client
+// unmasked, to the upstream masked, as RFC 6455 wants of a server and a
+// client), then the tunnel closes once both are written, or after
+// goAwayGrace. An HTTP exchange in flight is marked to close after its
+// response; an idle keep-alive client is closed.
+func (c *conn) goingAway(rule closeRule) {
 	switch c.st {
 	case stTunnel:
+		c.noteRule(rule, 0)
 		c.startClosing(0, ws.StatusGoingAway)
 		c.startClosing(1, ws.StatusGoingAway)
 	case stHead:
@@ -44,7 +45,7 @@ func (c *conn) startClosing(d int, code ws.StatusCode) {
 	ds := &c.dir[d]
 	if ds.flags&(dsClosePending|dsCloseSent) == 0 {
 		ds.flags |= dsClosePending
-		ds.code = code
+		ds.code = uint8(code - 1000)
 		c.sendPendingClose(d, nil)
 	}
 	if c.flags&cfGoingAway == 0 {
@@ -57,25 +58,28 @@ func (c *conn) startClosing(d int, code ws.StatusCode) {
 	}
 }
 
-// sendPendingClose writes the pending Close of direction d if the bytes in
-// data bring that direction to a frame boundary (data up to it pass first).
+// sendPendingClose writes the pending Close of direction d once the bytes
+// in data bring that direction to a frame boundary (data up to it pass
+// first; a payload the proxy swallows does not). A header the scanner
+// holds was never forwarded: the receiver stands at a boundary then, and
+// the held bytes are dropped with everything after the Close.
 func (c *conn) sendPendingClose(d int, data []byte) {
-	ds := &c.dir[d]
-	n := c.scan[d].Boundary(data)
-	if n < 0 {
-		dst := c.dirDst(d)
-		if len(data) > 0 {
-			c.scan[d].Scan(data)
-			_ = dst.write(data) // still inside a frame: pass it on
-		}
-		return
+	ds, sc := &c.dir[d], &c.scan[d]
+	n := len(data)
+	if rem := sc.Remaining(); rem <= int64(n) {
+		n = int(rem)
 	}
 	if n > 0 {
-		c.scan[d].Scan(data[:n])
-		_ = c.dirDst(d).write(data[:n])
+		sc.Scan(data[:n])
+		if ds.flags&dsSkip == 0 {
+			_ = c.dirDst(d).write(data[:n])
+		}
 	}
-	ds.flags = ds.flags&^dsClosePending | dsCloseSent
-	c.writeClose(d, ds.code)
+	if sc.Remaining() > 0 {
+		return // still inside a frame
+	}
+	ds.flags = ds.flags&^(dsClosePending|dsSkip) | dsCloseSent
+	c.writeClose(d, ds.pendingCode())
 }
 
 func (c *conn) dirDst(d int) *endpoint {
@@ -86,10 +90,16 @@ func (c *conn) dirDst(d int) *endpoint {
 }
 
 // writeClose writes a Close frame with code in direction d and half-closes
-// that side once it is written.
+// that side once it is written. Its reason is the rule that made the proxy
+// close (closerule.go) toward the peer that broke it, "going away" to the
+// other.
 func (c *conn) writeClose(d int, code ws.StatusCode) {
-	var frame [32]byte
-	body := codec.AppendClosePayload(frame[16:16], code, closeReason(code))
+	var frame [16 + ws.MaxControlFramePayloadSize]byte
+	reason := "going away"
+	if code != ws.StatusGoingAway && c.obs.rule != ruleNone {
+		reason = closeRules[c.obs.rule].text
+	}
+	body := codec.AppendClosePayload(frame[16:16], code, reason)
 	h := ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))}
 	if d == 0 {
 		h.Masked = true
@@ -103,16 +113,6 @@ func (c *conn) writeClose(d int, code ws.StatusCode) {
 	_ = dst.write(out)
 	c.noteClose(d, code)
 	c.shutWrite(dst)
-}
-
-func closeReason(code ws.StatusCode) string {
-	switch code {
-	case ws.StatusMessageTooBig:
-		return "message too big"
-	case ws.StatusProtocolError:
-		return "protocol error"
-	}
-	return "going away"
 }
 
 // maybeFinishClosing closes the tunnel once the proxy's Close frames went

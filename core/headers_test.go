@@ -145,7 +145,8 @@ routes: [{path: /, upstream: %q}]
 
 	c := dialRaw(t, addr)
 	sent := clientFrame(ws.OpText, "early from the client")
-	if _, err := c.Write(append([]byte(upgradeRequest("/chat?room=1", "chat.example.com")), sent...)); err != nil {
+	req := strings.Replace(upgradeRequest("/chat?room=1", "chat.example.com"), "\r\n\r\n", "\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n", 1)
+	if _, err := c.Write(append([]byte(req), sent...)); err != nil {
 		t.Fatalf("write: %v", err)
 	}
 	br := bufio.NewReader(c)
@@ -172,6 +173,7 @@ routes: [{path: /, upstream: %q}]
 	for _, want := range []string{
 		"Host: chat.example.com", "Upgrade: websocket", "Connection: Upgrade",
 		"Sec-WebSocket-Key: " + wsKey, "Sec-WebSocket-Version: 13", "X-Forwarded-For: 127.0.0.1",
+		"Sec-WebSocket-Protocol: chat, superchat",
 	} {
 		if !containsLine(lines, want) {
 			t.Errorf("head at the backend lacks %q:\n%s", want, s.head)

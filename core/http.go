@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/valyala/bytebufferpool"
+
 	"wsproxy/codec"
 )
 
@@ -56,6 +58,10 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		}
 		return 0, false
 	}
+	if err == nil && codec.IsH2Preface(req) {
+		c.refuseHTTP2()
+		return 0, false
+	}
 	c.noteHead(err == nil && req.Upgrade)
 	if err == nil && n > lim {
 		err = errHeadTooLarge
@@ -86,7 +92,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 	}
 	c.rt = rt
 	c.noteRequest()
-	c.flags &^= cfHeadMethod | cfUpgrade | cfRespStarted | cfReqDone | cfKeepAliveWait | cfRetried | cfUpstreamClose | cfSetCookie | cfLearnSid
+	c.flags &^= cfHeadMethod | cfUpgrade | cfRespStarted | cfReqDone | cfKeepAliveWait | cfRetried | cfUpstreamClose | cfSetCookie | cfLearnSid | cfExtDeflate | cfExtUnknown
 	c.beginExchange()
 	if req.Close || req.Major == 1 && req.Minor == 0 {
 		c.flags |= cfClientClose
@@ -99,6 +105,9 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 	}
 	if req.Upgrade {
 		c.flags |= cfUpgrade
+		x := c.x
+		x.wsOffer = bytebufferpool.Get()
+		x.wsOffer.B, x.offer = codec.AppendOffer(x.wsOffer.B[:0], req)
 	}
 	kind, size := req.Body()
 	c.x.req.reset(kind, size)
@@ -208,15 +217,21 @@ func (c *conn) fail(err error) {
 		c.close()
 		return
 	}
-	c.flags |= cfRespStarted
-	c.st = stClosing
-	c.cl.flags |= epEOF // read no more
 	extra := ""
 	if status == http.StatusUpgradeRequired {
 		extra = "Sec-WebSocket-Version: 13\r\n" // RFC 6455 §4.4
 	}
 	out := codec.AppendStatusResponseHeader(c.l.hbuf[:0], status, reason, extra)
 	c.l.hbuf = out[:0]
+	c.finalAnswer(out)
+}
+
+// finalAnswer writes out, the proxy's own last answer to the client, and
+// closes the connection once it is written.
+func (c *conn) finalAnswer(out []byte) {
+	c.flags |= cfRespStarted
+	c.st = stClosing
+	c.cl.flags |= epEOF // read no more
 	if c.cl.write(out) != nil {
 		c.close()
 		return
@@ -253,4 +268,16 @@ func headerValue(hs []codec.Header, name string) []byte {
 		}
 	}
 	return nil
+}
+
+// refuseHTTP2 answers a client that opened with the HTTP/2 preface (prior
+// knowledge, as curl --http2-prior-knowledge does) in HTTP/2: a GOAWAY with
+// HTTP_1_1_REQUIRED, which such a client reports as the reason, where an
+// HTTP/1.1 answer would read to it as an empty reply. Then the connection
+// closes like any other final answer.
+func (c *conn) refuseHTTP2() {
+	c.l.srv.log.Info("HTTP/2 client refused with GOAWAY HTTP_1_1_REQUIRED: wsproxy speaks HTTP/1.1", "client", c.peer.String())
+	out := codec.AppendH2GoAway(c.l.hbuf[:0], codec.H2HTTP11Required, "wsproxy speaks HTTP/1.1 (with WebSocket upgrades) only")
+	c.l.hbuf = out[:0]
+	c.finalAnswer(out)
 }

@@ -52,12 +52,14 @@ const closeCodeSlots = 32
 // connObs is what a connection remembers for its metrics and log lines:
 // 40 bytes.
 type connObs struct {
-	start int64     // unix nanos: request head read; from the 101 on, start of the tunnel
-	bytes [2]uint64 // tunnel bytes relayed, by direction (0 client → upstream)
-	msgs  [2]uint32 // tunnel messages relayed, by direction; wraps after 2^32
-	code  [2]uint16 // first Close code seen by direction; 0 none, 1005 a Close without code
-	bits  obsBits
-	first uint8 // closer*: who closed the tunnel first, when a Close frame says so
+	start   int64     // unix nanos: request head read; from the 101 on, start of the tunnel
+	bytes   [2]uint64 // tunnel bytes relayed, by direction (0 client → upstream)
+	msgs    [2]uint32 // tunnel messages relayed, by direction; wraps after 2^32
+	code    [2]uint16 // first Close code seen by direction; 0 none, 1005 a Close without code
+	bits    obsBits
+	first   uint8     // closer*: who closed the tunnel first, when a Close frame says so
+	rule    closeRule // why the proxy closed the tunnel on its own (closerule.go)
+	ruleDir uint8     // the direction of the frame that broke rule
 }
 
 type obsBits uint8
@@ -77,8 +79,10 @@ type loopMetrics struct {
 	bytes    [2]atomic.Uint64 // tunnel bytes by direction
 	messages [2]atomic.Uint64 // tunnel messages by direction
 	closedBy [numClosers]atomic.Uint64
-	codes    [2]closeCodes
-	sampled  float64 // log sampling credit; loop-owned, not a counter
+	// proxyCloses counts the tunnels the proxy closed on its own, by rule.
+	proxyCloses [numCloseRules]atomic.Uint64
+	codes       [2]closeCodes
+	sampled     float64 // log sampling credit; loop-owned, not a counter
 }
 
 type routeCounters struct {

@@ -46,7 +46,7 @@ func (c *conn) logUpgraded(latency time.Duration) {
 
 // logClosed writes the line of a tunnel that is closing.
 func (c *conn) logClosed(who uint8) {
-	attrs := make([]slog.Attr, 0, 8)
+	attrs := make([]slog.Attr, 0, 10)
 	attrs = append(attrs,
 		slog.String("client", c.peer.String()),
 		slog.String("route", c.rt.name),
@@ -56,8 +56,14 @@ func (c *conn) logClosed(who uint8) {
 	}
 	attrs = append(attrs,
 		slog.Duration("duration", time.Duration(c.l.now.UnixNano()-c.obs.start)),
-		slog.String("closed_by", closerNames[who]),
-		c.dirAttr(0), c.dirAttr(1))
+		slog.String("closed_by", closerNames[who]))
+	if r := c.obs.rule; r != ruleNone {
+		attrs = append(attrs, slog.String("rule", closeRules[r].text))
+		if r >= firstViolation {
+			attrs = append(attrs, slog.String("violated_by", peerNames[c.obs.ruleDir&1]))
+		}
+	}
+	attrs = append(attrs, c.dirAttr(0), c.dirAttr(1))
 	c.l.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "websocket closed", attrs...)
 }
 
@@ -93,4 +99,5 @@ func (c *conn) logFailed(status int, err error, routed, upgrade bool) {
 var (
 	directionNames = [2]string{"to_upstream", "to_client"}
 	closerNames    = [numClosers]string{"unknown", "client", "upstream", "proxy"}
+	peerNames      = [2]string{"client", "upstream"} // the sender of frames travelling in a direction
 )

@@ -51,6 +51,12 @@ func (m *MetricsSnapshot) Merge(o *MetricsSnapshot) {
 	ws.ClosedBy.Client += ow.ClosedBy.Client
 	ws.ClosedBy.Upstream += ow.ClosedBy.Upstream
 	ws.ClosedBy.Proxy += ow.ClosedBy.Proxy
+	for reason, n := range ow.ProxyCloses {
+		if ws.ProxyCloses == nil {
+			ws.ProxyCloses = make(map[string]uint64)
+		}
+		ws.ProxyCloses[reason] += n
+	}
 	for _, oc := range ow.CloseCodes {
 		i := slices.IndexFunc(ws.CloseCodes, func(c CloseCodeCount) bool { return c.Direction == oc.Direction && c.Code == oc.Code })
 		if i < 0 {

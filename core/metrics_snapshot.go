@@ -114,6 +114,11 @@ type WebSocketMetrics struct {
 	Messages   [2]uint64        `json:"messages"` // data messages (a fragmented one counts once)
 	ClosedBy   ClosedBy         `json:"closed_by"`
 	CloseCodes []CloseCodeCount `json:"close_codes"` // by direction, then code
+
+	// ProxyCloses counts the tunnels the proxy closed on its own, by the
+	// rule that fired (CloseReasons lists the keys): a frame that broke
+	// the route's policy, the idle timeout, a dead peer, a drain.
+	ProxyCloses map[string]uint64 `json:"proxy_closes,omitempty"`
 }
 
 // DirectionNames name the directions of WebSocketMetrics, as in metric
@@ -208,6 +213,14 @@ func (s *Server) Metrics() MetricsSnapshot {
 		ws.ClosedBy.Client += lm.closedBy[closerClient].Load()
 		ws.ClosedBy.Upstream += lm.closedBy[closerUpstream].Load()
 		ws.ClosedBy.Proxy += lm.closedBy[closerProxy].Load() + lm.closedBy[closerUnknown].Load()
+		for r := ruleNone + 1; r < numCloseRules; r++ {
+			if n := lm.proxyCloses[r].Load(); n > 0 {
+				if ws.ProxyCloses == nil {
+					ws.ProxyCloses = make(map[string]uint64)
+				}
+				ws.ProxyCloses[closeRules[r].label] += n
+			}
+		}
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(codes), compareCodeKeys) {
 		ws.CloseCodes = append(ws.CloseCodes, CloseCodeCount{Direction: k[0], Code: k[1], Count: codes[k]})

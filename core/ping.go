@@ -87,7 +87,7 @@ func (c *conn) onTunnelTimer() {
 	}
 	next := c.active + int64(c.idleTimeout())
 	if now >= next {
-		c.goingAway()
+		c.goingAway(ruleIdle)
 		return
 	}
 	if p, pol := c.ping, c.rt.ws.ping; p != nil {
@@ -137,7 +137,7 @@ func (c *conn) heardPong(p *pingState, now int64) {
 // sendPing writes a Ping toward peer between whole frames.
 func (c *conn) sendPing(peer int) bool {
 	d := 1 - peer // the direction that travels toward peer
-	if !c.scan[d].AtBoundary() || c.dir[d].flags&(dsClosePending|dsCloseSent) != 0 {
+	if c.scan[d].Remaining() != 0 || c.dir[d].flags&(dsClosePending|dsCloseSent) != 0 {
 		return false
 	}
 	h := ws.Header{Fin: true, OpCode: ws.OpPing, Length: int64(len(pingPayload))}
@@ -164,8 +164,9 @@ func (c *conn) deadPeer(peer int) {
 	if c.l.srv != nil {
 		c.l.srv.logf("client %s: peer %d did not answer ping; closing tunnel", c.peer, peer)
 	}
+	c.noteRule(rulePing, peer)
 	live := peer // the direction toward the live side is the dead peer's own direction
-	if c.scan[live].AtBoundary() {
+	if c.scan[live].Remaining() == 0 && c.dir[live].flags&dsCloseSent == 0 {
 		c.writeClose(live, ws.StatusGoingAway)
 	}
 	c.close()

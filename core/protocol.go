@@ -7,25 +7,27 @@ import (
 )
 
 // onFrame applies the route's WebSocket policy to a frame header read in
-// direction d: protocol checks, size limits, pings. payload holds whatever
-// of the frame's payload is in this read (possibly none).
-func (c *conn) onFrame(d int, h ws.Header, payload []byte, now int64, whole bool) frameAction {
+// direction d: protocol checks (with the RSV bits the handshake's
+// extensions allow), size limits, pings, and the start of a Close frame's
+// payload check. For frameReject it returns the code for the sender and
+// the rule broken; the caller forwards what came before the frame, then
+// calls rejectFrame.
+func (c *conn) onFrame(d int, h ws.Header, now int64) (frameAction, ws.StatusCode, closeRule) {
 	ds := &c.dir[d]
 	pol := c.rt.ws
 	if pol.check {
-		if err := codec.CheckFrame(h, d == 0); err != nil {
-			c.rejectFrame(d, ws.StatusProtocolError)
-			return frameReject
+		err := codec.CheckFrameWith(h, d == 0, c.flags.extensions())
+		if err == nil && !h.OpCode.IsControl() {
+			_, err = codec.CheckContinuation(h, ds.flags&dsFragmented != 0)
 		}
-		if !h.OpCode.IsControl() {
-			if _, err := codec.CheckContinuation(h, ds.flags&dsFragmented != 0); err != nil {
-				c.rejectFrame(d, ws.StatusProtocolError)
-				return frameReject
-			}
+		if err != nil {
+			return frameReject, ws.StatusProtocolError, ruleFor(err)
 		}
 	}
-	if !h.OpCode.IsControl() {
-		ds.op = h.OpCode
+	if h.OpCode.IsControl() {
+		ds.flags |= dsControl
+	} else {
+		ds.flags &^= dsControl
 		if h.OpCode != ws.OpContinuation {
 			ds.msgLen = 0
 		}
@@ -35,83 +37,81 @@ func (c *conn) onFrame(d int, h ws.Header, payload []byte, now int64, whole bool
 		} else {
 			ds.flags |= dsFragmented
 		}
-		if pol.maxFrame > 0 && h.Length > pol.maxFrame || pol.maxMessage > 0 && ds.msgLen > pol.maxMessage {
-			c.rejectFrame(d, ws.StatusMessageTooBig)
-			return frameReject
+		switch {
+		case pol.maxFrame > 0 && h.Length > pol.maxFrame:
+			return frameReject, ws.StatusMessageTooBig, ruleMaxFrame
+		case pol.maxMessage > 0 && ds.msgLen > pol.maxMessage:
+			return frameReject, ws.StatusMessageTooBig, ruleMaxMessage
 		}
-	} else {
-		ds.op = h.OpCode
 	}
 	if p := c.ping; p != nil {
 		p.lastHeard[d] = now
-		if h.OpCode == ws.OpPong && p.sent[d] != 0 && h.Length == int64(len(pingPayload)) && whole {
+		if h.OpCode == ws.OpPong && p.sent[d] != 0 && h.Length == int64(len(pingPayload)) {
 			p.sent[d] = 0
 			c.heardPong(p, now)
-			return frameSwallow
+			return frameSwallow, 0, ruleNone
 		}
 	}
 	if h.OpCode == ws.OpClose {
-		if h.Length >= 2 && len(payload) < 2 {
-			c.dir[d].startCloseCode(h) // the relay reads it from the payload as it comes
+		if h.Length == 0 {
+			c.noteClose(d, 0)
 		} else {
-			c.noteClose(d, closeCode(h, payload))
+			ds.close.Start(h)
+			ds.flags |= dsCloseIn // the relay passes its payload to readClose
 		}
 	}
-	return frameForward
+	return frameForward, 0, ruleNone
 }
 
-// startCloseCode prepares reading a Close code whose two bytes are not
-// all in this read: it keeps the mask bytes that apply to them. The relay
-// passes every payload byte of the frame to moreCloseCode, those of this
-// read included.
-func (ds *dirState) startCloseCode(h ws.Header) {
-	ds.cc = [3]byte{}
-	if h.Masked {
-		ds.cc[0], ds.cc[1] = h.Mask[0], h.Mask[1]
+// readClose takes the next payload bytes p of the Close frame passing in
+// direction d (end: they complete it): it notes the Close code once it is
+// whole and, under check_frames, returns the protocol error the code or
+// the reason makes (codec.CloseChecker).
+func (c *conn) readClose(d int, p []byte, end bool) error {
+	ds := &c.dir[d]
+	if end {
+		ds.flags &^= dsCloseIn
 	}
-	ds.flags |= dsCode0
-}
-
-// moreCloseCode takes the rest of a Close code from p, the next payload
-// bytes of the Close frame, and returns the code once it is whole.
-func (ds *dirState) moreCloseCode(p []byte) (ws.StatusCode, bool) {
-	if len(p) > 0 && ds.flags&dsCode0 != 0 {
-		ds.cc[2] = p[0] ^ ds.cc[0]
-		ds.flags = ds.flags&^dsCode0 | dsCode1
-		p = p[1:]
+	if ds.flags&dsCloseBad != 0 {
+		return nil // failed already; the rest passes (badCloseForwarded)
 	}
-	if len(p) == 0 || ds.flags&dsCode1 == 0 {
-		return 0, false
+	code, ok, err := ds.close.Feed(p)
+	if ok {
+		c.noteClose(d, code)
 	}
-	ds.flags &^= dsCode1
-	return ws.StatusCode(uint16(ds.cc[2])<<8 | uint16(p[0]^ds.cc[1])), true
-}
-
-// closeCode reads the status code of a Close frame from the start of its
-// payload, if those two bytes are at hand.
-func closeCode(h ws.Header, payload []byte) ws.StatusCode {
-	if h.Length < 2 || len(payload) < 2 {
-		return 0
+	if err == nil && end {
+		err = ds.close.End()
 	}
-	b := [2]byte{payload[0], payload[1]}
-	if h.Masked {
-		b[0] ^= h.Mask[0]
-		b[1] ^= h.Mask[1]
+	if !c.rt.ws.check {
+		return nil
 	}
-	return ws.StatusCode(uint16(b[0])<<8 | uint16(b[1]))
+	return err
 }
 
 // rejectFrame closes the tunnel over a frame that broke the route's policy
-// in direction d: the sender gets code, the receiver 1001. The offending
-// frame and everything after it in that direction are dropped, so the
-// receiver's stream ends on a frame boundary.
-func (c *conn) rejectFrame(d int, code ws.StatusCode) {
+// in direction d (rule): the sender gets code, the receiver 1001. The
+// offending frame and everything after it in that direction are dropped;
+// nothing of that frame has been forwarded (relay holds split headers), so
+// the receiver's stream ends on a frame boundary.
+func (c *conn) rejectFrame(d int, code ws.StatusCode, rule closeRule) {
+	c.noteRule(rule, d)
 	if c.l.srv != nil {
-		c.l.srv.logf("client %s: closing tunnel: %v in direction %d", c.peer, code, d)
+		c.l.srv.logf("client %s: closing tunnel: %s (from the %s)", c.peer, closeRules[rule].text, peerNames[d])
 	}
 	sender, receiver := 1-d, d // the directions toward the sender and the receiver
 	c.dir[receiver].flags |= dsCloseSent
 	c.dir[receiver].flags &^= dsClosePending
 	c.writeClose(receiver, ws.StatusGoingAway)
 	c.startClosing(sender, code)
+}
+
+// badCloseForwarded ends a tunnel whose Close frame in direction d broke a
+// rule (code or reason) after its first bytes were already forwarded: the
+// frame has gone through whole, so the receiver's own checks see it, and
+// nothing more goes that way; the sender gets Close 1002.
+func (c *conn) badCloseForwarded(d int) {
+	ds := &c.dir[d]
+	ds.flags = ds.flags&^(dsCloseBad|dsCloseIn|dsClosePending) | dsCloseSent
+	c.shutWrite(c.dirDst(d))
+	c.startClosing(1-d, ws.StatusProtocolError)
 }

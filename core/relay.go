@@ -2,16 +2,17 @@ package core
 
 import (
 	"github.com/gobwas/ws"
+
+	"wsproxy/codec"
 )
 
 // dirState is what the relay remembers about one direction of a tunnel
-// between reads (0: client → upstream, 1: upstream → client).
+// between reads (0: client → upstream, 1: upstream → client): 16 bytes.
 type dirState struct {
-	op     ws.OpCode     // opcode of the frame whose payload is passing
-	flags  dirFlags      //
-	code   ws.StatusCode // Close code the proxy will send this way (with dsClosePending)
-	cc     [3]byte       // a Close code arriving in later reads: mask bytes 0 and 1, first byte (dsCode0, dsCode1)
-	msgLen int64         // bytes of the current message so far (for max_message)
+	flags  dirFlags
+	code   uint8              // Close code the proxy will send this way, minus 1000 (with dsClosePending)
+	close  codec.CloseChecker // reads the payload of a Close frame passing (dsCloseIn)
+	msgLen int64              // bytes of the current message so far (for max_message)
 }
 
 type dirFlags uint8
@@ -22,9 +23,14 @@ const (
 	dsClosePending                      // a Close from the proxy waits for a frame boundary
 	dsCloseSent                         // the proxy sent its Close this way; nothing more is forwarded
 	dsBulk                              // the last data frame was long enough to splice (splice.go)
-	dsCode0                             // a Close code's first byte is still to come (protocol.go)
-	dsCode1                             // its second byte is still to come
+	dsControl                           // the frame passing is a control frame
+	dsCloseIn                           // the payload of a Close frame is passing: close reads it (protocol.go)
+	dsCloseBad                          // ... and broke a rule after its first bytes were forwarded
 )
+
+// pendingCode is the Close code the proxy sends once the direction reaches
+// a frame boundary.
+func (ds *dirState) pendingCode() ws.StatusCode { return 1000 + ws.StatusCode(ds.code) }
 
 // frameAction is what the relay does with a frame whose header it just read.
 type frameAction uint8
@@ -37,8 +43,15 @@ const (
 
 // relay forwards tunnel bytes travelling in direction d to dst. A scanner
 // per direction follows frame boundaries; payload bytes are not copied
-// unless dst cannot take them at once. Frames the proxy swallows are cut
-// out; after the proxy closed a direction nothing more is forwarded.
+// unless dst cannot take them at once. Frames the proxy swallows or
+// rejects are cut out; after the proxy closed a direction nothing more is
+// forwarded.
+//
+// A frame header split across reads is not forwarded piecemeal: the
+// scanner holds its first bytes, and once it is whole (and checked) it is
+// written in one piece. So the receiver's stream always stands at a frame
+// boundary when no payload is passing (Remaining() == 0), which is where
+// the proxy may put a frame of its own (a Ping, a Close).
 func (c *conn) relay(dst *endpoint, data []byte, d int) error {
 	ds := &c.dir[d]
 	if ds.flags&(dsClosePending|dsCloseSent) != 0 {
@@ -47,22 +60,27 @@ func (c *conn) relay(dst *endpoint, data []byte, d int) error {
 	sc := &c.scan[d]
 	now := c.l.now.UnixNano()
 	w, off := 0, 0 // data[w:off] waits to be written
+	hdr := -1      // where the header of the frame passing starts in data; -1: it is forwarded already
 	active := false
 	frames := 0
 	defer c.countFrames(d, &frames)
 	for off < len(data) {
 		if rem := sc.Remaining(); rem > 0 {
-			n := len(data) - off
-			if int64(n) > rem {
-				n = int(rem)
-			}
+			n := int(min(int64(len(data)-off), rem))
 			sc.Scan(data[off : off+n])
-			if ds.flags&(dsCode0|dsCode1) != 0 {
-				if code, ok := ds.moreCloseCode(data[off : off+n]); ok {
-					c.noteClose(d, code)
+			if ds.flags&dsCloseIn != 0 {
+				if err := c.readClose(d, data[off:off+n], sc.Remaining() == 0); err != nil {
+					if hdr >= w { // nothing of this frame went out yet: drop it
+						ferr := c.flushRange(dst, data, w, hdr)
+						c.rejectFrame(d, ws.StatusProtocolError, ruleFor(err))
+						return ferr
+					}
+					c.noteRule(ruleFor(err), d)
+					ds.flags |= dsCloseBad
 				}
 			}
-			if ds.flags&dsSkip != 0 {
+			switch {
+			case ds.flags&dsSkip != 0:
 				if err := c.flushRange(dst, data, w, off); err != nil {
 					return err
 				}
@@ -70,27 +88,38 @@ func (c *conn) relay(dst *endpoint, data []byte, d int) error {
 				if sc.Remaining() == 0 {
 					ds.flags &^= dsSkip
 				}
-			} else if !ds.op.IsControl() {
+			case ds.flags&dsControl == 0:
 				active = true
 			}
 			off += n
+			if ds.flags&dsCloseBad != 0 && sc.Remaining() == 0 {
+				err := c.flushRange(dst, data, w, off)
+				c.badCloseForwarded(d)
+				return err
+			}
 			continue
 		}
 		hstart := off
 		n, h, ok, err := sc.Scan(data[off:])
 		off += n
 		if err != nil {
-			_ = c.flushRange(dst, data, w, hstart)
-			c.rejectFrame(d, ws.StatusProtocolError)
-			return nil
+			ferr := c.flushRange(dst, data, w, hstart)
+			c.rejectFrame(d, ws.StatusProtocolError, ruleFor(err))
+			return ferr
 		}
 		if !ok {
-			continue // a partial header: its bytes pass on as they come
+			// A partial header: the scanner keeps its bytes until it is
+			// whole; nothing of it goes out before.
+			if err := c.flushRange(dst, data, w, hstart); err != nil {
+				return err
+			}
+			w = off
+			continue
 		}
 		c.noteFrame(d, h)
 		frames++
-		whole := n == headerLen(h) // the header did not start in an earlier read
-		switch c.onFrame(d, h, data[off:], now, whole) {
+		action, code, rule := c.onFrame(d, h, now)
+		switch action {
 		case frameSwallow:
 			if err := c.flushRange(dst, data, w, hstart); err != nil {
 				return err
@@ -100,10 +129,23 @@ func (c *conn) relay(dst *endpoint, data []byte, d int) error {
 				ds.flags |= dsSkip
 			}
 		case frameReject:
-			_ = c.flushRange(dst, data, w, hstart)
-			return nil
+			err := c.flushRange(dst, data, w, hstart)
+			c.rejectFrame(d, code, rule)
+			return err
 		default:
-			if !h.OpCode.IsControl() {
+			hdr = hstart
+			if n != ws.HeaderSize(h) {
+				// The header began in an earlier read and was held:
+				// write it whole, then what follows.
+				if err := c.flushRange(dst, data, w, hstart); err != nil {
+					return err
+				}
+				if err := c.writeHeader(dst, h, d); err != nil {
+					return err
+				}
+				w, hdr = off, -1
+			}
+			if ds.flags&dsControl == 0 {
 				active = true
 				ds.noteFrameLength(h.Length)
 			}
@@ -130,19 +172,13 @@ func (c *conn) flushRange(dst *endpoint, data []byte, from, to int) error {
 	return dst.write(data[from:to])
 }
 
-// headerLen is the encoded size of h.
-func headerLen(h ws.Header) int {
-	n := 2
-	switch {
-	case h.Length > 0xffff:
-		n += 8
-	case h.Length > 125:
-		n += 2
-	}
-	if h.Masked {
-		n += 4
-	}
-	return n
+// writeHeader writes h, a header the scanner reassembled from several
+// reads, to dst.
+func (c *conn) writeHeader(dst *endpoint, h ws.Header, d int) error {
+	var b [ws.MaxHeaderSize]byte
+	p := codec.AppendFrameHeader(b[:0], h)
+	c.noteBytes(d, len(p))
+	return dst.write(p)
 }
 
 // relayClosing relays while the proxy closes direction d: bytes up to the

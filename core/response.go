@@ -167,13 +167,15 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 		return 0, false
 	}
 	c.releaseRetry()
+	if resp.Status == 101 && (c.flags&cfUpgrade == 0 || !c.acceptUpgrade(resp)) {
+		if c.flags&cfUpgrade == 0 {
+			c.fail(errBadUpstreamResponse)
+		}
+		return 0, false
+	}
 	c.noteResponse(resp.Status)
 	switch {
 	case resp.Status == 101:
-		if c.flags&cfUpgrade == 0 {
-			c.fail(errBadUpstreamResponse)
-			return 0, false
-		}
 		// The 101 goes back unchanged; what follows it is WebSocket.
 		c.flags |= cfRespStarted
 		if c.cl.write(data[:n]) != nil {

@@ -76,6 +76,8 @@ type Server struct {
 	trusted  []netip.Prefix // trusted_proxies
 	closed   sync.Once
 
+	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
+
 	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
 }
 

@@ -163,7 +163,7 @@ func (c *conn) tunnelReadMax(d int) int {
 // spliceFollows reports whether the payload left of the frame passing in
 // direction d will be spliced.
 func (c *conn) spliceFollows(d int) bool {
-	return c.scan[d].Remaining() >= spliceTail && !c.dir[d].op.IsControl() && c.spliceReady(d)
+	return c.scan[d].Remaining() >= spliceTail && c.dir[d].flags&dsControl == 0 && c.spliceReady(d)
 }
 
 // flushBeforeSplice writes p, the header and first payload bytes of a
@@ -194,7 +194,7 @@ func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d int) error {
 func (c *conn) spliceTunnel(d int) bool {
 	sc := &c.scan[d]
 	rem := sc.Remaining()
-	if rem < spliceTail || c.dir[d].op.IsControl() || !c.spliceReady(d) {
+	if rem < spliceTail || c.dir[d].flags&dsControl != 0 || !c.spliceReady(d) {
 		return false
 	}
 	pp := &c.l.pipes

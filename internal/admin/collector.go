@@ -35,6 +35,9 @@ var (
 		[]string{"direction", "code"}, nil)
 	descClosedBy = prometheus.NewDesc("wsproxy_websocket_tunnels_closed_total",
 		"WebSocket tunnels closed, by the side that ended them.", []string{"closed_by"}, nil)
+	descProxyCloses = prometheus.NewDesc("wsproxy_websocket_proxy_closes_total",
+		"WebSocket tunnels the proxy closed on its own, by the rule that fired: a frame that broke the route's policy (RFC 6455 checks, max_frame, max_message), the idle timeout, a peer that did not answer a Ping, a drain.",
+		[]string{"reason"}, nil)
 	descServerUp = prometheus.NewDesc("wsproxy_upstream_server_up",
 		"1 if every process considers the upstream server available (health and passive checks), else 0.",
 		[]string{"upstream", "server"}, nil)
@@ -54,7 +57,7 @@ type collector struct {
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descProcesses, descAccepted, descOpen, descTLSErrors, descRequests, descHandshakes,
-		descTunnels, descBytes, descMessages, descCloseCodes, descClosedBy, descServerUp, descConnectErrors, descConnect} {
+		descTunnels, descBytes, descMessages, descCloseCodes, descClosedBy, descProxyCloses, descServerUp, descConnectErrors, descConnect} {
 		ch <- d
 	}
 }
@@ -99,6 +102,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClosedBy, w.ClosedBy.Client, "client")
 	counter(descClosedBy, w.ClosedBy.Upstream, "upstream")
 	counter(descClosedBy, w.ClosedBy.Proxy, "proxy")
+	for _, reason := range core.CloseReasons() {
+		counter(descProxyCloses, w.ProxyCloses[reason], reason)
+	}
 	for _, s := range m.Servers {
 		if s.Processes > 0 { // else only exited workers knew it
 			up := 0.0
