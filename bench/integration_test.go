@@ -39,7 +39,7 @@ func TestRunIdleAndFlood(t *testing.T) {
 		Conns:     200,
 		Backends:  2,
 		Warmup:    10,
-		Hold:      300 * time.Millisecond,
+		Hold:      1200 * time.Millisecond, // samples at 0.5 s and 1 s
 		Duration:  1500 * time.Millisecond,
 		Timeout:   time.Minute,
 	}
@@ -82,6 +82,17 @@ func TestRunIdleAndFlood(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The hold's progress lines count what is up, also when the ramp was
+	// over before the first progress tick (they said 0 up).
+	holds := regexp.MustCompile(`\] hold [^:]+: proxy RSS [^,]+, (\d+) up,`).FindAllStringSubmatch(progress.String(), -1)
+	if len(holds) == 0 {
+		t.Errorf("no hold line in the progress output:\n%s", progress.String())
+	}
+	for _, m := range holds {
+		if m[1] != "200" {
+			t.Errorf("progress line %q; want 200 up", m[0])
+		}
 	}
 	var md bytes.Buffer
 	rep.Markdown(&md)

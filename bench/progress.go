@@ -40,11 +40,13 @@ func (p *progress) begin(label string) {
 	p.status("starting")
 }
 
-// status shows a status line, throttled.
+// status shows a status line, throttled; an empty one is nothing to
+// report and is not shown.
 func (p *progress) status(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.w == nil {
+	msg := fmt.Sprintf(format, args...)
+	if p.w == nil || msg == "" {
 		return
 	}
 	every := 5 * time.Second
@@ -53,7 +55,7 @@ func (p *progress) status(format string, args ...any) {
 	}
 	if now := time.Now(); now.Sub(p.last) >= every {
 		p.last = now
-		p.put(fmt.Sprintf("[%s] %s", p.label, fmt.Sprintf(format, args...)), false)
+		p.put(fmt.Sprintf("[%s] %s", p.label, msg), false)
 	}
 }
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,6 +26,11 @@ var columns = map[string][]string{
 	Bulk:  {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "proxy share"},
 }
 
+// ran reports whether a trial of the report went through proxy.
+func (r *Report) ran(proxy string) bool {
+	return slices.ContainsFunc(r.Trials, func(t Trial) bool { return t.Proxy == proxy })
+}
+
 // Markdown writes the machine line and one table per scenario, with a line
 // per failed trial under its table.
 func (r *Report) Markdown(w io.Writer) {
@@ -37,13 +43,19 @@ func (r *Report) Markdown(w io.Writer) {
 		}
 	}
 	if z := r.Size; z.Conns > 0 {
-		nw := "auto"
-		if z.NginxWorkers > 0 {
-			nw = fmt.Sprint(z.NginxWorkers)
+		fmt.Fprintf(w, "sizing: %d connections; wsproxy %d worker(s)", z.Conns, z.Workers)
+		if r.ran(Nginx) {
+			nw := "auto"
+			if z.NginxWorkers > 0 {
+				nw = fmt.Sprint(z.NginxWorkers)
+			}
+			fmt.Fprintf(w, ", nginx worker_processes %s", nw)
 		}
-		fmt.Fprintf(w, "sizing: %d connections; wsproxy %d worker(s), nginx worker_processes %s, HAProxy ≤ %d (one process); "+
-			"%d echo backends; %d source addresses; load generator %d process(es); balance %s\n",
-			z.Conns, z.Workers, nw, z.HAProxyMax, z.Backends, z.Sources, z.LoadProcs,
+		if r.ran(HAProxy) {
+			fmt.Fprintf(w, ", HAProxy ≤ %d (one process)", z.HAProxyMax)
+		}
+		fmt.Fprintf(w, "; %d echo backends; %d source addresses; load generator %d process(es); balance %s\n",
+			z.Backends, z.Sources, z.LoadProcs,
 			map[bool]string{false: "ip_hash (seed)", true: "round robin (ip_hash cannot spread 127.0.0.x clients)"}[z.Scale])
 	}
 	if r.Rate > 0 {

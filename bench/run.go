@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"wsproxy/internal/config"
@@ -249,12 +251,21 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 	return p, listen, nil
 }
 
-// sizingLine describes how the run is spread, for the progress output.
+// sizingLine describes how the run is spread, for the progress output;
+// it names only the peers that run.
 func sizingLine(c Config) string {
 	z := c.size
-	return fmt.Sprintf("sizing: %d connections; wsproxy %d worker(s); nginx worker_processes %d (0: auto); HAProxy ≤ %d; "+
-		"%d echo backends; sources %s-%s (%d); load generator %d process(es); scale mode %v",
-		z.Conns, z.Workers, z.NginxWorkers, z.HAProxyMax, z.Backends, c.Sources[0], c.Sources[len(c.Sources)-1], len(c.Sources), z.LoadProcs, z.Scale)
+	var b strings.Builder
+	fmt.Fprintf(&b, "sizing: %d connections; wsproxy %d worker(s)", z.Conns, z.Workers)
+	if slices.Contains(c.Peers, Nginx) {
+		fmt.Fprintf(&b, "; nginx worker_processes %d (0: auto)", z.NginxWorkers)
+	}
+	if slices.Contains(c.Peers, HAProxy) {
+		fmt.Fprintf(&b, "; HAProxy ≤ %d", z.HAProxyMax)
+	}
+	fmt.Fprintf(&b, "; %d echo backends; sources %s-%s (%d); load generator %d process(es); scale mode %v",
+		z.Backends, c.Sources[0], c.Sources[len(c.Sources)-1], len(c.Sources), z.LoadProcs, z.Scale)
+	return b.String()
 }
 
 // othersCPU is the CPU time so far of the load generator (this process and

@@ -94,7 +94,9 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 			r.prog.end("DROPPED: %d connections dropped so far (%d more), %s into the hold", s.Dropped, s.Dropped-snap.Dropped,
 				time.Since(ready).Round(time.Second))
 		}
+		up := max(snap.Up, s.Up) // OnReady may have counted more already
 		snap = s
+		snap.Up = up
 		mu.Unlock()
 		r.prog.status("%s", snapshotLine(s))
 		if s.Phase != "ramp" {
@@ -114,6 +116,9 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 		others := r.othersCPU()
 		mu.Lock()
 		defer mu.Unlock()
+		// The last snapshot may be older than the ramp: a ramp shorter
+		// than a progress tick (a second) leaves it at 0 up.
+		snap.Up = max(snap.Up, up)
 		ready = time.Now()
 		t.LoadLoaded = lg
 		t.OthersCPU = others - others0
@@ -335,8 +340,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// snapshotLine describes a loadtest snapshot in the progress line.
+// snapshotLine describes a loadtest snapshot in the progress line, or is
+// empty while nothing has been dialled: nothing to report yet.
 func snapshotLine(s loadtest.Snapshot) string {
+	if s.Dialed == 0 {
+		return ""
+	}
 	line := fmt.Sprintf("%s %.0fs: dialled %d, up %d, failed %d, dropped %d",
 		s.Phase, s.Elapsed.Seconds(), s.Dialed, s.Up, s.Failed, s.Dropped)
 	if s.Messages > 0 {

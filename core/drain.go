@@ -34,9 +34,10 @@ func (s *Server) Open() int64 { return s.stats.open.Load() }
 // connections to close, then ends the rest, and returns. Ending means
 // goingAway (a WebSocket Close 1001 both ways) and, for what is still open
 // goAwayGrace later, closing the sockets; so Drain may take about a second
-// longer than timeout. The loops keep running: call Close afterwards. Drain may be called from any goroutine
-// but not concurrently with itself; calling Close while Drain runs makes it
-// return early.
+// longer than timeout (DrainLimit), and returns as soon as no connection is
+// left open. The loops keep running: call Close afterwards. Drain may be
+// called from any goroutine but not concurrently with itself; calling Close
+// while Drain runs makes it return early.
 //
 // Stopping accepting means a last sweep of each listener's accept queue
 // (so connections the kernel already completed are served, not reset) and
@@ -44,7 +45,15 @@ func (s *Server) Open() int64 { return s.stats.open.Load() }
 // between requests are closed, and plain HTTP exchanges in flight are
 // marked to close once their response is complete; WebSocket tunnels keep
 // relaying until either side closes them.
-func (s *Server) Drain(timeout time.Duration) {
+func (s *Server) Drain(timeout time.Duration) { s.drain(timeout, drainSpread(timeout)) }
+
+// DrainLimit is how long Drain(timeout) takes at most: the timeout, then
+// goAwayGrace for the peers' Close replies and a poll or two.
+func DrainLimit(timeout time.Duration) time.Duration { return timeout + goAwayGrace + 2*drainPoll }
+
+// drain is Drain with the closes of what is left spread over the last
+// spread of timeout.
+func (s *Server) drain(timeout, spread time.Duration) {
 	s.each(func(l *Loop) {
 		for _, ln := range s.lns {
 			if ln.l == l {
@@ -53,7 +62,6 @@ func (s *Server) Drain(timeout time.Duration) {
 		}
 	})
 	s.log.Info("draining", "open", s.Open(), "timeout", timeout)
-	spread := drainSpread(timeout)
 	s.waitOpen(time.Now().Add(timeout-spread), (*conn).drainNudge)
 	if n := s.Open(); n > 0 {
 		// goingAway sends WebSocket Close 1001 both ways at the next frame

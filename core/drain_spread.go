@@ -26,25 +26,44 @@ func (c *conn) jitter() float64 {
 }
 
 // spreadGoingAway sends goingAway to the connections match selects, spread
-// over window, and returns when the window is over. It runs on the caller's
-// goroutine and reaches the loops through Submit.
+// over window, and returns when the window is over or as soon as none of
+// them is left open: a stopping process exits once its last tunnel is gone
+// instead of waiting out the window. It runs on the caller's goroutine and
+// reaches the loops through Submit.
+//
+// The window is a bound, not a schedule: n connections are spread over at
+// most n polls (n × drainPoll), so a handful are told at once. A reconnect
+// storm needs many clients; a few closing in the same poll are none, and
+// spreading them over seconds only keeps a Ctrl-C waiting.
 func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool, rule closeRule) {
 	start := time.Now()
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
+	n := s.countConns(match)
+	if n == 0 {
+		return
+	}
+	window = min(window, time.Duration(n)*drainPoll)
 	for {
 		frac := 1.0
 		if window > 0 {
 			frac = min(float64(time.Since(start))/float64(window), 1)
 		}
+		var left atomic.Int64 // the loops count at the same time
 		s.each(func(l *Loop) {
 			l.eachConn(func(c *conn) {
-				if (match == nil || match(c)) && c.jitter() <= frac {
+				if match != nil && !match(c) {
+					return
+				}
+				if c.jitter() <= frac {
 					c.goingAway(rule)
+				}
+				if c.st != stClosed {
+					left.Add(1)
 				}
 			})
 		})
-		if frac >= 1 {
+		if frac >= 1 || left.Load() == 0 {
 			return
 		}
 		select {
@@ -53,6 +72,20 @@ func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool, r
 			return
 		}
 	}
+}
+
+// countConns counts the open client connections match selects (nil: all).
+// Safe from any goroutine.
+func (s *Server) countConns(match func(*conn) bool) int {
+	var count atomic.Int64 // the loops count at the same time
+	s.each(func(l *Loop) {
+		l.eachConn(func(c *conn) {
+			if match == nil || match(c) {
+				count.Add(1)
+			}
+		})
+	})
+	return int(count.Load())
 }
 
 // DrainServer takes one backend out of service without a reconnect storm:
@@ -68,16 +101,8 @@ func (s *Server) DrainServer(upstream, server string, window time.Duration) (int
 	}
 	srv.drained.Store(true)
 	srv.b.MarkDown()
-	var count atomic.Int64 // the loops count at the same time
 	match := func(c *conn) bool { return c.st == stTunnel && c.up != nil && c.up.srv == srv }
-	s.each(func(l *Loop) {
-		l.eachConn(func(c *conn) {
-			if match(c) {
-				count.Add(1)
-			}
-		})
-	})
-	n := int(count.Load())
+	n := s.countConns(match)
 	s.log.Info("draining server", "upstream", upstream, "server", server, "tunnels", n, "window", window)
 	go s.spreadGoingAway(window, match, ruleServerDrained)
 	return n, nil

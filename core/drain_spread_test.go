@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"wsproxy/core"
 )
 
 func dialEcho(t *testing.T, url string) *websocket.Conn {
@@ -81,6 +83,34 @@ func TestDrainSpreadsCloses(t *testing.T) {
 	wg.Wait()
 	if d := last.Sub(first); d < 500*time.Millisecond {
 		t.Errorf("40 closes arrived within %v; want them spread over the ~2s window", d)
+	}
+}
+
+// TestDrainEndsWithTheLastTunnel: a drain whose spread window is a minute
+// returns once the one tunnel left has closed on its Close 1001, instead of
+// waiting out the window (what kept a Ctrl-C waiting with one WebSocket
+// open). The window is three times the hang guard: before the fix the
+// drain returned only when it was over.
+func TestDrainEndsWithTheLastTunnel(t *testing.T) {
+	e := startEcho(t, "e1")
+	srv, addr := startProxy(t, fmt.Sprintf("listen: [{addr: \"127.0.0.1:0\"}]\nroutes: [{path: /, upstream: %q}]\n", e.Addr().String()))
+	c := dialEcho(t, "ws://"+addr+"/")
+	const window = 3 * testDeadline
+	drained := make(chan struct{})
+	go func() { core.DrainSpread(srv, window, window); close(drained) }()
+	// gorilla answers the Close 1001 with its own Close, which ends the
+	// tunnel; the client then closes its socket.
+	if _, err := awaitGoingAway(t, c); err != nil {
+		t.Fatalf("got %v; want Close 1001", err)
+	}
+	c.Close()
+	select {
+	case <-drained:
+	case <-time.After(testDeadline):
+		t.Fatalf("Drain still running %v after the last tunnel closed; want it to return (window %v)", testDeadline, window)
+	}
+	if n := srv.Open(); n != 0 {
+		t.Errorf("got %d connections open after Drain; want 0", n)
 	}
 }
 

@@ -70,10 +70,7 @@ func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream) error {
 			continue
 		}
 		tl := &tlsListener{field: fmt.Sprintf("%slisten[%d].tls", prefix, i), state: ts}
-		if lc.Cert != "" {
-			tl.pairs = append(tl.pairs, config.CertPair{Cert: lc.Cert, Key: lc.Key})
-		}
-		tl.pairs = append(tl.pairs, lc.Certificates...)
+		tl.pairs = lc.Pairs()
 		for j := range tl.pairs {
 			tl.pairs[j].Cert = resolvePath(cfg.File, tl.pairs[j].Cert)
 			tl.pairs[j].Key = resolvePath(cfg.File, tl.pairs[j].Key)
@@ -100,7 +97,7 @@ func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream) error {
 		ts.lns[lc] = tl
 		ts.order = append(ts.order, tl)
 	}
-	errs = append(errs, ts.initUpstreams(cfg, ups, prefix))
+	errs = append(errs, ts.initUpstreams(cfg, ups))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -161,7 +158,14 @@ func (tl *tlsListener) load(now time.Time) (*certSet, error) {
 	for _, p := range tl.pairs {
 		cert, err := loadCertificate(p.Cert, p.Key, now)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", tl.field, err))
+			at := p.CertAt // "FILE:LINE: listen[0].tls.cert"
+			if errors.As(err, new(keyError)) {
+				at = p.KeyAt
+			}
+			if at == "" { // a configuration built in code
+				at = tl.field
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", at, err))
 			continue
 		}
 		set.add(cert)
@@ -223,7 +227,7 @@ func loadCertificate(certFile, keyFile string, now time.Time) (*tls.Certificate,
 	}
 	keyPEM, err := readPEMFile("key", keyFile)
 	if err != nil {
-		return nil, err
+		return nil, keyError{err}
 	}
 	var leafDER []byte
 	for rest := certPEM; ; {
@@ -248,9 +252,9 @@ func loadCertificate(certFile, keyFile string, now time.Time) (*tls.Certificate,
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	switch {
 	case err != nil && strings.Contains(err.Error(), "does not match"):
-		return nil, fmt.Errorf("key %s does not match certificate %s", keyFile, certFile)
+		return nil, keyError{fmt.Errorf("key %s does not match certificate %s", keyFile, certFile)}
 	case err != nil:
-		return nil, fmt.Errorf("key %s (for certificate %s): %v", keyFile, certFile, err)
+		return nil, keyError{fmt.Errorf("key %s (for certificate %s): %v", keyFile, certFile, err)}
 	}
 	cert.Leaf = leaf
 	switch {
@@ -261,6 +265,12 @@ func loadCertificate(certFile, keyFile string, now time.Time) (*tls.Certificate,
 	}
 	return &cert, nil
 }
+
+// keyError marks an error of loadCertificate as the key file's, so that it
+// is reported at the key's line of the configuration.
+type keyError struct{ error }
+
+func (e keyError) Unwrap() error { return e.error }
 
 // readPEMFile reads a certificate or key file; what says which, for the
 // error.

@@ -197,24 +197,32 @@ func TestTLSCertificateErrors(t *testing.T) {
 	garbage := dir + "/garbage.pem"
 	os.WriteFile(garbage, []byte("hello\n"), 0o600)
 	missing := dir + "/missing.crt"
+	// Where the error points: the line and field of the file at fault.
+	const cert, key = "test.yaml:4: listen[0].tls.cert: ", "test.yaml:5: listen[0].tls.key: "
 	tests := []struct {
 		name      string
 		cert, key string
+		at        string
 		want      []string
 	}{
-		{"missing cert", missing, goodKey, []string{"listen[0].tls: certificate " + missing, "no such file"}},
-		{"missing key", good, missing, []string{"key " + missing, "no such file"}},
-		{"cert not PEM", garbage, goodKey, []string{"certificate " + garbage, "no PEM CERTIFICATE block"}},
-		{"key not PEM", good, garbage, []string{"key " + garbage, "PEM"}},
-		{"swapped", goodKey, good, []string{"certificate " + goodKey, "private key, not a certificate"}},
-		{"mismatch", good, otherKey, []string{"key " + otherKey + " does not match certificate " + good}},
-		{"expired", expired, expiredKey, []string{"certificate " + expired, "old.example.com", "expired at"}},
-		{"not yet valid", future, futureKey, []string{"certificate " + future, "not valid before"}},
+		{"missing cert", missing, goodKey, cert, []string{"certificate " + missing, "no such file"}},
+		{"missing key", good, missing, key, []string{"key " + missing, "no such file"}},
+		{"cert not PEM", garbage, goodKey, cert, []string{"certificate " + garbage, "no PEM CERTIFICATE block"}},
+		{"key not PEM", good, garbage, key, []string{"key " + garbage, "PEM"}},
+		{"swapped", goodKey, good, cert, []string{"certificate " + goodKey, "private key, not a certificate"}},
+		{"mismatch", good, otherKey, key, []string{"key " + otherKey + " does not match certificate " + good}},
+		{"expired", expired, expiredKey, cert, []string{"certificate " + expired, "old.example.com", "expired at"}},
+		{"not yet valid", future, futureKey, cert, []string{"certificate " + future, "not valid before"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(
-				"listen: [{addr: \"127.0.0.1:0\", tls: {cert: %q, key: %q}}]\nroutes: [{path: /, upstream: \"127.0.0.1:1\"}]\n", tc.cert, tc.key)))
+			cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`listen:
+  - addr: "127.0.0.1:0"
+    tls:
+      cert: %q
+      key: %q
+routes: [{path: /, upstream: "127.0.0.1:1"}]
+`, tc.cert, tc.key)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,8 +236,8 @@ func TestTLSCertificateErrors(t *testing.T) {
 					t.Errorf("error %q; want it to contain %q", err, w)
 				}
 			}
-			if !strings.HasPrefix(err.Error(), "test.yaml: listen[0].tls") {
-				t.Errorf("error %q; want it to start with the config file and field", err)
+			if !strings.HasPrefix(err.Error(), tc.at) {
+				t.Errorf("got %q; want it to start with %q", err, tc.at)
 			}
 		})
 	}

@@ -23,7 +23,7 @@ import (
 // tls: true: verification on (against ca_file, or the system roots), SNI
 // and the name verified from server_name or the host of the address, and a
 // session cache so that new connections resume.
-func (ts *tlsState) initUpstreams(cfg *config.Config, ups map[string]*upstream, prefix string) error {
+func (ts *tlsState) initUpstreams(cfg *config.Config, ups map[string]*upstream) error {
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(cfg.Upstreams)) {
 		cu, u := cfg.Upstreams[name], ups[name]
@@ -49,7 +49,7 @@ func (ts *tlsState) initUpstreams(cfg *config.Config, ups map[string]*upstream, 
 				file := resolvePath(cfg.File, cs.CAFile)
 				pool, err := loadCAFile(file)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("%supstreams.%s.servers[%d].ca_file: %w", prefix, name, i, err))
+					errs = append(errs, fmt.Errorf("%s: %w", cfg.At(fmt.Sprintf("upstreams.%s.servers[%d].ca_file", name, i)), err))
 					continue
 				}
 				tc.RootCAs = pool

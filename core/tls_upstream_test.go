@@ -242,7 +242,7 @@ routes: [{path: /, upstream: b}]
 			t.Fatal(err)
 		}
 		_, err = core.New(cfg, core.Options{Logger: testLogger(t)})
-		if err == nil || !strings.Contains(err.Error(), "test.yaml: upstreams.b.servers[0].ca_file: CA file "+tc.file) ||
+		if err == nil || !strings.Contains(err.Error(), "test.yaml:5: upstreams.b.servers[0].ca_file: CA file "+tc.file) ||
 			!strings.Contains(err.Error(), tc.want) {
 			t.Errorf("core.New with ca_file %s: %v; want the field, the file and %q", tc.file, err, tc.want)
 		}

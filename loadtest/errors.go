@@ -14,6 +14,9 @@ var (
 	// ErrChild wraps a failure of a child process: it could not start, or
 	// it exited without reporting a result.
 	ErrChild = errors.New("loadtest: child process")
+	// ErrFailures is what Result.CheckFailures wraps: more connections
+	// failed or dropped than allowed.
+	ErrFailures = errors.New("loadtest: connections failed")
 )
 
 // Failure reasons that are not system errors. They are the keys of

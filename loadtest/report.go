@@ -58,6 +58,20 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		r.CPU.Seconds(), child})
 }
 
+// CheckFailures returns an error wrapping ErrFailures when the connections
+// that failed or dropped are more than the share allow (0 to 1) of Conns;
+// nil otherwise. Connections never dialled (a canceled run) do not count.
+// A load test whose every connection was refused is not a success: the
+// loadtest command exits non-zero on this error.
+func (r *Result) CheckFailures(allow float64) error {
+	bad := r.Failed + r.Dropped
+	if bad == 0 || float64(bad) <= allow*float64(r.Conns) {
+		return nil
+	}
+	return fmt.Errorf("%w: %d of %d failed or dropped (%d failed, %d dropped); the share allowed is %g",
+		ErrFailures, bad, r.Conns, r.Failed, r.Dropped, allow)
+}
+
 // WriteText writes r as a short human-readable report.
 func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder

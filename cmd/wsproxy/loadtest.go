@@ -59,12 +59,16 @@ func loadtestCmd(args []string) error {
 		header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 		return nil
 	})
+	allow := fs.Float64("allow-failures", 0, "share of connections (0 to 1) that may fail or drop before the exit status is 1")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
 	progress := fs.Bool("progress", false, "print a progress line every second even if stderr is not a terminal")
 	prof := fs.String("profile", "", "write a profile of every process: cpu, mem, block, mutex or goroutine")
 	_ = fs.Parse(args)
 	if *url == "" {
 		return fmt.Errorf("loadtest: -url is required")
+	}
+	if *allow < 0 || *allow > 1 {
+		return fmt.Errorf("loadtest: -allow-failures %g: want a share from 0 to 1, such as 0.01", *allow)
 	}
 	sources, err := loadtest.ParseSources(*src)
 	if err != nil {
@@ -113,6 +117,9 @@ func loadtestCmd(args []string) error {
 		fmt.Printf("%s\n", b)
 	} else {
 		res.WriteText(os.Stdout)
+	}
+	if err == nil {
+		err = res.CheckFailures(*allow)
 	}
 	return err
 }

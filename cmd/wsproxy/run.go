@@ -112,7 +112,8 @@ func runCmd(args []string) error {
 			return err
 		}
 		defer stopAdmin()
-		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env})
+		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env,
+			DrainLimit: core.DrainLimit})
 		if err != nil {
 			return err
 		}
@@ -207,7 +208,15 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) ba
 		srv.Close()
 		return err
 	}
-	log.Info("stopping: draining", "signal", next().String(), "drain_timeout", cfg.DrainTimeout)
+	s := next()
+	if hupHint == hupSingle {
+		// One line for whoever pressed Ctrl-C (a worker leaves it to its
+		// master): Drain returns as soon as nothing is open.
+		log.Info(fmt.Sprintf("stopping: open connections get up to %s to finish; a second Ctrl-C or SIGTERM closes them at once",
+			core.DrainLimit(time.Duration(cfg.DrainTimeout)).Round(time.Second)), "signal", s.String(), "open", srv.Open())
+	} else {
+		log.Info("stopping: draining", "signal", s.String(), "drain_timeout", cfg.DrainTimeout)
+	}
 	closeSrv := sync.OnceFunc(srv.Close)
 	go func() {
 		log.Info("stopping now: closing every connection", "signal", next().String())

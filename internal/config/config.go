@@ -113,6 +113,16 @@ type Config struct {
 	lines map[string]int
 }
 
+// At locates field for an error found after Parse, by whoever reads what
+// the field names (a certificate file, say): "FILE:LINE: field", or less
+// where the file or the line is unknown. A field never written takes the
+// line of its nearest written parent.
+func (c *Config) At(field string) string {
+	p := problems{lines: c.lines}
+	e := fieldError{file: c.File, line: p.lineOf(field), field: field}
+	return strings.TrimSuffix(e.Error(), ": ")
+}
+
 // Listener is one address the proxy accepts clients on.
 type Listener struct {
 	// Addr is "IP:port" or ":port" (all interfaces). Port 0 picks a free
@@ -154,12 +164,20 @@ type TLS struct {
 	// Certificates are further certificate/key pairs, chosen by SNI: an
 	// exact DNS name first, then a wildcard ("*.example.com", one label).
 	Certificates []CertPair `yaml:"certificates"`
+
+	// certAt and keyAt locate Cert and Key, as CertPair.CertAt does.
+	certAt, keyAt string
 }
 
 // CertPair is a PEM certificate chain and its private key, both paths.
 type CertPair struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+
+	// CertAt and KeyAt say where Cert and Key are written, for the errors
+	// of whoever reads the files: "FILE:LINE: listen[0].tls.cert". Parse
+	// sets them; empty in configurations built in code.
+	CertAt, KeyAt string `yaml:"-"`
 }
 
 // Upstream is a named group of backend servers and the policy that picks one.

@@ -56,9 +56,12 @@ var valueCases = []struct {
 		`timeouts: {connect: 1m30s, header_read: 500ms, idle: 24h}`,
 		`limits: {max_header_bytes: 1024, max_pending_bytes: 1048576}`,
 	), func(t *testing.T, c *config.Config) {
-		eq(t, "Listen[0].TLS", *c.Listen[0].TLS, config.TLS{Cert: "a.crt", Key: "a.key", MinVersion: "1.2"})
+		eq(t, "Listen[0].TLS.Pairs", c.Listen[0].TLS.Pairs(), []config.CertPair{{Cert: "a.crt", Key: "a.key",
+			CertAt: "x.yaml:3: listen[0].tls.cert", KeyAt: "x.yaml:3: listen[0].tls.key"}})
+		eq(t, "Listen[0].TLS.MinVersion", c.Listen[0].TLS.MinVersion, "1.2")
 		eq(t, "Listen[1].TLS.MinVersion", c.Listen[1].TLS.MinVersion, "1.3")
-		eq(t, "Listen[1].TLS.Certificates", c.Listen[1].TLS.Certificates, []config.CertPair{{Cert: "b.crt", Key: "b.key"}})
+		eq(t, "Listen[1].TLS.Certificates", c.Listen[1].TLS.Certificates, []config.CertPair{{Cert: "b.crt", Key: "b.key",
+			CertAt: "x.yaml:5: listen[1].tls.certificates[0].cert", KeyAt: "x.yaml:5: listen[1].tls.certificates[0].key"}})
 		u := c.Upstreams["chat"]
 		eq(t, "Name", u.Name, "chat")
 		eq(t, "Balance", u.Balance, config.BalanceHash)

@@ -58,6 +58,16 @@ func Parse(file string, data []byte) (*Config, error) {
 	for i := range c.Routes {
 		c.Routes[i].Line = c.lines[fmt.Sprintf("routes[%d]", i)]
 	}
+	for i := range c.Listen {
+		if t := c.Listen[i].TLS; t != nil {
+			f := fmt.Sprintf("listen[%d].tls", i)
+			t.certAt, t.keyAt = c.At(f+".cert"), c.At(f+".key")
+			for j := range t.Certificates {
+				cf := fmt.Sprintf("%s.certificates[%d]", f, j)
+				t.Certificates[j].CertAt, t.Certificates[j].KeyAt = c.At(cf+".cert"), c.At(cf+".key")
+			}
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

@@ -128,7 +128,24 @@ func syntaxError(file string, data []byte, err error) error {
 			break
 		}
 	}
+	explainTab(e, data)
 	return e
+}
+
+// explainTab replaces yaml.v3's words for a tab where indentation is
+// expected ("found character that cannot start any token") with what to
+// do about it, when the line of e holds a tab.
+func explainTab(e *fieldError, data []byte) {
+	if e.msg != "found character that cannot start any token" && e.msg != "found a tab character that violates indentation" {
+		return
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	if e.line < 1 || e.line > len(lines) {
+		return
+	}
+	if col := bytes.IndexByte(lines[e.line-1], '\t'); col >= 0 {
+		e.msg = fmt.Sprintf("tab at column %d: YAML does not allow tabs for indentation; indent with spaces", col+1)
+	}
 }
 
 // relocateBudget bounds the bytes syntaxError re-parses to find a line;

@@ -32,6 +32,17 @@ func (t *TLS) CipherSuiteIDs() []uint16 {
 	return ids
 }
 
+// Pairs returns the listener's certificate/key pairs, the default first:
+// Cert and Key when set, then Certificates. The slice is new; the caller
+// may change it.
+func (t *TLS) Pairs() []CertPair {
+	var pairs []CertPair
+	if t.Cert != "" {
+		pairs = append(pairs, CertPair{Cert: t.Cert, Key: t.Key, CertAt: t.certAt, KeyAt: t.keyAt})
+	}
+	return append(pairs, t.Certificates...)
+}
+
 // ciphers checks TLS.Ciphers against the suites Go offers for TLS 1.2.
 func (v *validator) ciphers(f string, t *TLS) {
 	if len(t.Ciphers) > 0 && strings.ToLower(t.MinVersion) == "1.3" {

@@ -107,3 +107,52 @@ func TestCipherNamesAreTLS12(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSFileLines: the certificate and key files are read after Parse (by
+// core), so Parse records where each is named and Pairs hands that on:
+// their errors read "FILE:LINE: listen[0].tls.cert: ...".
+func TestTLSFileLines(t *testing.T) {
+	in := y(
+		`listen:`,
+		`  - addr: ":443"`,
+		`    tls:`,
+		`      cert: a.crt`,
+		`      key: a.key`,
+		`      certificates:`,
+		`        - cert: b.crt`,
+		`          key: b.key`,
+		`        - {cert: c.crt, key: c.key}`,
+		`upstreams:`,
+		`  u:`,
+		`    servers: [{addr: "h:443", tls: true, ca_file: ca.pem}]`,
+		`routes: [{path: /, upstream: u}]`,
+	)
+	c, err := config.Parse("x.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := c.Listen[0].TLS.Pairs()
+	for _, tc := range []struct {
+		name      string
+		got, want string
+	}{
+		{"default cert", pairs[0].CertAt, "x.yaml:4: listen[0].tls.cert"},
+		{"default key", pairs[0].KeyAt, "x.yaml:5: listen[0].tls.key"},
+		{"block pair cert", pairs[1].CertAt, "x.yaml:7: listen[0].tls.certificates[0].cert"},
+		{"block pair key", pairs[1].KeyAt, "x.yaml:8: listen[0].tls.certificates[0].key"},
+		{"flow pair key", pairs[2].KeyAt, "x.yaml:9: listen[0].tls.certificates[1].key"},
+		{"upstream ca_file", c.At("upstreams.u.servers[0].ca_file"), "x.yaml:12: upstreams.u.servers[0].ca_file"},
+		{"a field not written: its parent's line", c.At("listen[0].tls.min_version"), "x.yaml:3: listen[0].tls.min_version"},
+		{"built in code", (&config.Config{}).At("listen[0].tls.cert"), "listen[0].tls.cert"},
+		{"built in code with a file", (&config.Config{File: "f.yaml"}).At("listen[0].tls.cert"), "f.yaml: listen[0].tls.cert"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("got %q; want %q", tc.got, tc.want)
+			}
+		})
+	}
+	if len(pairs) != 3 || pairs[0].Cert != "a.crt" || pairs[2].Key != "c.key" {
+		t.Errorf("Pairs = %+v; want a.crt, b.crt and c.crt with their keys, in that order", pairs)
+	}
+}

@@ -29,6 +29,7 @@ type generation struct {
 	backoff []time.Duration // by slot: the delay before the last restart
 	timer   *time.Timer     // the ready timeout while the generation starts
 	retired bool            // told to stop; its workers are not replaced
+	drain   time.Duration   // the configuration's drain_timeout
 	all     []*worker       // every worker started, for signals and counting
 }
 
@@ -79,7 +80,8 @@ func (m *Master) startGeneration(src Source) error {
 	}
 	m.last++
 	g := &generation{n: m.last, spec: spec, file: file,
-		workers: make([]*worker, spec.Workers), backoff: make([]time.Duration, spec.Workers)}
+		workers: make([]*worker, spec.Workers), backoff: make([]time.Duration, spec.Workers),
+		drain: time.Duration(src.Config.DrainTimeout)}
 	m.gens = append(m.gens, g)
 	m.next = g
 	m.log.Info("starting workers", "generation", g.n, "workers", spec.Workers, "config", src.Name)

@@ -101,6 +101,11 @@ type Config struct {
 	// workers are ready; after it, the generation is given up. Zero: 30s.
 	ReadyTimeout time.Duration
 
+	// DrainLimit returns how long a worker takes at most to stop with the
+	// given drain_timeout (core.DrainLimit); the master says so once when
+	// told to stop. Nil: the drain_timeout itself.
+	DrainLimit func(drainTimeout time.Duration) time.Duration
+
 	// SidTableSize is the number of entries of the Engine.IO sid table the
 	// workers share (internal/sidshm), rounded up to a power of two; it is
 	// fixed when the first configuration with balance: sid is loaded. Zero:
@@ -205,7 +210,10 @@ func (m *Master) onSignal(s os.Signal) {
 	case s == syscall.SIGHUP:
 		m.reload()
 	case !m.stopping:
-		m.log.Info("stopping: workers drain", "signal", s.String(), "workers", m.live())
+		// One line for whoever pressed Ctrl-C: the workers drain, each
+		// exiting as soon as its last connection is gone.
+		m.log.Info(fmt.Sprintf("stopping: workers drain, up to %s; a second Ctrl-C or SIGTERM closes every connection at once",
+			m.drainLimit()), "signal", s.String(), "workers", m.live())
 		m.stop()
 	default:
 		m.log.Info("stopping now: workers close their connections", "signal", s.String(), "workers", m.live())
@@ -228,6 +236,19 @@ func (m *Master) reload() {
 	if err := m.startGeneration(src); err != nil {
 		m.log.Error("reload failed; the workers keep serving the previous configuration", "err", err)
 	}
+}
+
+// drainLimit is how long the live workers take at most to drain, by the
+// drain_timeout of their generations.
+func (m *Master) drainLimit() time.Duration {
+	var d time.Duration
+	for _, g := range m.gens {
+		d = max(d, g.drain)
+	}
+	if m.cfg.DrainLimit != nil {
+		d = m.cfg.DrainLimit(d)
+	}
+	return d.Round(time.Second)
 }
 
 // stop tells every worker to drain and stops replacing workers.
