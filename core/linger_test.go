@@ -107,3 +107,28 @@ func TestLingerBounded(t *testing.T) {
 	}
 	t.Logf("the proxy closed after about %d KB", sent>>10)
 }
+
+// TestLingerTLS: over TLS too the answer arrives while the client still
+// sends, followed by the end of the stream.
+func TestLingerTLS(t *testing.T) {
+	s := startTLSProxy(t, nil)
+	big := strings.Repeat("a", 200<<10)
+	for i := 0; i < 5; i++ {
+		c, err := dialTLS(t, s.tlsAddr, clientTLS("ws.example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, "POST /\x01 HTTP/1.1\r\nHost: t\r\nContent-Length: 204800\r\n\r\n"+big); err != nil {
+			t.Fatalf("connection %d: write: %v", i, err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 400 {
+			t.Fatalf("connection %d: got %v, %v; want 400", i, resp, err)
+		}
+		if b, err := io.ReadAll(br); err != nil || len(b) != int(resp.ContentLength) {
+			t.Fatalf("connection %d: after the 400: got %q, %v; want the body, then the end of the stream", i, b, err)
+		}
+		c.Close()
+	}
+}

@@ -59,10 +59,14 @@ func (r recReq) String() string {
 	return r.Method + " " + r.URI
 }
 
-// answerEcho answers 200 with "METHOD URI" as the body.
+// answerEcho answers 200 with "METHOD URI" as the body (none to HEAD).
 func answerEcho(_ int, r recReq) string {
 	body := r.Method + " " + r.URI
-	return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	head := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
+	if r.Method == "HEAD" {
+		return head
+	}
+	return head + body
 }
 
 // startRecorder listens on 127.0.0.1:0. Cleanup closes it; call wait to

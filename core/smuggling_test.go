@@ -23,6 +23,9 @@ type diffCase struct {
 	check   func(t *testing.T, reqs []recReq, resps []clientResp)
 	method  string // of the first request, when the client must know it to read the answer (HEAD)
 
+	config    string // YAML added to the proxy's config; nginxConf the same for nginx ("" with config: no equivalent)
+	nginxConf string
+
 	defect int    // issue 10 item this row reproduces; 0: none
 	nginx  string // why nginx 1.22 answers differently and we do not follow it; "": it answers the same
 }
@@ -255,6 +258,33 @@ var responseCases = []diffCase{
 		}},
 }
 
+// configCases need a config of their own.
+var configCases = []diffCase{
+	{name: "limits.max_headers: at the limit", config: "limits: {max_headers: 3}\n",
+		in: get("/", "A: 1\r\nB: 2\r\n"), client: "200 end", backend: "GET / GET /__end",
+		nginx: "nginx has no limit on the number of fields, only on their bytes"},
+	{name: "limits.max_headers: over the limit", config: "limits: {max_headers: 3}\n",
+		in: get("/", "A: 1\r\nB: 2\r\nC: 3\r\n"), client: "431", backend: "",
+		nginx: "nginx has no limit on the number of fields, only on their bytes"},
+	{name: "underscores_in_headers: true", config: "underscores_in_headers: true\n", nginxConf: "underscores_in_headers on;",
+		in: get("/", "X_Secret: 1\r\n"), client: "200 end", backend: "GET / GET /__end",
+		check: func(t *testing.T, reqs []recReq, _ []clientResp) {
+			if got := reqs[0].Header.Get("X_secret"); got != "1" {
+				t.Errorf("X_Secret at the backend: got %q; want 1", got)
+			}
+		}},
+	{name: "Forwarded from a trusted peer appended to", config: "trusted_proxies: [127.0.0.1]\n",
+		in: get("/", "Forwarded: for=192.0.2.7\r\nX-Forwarded-For: 192.0.2.7\r\n"), client: "200 end", backend: "GET / GET /__end",
+		check: func(t *testing.T, reqs []recReq, _ []clientResp) {
+			if got := reqs[0].Header.Values("Forwarded"); len(got) != 1 || got[0] != "for=192.0.2.7, for=127.0.0.1;proto=http" {
+				t.Errorf("Forwarded at the backend: got %q; want one for=192.0.2.7, for=127.0.0.1;proto=http", got)
+			}
+			if got := reqs[0].Header.Get("X-Real-IP"); got != "192.0.2.7" {
+				t.Errorf("X-Real-IP at the backend: got %q; want 192.0.2.7", got)
+			}
+		}},
+}
+
 // wsproxyDiff starts the proxy of the differential rows in front of
 // backend; extra is YAML added to the config.
 func wsproxyDiff(t *testing.T, backend, extra string) (dial func() (net.Conn, error), stop func()) {
@@ -274,11 +304,15 @@ func runDiff(t *testing.T, tc diffCase, start func(t *testing.T, backend string)
 	return clientSummary(resps, how), rec.summary(), rec.requests(), resps
 }
 
+func allDiffCases() []diffCase {
+	return append(append(append([]diffCase(nil), requestCases...), responseCases...), configCases...)
+}
+
 func TestDifferential(t *testing.T) {
-	for _, tc := range append(append([]diffCase(nil), requestCases...), responseCases...) {
+	for _, tc := range allDiffCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			client, backend, reqs, resps := runDiff(t, tc, func(t *testing.T, b string) (func() (net.Conn, error), func()) {
-				return wsproxyDiff(t, b, "")
+				return wsproxyDiff(t, b, tc.config)
 			})
 			if client != tc.client {
 				t.Errorf("client got %q; want %q", client, tc.client)
