@@ -25,7 +25,7 @@ type recorder struct {
 
 	// answer returns the raw response to the i-th request (counted over
 	// all connections, from 0); "" closes the connection without an
-	// answer. Nil: answerEcho.
+	// answer, closeAfter+resp after resp. Nil: answerEcho.
 	answer func(i int, r recReq) string
 
 	mu    sync.Mutex
@@ -58,6 +58,10 @@ func (r recReq) String() string {
 	}
 	return r.Method + " " + r.URI
 }
+
+// closeAfter before an answer makes the recorder close the connection
+// once it is written.
+const closeAfter = "close:"
 
 // answerEcho answers 200 with "METHOD URI" as the body (none to HEAD).
 func answerEcho(_ int, r recReq) string {
@@ -151,7 +155,8 @@ func (r *recorder) serve(c net.Conn, id int, buf *bytes.Buffer) {
 		if out == "" {
 			return
 		}
-		if _, err := io.WriteString(c, out); err != nil {
+		last := strings.HasPrefix(out, closeAfter)
+		if _, err := io.WriteString(c, strings.TrimPrefix(out, closeAfter)); err != nil || last {
 			return
 		}
 	}

@@ -281,13 +281,9 @@ func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
 }
 
 // badResponse answers 502 for a response head the proxy cannot forward
-// safely (malformed, or framed ambiguously: RFC 9112 §6.3), closes the
-// upstream connection, and logs why.
+// safely (malformed, or framed ambiguously: RFC 9112 §6.3) and closes the
+// upstream connection; the "request failed" line logs the reason.
 func (c *conn) badResponse(err error) {
-	srv := c.l.srv
-	if up := c.up; up != nil {
-		srv.log.Warn("invalid upstream response", "server", up.srv.addr, "client", c.peer, "err", err)
-	}
 	c.fail(fmt.Errorf("%w: %w", errBadUpstreamResponse, err))
 }
 

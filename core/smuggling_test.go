@@ -2,8 +2,13 @@ package core_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 	"testing"
+
+	"wsproxy/core"
+	"wsproxy/internal/config"
 )
 
 // The differential suite of issue 10: raw bytes in, what a recording
@@ -11,6 +16,12 @@ import (
 // read out. Each row names the issue item it reproduces (defect); those
 // rows fail on the code before the fix. nginx_test.go runs the same rows
 // through nginx 1.22 and compares.
+
+// errorfer is what a row's check reports to: a *testing.T, or a
+// collector when nginx's answers are checked for the comparison table.
+type errorfer interface {
+	Errorf(format string, args ...any)
+}
 
 // diffCase is one row.
 type diffCase struct {
@@ -20,7 +31,7 @@ type diffCase struct {
 
 	client  string // want clientSummary: "200 end", "400"
 	backend string // want recorder summary: "POST /[5] GET /__end"
-	check   func(t *testing.T, reqs []recReq, resps []clientResp)
+	check   func(t errorfer, reqs []recReq, resps []clientResp)
 	method  string // of the first request, when the client must know it to read the answer (HEAD)
 
 	config    string // YAML added to the proxy's config; nginxConf the same for nginx ("" with config: no equivalent)
@@ -41,6 +52,14 @@ routes:
   - {path: /public, upstream: %[1]q}
   - {path: /, upstream: %[1]q}
 `
+
+// Why nginx answers some rows differently, and why the proxy does not
+// follow it.
+const (
+	keepsAfter502   = "nginx keeps the client connection after its 502 and answers the next request; the proxy closes after every error answer"
+	fragment        = "nginx sends the target as received, fragment included; a fragment is not part of a request-target (RFC 9112 §3.2) and a backend taking '#' as data could resolve what follows it"
+	nginx122Framing = "nginx 1.22 frames by the last Content-Length, by chunked, or until close, and passes the rest on; 1.23 and later answer 502 as the proxy does (RFC 9112 §6.3)"
+)
 
 // post is a POST of body with a Content-Length and the extra field lines.
 func post(target, extra, body string) string {
@@ -74,16 +93,16 @@ func hangUpOn(n int) func(int, recReq) string {
 
 const smuggled = "GET /smuggled HTTP/1.1\r\nHost: t\r\nX-Real-IP: 6.6.6.6\r\n\r\n"
 
-func wantHost(host string) func(*testing.T, []recReq, []clientResp) {
-	return func(t *testing.T, reqs []recReq, _ []clientResp) {
+func wantHost(host string) func(errorfer, []recReq, []clientResp) {
+	return func(t errorfer, reqs []recReq, _ []clientResp) {
 		if len(reqs) == 0 || reqs[0].Host != host {
 			t.Errorf("Host at the backend: got %v; want %q", reqs, host)
 		}
 	}
 }
 
-func wantNoHeader(name string) func(*testing.T, []recReq, []clientResp) {
-	return func(t *testing.T, reqs []recReq, _ []clientResp) {
+func wantNoHeader(name string) func(errorfer, []recReq, []clientResp) {
+	return func(t errorfer, reqs []recReq, _ []clientResp) {
 		if len(reqs) > 0 && reqs[0].Header[name] != nil {
 			t.Errorf("%s at the backend: got %q; want it dropped", name, reqs[0].Header[name])
 		}
@@ -91,10 +110,11 @@ func wantNoHeader(name string) func(*testing.T, []recReq, []clientResp) {
 }
 
 // wantClientFraming checks the first response's framing at the client.
-func wantClientFraming(cl int64, body string) func(*testing.T, []recReq, []clientResp) {
-	return func(t *testing.T, _ []recReq, resps []clientResp) {
+func wantClientFraming(cl int64, body string) func(errorfer, []recReq, []clientResp) {
+	return func(t errorfer, _ []recReq, resps []clientResp) {
 		if len(resps) == 0 {
-			t.Fatal("no response")
+			t.Errorf("no response")
+			return
 		}
 		r := resps[0]
 		if got := r.Header.Values("Content-Length"); cl >= 0 && (len(got) != 1 || got[0] != fmt.Sprint(cl)) {
@@ -117,7 +137,7 @@ var requestCases = []diffCase{
 		in: get("/", "Connection: Host\r\n"), client: "200 end", backend: "GET / GET /__end", check: wantHost("t")},
 	{name: "Connection names Content-Length, bodiless", defect: 1,
 		in: post("/", "Connection: close, Content-Length\r\n", ""), client: "200", backend: "POST /",
-		check: func(t *testing.T, reqs []recReq, _ []clientResp) {
+		check: func(t errorfer, reqs []recReq, _ []clientResp) {
 			if len(reqs) == 0 || reqs[0].Header.Get("Content-Length") != "0" {
 				t.Errorf("POST at the backend without Content-Length: 0: %v", reqs)
 			}
@@ -127,7 +147,8 @@ var requestCases = []diffCase{
 	{name: "absolute-form: Host from the authority", defect: 2,
 		in: "GET http://public.test/x HTTP/1.1\r\nHost: internal.test\r\n\r\n", client: "200 end", backend: "GET /x GET /__end", check: wantHost("public.test")},
 	{name: "absolute-form: routed and sent by the authority", defect: 2,
-		in: "GET http://a.test:80/x HTTP/1.1\r\nHost: internal.test\r\n\r\n", client: "200 end", backend: "GET /host-a/x GET /__end", check: wantHost("a.test:80")},
+		in: "GET http://a.test:80/x HTTP/1.1\r\nHost: internal.test\r\n\r\n", client: "200 end", backend: "GET /host-a/x GET /__end", check: wantHost("a.test:80"),
+		nginx: "nginx is set up with Host $host, which drops the port; the proxy sends the authority as received"},
 	{name: "absolute-form: empty authority", defect: 2,
 		in: "GET http:///x HTTP/1.1\r\nHost: t\r\n\r\n", client: "400", backend: ""},
 	{name: "absolute-form: bad port", defect: 2,
@@ -135,15 +156,14 @@ var requestCases = []diffCase{
 	{name: "absolute-form: userinfo",
 		in: "GET http://u@t/x HTTP/1.1\r\nHost: t\r\n\r\n", client: "400", backend: ""},
 	{name: "absolute-form: no path", defect: 2,
-		in: "GET http://t?q=1 HTTP/1.1\r\nHost: t\r\n\r\n", client: "200 end", backend: "GET /?q=1 GET /__end",
-		nginx: "nginx answers 400 to an authority followed by a query; RFC 9112 §3.2.2 and RFC 3986 allow it, and the path is \"/\""},
+		in: "GET http://t?q=1 HTTP/1.1\r\nHost: t\r\n\r\n", client: "200 end", backend: "GET /?q=1 GET /__end"},
 
 	// Item 3: only idempotent requests are sent again when a reused
 	// upstream connection closes without an answer.
 	{name: "retry: bodiless POST is not replayed", defect: 3, answer: hangUpOn(1),
-		in: get("/1", "") + post("/p", "", ""), client: "200 502", backend: "GET /1 POST /p"},
+		in: get("/1", "") + post("/p", "", ""), client: "200 502", backend: "GET /1 POST /p", nginx: keepsAfter502},
 	{name: "retry: PATCH is not replayed", defect: 3, answer: hangUpOn(1),
-		in: get("/1", "") + "PATCH /p HTTP/1.1\r\nHost: t\r\n\r\n", client: "200 502", backend: "GET /1 PATCH /p"},
+		in: get("/1", "") + "PATCH /p HTTP/1.1\r\nHost: t\r\n\r\n", client: "200 502", backend: "GET /1 PATCH /p", nginx: keepsAfter502},
 	{name: "retry: GET is retried", answer: hangUpOn(1),
 		in: get("/1", "") + get("/2", ""), client: "200 200 end", backend: "GET /1 GET /2 GET /2 GET /__end"},
 	{name: "retry: DELETE is retried", answer: hangUpOn(1),
@@ -154,7 +174,7 @@ var requestCases = []diffCase{
 	{name: "TE and CL", in: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", client: "400", backend: ""},
 	{name: "two different CL", in: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", client: "400", backend: ""},
 	{name: "two equal CL", in: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", client: "200 end", backend: "POST /[5] GET /__end",
-		check: func(t *testing.T, reqs []recReq, _ []clientResp) {
+		check: func(t errorfer, reqs []recReq, _ []clientResp) {
 			if len(reqs) == 0 || len(reqs[0].Header.Values("Content-Length")) != 1 {
 				t.Errorf("Content-Length lines at the backend: got %v; want 1", reqs)
 			}
@@ -205,8 +225,8 @@ var requestCases = []diffCase{
 		nginx: "nginx routes /public/a/b but sends /public/a%2Fb as received; see dot segment"},
 	{name: "path: escapes upper-cased", in: get("/public/caf%c3%a9?q=%c3", ""), client: "200 end", backend: "GET /public/caf%C3%A9?q=%c3 GET /__end",
 		nginx: "see dot segment; RFC 3986 §6.2.2.1 makes the two spellings equal, the query is not touched"},
-	{name: "path: query untouched", in: get("/public/x?a=../b#c", ""), client: "200 end", backend: "GET /public/x?a=../b GET /__end"},
-	{name: "path: fragment dropped", in: get("/public/x#../../admin", ""), client: "200 end", backend: "GET /public/x GET /__end"},
+	{name: "path: query untouched", in: get("/public/x?a=../b#c", ""), client: "200 end", backend: "GET /public/x?a=../b GET /__end", nginx: fragment},
+	{name: "path: fragment dropped", in: get("/public/x#../../admin", ""), client: "200 end", backend: "GET /public/x GET /__end", nginx: fragment},
 	{name: "path: above the root", in: get("/public/../../x", ""), client: "400", backend: ""},
 	{name: "path: %00", in: get("/public/%00", ""), client: "400", backend: ""},
 	{name: "path: bad escape", in: get("/public/%zz", ""), client: "400", backend: ""},
@@ -214,14 +234,14 @@ var requestCases = []diffCase{
 	// Host, field names, Forwarded.
 	{name: "Host with a trailing dot", in: "GET /x HTTP/1.1\r\nHost: a.test.\r\n\r\n", client: "200 end", backend: "GET /host-a/x GET /__end"},
 	{name: "underscore in a field name dropped", in: get("/", "X_Secret: 1\r\nX-Kept: 1\r\n"), client: "200 end", backend: "GET / GET /__end",
-		check: func(t *testing.T, reqs []recReq, resps []clientResp) {
+		check: func(t errorfer, reqs []recReq, resps []clientResp) {
 			wantNoHeader("X_secret")(t, reqs, resps)
 			if len(reqs) > 0 && reqs[0].Header.Get("X-Kept") != "1" {
 				t.Errorf("X-Kept at the backend: got %q; want 1", reqs[0].Header.Get("X-Kept"))
 			}
 		}},
 	{name: "Forwarded from an untrusted peer replaced", in: get("/", "Forwarded: for=6.6.6.6;host=evil\r\n"), client: "200 end", backend: "GET / GET /__end",
-		check: func(t *testing.T, reqs []recReq, _ []clientResp) {
+		check: func(t errorfer, reqs []recReq, _ []clientResp) {
 			if got := reqs[0].Header.Values("Forwarded"); len(got) != 1 || got[0] != "for=127.0.0.1;proto=http" {
 				t.Errorf("Forwarded at the backend: got %q; want one for=127.0.0.1;proto=http", got)
 			}
@@ -232,18 +252,17 @@ var requestCases = []diffCase{
 var responseCases = []diffCase{
 	// Item 5: ambiguous or invalid response framing is a 502.
 	{name: "response: two different CL", defect: 5, in: get("/", ""), client: "502", backend: "GET /",
-		answer: answerOnce("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")},
+		answer: answerOnce(closeAfter + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"), nginx: nginx122Framing},
 	{name: "response: CL and chunked", defect: 5, in: get("/", ""), client: "502", backend: "GET /",
-		answer: answerOnce("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")},
+		answer: answerOnce(closeAfter + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), nginx: nginx122Framing},
 	{name: "response: CL 5x", defect: 5, in: get("/", ""), client: "502", backend: "GET /",
-		answer: answerOnce("HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello")},
+		answer: answerOnce(closeAfter + "HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello"), nginx: nginx122Framing},
 	{name: "response: TE gzip", defect: 5, in: get("/", ""), client: "502", backend: "GET /",
-		answer: answerOnce("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhello")},
+		answer: answerOnce(closeAfter + "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhello"), nginx: nginx122Framing},
 	{name: "response: TE chunked twice", defect: 5, in: get("/", ""), client: "502", backend: "GET /",
-		answer: answerOnce("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")},
+		answer: answerOnce(closeAfter + "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), nginx: nginx122Framing},
 	{name: "response: two equal CL", in: get("/", ""), client: "200 end", backend: "GET / GET /__end",
-		answer: answerOnce("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"), check: wantClientFraming(5, "hello"),
-		nginx: "nginx (1.23 on) refuses any repeated Content-Length; identical values are one length (RFC 9112 §6.3) and the client gets one line"},
+		answer: answerOnce("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"), check: wantClientFraming(5, "hello")},
 	// Item 1, response side.
 	{name: "response: Connection names Content-Length", defect: 1, in: get("/", ""), client: "200 end", backend: "GET / GET /__end",
 		answer: answerOnce("HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\nhello"), check: wantClientFraming(5, "hello")},
@@ -251,7 +270,7 @@ var responseCases = []diffCase{
 		answer: answerOnce("HTTP/1.1 200 OK\r\nConnection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), check: wantClientFraming(-1, "hello")},
 	{name: "response: HEAD keeps its Content-Length", in: "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n", method: "HEAD", client: "200 end",
 		answer: answerOnce("HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n"), backend: "HEAD / GET /__end",
-		check: func(t *testing.T, _ []recReq, resps []clientResp) {
+		check: func(t errorfer, _ []recReq, resps []clientResp) {
 			if len(resps) == 0 || resps[0].Header.Get("Content-Length") != "42" {
 				t.Errorf("HEAD answer at the client lost Content-Length: %v", resps)
 			}
@@ -268,14 +287,14 @@ var configCases = []diffCase{
 		nginx: "nginx has no limit on the number of fields, only on their bytes"},
 	{name: "underscores_in_headers: true", config: "underscores_in_headers: true\n", nginxConf: "underscores_in_headers on;",
 		in: get("/", "X_Secret: 1\r\n"), client: "200 end", backend: "GET / GET /__end",
-		check: func(t *testing.T, reqs []recReq, _ []clientResp) {
+		check: func(t errorfer, reqs []recReq, _ []clientResp) {
 			if got := reqs[0].Header.Get("X_secret"); got != "1" {
 				t.Errorf("X_Secret at the backend: got %q; want 1", got)
 			}
 		}},
-	{name: "Forwarded from a trusted peer appended to", config: "trusted_proxies: [127.0.0.1]\n",
+	{name: "Forwarded from a trusted peer appended to", config: "trusted_proxies: [127.0.0.1]\n", nginx: "nginx has no Forwarded handling",
 		in: get("/", "Forwarded: for=192.0.2.7\r\nX-Forwarded-For: 192.0.2.7\r\n"), client: "200 end", backend: "GET / GET /__end",
-		check: func(t *testing.T, reqs []recReq, _ []clientResp) {
+		check: func(t errorfer, reqs []recReq, _ []clientResp) {
 			if got := reqs[0].Header.Values("Forwarded"); len(got) != 1 || got[0] != "for=192.0.2.7, for=127.0.0.1;proto=http" {
 				t.Errorf("Forwarded at the backend: got %q; want one for=192.0.2.7, for=127.0.0.1;proto=http", got)
 			}
@@ -327,5 +346,36 @@ func TestDifferential(t *testing.T) {
 				t.Logf("reproduces issue 10 item %d", tc.defect)
 			}
 		})
+	}
+}
+
+// TestBadResponseLogged: a response refused for its framing is logged
+// with the reason, naming the server.
+func TestBadResponseLogged(t *testing.T) {
+	rec := startRecorder(t, answerOnce("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"))
+	var logs syncBuffer
+	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf("listen: [{addr: \"127.0.0.1:0\"}]\nroutes: [{path: /, upstream: %q}]\n", rec.addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := core.New(cfg, core.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	resps, how := exchangeRaw(t, func() (net.Conn, error) { return net.Dial("tcp", srv.Addrs()[0].String()) }, get("/", ""), "", false)
+	srv.Close() // the loops have stopped: their log lines are all written
+	if got := clientSummary(resps, how); got != "502" {
+		t.Fatalf("client got %q; want 502", got)
+	}
+	logs.mu.Lock()
+	out := logs.b.String()
+	logs.mu.Unlock()
+	for _, want := range []string{`msg="request failed"`, "status=502", "server=" + rec.addr, "conflicting Content-Length"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
 	}
 }
