@@ -379,3 +379,26 @@ func TestBadResponseLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestOriginCheckAfterNormalisation: a handshake cannot dodge the origins
+// of the route its path resolves to by spelling the path otherwise.
+func TestOriginCheckAfterNormalisation(t *testing.T) {
+	rec := startRecorder(t, nil)
+	_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+routes:
+  - {path: /admin, upstream: %[1]q, websocket: {origins: ["https://good.test"]}}
+  - {path: /, upstream: %[1]q}
+`, rec.addr))
+	dial := func() (net.Conn, error) { return net.Dial("tcp", addr) }
+	for _, target := range []string{"/admin/ws", "/public/../admin/ws", "/public/%2e%2e/admin/ws", "//admin/ws", "/x/..%2Fadmin/ws", "/%61dmin/ws"} {
+		in := strings.Replace(upgradeRequest(target, "t"), "\r\n\r\n", "\r\nOrigin: https://evil.test\r\n\r\n", 1)
+		resps, how := exchangeRaw(t, dial, in, "", false)
+		if got := clientSummary(resps, how); got != "403" {
+			t.Errorf("%s from https://evil.test: got %q; want 403", target, got)
+		}
+	}
+	if got := rec.summary(); got != "" {
+		t.Errorf("backend got %q; want nothing", got)
+	}
+}
