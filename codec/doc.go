@@ -16,7 +16,7 @@
 // on the parsed value, so a caller can log or answer a syntactically valid
 // but refused message with the right status. NormalizePath puts a request
 // path in the one form a proxy routes on and forwards (dot segments, "//",
-// "\\", %2e, %2f resolved); it works on the complete path and does not
+// "\", %2e, %2f resolved); it works on the complete path and does not
 // resume.
 //
 // # Following bodies and frames
