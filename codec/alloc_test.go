@@ -18,6 +18,7 @@ func TestZeroAllocs(t *testing.T) {
 	key := []byte("dGhlIHNhbXBsZSBub25jZQ==")
 	conn, name := []byte("keep-alive, Upgrade"), []byte("Sec-WebSocket-Key")
 	dst := make([]byte, 0, 512)
+	path, cleanPath := []byte("/a/%2e%2e/b//c%c3%a9"), []byte("/chat/room-1")
 	var req Request
 	var resp Response
 	ParseRequest(reqBuf, &req)    // sizes req.Headers
@@ -43,6 +44,8 @@ func TestZeroAllocs(t *testing.T) {
 			}
 		}},
 		{name: "CheckFrame", fn: func() { CheckFrame(ws.Header{Fin: true, OpCode: ws.OpPing, Masked: true}, true) }},
+		{name: "NormalizePath", fn: func() { NormalizePath(dst[:0], path) }},
+		{name: "NormalizePath normal", fn: func() { NormalizePath(dst[:0], cleanPath) }},
 		{name: "ConnectionHas", fn: func() { ConnectionHas(conn, "upgrade") }},
 		{name: "IsHopByHop", fn: func() { IsHopByHop(name) }},
 		{name: "AppendAcceptKey", fn: func() { AppendAcceptKey(dst[:0], key) }},

@@ -14,7 +14,10 @@
 // Parsing checks syntax only. ValidateRequest, ValidateResponse and
 // ValidateUpgrade check semantics (version, Host, body framing, handshake)
 // on the parsed value, so a caller can log or answer a syntactically valid
-// but refused message with the right status.
+// but refused message with the right status. NormalizePath puts a request
+// path in the one form a proxy routes on and forwards (dot segments, "//",
+// "\", %2e, %2f resolved); it works on the complete path and does not
+// resume.
 //
 // # Following bodies and frames
 //
@@ -42,6 +45,7 @@
 //	ErrTooManyHeaders        431 (502 if from a backend)
 //	ErrInvalid               400 (502 if from a backend)
 //	  ErrUnsupportedVersion  505
+//	  ErrUnknownTransferCoding 501 (502 if from a backend)
 //	ErrBadHandshake          400
 //	  ErrUnsupportedWSVersion 426 with "Sec-WebSocket-Version: 13"
 //	ErrMalformedChunk        400 request body, 502 response body

@@ -43,9 +43,12 @@ var (
 	ErrBadHeaderValue = reason(ErrMalformed, "control character in header value")
 	ErrObsFold        = reason(ErrMalformed, "obsolete line folding")
 	ErrBadLineEnd     = reason(ErrMalformed, "CR not followed by LF")
+	ErrBadEscape      = reason(ErrMalformed, "bad percent-encoding in path")
+	ErrPathAboveRoot  = reason(ErrMalformed, "path goes above the root")
 )
 
-// Reasons for ErrInvalid. ErrUnsupportedVersion is the one that maps to 505.
+// Reasons for ErrInvalid. ErrUnsupportedVersion maps to 505 and
+// ErrUnknownTransferCoding to 501 (RFC 9112 §6.1).
 var (
 	ErrUnsupportedVersion  = reason(ErrInvalid, "unsupported HTTP version")
 	ErrMissingHost         = reason(ErrInvalid, "missing Host")
@@ -55,8 +58,11 @@ var (
 	ErrLengthAndChunked    = reason(ErrInvalid, "both Content-Length and Transfer-Encoding")
 	ErrConflictingLength   = reason(ErrInvalid, "conflicting Content-Length")
 	ErrBadContentLength    = reason(ErrInvalid, "bad Content-Length")
-	ErrBadTransferEncoding = reason(ErrInvalid, "Transfer-Encoding does not end in chunked")
+	ErrBadTransferEncoding = reason(ErrInvalid, "Transfer-Encoding names chunked more than once or nothing")
 	ErrTransferEncoding10  = reason(ErrInvalid, "Transfer-Encoding in HTTP/1.0")
+	// ErrUnknownTransferCoding: a coding other than chunked, which the
+	// proxy does not forward (it writes the framing header itself).
+	ErrUnknownTransferCoding = reason(ErrInvalid, "transfer coding other than chunked")
 )
 
 // Reasons for ErrBadHandshake. ErrUnsupportedWSVersion maps to 426 with

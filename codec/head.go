@@ -7,8 +7,9 @@ import (
 	"github.com/gobwas/httphead"
 )
 
-// MaxHeaders is the most field lines ParseRequest and ParseResponse accept;
-// one more is ErrTooManyHeaders.
+// MaxHeaders is the most field lines ParseRequest and ParseResponse accept
+// unless Request.MaxHeaders or Response.MaxHeaders says otherwise; one more
+// is ErrTooManyHeaders.
 const MaxHeaders = 100
 
 // Header is one field line. Name and Value alias the parsed buffer (see
@@ -94,8 +95,12 @@ type fields struct {
 
 // parseFields parses field lines from buf[i:] through the empty line that
 // ends the head, appending them to hs, and returns hs and the offset after
-// the head.
-func parseFields(buf []byte, i int, hs []Header, f *fields) ([]Header, int, error) {
+// the head. More than max lines (MaxHeaders if max <= 0) is
+// ErrTooManyHeaders.
+func parseFields(buf []byte, i int, hs []Header, max int, f *fields) ([]Header, int, error) {
+	if max <= 0 {
+		max = MaxHeaders
+	}
 	for {
 		if i >= len(buf) {
 			return hs, 0, ErrShort
@@ -126,7 +131,7 @@ func parseFields(buf []byte, i int, hs []Header, f *fields) ([]Header, int, erro
 		if err != nil {
 			return hs, 0, err
 		}
-		if len(hs) == MaxHeaders {
+		if len(hs) == max {
 			return hs, 0, ErrTooManyHeaders
 		}
 		hs = append(hs, Header{Name: name, Value: value})

@@ -11,9 +11,11 @@ type Request struct {
 	Method []byte // a token, case-sensitive ("GET")
 	URI    []byte // the request-target as sent
 
-	// Path and Query split URI at the first '?'; Query excludes it. For an
-	// absolute-form target ("http://h/p?q") Path is the path part ("/p",
-	// empty if there is none); for authority-form ("h:443") both are nil.
+	// Path and Query split URI at the first '?'; Query excludes it, and
+	// both end before a '#': a fragment is never part of a request (RFC
+	// 9112 §3.2) and is not forwarded. For an absolute-form target
+	// ("http://h/p?q") Path is the path part ("/p", empty if there is
+	// none); for authority-form ("h:443") both are nil.
 	Path, Query []byte
 
 	Major, Minor int // HTTP version; ValidateRequest accepts 1.x only
@@ -22,6 +24,11 @@ type Request struct {
 	// zero and appends, so its array is reused; more than MaxHeaders lines
 	// is ErrTooManyHeaders.
 	Headers []Header
+
+	// MaxHeaders is the most field lines ParseRequest accepts; zero means
+	// the package's MaxHeaders. Like Headers it survives ParseRequest, so
+	// set it once on a Request that is reused.
+	MaxHeaders int
 
 	// Derived from Headers in the same pass, taking the first field of each
 	// name unless said otherwise. ValidateRequest checks what these assume.
@@ -62,7 +69,7 @@ func ParseRequest(buf []byte, r *Request) (n int, err error) {
 	if hs == nil {
 		hs = make([]Header, 0, 16)
 	}
-	*r = Request{Headers: hs, ContentLength: -1}
+	*r = Request{Headers: hs, MaxHeaders: r.MaxHeaders, ContentLength: -1}
 
 	i := 0
 	for i < len(buf) {
@@ -93,7 +100,7 @@ func ParseRequest(buf []byte, r *Request) (n int, err error) {
 
 	var f fields
 	f.contentLength = -1
-	r.Headers, n, err = parseFields(buf, next, r.Headers, &f)
+	r.Headers, n, err = parseFields(buf, next, r.Headers, r.MaxHeaders, &f)
 	if err != nil {
 		return 0, err
 	}
@@ -166,11 +173,33 @@ func (r *Request) splitTarget(t []byte) {
 		}
 		r.Host, t = t[:a:a], t[a:]
 	}
+	if h := bytes.IndexByte(t, '#'); h >= 0 {
+		t = t[:h:h]
+	}
 	if q := bytes.IndexByte(t, '?'); q >= 0 {
 		r.Path, r.Query = t[:q:q], t[q+1:]
 		return
 	}
 	r.Path = t
+}
+
+// AbsoluteForm reports whether the request-target is absolute-form
+// ("http://h/p"): then Host is its authority, which replaces the Host
+// field (RFC 9112 §3.2.2).
+func (r *Request) AbsoluteForm() bool {
+	return len(r.URI) > 0 && r.URI[0] != '/' && r.Path != nil && !(len(r.URI) == 1 && r.URI[0] == '*')
+}
+
+// Idempotent reports whether the method is one RFC 9110 §9.2.2 defines as
+// idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE), so that a proxy may
+// send the request again after a connection failed before any answer.
+// Other methods, including ones unknown here, are not.
+func (r *Request) Idempotent() bool {
+	switch string(r.Method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
 }
 
 // schemeLen returns the length of the URI scheme at the start of t

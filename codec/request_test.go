@@ -73,6 +73,12 @@ var parseRequestTests = []struct {
 	{name: "absolute-form", in: "GET http://h.example:80/p?q HTTP/1.1\r\nHost: a\r\n\r\n", want: with(get, func(v *reqView) {
 		v.URI, v.Path, v.Query, v.Host = "http://h.example:80/p?q", "/p", "q", "h.example:80"
 	})},
+	{name: "fragment", in: "GET /p?q#f?g HTTP/1.1\r\nHost: a\r\n\r\n", want: with(get, func(v *reqView) {
+		v.URI, v.Path, v.Query = "/p?q#f?g", "/p", "q"
+	})},
+	{name: "fragment, no query", in: "GET /p#f?g HTTP/1.1\r\nHost: a\r\n\r\n", want: with(get, func(v *reqView) {
+		v.URI, v.Path = "/p#f?g", "/p"
+	})},
 	{name: "absolute-form no path", in: "GET HTTPS://h?q HTTP/1.1\r\nHost: a\r\n\r\n", want: with(get, func(v *reqView) {
 		v.URI, v.Path, v.Query, v.Host = "HTTPS://h?q", "", "q", "h"
 	})},

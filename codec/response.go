@@ -36,6 +36,10 @@ type Response struct {
 	Reason       []byte // may be empty
 	Headers      []Header
 
+	// MaxHeaders is the most field lines ParseResponse accepts; zero means
+	// the package's MaxHeaders. It survives ParseResponse, as Headers does.
+	MaxHeaders int
+
 	// ContentLength is the first Content-Length; -1 if absent, not a
 	// number, or overridden by Transfer-Encoding (RFC 9112 §6.3 rule 3).
 	ContentLength int64
@@ -56,7 +60,7 @@ func ParseResponse(buf []byte, r *Response) (n int, err error) {
 	if hs == nil {
 		hs = make([]Header, 0, 16)
 	}
-	*r = Response{Headers: hs, ContentLength: -1}
+	*r = Response{Headers: hs, MaxHeaders: r.MaxHeaders, ContentLength: -1}
 
 	nl := bytes.IndexByte(buf, '\n')
 	if nl < 0 {
@@ -75,7 +79,7 @@ func ParseResponse(buf []byte, r *Response) (n int, err error) {
 
 	var f fields
 	f.contentLength = -1
-	r.Headers, n, err = parseFields(buf, nl+1, r.Headers, &f)
+	r.Headers, n, err = parseFields(buf, nl+1, r.Headers, r.MaxHeaders, &f)
 	if err != nil {
 		return 0, err
 	}

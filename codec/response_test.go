@@ -172,7 +172,12 @@ func TestValidateResponse(t *testing.T) {
 		want error
 	}{
 		{name: "ok", in: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"},
-		{name: "gzip coding", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"},
+		{name: "chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n"},
+		{name: "equal lengths", in: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"},
+		{name: "gzip coding", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", want: ErrUnknownTransferCoding},
+		{name: "gzip, chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", want: ErrUnknownTransferCoding},
+		{name: "chunked twice", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", want: ErrBadTransferEncoding},
+		{name: "bad length", in: "HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n", want: ErrBadContentLength},
 		{name: "HTTP/2.0", in: "HTTP/2.0 200 OK\r\n\r\n", want: ErrUnsupportedVersion},
 		{name: "status 099", in: "HTTP/1.1 099 X\r\n\r\n", want: ErrBadStatus},
 		{name: "status 600", in: "HTTP/1.1 600 X\r\n\r\n", want: ErrBadStatus},

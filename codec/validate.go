@@ -8,11 +8,15 @@ import "encoding/base64"
 //
 //   - HTTP/1.x only (ErrUnsupportedVersion, 505); a minor version above 1
 //     is taken as 1.1 (RFC 9110 §6.2);
-//   - exactly one Host from 1.1 on, and a plausible value, also for the
-//     authority of an absolute-form target;
+//   - exactly one Host from 1.1 on, and a plausible value; the authority
+//     of an absolute-form target must be host [ ":" port ] with a host
+//     (RFC 9112 §3.2.2: it replaces Host);
 //   - Content-Length values all valid and equal;
 //   - not both Content-Length and Transfer-Encoding;
-//   - Transfer-Encoding only from 1.1 on, ending in chunked, chunked once.
+//   - Transfer-Encoding only from 1.1 on, and naming chunked alone, once:
+//     any other coding is ErrUnknownTransferCoding (501), as nginx
+//     answers, since the proxy writes the framing header itself and would
+//     otherwise drop the coding.
 //
 // It walks r.Headers itself rather than trusting the derived fields, so it
 // holds for a Request built by hand too. The errors wrap ErrInvalid.
@@ -34,16 +38,19 @@ func ValidateRequest(r *Request) error {
 		return ErrDuplicateHost
 	case hosts == 0 && r.Minor >= 1:
 		return ErrMissingHost
-	case !validHost(r.Host): // the authority of an absolute-form target
+	case r.AbsoluteForm() && !validAuthority(r.Host):
 		return ErrBadHost
 	}
-	return checkFraming(r.Headers, r.Minor == 0, true)
+	return checkFraming(r.Headers, r.Minor == 0)
 }
 
 // ValidateResponse checks a parsed response from a backend the same way:
-// HTTP/1.x, status 100-599, and unambiguous framing. A Transfer-Encoding
-// that does not end in chunked is allowed (the body runs until close). Nginx
-// refuses Content-Length with Transfer-Encoding from upstreams too.
+// HTTP/1.x, status 100-599, and unambiguous framing that a proxy can
+// write again from its own parse: one Content-Length value, or
+// Transfer-Encoding naming chunked alone. A coding other than chunked is
+// ErrUnknownTransferCoding even though RFC 9112 §6.3 lets such a body run
+// until close: the proxy could not forward it without the coding, and
+// nginx (1.23 on) refuses it too.
 func ValidateResponse(r *Response) error {
 	if r.Major != 1 {
 		return ErrUnsupportedVersion
@@ -51,13 +58,13 @@ func ValidateResponse(r *Response) error {
 	if r.Status < 100 || r.Status > 599 {
 		return ErrBadStatus
 	}
-	return checkFraming(r.Headers, r.Minor == 0, false)
+	return checkFraming(r.Headers, r.Minor == 0)
 }
 
 // checkFraming applies the Content-Length and Transfer-Encoding rules.
-func checkFraming(hs []Header, http10, request bool) error {
+func checkFraming(hs []Header, http10 bool) error {
 	cl := int64(-1)
-	te, chunkedLast := false, false
+	te, chunked, other := false, 0, false
 	for _, h := range hs {
 		switch {
 		case len(h.Name) == 14 && EqualFold(h.Name, "content-length"):
@@ -72,10 +79,11 @@ func checkFraming(hs []Header, http10, request bool) error {
 		case len(h.Name) == 17 && EqualFold(h.Name, "transfer-encoding"):
 			te = true
 			for e, rest := nextElem(h.Value); e != nil; e, rest = nextElem(rest) {
-				if chunkedLast { // RFC 9112 §7: chunked is applied once, last
-					return ErrBadTransferEncoding
+				if EqualFold(e, "chunked") {
+					chunked++
+				} else {
+					other = true
 				}
-				chunkedLast = EqualFold(e, "chunked")
 			}
 		}
 	}
@@ -86,7 +94,9 @@ func checkFraming(hs []Header, http10, request bool) error {
 		return ErrLengthAndChunked
 	case http10:
 		return ErrTransferEncoding10
-	case request && !chunkedLast:
+	case other:
+		return ErrUnknownTransferCoding
+	case chunked != 1: // RFC 9112 §7: chunked is applied once
 		return ErrBadTransferEncoding
 	}
 	return nil
@@ -118,6 +128,55 @@ var hostChar = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// validAuthority reports whether v is host [ ":" port ] with a non-empty
+// host: an IP literal in brackets or a reg-name (RFC 3986 §3.2), and a
+// port of digits. Userinfo is refused (RFC 9110 §4.2.4).
+func validAuthority(v []byte) bool {
+	host, port := v, []byte(nil)
+	if len(v) > 0 && v[0] == '[' {
+		j := 1
+		for j < len(v) && v[j] != ']' {
+			if c := v[j]; unhex(c) < 0 && c != ':' && c != '.' {
+				return false
+			}
+			j++
+		}
+		if j == len(v) || j == 1 {
+			return false
+		}
+		if rest := v[j+1:]; len(rest) > 0 {
+			if rest[0] != ':' {
+				return false
+			}
+			port = rest[1:]
+		}
+	} else {
+		for j := len(v) - 1; j >= 0; j-- {
+			if v[j] == ':' {
+				host, port = v[:j], v[j+1:]
+				break
+			}
+		}
+		if len(host) == 0 {
+			return false
+		}
+		for _, c := range host {
+			if !hostChar[c] || c == ':' || c == '[' || c == ']' {
+				return false
+			}
+		}
+	}
+	if len(port) > 5 {
+		return false
+	}
+	for _, c := range port {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateUpgrade checks a WebSocket opening handshake (RFC 6455 §4.2.1):
 // GET, HTTP/1.1 or later, Connection: upgrade with Upgrade: websocket, one

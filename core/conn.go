@@ -21,7 +21,7 @@ const (
 	stWait                 // request sent; waiting for the response head
 	stResp                 // forwarding the response body to the client
 	stTunnel               // after 101: bytes flow both ways
-	stClosing              // flushing a final answer, then closed
+	stClosing              // flushing a final answer, then lingering (linger.go), then closed
 	stClosed
 )
 
@@ -50,6 +50,7 @@ const (
 	cfAdmitted                            // counted by the limiter (release on close)
 	cfExtDeflate                          // the 101 negotiated permessage-deflate: RSV1 on a message's first frame
 	cfExtUnknown                          // the 101 negotiated an extension the proxy does not know: RSV bits unchecked
+	cfLingering                           // stClosing: answer written, write side shut, input discarded (linger.go)
 )
 
 // extensions returns what the tunnel's handshake negotiated, for the frame
@@ -72,6 +73,7 @@ type conn struct {
 	cl    endpoint
 	up    *endpoint
 	st    state
+	kib   uint16 // KiB discarded while lingering (linger.go); fits the padding before flags
 	flags connFlags
 	peer  netip.AddrPort
 	rt    *route
@@ -80,7 +82,7 @@ type conn struct {
 	x  *exchange                  // the HTTP request/response in progress; nil between requests and in a tunnel
 
 	tm     timer.Entry
-	active int64 // unix nanos of the last byte moved; refreshes read and idle timers
+	active int64 // unix nanos of the last byte moved; refreshes read and idle timers; while lingering, the deadline
 
 	scan [2]codec.FrameScanner // [0] client→upstream, [1] upstream→client
 	dir  [2]dirState
@@ -130,8 +132,8 @@ func (c *conn) flushClient() bool {
 	}
 	switch {
 	case c.st == stClosing:
-		c.close()
-		return false
+		c.linger()
+		return c.st != stClosed
 	case c.cl.flags&epShutWrite != 0 && c.cl.flags&epWriteShut == 0:
 		c.cl.flags |= epWriteShut
 		_ = unix.Shutdown(c.cl.fd, unix.SHUT_WR)
@@ -159,6 +161,8 @@ func (c *conn) clientReadable() bool {
 		// Read ahead (a pipelined request, or EOF of an aborting client)
 		// but only up to the pending limit.
 		return c.in == nil || len(c.in.B) < max
+	case stClosing:
+		return c.flags&cfLingering != 0
 	}
 	return false
 }
@@ -202,6 +206,10 @@ func (c *conn) readClient() {
 	if c.st == stTunnel && c.spliceTunnel(0) {
 		return
 	}
+	if c.st == stClosing {
+		c.lingerRead()
+		return
+	}
 	l := c.l
 	max := len(l.buf)
 	switch c.st {
@@ -237,8 +245,8 @@ func (c *conn) readClient() {
 		data = c.in.B
 	}
 	used := c.processClient(data)
-	if c.st == stClosed {
-		return
+	if c.st == stClosed || c.flags&cfLingering != 0 {
+		return // data may be a buffer given back already
 	}
 	c.keepClient(data[used:], false)
 	if c.st == stTunnel {
@@ -278,7 +286,7 @@ func (c *conn) processBuffered() {
 	}
 	data := c.in.B
 	used := c.processClient(data)
-	if c.st == stClosed {
+	if c.st == stClosed || c.flags&cfLingering != 0 {
 		return
 	}
 	c.keepClient(data[used:], false)

@@ -34,13 +34,35 @@
 //	stResp     response head forwarded                 stHead (keep-alive), stClosing     read
 //	stTunnel   upstream answered 101                   closed (both EOF, error, idle,     idle (data frames), pings,
 //	                                                   drain Close 1001, policy Close)    half-close, going-away grace
-//	stClosing  an error answer or Connection: close    closed once output is flushed      linger
+//	stClosing  an error answer or Connection: close    lingering once output is flushed,  linger (5 s), then 5 s
+//	                                                   then closed (linger.go)             between reads, 30 s in all
 //
 // A connect that fails before any byte reached a backend is retried on
 // another server of the upstream (the head is parsed again from the queued
 // bytes so sticky policies see the same request). A request on a reused
 // idle-pool connection that fails before any response byte is retried once
-// on a fresh connection when it had no body.
+// on a fresh connection when it had no body and its method is idempotent
+// (RFC 9110 §9.2.2); any other gets 502, never a second run.
+//
+// # What is forwarded
+//
+// A request head is parsed, validated (codec.ValidateRequest) and its path
+// normalised (codec.NormalizePath) before it is routed; the head sent
+// upstream is written from that parse (http.go): the normalised path as
+// the route rewrites it, Host (an absolute-form target's authority wins),
+// one Content-Length or Transfer-Encoding: chunked from the parsed
+// framing, then the client's other fields less hop-by-hop ones, fields
+// named in Connection, and names with "_" (unless underscores_in_headers),
+// then X-Real-IP, X-Forwarded-For, X-Forwarded-Proto and Forwarded. Host
+// and framing are never copied, so no Connection token can remove them and
+// the backend frames the body exactly as the proxy does. A response head
+// is validated (codec.ValidateResponse: 502 when its framing is
+// ambiguous) and written the same way (response.go).
+//
+// After a final answer the client connection lingers (linger.go): write
+// side shut, input read into the loop's buffer and discarded until the
+// client closes or a bound is reached, so the answer is not destroyed by a
+// reset. Such a connection holds no buffer and counts against the limits.
 //
 // The state one HTTP exchange needs (body framing of request and response,
 // a partial response head, retry bytes, servers tried) lives in an exchange
@@ -62,8 +84,9 @@
 // proxy's own Close frames (goaway.go) are written only at frame boundaries.
 //
 // Errors map to answers in one place (errors.go): malformed head 400, head too
-// large 431, no route 404, origin not allowed 403, limits 429/503, upstream
-// refused 502, timeouts 504/408. Each closes only the connection concerned.
+// large 431, no route 404, origin not allowed 403, limits 429/503, unknown
+// transfer coding 501, upstream refused or invalid response 502, timeouts
+// 504/408. Each closes only the connection concerned.
 //
 // # TLS
 //

@@ -77,6 +77,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusBadGateway, "upstream connection failed"
 	case errors.Is(err, codec.ErrUnsupportedWSVersion):
 		return http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version; this server speaks 13"
+	case errors.Is(err, codec.ErrUnknownTransferCoding):
+		return http.StatusNotImplemented, "transfer coding not implemented; send chunked or Content-Length"
 	case errors.Is(err, codec.ErrUnsupportedVersion):
 		return http.StatusHTTPVersionNotSupported, "HTTP version not supported"
 	case errors.Is(err, codec.ErrBadHandshake):

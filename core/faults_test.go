@@ -126,7 +126,8 @@ routes: [{path: /, upstream: %q}]
 	if _, p, err := ws.ReadMessage(); err != nil || string(p) != "hi" {
 		t.Fatalf("echo during slow-loris: %q %v", p, err)
 	}
-	// Every slow client gets its 408 and is closed.
+	// Every slow client gets its 408, then the end of the stream (the
+	// proxy lingers, reading, until the client closes: linger.go).
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[int]int{}
@@ -134,8 +135,13 @@ routes: [{path: /, upstream: %q}]
 		wg.Add(1)
 		go func(c net.Conn) {
 			defer wg.Done()
+			defer c.Close()
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err == nil {
+				_, err = io.Copy(io.Discard, br) // body, then EOF
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

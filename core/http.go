@@ -1,8 +1,11 @@
 package core
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
+	"net/netip"
+	"strconv"
 
 	"github.com/valyala/bytebufferpool"
 
@@ -72,6 +75,9 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 	if err == nil && req.Upgrade {
 		err = codec.ValidateUpgrade(req)
 	}
+	if err == nil {
+		err = c.normalizePath(req)
+	}
 	if err != nil {
 		c.fail(err)
 		return 0, false
@@ -113,7 +119,10 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 	c.x.req.reset(kind, size)
 	head := c.appendUpstreamHead(l.hbuf[:0], req)
 	l.hbuf = head[:0]
-	if err := c.startUpstream(head, kind == codec.BodyNone); err != nil {
+	// Only a request that may be sent twice is kept for a second try
+	// (RFC 9110 §9.2.2): a POST that reached a backend that then closed
+	// may have been carried out.
+	if err := c.startUpstream(head, kind == codec.BodyNone && req.Idempotent()); err != nil {
 		c.fail(err)
 		return 0, false
 	}
@@ -145,8 +154,11 @@ func (c *conn) forwardRequestBody(data []byte) (int, error) {
 	return n, nil
 }
 
-// appendUpstreamHead writes the request head sent upstream: the path
-// rewritten, hop-by-hop headers dropped, forwarding headers set.
+// appendUpstreamHead writes the request head sent upstream: the path as
+// routed and rewritten, Host and the body framing written from the
+// proxy's own parse (never copied, so that no Connection token can remove
+// them and the backend frames the body as the proxy did), hop-by-hop
+// headers dropped, forwarding headers set.
 func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	l := c.l
 	target := c.rt.rewrite(l.pbuf[:0], req.Path, req.Query)
@@ -156,6 +168,9 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 		minor = 0
 	}
 	dst = codec.AppendRequestLine(dst, req.Method, target, 1, minor)
+	if req.Host != nil { // the authority of an absolute-form target wins (RFC 9112 §3.2.2)
+		dst = append(append(append(dst, "Host: "...), req.Host...), "\r\n"...)
+	}
 	var conn []byte // the client's Connection header names more hop-by-hop headers
 	for _, h := range req.Headers {
 		if codec.EqualFold(h.Name, "Connection") {
@@ -168,11 +183,13 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 		peer = pa.AppendTo(ip[len(ip):])
 	}
 	l.ipbuf = ip[:0]
-	var xff []byte
+	srv := l.srv
+	trusted := len(srv.trusted) > 0 && srv.isTrusted(c.peer.Addr())
+	var xff, fwd []byte
 	for _, h := range req.Headers {
 		switch {
-		case codec.EqualFold(h.Name, "Transfer-Encoding"):
-			// Kept: the body is forwarded in the coding the client chose.
+		case isFraming(h.Name):
+			continue // written below, from the parse
 		case codec.EqualFold(h.Name, "Upgrade") && c.flags&cfUpgrade != 0:
 		case codec.IsHopByHop(h.Name):
 			continue
@@ -181,26 +198,93 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 			xff = append(xff, ", "...)
 			l.xbuf = xff[:0]
 			continue
+		case codec.EqualFold(h.Name, "Forwarded"):
+			if trusted { // kept and appended to, as X-Forwarded-For; else replaced
+				fwd = append(append(l.fbuf[:0], fwd...), h.Value...)
+				fwd = append(fwd, ", "...)
+				l.fbuf = fwd[:0]
+			}
+			continue
 		case codec.EqualFold(h.Name, "X-Real-IP"), codec.EqualFold(h.Name, "X-Forwarded-Proto"):
 			continue
+		case !srv.underscores && bytes.IndexByte(h.Name, '_') >= 0:
+			continue // nginx's underscores_in_headers off
 		case conn != nil && codec.ConnectionHas(conn, string(h.Name)):
 			continue
 		}
 		dst = codec.AppendHeader(dst, h.Name, h.Value)
 	}
+	switch kind, n := req.Body(); {
+	case kind == codec.BodyChunked:
+		dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
+	case kind == codec.BodyLength || req.ContentLength == 0:
+		dst = append(dst, "Content-Length: "...)
+		dst = append(strconv.AppendInt(dst, n, 10), "\r\n"...)
+	}
 	if c.flags&cfUpgrade != 0 {
 		dst = append(dst, "Connection: Upgrade\r\n"...)
 	}
+	proto := srv.proto(c)
 	dst = append(dst, "X-Real-IP: "...)
 	dst = append(append(dst, ip...), "\r\nX-Forwarded-For: "...)
 	dst = append(append(append(dst, xff...), peer...), "\r\nX-Forwarded-Proto: "...)
-	dst = append(append(dst, c.l.srv.proto(c)...), "\r\n\r\n"...)
-	return dst
+	dst = append(append(dst, proto...), "\r\nForwarded: "...)
+	dst = appendForwarded(append(dst, fwd...), c.peer.Addr(), proto)
+	return append(dst, "\r\n\r\n"...)
+}
+
+// isFraming reports whether name is a field the proxy writes itself from
+// its parse: Host, Content-Length, Transfer-Encoding.
+func isFraming(name []byte) bool {
+	switch len(name) {
+	case 4:
+		return codec.EqualFold(name, "Host")
+	case 14:
+		return codec.EqualFold(name, "Content-Length")
+	case 17:
+		return codec.EqualFold(name, "Transfer-Encoding")
+	}
+	return false
+}
+
+// appendForwarded appends the proxy's Forwarded element (RFC 7239): the
+// peer it got the request from and the protocol, an IPv6 address quoted
+// in brackets (§6).
+func appendForwarded(dst []byte, peer netip.Addr, proto string) []byte {
+	dst = append(dst, "for="...)
+	if peer.Is6() {
+		dst = append(peer.AppendTo(append(dst, `"[`...)), `]"`...)
+	} else {
+		dst = peer.AppendTo(dst)
+	}
+	return append(append(dst, ";proto="...), proto...)
+}
+
+// normalizePath puts the request path in normal form (codec.NormalizePath)
+// before it is routed and forwarded, so that the route it matches is the
+// resource any backend resolves it to. The result lives in the loop's
+// scratch space, as req does.
+func (c *conn) normalizePath(req *codec.Request) error {
+	p := req.Path
+	if p == nil || len(p) == 1 && p[0] == '*' { // authority-form, asterisk-form
+		return nil
+	}
+	l := c.l
+	np, err := codec.NormalizePath(l.npath, p)
+	if err != nil {
+		return err
+	}
+	if len(p) == 0 || &np[0] != &p[0] {
+		l.npath = np[:0]
+	}
+	req.Path = np
+	return nil
 }
 
 // fail answers the client with the status err maps to and closes the
-// connection once the answer is written. If response bytes already reached
-// the client it just closes.
+// connection once the answer is written and the client's input drained
+// (linger.go). If response bytes already reached the client it just
+// closes.
 func (c *conn) fail(err error) {
 	if c.st == stClosed {
 		return
@@ -231,16 +315,11 @@ func (c *conn) fail(err error) {
 func (c *conn) finalAnswer(out []byte) {
 	c.flags |= cfRespStarted
 	c.st = stClosing
-	c.cl.flags |= epEOF // read no more
 	if c.cl.write(out) != nil {
 		c.close()
 		return
 	}
-	if c.cl.pending() == 0 {
-		c.close()
-		return
-	}
-	c.schedule(lingerTimeout)
+	c.closeAfterAnswer()
 }
 
 var errBadChunked = errors.New("core: malformed chunked request body")

@@ -53,6 +53,8 @@ type Loop struct {
 	pbuf   []byte // rewritten request target
 	ipbuf  []byte // client address text
 	xbuf   []byte // X-Forwarded-For so far
+	fbuf   []byte // Forwarded so far (from a trusted peer)
+	npath  []byte // the normalised request path, when it differs
 	breq   balanceRequest
 	freeX  *exchange // free list of exchanges (exchange.go)
 	nfreeX int
@@ -81,6 +83,8 @@ func newLoop(id, bufSize int) (*Loop, error) {
 	l.pbuf = make([]byte, 0, 1024)
 	l.ipbuf = make([]byte, 0, 64)
 	l.xbuf = make([]byte, 0, 256)
+	l.fbuf = make([]byte, 0, 256)
+	l.npath = make([]byte, 0, 256)
 	return l, nil
 }
 

@@ -1,9 +1,11 @@
 package core
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
-	"strconv"
 
 	"wsproxy/codec"
 	"wsproxy/internal/sock"
@@ -162,8 +164,11 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 		}
 		return 0, false
 	}
+	if err == nil {
+		err = codec.ValidateResponse(resp)
+	}
 	if err != nil {
-		c.fail(errBadUpstreamResponse)
+		c.badResponse(err)
 		return 0, false
 	}
 	c.releaseRetry()
@@ -234,7 +239,9 @@ func methodFor(f connFlags) []byte {
 }
 
 // appendResponseHead writes the response head for the client: hop-by-hop
-// headers dropped, Connection: close added when the client will be closed.
+// headers dropped, the body framing written from the proxy's parse (never
+// copied, so no Connection token can remove it), Connection: close added
+// when the client will be closed.
 func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = strconv.AppendInt(dst, int64(resp.Status), 10)
@@ -248,13 +255,21 @@ func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
 	}
 	for _, h := range resp.Headers {
 		switch {
-		case codec.EqualFold(h.Name, "Transfer-Encoding"):
-		case codec.IsHopByHop(h.Name):
+		case isFraming(h.Name), codec.IsHopByHop(h.Name):
 			continue
 		case conn != nil && codec.ConnectionHas(conn, string(h.Name)):
 			continue
 		}
 		dst = codec.AppendHeader(dst, h.Name, h.Value)
+	}
+	// ValidateResponse left one length or chunked alone. A HEAD or 304
+	// answer keeps the length it states for the body it does not carry.
+	switch {
+	case resp.Chunked:
+		dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
+	case resp.ContentLength >= 0:
+		dst = append(dst, "Content-Length: "...)
+		dst = append(strconv.AppendInt(dst, resp.ContentLength, 10), "\r\n"...)
 	}
 	if c.flags&cfClientClose != 0 {
 		dst = append(dst, "Connection: close\r\n"...)
@@ -265,6 +280,13 @@ func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
 		dst = append(append(dst, srv.up.pool.SetCookie(srv.b)...), "\r\n"...)
 	}
 	return append(dst, "\r\n"...)
+}
+
+// badResponse answers 502 for a response head the proxy cannot forward
+// safely (malformed, or framed ambiguously: RFC 9112 §6.3) and closes the
+// upstream connection; the "request failed" line logs the reason.
+func (c *conn) badResponse(err error) {
+	c.fail(fmt.Errorf("%w: %w", errBadUpstreamResponse, err))
 }
 
 // finishResponse ends one request/response exchange: the upstream goes back
@@ -288,13 +310,7 @@ func (c *conn) finishResponse(extra bool) {
 	}
 	c.endExchange()
 	if c.flags&cfClientClose != 0 {
-		c.st = stClosing
-		c.cl.flags |= epEOF
-		if c.cl.pending() == 0 {
-			c.close()
-			return
-		}
-		c.schedule(lingerTimeout)
+		c.closeAfterAnswer()
 		return
 	}
 	c.st = stHead

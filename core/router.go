@@ -71,10 +71,14 @@ func newRouter(cfg *config.Config, ups map[string]*upstream) *router {
 	return r
 }
 
-// match returns the route for host (a Host header value, port allowed) and
-// path, or nil. It does not allocate.
+// match returns the route for host (a Host header value, port and a
+// trailing dot allowed) and path (normalised), or nil. It does not
+// allocate.
 func (r *router) match(host, path []byte) *route {
 	host = stripPort(host)
+	if n := len(host); n > 1 && host[n-1] == '.' {
+		host = host[:n-1] // "a.test." is the fully qualified "a.test", as nginx takes it
+	}
 	var fallback *route
 	for _, rt := range r.routes {
 		if !bytes.HasPrefix(path, rt.pathB) {

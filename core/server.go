@@ -58,23 +58,24 @@ type stats struct {
 
 // Server is a running proxy: its loops, listeners, routes and upstreams.
 type Server struct {
-	cfg      *config.Config
-	opts     Options
-	log      *slog.Logger
-	loops    []*Loop
-	lns      []*listener
-	router   *router
-	ups      map[string]*upstream
-	limits   config.Limits
-	timeouts timeouts
-	stats    stats
-	tls      tlsState // TLS listeners and their certificates (tls.go)
-	addrs    []netip.AddrPort
-	wg       sync.WaitGroup
-	done     chan struct{}  // closed by Close
-	limit    *limiter       // nil without connection limits
-	trusted  []netip.Prefix // trusted_proxies
-	closed   sync.Once
+	cfg         *config.Config
+	opts        Options
+	log         *slog.Logger
+	loops       []*Loop
+	lns         []*listener
+	router      *router
+	ups         map[string]*upstream
+	limits      config.Limits
+	timeouts    timeouts
+	stats       stats
+	tls         tlsState // TLS listeners and their certificates (tls.go)
+	addrs       []netip.AddrPort
+	wg          sync.WaitGroup
+	done        chan struct{}  // closed by Close
+	limit       *limiter       // nil without connection limits
+	trusted     []netip.Prefix // trusted_proxies
+	underscores bool           // underscores_in_headers: forward field names with "_"
+	closed      sync.Once
 
 	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
 
@@ -84,7 +85,7 @@ type Server struct {
 // New prepares a Server for cfg, which must have passed Validate. Upstream
 // host names are resolved here, once.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, limits: cfg.Limits, done: make(chan struct{})}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, limits: cfg.Limits, underscores: cfg.UnderscoresInHeaders, done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -136,6 +137,7 @@ func (s *Server) Start() error {
 		}
 		l.srv = s
 		l.log = s.log
+		l.req.MaxHeaders, l.resp.MaxHeaders = s.limits.MaxHeaders, s.limits.MaxHeaders
 		s.attachMetrics(l)
 		s.loops = append(s.loops, l)
 	}

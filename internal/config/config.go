@@ -39,6 +39,7 @@ const (
 	DefaultHandshakeTimeout  = 10 * time.Second
 	DefaultDrainTimeout      = 30 * time.Second
 	DefaultMaxHeaderBytes    = 16 << 10 // 16 KiB
+	DefaultMaxHeaders        = 100
 	DefaultMaxPendingBytes   = 64 << 10 // 64 KiB
 	DefaultBalance           = BalanceRoundRobin
 )
@@ -90,6 +91,13 @@ type Config struct {
 	// the rightmost X-Forwarded-For entry that is not itself trusted.
 	// Default: none; the socket's peer is the client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// UnderscoresInHeaders, when true, forwards request header fields whose
+	// names contain "_". Default (false): they are dropped, as nginx's
+	// underscores_in_headers off does, because a backend that maps "_" and
+	// "-" to the same name (CGI, WSGI, PHP) would otherwise take
+	// "X_Real_IP" for the X-Real-IP the proxy sets.
+	UnderscoresInHeaders bool `yaml:"underscores_in_headers"`
 
 	// Timeouts bounds how long each phase of a connection may take.
 	Timeouts Timeouts `yaml:"timeouts"`
@@ -343,6 +351,11 @@ type Limits struct {
 	// bytes. Default: 16384; range 1024..1048576.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 
+	// MaxHeaders caps the field lines of a request or response head; one
+	// more is answered 431 (502 from a backend). Default: 100; range
+	// 1..10000.
+	MaxHeaders int `yaml:"max_headers"`
+
 	// MaxPendingBytes is how many bytes may wait to be written in one
 	// direction before reading from the other side pauses. Default: 65536;
 	// range 1024..67108864.
@@ -399,6 +412,7 @@ func (c *Config) normalize() {
 	setDuration(&c.Timeouts.KeepAlive, DefaultKeepAliveTimeout)
 	setDuration(&c.Timeouts.Handshake, DefaultHandshakeTimeout)
 	setInt(&c.Limits.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setInt(&c.Limits.MaxHeaders, DefaultMaxHeaders)
 	setInt(&c.Limits.MaxPendingBytes, DefaultMaxPendingBytes)
 	for i := range c.Listen {
 		if t := c.Listen[i].TLS; t != nil && t.MinVersion == "" {

@@ -30,7 +30,7 @@ var valueCases = []struct {
 			KeepAlive:  config.Duration(75 * time.Second),
 			Handshake:  config.Duration(10 * time.Second),
 		})
-		eq(t, "Limits", c.Limits, config.Limits{MaxHeaderBytes: 16384, MaxPendingBytes: 65536})
+		eq(t, "Limits", c.Limits, config.Limits{MaxHeaderBytes: 16384, MaxHeaders: 100, MaxPendingBytes: 65536})
 		eq(t, "len(Upstreams)", len(c.Upstreams), 0)
 		eq(t, "len(Routes)", len(c.Routes), 0)
 		eq(t, "File", c.File, "x.yaml")
@@ -54,7 +54,8 @@ var valueCases = []struct {
 		`workers: 4`,
 		`drain_timeout: 5s`,
 		`timeouts: {connect: 1m30s, header_read: 500ms, idle: 24h}`,
-		`limits: {max_header_bytes: 1024, max_pending_bytes: 1048576}`,
+		`limits: {max_header_bytes: 1024, max_headers: 50, max_pending_bytes: 1048576}`,
+		`underscores_in_headers: true`,
 	), func(t *testing.T, c *config.Config) {
 		eq(t, "Listen[0].TLS.Pairs", c.Listen[0].TLS.Pairs(), []config.CertPair{{Cert: "a.crt", Key: "a.key",
 			CertAt: "x.yaml:3: listen[0].tls.cert", KeyAt: "x.yaml:3: listen[0].tls.key"}})
@@ -77,7 +78,8 @@ var valueCases = []struct {
 		eq(t, "DrainTimeout", c.DrainTimeout.String(), "5s")
 		eq(t, "Timeouts.Connect", c.Timeouts.Connect.String(), "1m30s")
 		eq(t, "Timeouts.HeaderRead", c.Timeouts.HeaderRead.String(), "500ms")
-		eq(t, "Limits", c.Limits, config.Limits{MaxHeaderBytes: 1024, MaxPendingBytes: 1 << 20})
+		eq(t, "Limits", c.Limits, config.Limits{MaxHeaderBytes: 1024, MaxHeaders: 50, MaxPendingBytes: 1 << 20})
+		eq(t, "UnderscoresInHeaders", c.UnderscoresInHeaders, true)
 	}},
 	{"address upstream", y(
 		`listen: [{addr: ":80"}]`,

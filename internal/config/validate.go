@@ -201,6 +201,8 @@ func (v *validator) routes() {
 			v.p.addf(f+".path", "must start with \"/\", got %q", r.Path)
 		case strings.ContainsAny(r.Path, "?# \t"):
 			v.p.addf(f+".path", "must be a plain path prefix without query, fragment or spaces, got %q", r.Path)
+		case !normalPath(r.Path):
+			v.p.addf(f+".path", "must be in normal form (no //, \\, . or .. segments, escapes only of reserved bytes in upper-case hex): request paths are normalised before they are matched, got %q", r.Path)
 		}
 		if _, ok := v.c.Upstreams[r.Upstream]; !ok {
 			switch {
@@ -275,4 +277,48 @@ func (v *validator) globals() {
 	if n := c.Limits.MaxPendingBytes; n < 1024 || n > 64<<20 {
 		v.p.addf("limits.max_pending_bytes", "must be between 1024 and 67108864 bytes, got %d", n)
 	}
+	if n := c.Limits.MaxHeaders; n < 1 || n > 10000 {
+		v.p.addf("limits.max_headers", "must be between 1 and 10000, got %d", n)
+	}
+}
+
+// normalPath reports whether a route path is in the form request paths
+// take after codec.NormalizePath, so that it can match at all: no "\\",
+// no empty, "." or ".." segment, and escapes only of bytes that stay
+// escaped (not unreserved, not "/", "\\" or NUL), in upper-case hex.
+func normalPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			return false
+		case '/':
+			seg, _, _ := strings.Cut(p[i+1:], "/")
+			name, _, _ := strings.Cut(seg, ";")
+			if i+1 < len(p) && seg == "" || name == "." || name == ".." {
+				return false
+			}
+		case '%':
+			if i+2 >= len(p) || !upperHex(p[i+1]) || !upperHex(p[i+2]) {
+				return false
+			}
+			d := unhexDigit(p[i+1])<<4 | unhexDigit(p[i+2])
+			if d == 0 || d == '/' || d == '\\' || d < 0x80 && unreserved(byte(d)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func upperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+func unhexDigit(c byte) int {
+	if c <= '9' {
+		return int(c - '0')
+	}
+	return int(c-'A') + 10
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0
 }

@@ -156,6 +156,21 @@ var errorCases = []struct {
 		`x.yaml:7: routes[1].path: must be a plain path prefix without query`,
 		`x.yaml:8: routes[2].upstream: missing`,
 		`x.yaml:9: routes[3].upstream: port "http" in "127.0.0.1:http" is not a number`}},
+	{"route paths not normal", head(
+		`  - {path: /a//b, upstream: webpush}`,
+		`  - {path: /a/../b, upstream: webpush}`,
+		`  - {path: "/a/%2e", upstream: webpush}`,
+		`  - {path: "/a\\b", upstream: webpush}`,
+		`  - {path: "/caf%c3%a9", upstream: webpush}`,
+		`  - {path: "/a/..;x/", upstream: webpush}`,
+		`  - {path: "/caf%C3%A9/a%3Bb/", upstream: webpush}`,
+	), []string{
+		`x.yaml:6: routes[0].path: must be in normal form`,
+		`x.yaml:7: routes[1].path: must be in normal form`,
+		`x.yaml:8: routes[2].path: must be in normal form`,
+		`x.yaml:9: routes[3].path: must be in normal form`,
+		`x.yaml:10: routes[4].path: must be in normal form`,
+		`x.yaml:11: routes[5].path: must be in normal form`}},
 	{"route hosts", head(
 		`  - {host: "ws.example.com:443", upstream: webpush}`,
 		`  - {host: "foo.*.example.com", upstream: webpush}`,
@@ -205,6 +220,7 @@ var errorCases = []struct {
 		`limits:`,
 		`  max_header_bytes: 100`,
 		`  max_pending_bytes: 1073741824`,
+		`  max_headers: 10001`,
 		`drain_timeout: -5s`,
 	), []string{
 		`x.yaml:2: loops: must not be negative (0 means one per CPU, shared among workers), got -1`,
@@ -212,7 +228,8 @@ var errorCases = []struct {
 		`x.yaml:4: timeouts.connect: must not be negative, got -1s`,
 		`x.yaml:6: limits.max_header_bytes: must be between 1024 and 1048576 bytes, got 100`,
 		`x.yaml:7: limits.max_pending_bytes: must be between 1024 and 67108864 bytes, got 1073741824`,
-		`x.yaml:8: drain_timeout: must not be negative, got -5s`}},
+		`x.yaml:8: limits.max_headers: must be between 1 and 10000, got 10001`,
+		`x.yaml:9: drain_timeout: must not be negative, got -5s`}},
 }
 
 func TestParseErrors(t *testing.T) {
