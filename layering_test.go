@@ -10,15 +10,18 @@ import (
 // layers never import upper ones.
 func TestLayering(t *testing.T) {
 	forbidden := map[string][]string{
-		"poller":          {"codec", "balance", "core", "loadtest", "bench", "cmd", "internal/config"},
-		"codec":           {"poller", "balance", "core", "loadtest", "bench", "cmd", "internal/sock"},
-		"balance":         {"poller", "codec", "core", "loadtest", "bench", "cmd", "internal/sock"},
-		"internal/sock":   {"poller", "codec", "balance", "core"},
-		"loadtest":        {"core", "balance", "bench", "cmd"},
-		"core":            {"bench", "loadtest", "cmd", "internal/master", "internal/admin"},
-		"internal/master": {"core", "bench", "loadtest", "cmd"},
-		"internal/config": {"core", "poller", "codec", "balance", "bench", "loadtest", "cmd"},
-		"bench":           {"core", "cmd"},
+		"poller":           {"codec", "balance", "core", "loadtest", "bench", "cmd", "internal/config"},
+		"codec":            {"poller", "balance", "core", "loadtest", "bench", "cmd", "internal/sock"},
+		"balance":          {"poller", "codec", "core", "loadtest", "bench", "cmd", "internal/sock"},
+		"internal/sock":    {"poller", "codec", "balance", "core"},
+		"loadtest":         {"core", "balance", "bench", "cmd"},
+		"core":             {"bench", "loadtest", "cmd", "internal/master", "internal/admin"},
+		"internal/master":  {"core", "bench", "loadtest", "cmd"},
+		"internal/config":  {"core", "poller", "codec", "balance", "bench", "loadtest", "cmd"},
+		"bench":            {"core", "cmd"},
+		"internal/reactor": {"codec", "balance", "core", "internal/config", "loadtest", "bench", "cmd"},
+		"internal/echo":    {"core", "balance", "internal/config", "loadtest", "bench", "cmd"},
+		"internal/tlstrim": {"core", "poller", "codec", "balance", "internal/reactor"},
 	}
 	for pkg, bad := range forbidden {
 		t.Run(pkg, func(t *testing.T) {

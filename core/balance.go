@@ -5,9 +5,10 @@ import (
 	"sync/atomic"
 
 	"fmt"
-	"github.com/valyala/bytebufferpool"
 	"net/netip"
 	"time"
+
+	"github.com/valyala/bytebufferpool"
 
 	"wsproxy/balance"
 	"wsproxy/codec"
@@ -91,7 +92,7 @@ func (s *Server) pick(c *conn) (*server, error) {
 	}
 	r := &c.l.breq
 	r.req, r.peer = &c.l.req, c.l.client
-	b, err := u.pool.Pick(r, c.l.now)
+	b, err := u.pool.Pick(r, c.l.Now)
 	r.req = nil
 	if err != nil {
 		return nil, errNoUpstream
@@ -213,7 +214,7 @@ func (c *conn) repick(failed *server) (*server, error) {
 	srv, err := l.srv.pick(c)
 	if err == nil && srv == failed {
 		l.srv.release(srv)
-		srv, err = c.rt.up.other(failed, l.now)
+		srv, err = c.rt.up.other(failed, l.Now)
 	}
 	return srv, err
 }
@@ -253,14 +254,14 @@ func (c *conn) learnSid(chunk []byte) {
 		body = c.x.retry.B
 	}
 	b := body
-	if c.x.resp.kind == codec.BodyChunked {
+	if c.x.resp.Kind() == codec.BodyChunked {
 		if i := bytes.Index(b, []byte("\r\n")); i >= 0 {
 			b = b[i+2:]
 		}
 	}
 	if sid, ok := balance.ParseEngineIOHandshake(b); ok {
 		srv := c.up.srv
-		srv.up.pool.Learn(sid, srv.b, c.l.now)
+		srv.up.pool.Learn(sid, srv.b, c.l.Now)
 	} else if len(body) < sidLookahead {
 		if c.x.retry == nil {
 			c.x.retry = bytebufferpool.Get()

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
+	"wsproxy/internal/sock"
 	"wsproxy/internal/timer"
 	"wsproxy/poller"
 )
@@ -91,7 +92,7 @@ type conn struct {
 }
 
 // onEvent is the client endpoint's event handler.
-func (e *endpoint) onEvent(ev poller.Event) {
+func (e *endpoint) OnEvent(ev poller.Event) {
 	c := e.c
 	if c == nil { // a parked upstream connection: any event means it is no longer usable
 		e.l.idle.remove(e)
@@ -136,7 +137,7 @@ func (c *conn) flushClient() bool {
 		return c.st != stClosed
 	case c.cl.flags&epShutWrite != 0 && c.cl.flags&epWriteShut == 0:
 		c.cl.flags |= epWriteShut
-		_ = unix.Shutdown(c.cl.fd, unix.SHUT_WR)
+		_ = sock.ShutdownWrite(c.cl.FD)
 		if c.cl.flags&epEOF != 0 {
 			c.close()
 			return false
@@ -211,7 +212,7 @@ func (c *conn) readClient() {
 		return
 	}
 	l := c.l
-	max := len(l.buf)
+	max := len(l.Buf)
 	switch c.st {
 	case stWait, stResp:
 		max = l.srv.limits.MaxPendingBytes
@@ -234,12 +235,12 @@ func (c *conn) readClient() {
 		c.clientEOF()
 		return
 	}
-	c.active = l.now.UnixNano()
+	c.active = l.Now.UnixNano()
 	if c.st == stWait || c.st == stResp {
-		c.keepClient(l.buf[:n], true)
+		c.keepClient(l.Buf[:n], true)
 		return
 	}
-	data := l.buf[:n]
+	data := l.Buf[:n]
 	if c.in != nil && len(c.in.B) > 0 {
 		c.in.B = append(c.in.B, data...)
 		data = c.in.B
@@ -255,7 +256,7 @@ func (c *conn) readClient() {
 }
 
 // keepClient stores unprocessed client bytes in c.in. When appendOnly is
-// false, rest is a suffix of either l.buf or c.in.B.
+// false, rest is a suffix of either l.Buf or c.in.B.
 func (c *conn) keepClient(rest []byte, appendOnly bool) {
 	if appendOnly {
 		if c.in == nil {
@@ -371,7 +372,7 @@ func (c *conn) shutWrite(e *endpoint) {
 	e.flags |= epShutWrite
 	if e.pending() == 0 && e.flags&epWriteShut == 0 {
 		e.flags |= epWriteShut
-		_ = unix.Shutdown(e.fd, unix.SHUT_WR)
+		_ = sock.ShutdownWrite(e.FD)
 	}
 }
 
@@ -383,7 +384,7 @@ func (c *conn) close() {
 	c.noteClosing()
 	c.st = stClosed
 	l := c.l
-	l.wheel.Cancel(&c.tm)
+	l.Wheel.Cancel(&c.tm)
 	if c.up != nil {
 		c.dropUpstream()
 	}
@@ -397,13 +398,13 @@ func (c *conn) close() {
 	if l.srv != nil {
 		l.srv.stats.open.Add(-1)
 		if c.flags&cfAdmitted != 0 {
-			l.srv.limit.release(c.peer.Addr(), l.now)
+			l.srv.limit.release(c.peer.Addr(), l.Now)
 		}
 	}
 }
 
 // shutdown is called when the loop stops.
-func (e *endpoint) shutdown() {
+func (e *endpoint) Shutdown() {
 	if e.c != nil {
 		e.c.close()
 	}
@@ -411,5 +412,5 @@ func (e *endpoint) shutdown() {
 
 // schedule arms the connection's timer.
 func (c *conn) schedule(d time.Duration) {
-	c.l.wheel.Schedule(&c.tm, c.l.now.Add(d))
+	c.l.Wheel.Schedule(&c.tm, c.l.Now.Add(d))
 }

@@ -1,12 +1,7 @@
 package core
 
 import (
-	"errors"
 	"time"
-
-	"golang.org/x/sys/unix"
-
-	"wsproxy/internal/sock"
 )
 
 // Draining is how a Server stops without cutting off its clients: it stops
@@ -57,7 +52,7 @@ func (s *Server) drain(timeout, spread time.Duration) {
 	s.each(func(l *Loop) {
 		for _, ln := range s.lns {
 			if ln.l == l {
-				ln.stopAccepting()
+				ln.StopAccepting(drainSweepMax)
 			}
 		}
 	})
@@ -109,48 +104,8 @@ func (s *Server) each(f func(l *Loop)) {
 		}
 		select {
 		case <-done:
-		case <-s.loops[i].done:
+		case <-s.loops[i].Done():
 		}
-	}
-}
-
-// stopAccepting accepts what is already queued on the listener and closes
-// it. It runs on the listener's loop.
-//
-// With SO_REUSEPORT every listener has its own accept queue: a connection
-// the kernel put in this queue after the sweep is reset when the socket
-// closes, unless net.ipv4.tcp_migrate_req=1 lets the kernel move it to
-// another listener of the port (see README.md, Operations).
-func (ln *listener) stopAccepting() {
-	if ln.fd < 0 {
-		return
-	}
-	l := ln.l
-	l.wheel.Cancel(&ln.paused)
-	for i := 0; i < drainSweepMax; i++ {
-		fd, peer, err := sock.Accept(ln.fd)
-		if errors.Is(err, unix.ECONNABORTED) || errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			break // EAGAIN: the queue is empty; EMFILE: nothing to do about it now
-		}
-		ln.accept(fd, peer)
-	}
-	l.unregister(ln.fd)
-	closeFD(ln.fd)
-	ln.fd = -1
-}
-
-// eachConn calls f for every proxied connection owned by the loop. It runs
-// on the loop's goroutine; f may close the connection.
-func (l *Loop) eachConn(f func(c *conn)) {
-	for _, h := range l.handlers {
-		e, ok := h.(*endpoint)
-		if !ok || e.c == nil || e.flags&epIsUpstream != 0 || e.c.st == stClosed {
-			continue // not a client endpoint: a listener, a parked upstream, an upstream side
-		}
-		f(e.c)
 	}
 }
 

@@ -1,30 +1,26 @@
 package core
 
 import (
-	"github.com/valyala/bytebufferpool"
-	"golang.org/x/sys/unix"
-
-	"wsproxy/internal/sock"
+	"wsproxy/internal/reactor"
 	"wsproxy/poller"
 )
 
 // endpoint is one socket of a proxied connection: the client side or the
-// upstream side. Its output buffer is taken from the pool only while bytes
-// wait for the socket and given back as soon as they are written.
+// upstream side. Its output buffer (reactor.Socket) is taken from the pool
+// only while bytes wait for the socket and given back as soon as they are
+// written.
 //
 // Buffer states:
 //
-//	out == nil            nothing waits; writes go straight to the socket
-//	out != nil            out.B[off:] waits for Writable; the peer side is paused
-//	pipe != nil           spliced payload waits for Writable ahead of out
-//	                      (splice.go); the peer side is paused
+//	Socket empty          nothing waits; writes go straight to the socket
+//	Socket pending        bytes wait for Writable; the peer side is paused
+//	pipe != nil           spliced payload waits for Writable ahead of the
+//	                      Socket's (splice.go); the peer side is paused
 type endpoint struct {
-	fd     int
+	reactor.Socket
 	events poller.Event // current interest
 	flags  epFlags
-	off    int                        // written prefix of out.B
-	out    *bytebufferpool.ByteBuffer // pending output, nil when none
-	c      *conn                      // owning connection; nil while parked idle
+	c      *conn // owning connection; nil while parked idle
 	l      *Loop
 	srv    *server  // upstream endpoints: the server they are connected to
 	parked int64    // unix nanos when parked in the idle pool
@@ -49,14 +45,11 @@ func (e *endpoint) pending() int {
 	if e.tls != nil && e.tls.plain != nil {
 		return e.tlsPending()
 	}
-	n := 0
+	n := e.Pending()
 	if e.pipe != nil {
-		n = e.pipe.n
+		n += e.pipe.n
 	}
-	if e.out == nil {
-		return n
-	}
-	return n + len(e.out.B) - e.off
+	return n
 }
 
 // write sends p, or queues what the socket does not take. It never blocks.
@@ -68,30 +61,11 @@ func (e *endpoint) write(p []byte) error {
 	if e.tls != nil {
 		return e.tlsWrite(p)
 	}
-	if e.out == nil && e.pipe == nil && e.flags&epConnecting == 0 {
-		for len(p) > 0 {
-			n, err := sock.Write(e.fd, p)
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			p = p[n:]
-		}
-		if len(p) == 0 {
-			return nil
-		}
+	if e.pipe != nil || e.flags&epConnecting != 0 {
+		e.Queue(p) // behind spliced bytes, or before the connect completes
+		return nil
 	}
-	if e.out == nil {
-		e.out = bytebufferpool.Get()
-		e.off = 0
-	}
-	e.out.B = append(e.out.B, p...)
-	return nil
+	return e.Write(p)
 }
 
 // flush writes queued bytes. It reports whether everything went out.
@@ -101,32 +75,7 @@ func (e *endpoint) flush() (bool, error) {
 			return false, err
 		}
 	}
-	if e.out == nil {
-		return true, nil
-	}
-	for e.off < len(e.out.B) {
-		n, err := sock.Write(e.fd, e.out.B[e.off:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err == unix.EAGAIN {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		e.off += n
-	}
-	e.releaseOut()
-	return true, nil
-}
-
-func (e *endpoint) releaseOut() {
-	if e.out != nil {
-		bytebufferpool.Put(e.out)
-		e.out = nil
-		e.off = 0
-	}
+	return e.Flush()
 }
 
 // setInterest updates the poller interest if it changed. Descriptors that are
@@ -138,8 +87,23 @@ func (e *endpoint) setInterest(l *Loop, ev poller.Event) {
 	if e.flags&epRegistered == 0 || e.events == ev {
 		return
 	}
+	e.setInterestForce(l, ev)
+}
+
+// setInterestForce sets the interest even if it seems unchanged. An
+// epoll_ctl that fails on a registered descriptor means the loop lost
+// track of it: the connection is closed rather than left deaf.
+func (e *endpoint) setInterestForce(l *Loop, ev poller.Event) {
 	e.events = ev
-	_ = l.p.Modify(e.fd, ev)
+	if err := l.Modify(e.FD, ev); err != nil {
+		l.Log.Error("epoll_ctl failed; closing the connection", "fd", e.FD, "err", err)
+		l.obs.addPollErr()
+		if e.c != nil {
+			e.c.close()
+		} else {
+			e.closeFD(l)
+		}
+	}
 }
 
 // read reads into the loop's shared buffer. n == 0 with a nil error is EOF;
@@ -148,47 +112,26 @@ func (e *endpoint) read(l *Loop, max int) (int, error) {
 	if e.tls != nil {
 		return e.tlsRead(l, max)
 	}
-	b := l.buf
+	b := l.Buf
 	if max > 0 && max < len(b) {
 		b = b[:max]
 	}
-	for {
-		n, err := sock.Read(e.fd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if n < 0 {
-			n = 0
-		}
-		return n, err
-	}
+	return e.Read(b)
 }
 
 func (e *endpoint) closeFD(l *Loop) {
-	if e.fd < 0 {
+	if e.FD < 0 {
 		return
 	}
 	if e.tls != nil {
 		e.tlsClose()
 	}
 	if e.flags&epRegistered != 0 {
-		l.unregister(e.fd)
+		l.Unregister(e.FD)
 		e.flags &^= epRegistered
 	}
-	closeFD(e.fd)
-	e.fd = -1
-	e.releaseOut()
+	reactor.CloseFD(e.FD)
+	e.FD = -1
+	e.Release()
 	e.dropPipe(l)
-}
-
-func closeFD(fd int) {
-	if fd >= 0 {
-		_ = unix.Close(fd)
-	}
-}
-
-// setInterestForce sets the interest even if it seems unchanged.
-func (e *endpoint) setInterestForce(l *Loop, ev poller.Event) {
-	e.events = ev
-	_ = l.p.Modify(e.fd, ev)
 }

@@ -15,7 +15,7 @@ import (
 // when the response ends or the connection becomes a tunnel, so an idle
 // keep-alive connection and an established WebSocket do not carry it.
 type exchange struct {
-	req, resp bodyState
+	req, resp codec.BodyScanner
 	uin       *bytebufferpool.ByteBuffer // partial upstream response head
 	retry     *bytebufferpool.ByteBuffer // request head kept while a reused upstream may still fail; later the start of a response body searched for an Engine.IO sid
 	wsOffer   *bytebufferpool.ByteBuffer // a WebSocket handshake's key, subprotocols and extensions (offer aliases it)
@@ -66,5 +66,5 @@ func (x *exchange) reset() {
 			*b = nil
 		}
 	}
-	x.req, x.resp, x.client, x.tries, x.offer = bodyState{}, bodyState{}, netip.Addr{}, 0, codec.Offer{}
+	x.req, x.resp, x.client, x.tries, x.offer = codec.BodyScanner{}, codec.BodyScanner{}, netip.Addr{}, 0, codec.Offer{}
 }

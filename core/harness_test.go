@@ -16,6 +16,7 @@ import (
 	"wsproxy/codec"
 	"wsproxy/core"
 	"wsproxy/internal/config"
+	"wsproxy/internal/echo"
 )
 
 // testLogger logs through t only when the test fails.
@@ -31,9 +32,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // startEcho starts an echo backend on 127.0.0.1:0.
-func startEcho(t testing.TB, id string) *core.EchoServer {
+func startEcho(t testing.TB, id string) *echo.Server {
 	t.Helper()
-	e, err := core.NewEcho("127.0.0.1:0", id, 1, testLogger(t))
+	e, err := echo.New("127.0.0.1:0", id, 1, testLogger(t))
 	if err != nil {
 		t.Fatalf("echo: %v", err)
 	}
@@ -61,7 +62,7 @@ func startProxy(t testing.TB, yamlText string) (*core.Server, string) {
 }
 
 // simpleProxy is one proxy with route "/" to one echo backend.
-func simpleProxy(t testing.TB) (string, *core.EchoServer) {
+func simpleProxy(t testing.TB) (string, *echo.Server) {
 	e := startEcho(t, "e1")
 	_, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]

@@ -12,38 +12,6 @@ import (
 	"wsproxy/codec"
 )
 
-// bodyState follows a message body passing through: how far it goes, so
-// the next message can be found behind it. Body bytes are never copied.
-type bodyState struct {
-	kind codec.BodyKind
-	left int64
-	ch   codec.ChunkedScanner
-}
-
-func (b *bodyState) reset(kind codec.BodyKind, n int64) {
-	b.kind, b.left = kind, n
-	b.ch.Reset()
-}
-
-// step reports how many bytes of data belong to the body and whether the body
-// ended within them.
-func (b *bodyState) step(data []byte) (n int, done bool, err error) {
-	switch b.kind {
-	case codec.BodyLength:
-		n = len(data)
-		if int64(n) > b.left {
-			n = int(b.left)
-		}
-		b.left -= int64(n)
-		return n, b.left == 0, nil
-	case codec.BodyChunked:
-		return b.ch.Scan(data)
-	case codec.BodyUntilClose:
-		return len(data), false, nil
-	}
-	return 0, true, nil
-}
-
 // onHead parses a request head at the start of data, routes it and starts the
 // upstream exchange. ok is false when more bytes are needed or the
 // connection failed.
@@ -116,7 +84,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		x.wsOffer.B, x.offer = codec.AppendOffer(x.wsOffer.B[:0], req)
 	}
 	kind, size := req.Body()
-	c.x.req.reset(kind, size)
+	c.x.req.Reset(kind, size)
 	head := c.appendUpstreamHead(l.hbuf[:0], req)
 	l.hbuf = head[:0]
 	// Only a request that may be sent twice is kept for a second try
@@ -137,7 +105,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 
 // forwardRequestBody passes request body bytes upstream.
 func (c *conn) forwardRequestBody(data []byte) (int, error) {
-	n, done, err := c.x.req.step(data)
+	n, done, err := c.x.req.Scan(data)
 	if err != nil {
 		return 0, err
 	}
@@ -334,7 +302,7 @@ func (c *conn) admit(req *codec.Request) error {
 	case c.flags&cfTooManyConns != 0:
 		return errTooManyConns
 	case req.Upgrade:
-		return c.l.srv.limit.handshake(c.peer.Addr(), c.l.now)
+		return c.l.srv.limit.handshake(c.peer.Addr(), c.l.Now)
 	}
 	return nil
 }

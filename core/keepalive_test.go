@@ -9,13 +9,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"wsproxy/core"
+	"wsproxy/internal/echo"
 )
 
 // twoBackends starts echo backends "one" and "two" behind a proxy that
 // routes /one and /two to them, and / to "one".
-func twoBackends(t testing.TB) (addr string, one, two *core.EchoServer) {
+func twoBackends(t testing.TB) (addr string, one, two *echo.Server) {
 	t.Helper()
 	one, two = startEcho(t, "one"), startEcho(t, "two")
 	_, addr = startProxy(t, fmt.Sprintf(`

@@ -2,6 +2,7 @@ package core
 
 import (
 	"time"
+	"wsproxy/internal/sock"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,12 +65,12 @@ func (c *conn) linger() {
 	}
 	c.endExchange()
 	cl.flags |= epShutWrite | epWriteShut
-	if err := unix.Shutdown(cl.fd, unix.SHUT_WR); err != nil {
+	if err := sock.ShutdownWrite(cl.FD); err != nil {
 		c.close()
 		return
 	}
 	c.kib = 0
-	now := c.l.now
+	now := c.l.Now
 	c.active = now.Add(lingerTime).UnixNano()
 	c.schedule(lingerTimeout)
 }
@@ -95,7 +96,7 @@ func (c *conn) closeNotify() bool {
 // looked at.
 func (c *conn) lingerRead() {
 	l := c.l
-	n, err := readFD(c.cl.fd, l.buf)
+	n, err := readFD(c.cl.FD, l.Buf)
 	switch {
 	case err == unix.EAGAIN:
 		return
@@ -104,7 +105,7 @@ func (c *conn) lingerRead() {
 		return
 	}
 	kib := (n + 1023) >> 10
-	left := time.Duration(c.active - l.now.UnixNano())
+	left := time.Duration(c.active - l.Now.UnixNano())
 	if int(c.kib)+kib > lingerMaxKiB || left <= 0 {
 		c.close()
 		return

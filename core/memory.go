@@ -1,7 +1,6 @@
 package core
 
 import (
-	"os"
 	"runtime/debug"
 	"time"
 )
@@ -21,14 +20,12 @@ import (
 // to the kernel, from a goroutine of its own so that no loop waits for it.
 // It runs at most once per releaseGap, and never while connections keep
 // arriving (a steady stream has no burst to recover from).
-// WSPROXY_RELEASE_MEMORY=0 turns it off, to measure with and without.
+// Options.NoReleaseMemory turns it off, to measure with and without.
 const (
 	releaseCheck = 5 * time.Second
 	releaseGap   = 30 * time.Second
 	releaseBurst = 1000
 )
-
-var releaseOff = os.Getenv("WSPROXY_RELEASE_MEMORY") == "0"
 
 // releaser decides when to give memory back; check runs it on a ticker.
 type releaser struct {
@@ -70,7 +67,7 @@ func (s *Server) releaseMemory(every time.Duration, r *releaser) {
 }
 
 func (s *Server) startMemoryReleaser() {
-	if releaseOff {
+	if s.opts.NoReleaseMemory {
 		return
 	}
 	go s.releaseMemory(releaseCheck, &releaser{burst: releaseBurst, gap: releaseGap, free: debug.FreeOSMemory})

@@ -79,6 +79,10 @@ type loopMetrics struct {
 	bytes    [2]atomic.Uint64 // tunnel bytes by direction
 	messages [2]atomic.Uint64 // tunnel messages by direction
 	closedBy [numClosers]atomic.Uint64
+	// pollErrors counts epoll_ctl failures on a registered descriptor
+	// (the connection is closed); writeErrors writes of the proxy's own
+	// frames that failed (the connection is closing anyway).
+	pollErrors, writeErrors atomic.Uint64
 	// proxyCloses counts the tunnels the proxy closed on its own, by rule.
 	proxyCloses [numCloseRules]atomic.Uint64
 	codes       [2]closeCodes
@@ -175,7 +179,7 @@ func (lm *loopMetrics) unrouted() int { return len(lm.routes) - 1 }
 // noteHead is called when a request head has been read and parsed; upgrade
 // says whether it asks for a WebSocket upgrade.
 func (c *conn) noteHead(upgrade bool) {
-	c.obs.start = c.l.now.UnixNano()
+	c.obs.start = c.l.Now.UnixNano()
 	c.obs.bits = c.obs.bits&^(obsRouted|obsUpgrade) | obsPending
 	if upgrade {
 		c.obs.bits |= obsUpgrade
@@ -210,7 +214,7 @@ func (c *conn) noteResponse(status int) {
 		rc.handshakes[hsUpgraded].Add(1)
 		rc.tunnels.Add(1)
 		c.obs.bits |= obsTunnel
-		now := c.l.now.UnixNano()
+		now := c.l.Now.UnixNano()
 		latency := time.Duration(now - c.obs.start)
 		c.obs.start = now
 		if c.l.srv.sampleTunnel(lm) {
@@ -370,5 +374,20 @@ func (c *conn) noteClose(d int, code ws.StatusCode) {
 	}
 	if lm := c.l.obs; lm != nil {
 		lm.codes[d].add(uint16(code))
+	}
+}
+
+// addPollErr counts an epoll_ctl that failed (endpoint.setInterestForce).
+func (lm *loopMetrics) addPollErr() {
+	if lm != nil {
+		lm.pollErrors.Add(1)
+	}
+}
+
+// addWriteErr counts a write of the proxy's own bytes that failed; the
+// connection is closed by whoever next touches it.
+func (lm *loopMetrics) addWriteErr() {
+	if lm != nil {
+		lm.writeErrors.Add(1)
 	}
 }

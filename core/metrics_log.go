@@ -55,7 +55,7 @@ func (c *conn) logClosed(who uint8) {
 		attrs = append(attrs, slog.String("server", c.up.srv.name))
 	}
 	attrs = append(attrs,
-		slog.Duration("duration", time.Duration(c.l.now.UnixNano()-c.obs.start)),
+		slog.Duration("duration", time.Duration(c.l.Now.UnixNano()-c.obs.start)),
 		slog.String("closed_by", closerNames[who]))
 	if r := c.obs.rule; r != ruleNone {
 		attrs = append(attrs, slog.String("rule", closeRules[r].text))

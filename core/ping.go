@@ -68,7 +68,7 @@ func (c *conn) idleTimeout() time.Duration {
 
 // startTunnel arms the tunnel's timer after the 101.
 func (c *conn) startTunnel() {
-	now := c.l.now.UnixNano()
+	now := c.l.Now.UnixNano()
 	c.active = now
 	if c.rt.ws.ping != nil {
 		c.ping = &pingState{lastHeard: [2]int64{now, now}}
@@ -80,7 +80,7 @@ func (c *conn) startTunnel() {
 // the timer for the earliest next deadline.
 func (c *conn) onTunnelTimer() {
 	l := c.l
-	now := l.now.UnixNano()
+	now := l.Now.UnixNano()
 	if c.flags&cfGoingAway != 0 {
 		c.close() // the peers did not answer our Close in time
 		return
@@ -184,7 +184,7 @@ func (c *conn) halfClosed() {
 	if c.st != stTunnel {
 		return
 	}
-	if at := c.l.now.UnixNano() - int64(c.idleTimeout()) + int64(halfCloseTimeout); at < c.active {
+	if at := c.l.Now.UnixNano() - int64(c.idleTimeout()) + int64(halfCloseTimeout); at < c.active {
 		c.active = at
 	}
 	c.onTunnelTimer()

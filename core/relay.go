@@ -4,6 +4,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/codec"
+	"wsproxy/internal/sock"
 )
 
 // dirState is what the relay remembers about one direction of a tunnel
@@ -58,7 +59,7 @@ func (c *conn) relay(dst *endpoint, data []byte, d int) error {
 		return c.relayClosing(dst, data, d)
 	}
 	sc := &c.scan[d]
-	now := c.l.now.UnixNano()
+	now := c.l.Now.UnixNano()
 	w, off := 0, 0 // data[w:off] waits to be written
 	hdr := -1      // where the header of the frame passing starts in data; -1: it is forwarded already
 	active := false
@@ -154,7 +155,7 @@ func (c *conn) relay(dst *endpoint, data []byte, d int) error {
 	if active {
 		c.active = now
 	}
-	if spliceSupported && w < len(data) && c.spliceFollows(d) {
+	if sock.SpliceSupported && w < len(data) && c.spliceFollows(d) {
 		return c.flushBeforeSplice(dst, data[w:], d)
 	}
 	return c.flushRange(dst, data, w, len(data))

@@ -29,12 +29,11 @@ type relayRig struct {
 
 func newRelayRig(t *testing.T, pol *wsPolicy, flags connFlags) *relayRig {
 	t.Helper()
-	l, err := newLoop(0, 64<<10)
+	l, err := newLoop(&Server{log: slog.New(slog.DiscardHandler), limits: config.Limits{MaxPendingBytes: 64 << 10}}, 0, 64<<10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.p.Close() })
-	l.srv = &Server{log: slog.New(slog.DiscardHandler), limits: config.Limits{MaxPendingBytes: 64 << 10}}
+	t.Cleanup(func() { l.Close() })
 	c := &conn{l: l, st: stTunnel, rt: &route{ws: pol}, flags: flags}
 	c.tm.Owner = c
 	r := &relayRig{c: c}
@@ -47,14 +46,16 @@ func newRelayRig(t *testing.T, pol *wsPolicy, flags connFlags) *relayRig {
 		peer := fds[i][1]
 		t.Cleanup(func() { unix.Close(peer) })
 	}
-	c.cl = endpoint{fd: fds[0][0], c: c, l: l}
+	c.cl = endpoint{c: c, l: l}
+	c.cl.FD = fds[0][0]
 	pool, err := balance.NewPool("u", []balance.ServerConfig{{Addr: "127.0.0.1:1"}}, balance.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := pool.Servers()[0]
 	b.Acquire()
-	c.up = &endpoint{fd: fds[1][0], c: c, l: l, flags: epIsUpstream, srv: &server{b: b}}
+	c.up = &endpoint{c: c, l: l, flags: epIsUpstream, srv: &server{b: b}}
+	c.up.FD = fds[1][0]
 	t.Cleanup(func() { c.close() })
 	return r
 }

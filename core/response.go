@@ -18,7 +18,7 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 		if ev&(poller.Writable|poller.Error|poller.Hangup) == 0 {
 			return
 		}
-		if err := sock.ConnectError(up.fd); err != nil {
+		if err := sock.ConnectError(up.FD); err != nil {
 			c.upstreamFailed(err)
 			return
 		}
@@ -36,7 +36,7 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 		if done {
 			if up.flags&epShutWrite != 0 && up.flags&epWriteShut == 0 {
 				up.flags |= epWriteShut
-				_ = unix.Shutdown(up.fd, unix.SHUT_WR)
+				_ = sock.ShutdownWrite(up.FD)
 			}
 			// Bytes held back while the upstream was slow can go now.
 			c.processBuffered()
@@ -67,8 +67,8 @@ func (c *conn) readUpstream(up *endpoint) {
 		c.upstreamEOF()
 		return
 	}
-	c.active = l.now.UnixNano()
-	data := l.buf[:n]
+	c.active = l.Now.UnixNano()
+	data := l.Buf[:n]
 	x := c.x // nil in a tunnel
 	if x != nil && x.uin != nil {
 		x.uin.B = append(x.uin.B, data...)
@@ -124,7 +124,7 @@ func (c *conn) processUpstream(data []byte) int {
 			if c.flags&cfLearnSid != 0 {
 				c.learnSid(data[off:])
 			}
-			n, done, err := c.x.resp.step(data[off:])
+			n, done, err := c.x.resp.Scan(data[off:])
 			if err != nil {
 				c.close()
 				return len(data)
@@ -220,7 +220,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 		c.close()
 		return 0, false
 	}
-	c.x.resp.reset(kind, size)
+	c.x.resp.Reset(kind, size)
 	if kind == codec.BodyNone {
 		c.finishResponse(n < len(data))
 		return len(data), true
@@ -296,7 +296,7 @@ func (c *conn) finishResponse(extra bool) {
 	l := c.l
 	up := c.up
 	reusable := !extra && c.flags&(cfReqDone|cfUpstreamClose) == cfReqDone &&
-		c.x.resp.kind != codec.BodyUntilClose
+		c.x.resp.Kind() != codec.BodyUntilClose
 	c.up = nil
 	l.srv.release(up.srv)
 	if c.flags&cfLearnSid != 0 {
@@ -332,7 +332,7 @@ func (c *conn) upstreamEOF() {
 		c.shutWrite(&c.cl)
 		c.halfClosed()
 	case stResp:
-		if c.x.resp.kind == codec.BodyUntilClose {
+		if c.x.resp.Kind() == codec.BodyUntilClose {
 			c.finishResponse(false)
 			return
 		}

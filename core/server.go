@@ -11,6 +11,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/internal/config"
+	"wsproxy/internal/tlstrim"
 )
 
 // Options are the parts of a Server that do not come from the config file.
@@ -22,6 +23,13 @@ type Options struct {
 	// ReadBuffer is the size of each loop's shared read buffer in bytes.
 	// Zero: 64 KiB.
 	ReadBuffer int
+
+	// NoSplice turns splice(2) off for every tunnel (websocket.splice
+	// aside), for measuring with and without; NoTLSTrim keeps crypto/tls's
+	// input buffers (tls_trim.go); NoReleaseMemory keeps the heap's free
+	// pages after a burst (memory.go). cmd sets them from WSPROXY_SPLICE=0,
+	// WSPROXY_TLS_TRIM=0 and WSPROXY_RELEASE_MEMORY=0.
+	NoSplice, NoTLSTrim, NoReleaseMemory bool
 
 	// SidStore, when set, returns the store of learnt Engine.IO sessions
 	// for each upstream with balance: sid, by upstream name; worker
@@ -77,6 +85,7 @@ type Server struct {
 	underscores bool           // underscores_in_headers: forward field names with "_"
 	closed      sync.Once
 
+	tlsTrim          bool        // drop crypto/tls's empty input buffers (tls_trim.go)
 	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
 
 	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
@@ -107,6 +116,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		}
 		s.trusted = append(s.trusted, pfx)
 	}
+	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
 	s.limit = newLimiter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)
 	ups, err := newUpstreams(cfg, opts.SidStore)
 	if err != nil {
@@ -130,32 +140,29 @@ func (s *Server) Start() error {
 		n = 1
 	}
 	for i := 0; i < n; i++ {
-		l, err := newLoop(i, s.opts.ReadBuffer)
+		l, err := newLoop(s, i, s.opts.ReadBuffer)
 		if err != nil {
 			s.Close()
 			return err
 		}
-		l.srv = s
-		l.log = s.log
-		l.req.MaxHeaders, l.resp.MaxHeaders = s.limits.MaxHeaders, s.limits.MaxHeaders
 		s.attachMetrics(l)
 		s.loops = append(s.loops, l)
 	}
 	for _, lc := range s.cfg.Listen {
 		addr := lc.Addr
 		for _, l := range s.loops {
-			ln, err := listen(l, addr, serveProxy)
+			ln, err := listen(l, addr)
 			if err != nil {
 				s.Close()
 				return fmt.Errorf("listen %s: %w", lc.Addr, err)
 			}
 			ln.tls = s.tls.listener(lc.TLS)
 			ln.proxy = lc.ProxyProtocol
-			if addr != ln.addr.String() { // port 0: the others join the chosen port
-				addr = ln.addr.String()
-				s.addrs = append(s.addrs, ln.addr)
-			} else if l.id == 0 {
-				s.addrs = append(s.addrs, ln.addr)
+			if addr != ln.Addr.String() { // port 0: the others join the chosen port
+				addr = ln.Addr.String()
+				s.addrs = append(s.addrs, ln.Addr)
+			} else if l.ID == 0 {
+				s.addrs = append(s.addrs, ln.Addr)
 			}
 			s.lns = append(s.lns, ln)
 		}
@@ -167,7 +174,7 @@ func (s *Server) Start() error {
 		go func(l *Loop) {
 			defer s.wg.Done()
 			if err := l.Run(); err != nil {
-				s.log.Error("loop stopped", "loop", l.id, "err", err)
+				s.log.Error("loop stopped", "loop", l.ID, "err", err)
 			}
 		}(l)
 	}

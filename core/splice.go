@@ -1,8 +1,9 @@
 package core
 
 import (
-	"os"
 	"sync/atomic"
+	"wsproxy/internal/reactor"
+	"wsproxy/internal/sock"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
@@ -42,10 +43,6 @@ const (
 	pipesPerLoop = 32       // pipes a loop may have open
 )
 
-// spliceOff is WSPROXY_SPLICE=0 in the environment: no loop splices, for
-// measuring with and without.
-var spliceOff = os.Getenv("WSPROXY_SPLICE") == "0"
-
 // pipe is a kernel pipe that spliced payload passes through.
 type pipe struct {
 	r, w int   // read and write ends, non-blocking
@@ -63,8 +60,8 @@ type pipePool struct {
 	bytes [2]atomic.Uint64 // payload bytes spliced, per direction
 }
 
-func (pp *pipePool) init() {
-	if spliceSupported && !spliceOff {
+func (pp *pipePool) init(on bool) {
+	if sock.SpliceSupported && on {
 		pp.max = pipesPerLoop
 	}
 }
@@ -82,10 +79,11 @@ func (pp *pipePool) get() *pipe {
 		if pp.made.Load() >= pp.max {
 			return nil
 		}
-		var err error
-		if p, err = newPipe(); err != nil {
+		r, w, err := sock.Pipe()
+		if err != nil {
 			return nil // out of descriptors or pipe memory: read and write will do
 		}
+		p = &pipe{r: r, w: w}
 		pp.made.Add(1)
 	}
 	pp.held.Add(1)
@@ -133,7 +131,7 @@ func (c *conn) dirSrc(d int) *endpoint {
 // spliceReady reports whether direction d of a tunnel may splice now,
 // payload length aside.
 func (c *conn) spliceReady(d int) bool {
-	if !spliceSupported || c.st != stTunnel || !c.rt.ws.splice {
+	if !sock.SpliceSupported || c.st != stTunnel || !c.rt.ws.splice {
 		return false
 	}
 	if c.dir[d].flags&(dsBulk|dsSkip|dsClosePending|dsCloseSent) != dsBulk {
@@ -154,7 +152,7 @@ func (c *conn) spliceReady(d int) bool {
 // read and checked as usual and the payload behind it stays in the socket
 // for spliceTunnel. 0: no cap.
 func (c *conn) tunnelReadMax(d int) int {
-	if !spliceSupported || !c.spliceReady(d) {
+	if !sock.SpliceSupported || !c.spliceReady(d) {
 		return 0
 	}
 	return int(c.scan[d].Remaining()) + ws.MaxHeaderSize
@@ -172,7 +170,7 @@ func (c *conn) spliceFollows(d int) bool {
 func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d int) error {
 	c.noteBytes(d, len(p))
 	for len(p) > 0 {
-		n, err := sendMore(dst.fd, p)
+		n, err := sock.SendMore(dst.FD, p)
 		switch err {
 		case nil:
 			p = p[n:]
@@ -207,7 +205,7 @@ func (c *conn) spliceTunnel(d int) bool {
 	var inErr, outErr error
 	eof := false
 	for i := 0; i < spliceRounds && rem > 0 && p.n == 0; i++ {
-		n, err := spliceIn(src.fd, p, int(min(rem, 1<<30)))
+		n, err := sock.Splice(src.FD, p.w, int(min(rem, 1<<30)))
 		if err != nil || n == 0 {
 			inErr, eof = err, err == nil
 			break
@@ -216,12 +214,12 @@ func (c *conn) spliceTunnel(d int) bool {
 		rem -= int64(n)
 		moved += int64(n)
 		p.n = n
-		if outErr = spliceDrain(p, dst.fd); outErr != nil {
+		if outErr = spliceDrain(p, dst.FD); outErr != nil {
 			break
 		}
 	}
 	if moved > 0 {
-		c.active = c.l.now.UnixNano()
+		c.active = c.l.Now.UnixNano()
 		c.noteBytes(d, int(moved))
 		pp.bytes[d].Add(uint64(moved))
 	}
@@ -245,7 +243,7 @@ func (c *conn) spliceTunnel(d int) bool {
 // is full; only errors other than a full socket are returned.
 func spliceDrain(p *pipe, fd int) error {
 	for p.n > 0 {
-		n, err := spliceOut(p, fd)
+		n, err := sock.Splice(p.r, fd, p.n)
 		if err == unix.EAGAIN {
 			return nil
 		}
@@ -260,7 +258,7 @@ func spliceDrain(p *pipe, fd int) error {
 // flushPipe writes the spliced bytes waiting for e; it reports whether
 // none is left, and then gives the pipe back to the loop.
 func (e *endpoint) flushPipe() (bool, error) {
-	if err := spliceDrain(e.pipe, e.fd); err != nil {
+	if err := spliceDrain(e.pipe, e.FD); err != nil {
 		return false, err
 	}
 	if e.pipe.n > 0 {
@@ -277,4 +275,9 @@ func (e *endpoint) dropPipe(l *Loop) {
 		l.pipes.put(e.pipe)
 		e.pipe = nil
 	}
+}
+
+func closePipe(p *pipe) {
+	reactor.CloseFD(p.r)
+	reactor.CloseFD(p.w)
 }

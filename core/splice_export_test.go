@@ -1,5 +1,7 @@
 package core
 
+import "wsproxy/internal/sock"
+
 // SpliceStats sums over s's loops the payload bytes spliced per direction
 // (0: client to upstream), the pipes connections hold now and the pipes
 // open (held or pooled). The counters are atomic: any goroutine may call it.
@@ -15,4 +17,4 @@ func SpliceStats(s *Server) (bytes [2]uint64, held, open int) {
 }
 
 // SpliceSupported reports whether this platform splices.
-const SpliceSupported = spliceSupported
+const SpliceSupported = sock.SpliceSupported

@@ -120,7 +120,7 @@ func (t *tlsConn) Read(p []byte) (int, error) {
 	if t.drained {
 		return 0, errWouldBlock
 	}
-	n, err := readFD(t.e.fd, p)
+	n, err := readFD(t.e.FD, p)
 	switch {
 	case err == unix.EAGAIN:
 		t.drained = true
@@ -140,10 +140,7 @@ func (t *tlsConn) Write(p []byte) (int, error) {
 		return hs.write(t, p)
 	}
 	e := t.e
-	if e.out == nil {
-		e.out, e.off = bytebufferpool.Get(), 0
-	}
-	e.out.B = append(e.out.B, p...)
+	e.Queue(p)
 	if !t.collect {
 		if _, err := e.flush(); err != nil {
 			return 0, err
@@ -167,13 +164,13 @@ func (t *tlsConn) RemoteAddr() net.Addr {
 	return net.TCPAddrFromAddrPort(t.e.c.peer)
 }
 
-// tlsRead is endpoint.read for a TLS endpoint: plaintext into l.buf.
+// tlsRead is endpoint.read for a TLS endpoint: plaintext into l.Buf.
 func (e *endpoint) tlsRead(l *Loop, max int) (int, error) {
 	t := e.tls
 	if t.phase != tlsReady {
 		return t.readHandshake(l)
 	}
-	b := l.buf
+	b := l.Buf
 	if max > 0 && max < len(b) {
 		b = b[:max]
 	}
@@ -194,7 +191,7 @@ func (e *endpoint) tlsRead(l *Loop, max int) (int, error) {
 		// for the housekeeper's sweep (tls_trim.go).
 		if t.reads < trimReads {
 			t.reads++
-			trimTLSInput(t.conn)
+			l.trimInput(t.conn)
 		}
 		if n == 0 {
 			return 0, unix.EAGAIN
@@ -224,7 +221,7 @@ func (e *endpoint) tlsWrite(p []byte) error {
 		t.plain.B = append(t.plain.B, p...)
 		return nil
 	}
-	queued := e.out != nil
+	queued := e.Queued()
 	t.collect = true
 	_, err := t.conn.Write(p)
 	t.collect = false
@@ -241,13 +238,13 @@ func (e *endpoint) tlsWrite(p []byte) error {
 func (e *endpoint) tlsInterest(l *Loop, ev poller.Event) poller.Event {
 	t := e.tls
 	if e.flags&epConnecting == 0 {
-		if e.out == nil {
+		if !e.Queued() {
 			ev &^= poller.Writable // plaintext waiting for the handshake is not writable yet
 		}
 		if t.phase == tlsIdle && t.upstream() {
 			// Connected: the client speaks first.
 			t.hs = newHandshake(l)
-			l.srv.tls.queues[l.id].enter(t)
+			l.srv.tls.queues[l.ID].enter(t)
 		}
 	}
 	switch t.phase {
@@ -281,7 +278,7 @@ func (t *tlsConn) reread(l *Loop) {
 			e.closeFD(l)
 		}
 	default:
-		e.onEvent(poller.Readable)
+		e.OnEvent(poller.Readable)
 	}
 }
 
@@ -292,7 +289,7 @@ func (e *endpoint) tlsClose() {
 	t := e.tls
 	switch t.phase {
 	case tlsReady:
-		if e.out == nil && e.flags&epWriteShut == 0 {
+		if !e.Queued() && e.flags&epWriteShut == 0 {
 			t.collect = true
 			_ = t.conn.CloseWrite()
 			t.collect = false

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
+	"wsproxy/internal/sock"
 	"wsproxy/poller"
 )
 
@@ -109,12 +110,11 @@ func (t *tlsConn) readHandshake(l *Loop) (int, error) {
 	if room := tlsEarlyMax - t.hs.buffered(); t.phase == tlsWaiting || room <= 0 {
 		// Not reading now, so the poller reported a hang-up or an error:
 		// look without taking anything.
-		var one [1]byte
-		if n, _, err = unix.Recvfrom(e.fd, one[:], unix.MSG_PEEK|unix.MSG_DONTWAIT); n > 0 {
+		if n, err = sock.Peek(e.FD); n > 0 {
 			err = unix.EAGAIN
 		}
 	} else {
-		n, err = readFD(e.fd, l.buf[:min(room, len(l.buf))])
+		n, err = readFD(e.FD, l.Buf[:min(room, len(l.Buf))])
 	}
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
@@ -135,9 +135,9 @@ func (t *tlsConn) readHandshake(l *Loop) (int, error) {
 	if t.hs == nil {
 		t.hs = newHandshake(l)
 	}
-	t.hs.feed(l.buf[:n], nil)
+	t.hs.feed(l.Buf[:n], nil)
 	if t.phase == tlsIdle && (e.c.flags&cfProxyHeader == 0 || t.proxyHeader()) {
-		l.srv.tls.queues[l.id].enter(t)
+		l.srv.tls.queues[l.ID].enter(t)
 	}
 	return 0, unix.EAGAIN
 }
@@ -166,12 +166,7 @@ func (t *tlsConn) sendHandshake(b *bytebufferpool.ByteBuffer) {
 		bytebufferpool.Put(b)
 		return
 	}
-	if e.out == nil {
-		e.out, e.off = b, 0
-	} else {
-		e.out.B = append(e.out.B, b.B...)
-		bytebufferpool.Put(b)
-	}
+	e.QueueBuffer(b)
 	if _, err := e.flush(); err != nil {
 		e.c.close()
 		return
@@ -195,7 +190,7 @@ func (t *tlsConn) start(l *Loop) {
 
 // handshakeDone takes the goroutine's result on the loop.
 func (t *tlsConn) handshakeDone(l *Loop, err error) {
-	l.srv.tls.queues[l.id].leave(l)
+	l.srv.tls.queues[l.ID].leave(l)
 	hs := t.hs
 	t.hs = nil
 	closed := t.phase == tlsClosed
@@ -218,7 +213,7 @@ func (t *tlsConn) handshakeDone(l *Loop, err error) {
 	}
 	t.phase = tlsReady
 	t.in, t.off = hs.in, hs.off
-	trimTLSInput(t.conn) // the handshake's buffers, once empty (tls_trim.go)
+	l.trimInput(t.conn) // the handshake's buffers, once empty (tls_trim.go)
 	e := t.e
 	// A peer may send its data and its FIN right behind its Finished; the
 	// EOF is found again after the data is read.
@@ -228,7 +223,7 @@ func (t *tlsConn) handshakeDone(l *Loop, err error) {
 	}
 	// Bytes that came with or after the peer's Finished may be in t.in
 	// or inside tls.Conn already: read them now, the poller will not tell.
-	e.onEvent(poller.Readable)
+	e.OnEvent(poller.Readable)
 }
 
 // countFailure counts a handshake that did not complete and logs why.
@@ -253,10 +248,7 @@ func (t *tlsConn) fail(err error) {
 	c.cl.flags |= epEOF
 	out := codec.AppendStatusResponse(c.l.hbuf[:0], 400, "plain HTTP request sent to a TLS port; use https:// or wss://")
 	c.l.hbuf = out[:0]
-	if c.cl.out == nil {
-		c.cl.out, c.cl.off = bytebufferpool.Get(), 0
-	}
-	c.cl.out.B = append(c.cl.out.B, out...)
+	c.cl.Queue(out)
 	if done, ferr := c.cl.flush(); done || ferr != nil {
 		c.close()
 		return

@@ -14,7 +14,10 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"wsproxy/internal/config"
+	"wsproxy/internal/echo"
+	"wsproxy/internal/reactor"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/tlstrim"
 )
 
 // startTrimProxy starts a proxy with a TLS listener for ws.example.com in
@@ -22,17 +25,17 @@ import (
 func startTrimProxy(t *testing.T) (*Server, string) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	echo, err := NewEcho("127.0.0.1:0", "e1", 1, log)
+	e, err := echo.New("127.0.0.1:0", "e1", 1, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(echo.Close)
+	t.Cleanup(e.Close)
 	cert, key := testcert.Write(t, t.TempDir(), "ws", testcert.Spec{Names: []string{"ws.example.com"}})
 	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
 loops: 2
 routes: [{path: /, upstream: %q}]
-`, cert, key, echo.Addr().String())))
+`, cert, key, e.Addr().String())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,17 +63,17 @@ func clientInputCaps(t *testing.T, srv *Server, addr net.Addr, sweep bool) strin
 			if sweep {
 				l.trimTLS() // what the housekeeper does once a second
 			}
-			for _, h := range l.handlers {
+			found := ""
+			l.Each(func(_ int, h reactor.Handler) {
 				e, ok := h.(*endpoint)
-				if !ok || e.tls == nil || e.tls.phase != tlsReady || e.tls.upstream() || e.c == nil {
-					continue
-				}
-				if p := e.c.peer; netip.AddrPortFrom(p.Addr().Unmap(), p.Port()) == peer {
-					res <- tlsInputCaps(t, e.tls.conn)
+				if !ok || e.tls == nil || e.tls.phase != tlsReady || e.tls.upstream() || e.c == nil || found != "" {
 					return
 				}
-			}
-			res <- ""
+				if p := e.c.peer; netip.AddrPortFrom(p.Addr().Unmap(), p.Port()) == peer {
+					found = tlsInputCaps(t, e.tls.conn)
+				}
+			})
+			res <- found
 		}) {
 			t.Fatal("loop stopped")
 		}
@@ -102,7 +105,7 @@ func expectTrimmed(t *testing.T, srv *Server, addr net.Addr, when string, sweep 
 // input buffer after its handshake and after every echo, large messages
 // included, and keeps echoing correctly.
 func TestTLSTrimProxy(t *testing.T) {
-	if !tlsTrim.on {
+	if !(tlstrim.Err() == nil) {
 		t.Skip("trimming is off")
 	}
 	srv, addr := startTrimProxy(t)

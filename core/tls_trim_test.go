@@ -4,96 +4,21 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
-	"reflect"
 	"testing"
-	"unsafe"
 
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/tlstrim"
 )
-
-// TestTLSTrimLayout fails when a Go release moves or retypes the tls.Conn
-// fields tls_trim.go needs: trimming would then turn itself off, and idle
-// wss connections would quietly cost ~3.5 KB more each.
-func TestTLSTrimLayout(t *testing.T) {
-	if tlsTrim.err != nil {
-		t.Fatalf("tls.Conn input buffers not found, trimming is off: %v", tlsTrim.err)
-	}
-	if !tlsTrim.on {
-		t.Logf("trimming is off: WSPROXY_TLS_TRIM=0")
-	}
-}
-
-// TestFindTLSInputFields: the guard accepts the expected layout only.
-func TestFindTLSInputFields(t *testing.T) {
-	type good struct {
-		x        int
-		rawInput bytes.Buffer
-		input    bytes.Reader
-		hand     bytes.Buffer
-	}
-	type inner struct{ hand bytes.Buffer }
-	tests := []struct {
-		name string
-		typ  reflect.Type
-		ok   bool
-	}{
-		{"tls.Conn", reflect.TypeFor[tls.Conn](), true},
-		{"expected layout", reflect.TypeFor[good](), true},
-		{"not a struct", reflect.TypeFor[int](), false},
-		{"hand missing", reflect.TypeFor[struct {
-			rawInput bytes.Buffer
-			input    bytes.Reader
-		}](), false},
-		{"rawInput a slice", reflect.TypeFor[struct {
-			rawInput []byte
-			input    bytes.Reader
-			hand     bytes.Buffer
-		}](), false},
-		{"input a pointer", reflect.TypeFor[struct {
-			rawInput bytes.Buffer
-			input    *bytes.Reader
-			hand     bytes.Buffer
-		}](), false},
-		{"hand promoted", reflect.TypeFor[struct {
-			rawInput bytes.Buffer
-			input    bytes.Reader
-			inner
-		}](), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			raw, in, hand, err := findTLSInputFields(tt.typ)
-			if (err == nil) != tt.ok {
-				t.Fatalf("err = %v; want ok %v", err, tt.ok)
-			}
-			if tt.typ == reflect.TypeFor[good]() {
-				var g good
-				if raw != unsafe.Offsetof(g.rawInput) || in != unsafe.Offsetof(g.input) || hand != unsafe.Offsetof(g.hand) {
-					t.Errorf("offsets %d, %d, %d; want %d, %d, %d", raw, in, hand,
-						unsafe.Offsetof(g.rawInput), unsafe.Offsetof(g.input), unsafe.Offsetof(g.hand))
-				}
-			}
-		})
-	}
-}
-
-// tlsInputs returns c's three input buffers (tests only).
-func tlsInputs(t testing.TB, c *tls.Conn) (rawInput *bytes.Buffer, input *bytes.Reader, hand *bytes.Buffer) {
-	t.Helper()
-	if tlsTrim.err != nil {
-		t.Fatalf("layout: %v", tlsTrim.err)
-	}
-	p := unsafe.Pointer(c)
-	return (*bytes.Buffer)(unsafe.Add(p, tlsTrim.rawInput)),
-		(*bytes.Reader)(unsafe.Add(p, tlsTrim.input)),
-		(*bytes.Buffer)(unsafe.Add(p, tlsTrim.hand))
-}
 
 // tlsInputCaps describes what c's input buffers hold on to; "0 0 0" when
 // it holds none.
 func tlsInputCaps(t testing.TB, c *tls.Conn) string {
-	raw, in, hand := tlsInputs(t, c)
-	return fmt.Sprintf("%d %d %d", raw.Cap(), in.Size(), hand.Cap())
+	t.Helper()
+	raw, in, hand, ok := tlstrim.Caps(c)
+	if !ok {
+		t.Fatalf("tls.Conn layout: %v", tlstrim.Err())
+	}
+	return fmt.Sprintf("%d %d %d", raw, in, hand)
 }
 
 // memTLS returns a server and a client tls.Conn of version v over a
@@ -138,11 +63,10 @@ func readTrimmed(t *testing.T, r *tls.Conn, mc *memConn, want []byte, piece int)
 		got = append(got, buf[:n]...)
 		switch {
 		case err == errWouldBlock:
-			raw, _, _ := tlsInputs(t, r)
-			partial := raw.Len()
-			trimTLSInput(r)
-			if raw.Len() != partial {
-				t.Fatalf("trim changed a partial record of %d bytes to %d", partial, raw.Len())
+			partial, _, _, _ := tlstrim.Lens(r)
+			tlstrim.Input(r)
+			if after, _, _, _ := tlstrim.Lens(r); after != partial {
+				t.Fatalf("trim changed a partial record of %d bytes to %d", partial, after)
 			}
 			mc.mu.Lock()
 			left := mc.wire.Len()
@@ -161,7 +85,7 @@ func readTrimmed(t *testing.T, r *tls.Conn, mc *memConn, want []byte, piece int)
 	if n, err := r.Read(buf); n != 0 || err != errWouldBlock {
 		t.Fatalf("Read after the last byte = %d, %v; want 0, errWouldBlock", n, err)
 	}
-	trimTLSInput(r)
+	tlstrim.Input(r)
 	if got := tlsInputCaps(t, r); got != "0 0 0" {
 		t.Fatalf("after reading everything: rawInput cap, input size, hand cap = %s; want 0 0 0", got)
 	}
@@ -171,13 +95,13 @@ func readTrimmed(t *testing.T, r *tls.Conn, mc *memConn, want []byte, piece int)
 // cut at odd places, in both directions (the client direction reads the
 // TLS 1.3 session tickets through hand): every byte arrives, in order.
 func TestTLSTrimBetweenReads(t *testing.T) {
-	if !tlsTrim.on {
+	if !(tlstrim.Err() == nil) {
 		t.Skip("trimming is off")
 	}
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
 			srv, cli, sc, cc := memTLS(t, v)
-			trimTLSInput(srv)
+			tlstrim.Input(srv)
 			if got := tlsInputCaps(t, srv); got != "0 0 0" {
 				t.Fatalf("after the handshake: %s; want 0 0 0", got)
 			}
@@ -205,7 +129,7 @@ func BenchmarkTLSTrim(b *testing.B) {
 	for _, on := range []bool{true, false} {
 		for _, size := range []int{64, 4096, 16 << 10, 64 << 10} {
 			b.Run(fmt.Sprintf("trim=%v/%d", on, size), func(b *testing.B) {
-				if on && !tlsTrim.on {
+				if on && !(tlstrim.Err() == nil) {
 					b.Skip("trimming is off")
 				}
 				srv, cli, sc, _ := memTLS(b, tls.VersionTLS13)
@@ -226,7 +150,7 @@ func BenchmarkTLSTrim(b *testing.B) {
 						}
 					}
 					if on {
-						trimTLSInput(srv)
+						tlstrim.Input(srv)
 					}
 				}
 			})

@@ -102,9 +102,7 @@ func (ts *tlsState) probeClient(srv *server, plain *http.Client) (*http.Client, 
 // done: plaintext waiting for it counts, so that back-pressure holds.
 func (e *endpoint) tlsPending() int {
 	n := len(e.tls.plain.B)
-	if e.out != nil {
-		n += len(e.out.B) - e.off
-	}
+	n += e.Pending()
 	return n
 }
 
@@ -117,9 +115,7 @@ func (e *endpoint) takeUnsent() (b *bytebufferpool.ByteBuffer, off int) {
 		b, t.plain = t.plain, nil
 		return b, 0
 	}
-	b, off = e.out, e.off
-	e.out, e.off = nil, 0
-	return b, off
+	return e.Take()
 }
 
 // queueUnsent gives a newly dialled upstream endpoint b[off:], taken from
@@ -130,7 +126,7 @@ func (e *endpoint) queueUnsent(b *bytebufferpool.ByteBuffer, off int) {
 		bytebufferpool.Put(b)
 		return
 	}
-	e.out, e.off = b, off
+	e.Restore(b, off)
 }
 
 // sendPlain encrypts what was written to an upstream during its handshake

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"time"
+	"wsproxy/internal/reactor"
 
 	"github.com/valyala/bytebufferpool"
 
@@ -52,7 +53,8 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 		l.srv.connected(srv, false)
 		return nil, &upstreamError{err}
 	}
-	up := &endpoint{fd: fd, c: c, l: l, srv: srv, flags: epConnecting | epIsUpstream, events: poller.Writable}
+	up := &endpoint{c: c, l: l, srv: srv, flags: epConnecting | epIsUpstream, events: poller.Writable}
+	up.FD = fd
 	c.noteDial(up)
 	l.srv.tls.dialTLS(up)
 	// A connect to a loopback address (a backend on the same host) is
@@ -63,8 +65,8 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 		up.flags &^= epConnecting
 		up.events = poller.Readable
 	}
-	if err := l.register(fd, up, up.events); err != nil {
-		closeFD(fd)
+	if err := l.Register(fd, up, up.events); err != nil {
+		reactor.CloseFD(fd)
 		return nil, &upstreamError{err}
 	}
 	up.flags |= epRegistered
@@ -168,7 +170,7 @@ func (c *conn) releaseRetry() {
 }
 
 func (c *conn) scheduleRead() {
-	c.active = c.l.now.UnixNano()
+	c.active = c.l.Now.UnixNano()
 	d := c.l.srv.timeouts.Read
 	if c.flags&cfUpgrade != 0 {
 		d = min(d, c.l.srv.timeouts.Handshake)
@@ -178,9 +180,9 @@ func (c *conn) scheduleRead() {
 
 // onTimer fires the connection's single timer; what it means depends on the
 // state.
-func (c *conn) onTimer() {
+func (c *conn) OnTimer() {
 	l := c.l
-	now := l.now.UnixNano()
+	now := l.Now.UnixNano()
 	switch {
 	case c.st == stClosed:
 	case c.up != nil && c.up.flags&epConnecting != 0:
@@ -233,7 +235,7 @@ func (p *idlePool) park(l *Loop, up *endpoint) {
 	}
 	up.c = nil
 	up.flags &^= epReused
-	up.parked = l.now.UnixNano()
+	up.parked = l.Now.UnixNano()
 	up.setInterest(l, poller.Readable)
 	p.m[up.srv] = append(list, up)
 }

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/core"
+	"wsproxy/internal/echo"
 	"wsproxy/internal/master"
 )
 
@@ -210,7 +210,7 @@ func freePort(t *testing.T) string {
 // startEcho starts an echo backend in the test process.
 func startEcho(t *testing.T) string {
 	t.Helper()
-	e, err := core.NewEcho("127.0.0.1:0", "e1", 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := echo.New("127.0.0.1:0", "e1", 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 	"wsproxy/internal/asynclog"
+	"wsproxy/internal/echo"
 
 	"wsproxy/balance"
 	"wsproxy/core"
@@ -187,7 +188,9 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) ba
 		cfg.Loops = loops
 	}
 	setProcs(cfg.Loops)
-	srv, err := core.New(cfg, core.Options{Logger: log, SidStore: sids})
+	opts := envOptions()
+	opts.Logger, opts.SidStore = log, sids
+	srv, err := core.New(cfg, opts)
 	srvp = srv
 	if err != nil {
 		return err
@@ -230,16 +233,16 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) ba
 
 // startDemoBackends starts one echo backend per server address of the seed
 // config, named echo-1, echo-2, ...
-func startDemoBackends(cfg *config.Config, log *slog.Logger) ([]*core.EchoServer, error) {
+func startDemoBackends(cfg *config.Config, log *slog.Logger) ([]*echo.Server, error) {
 	seen := map[string]bool{}
-	var out []*core.EchoServer
+	var out []*echo.Server
 	for _, name := range []string{"webpush"} {
 		for i, s := range cfg.Upstreams[name].Servers {
 			if seen[s.Addr] {
 				continue
 			}
 			seen[s.Addr] = true
-			e, err := core.NewEcho(s.Addr, fmt.Sprintf("echo-%d", i+1), 1, log)
+			e, err := echo.New(s.Addr, fmt.Sprintf("echo-%d", i+1), 1, log)
 			if err != nil {
 				return nil, fmt.Errorf("demo backend: %w (is another demo running?)", err)
 			}
@@ -321,7 +324,7 @@ func echoCmd(args []string) error {
 	loops := fs.Int("loops", 1, "event loops")
 	_ = fs.Parse(args)
 	log := newLogger("info")
-	e, err := core.NewEcho(*listen, *id, *loops, log)
+	e, err := echo.New(*listen, *id, *loops, log)
 	if err != nil {
 		return err
 	}
@@ -336,3 +339,15 @@ func echoCmd(args []string) error {
 // hupSingle is what a process without a master says on SIGHUP, after
 // reloading its TLS certificates in place.
 const hupSingle = "SIGHUP: certificates reloaded; a configuration reload needs a master (run with -master, or -workers N)"
+
+// envOptions reads the switches kept for measuring with and without a
+// feature: WSPROXY_SPLICE=0, WSPROXY_TLS_TRIM=0, WSPROXY_RELEASE_MEMORY=0
+// (BENCHMARKS.md). They are read here, once; core takes them as Options.
+func envOptions() core.Options {
+	off := func(name string) bool { return os.Getenv(name) == "0" }
+	return core.Options{
+		NoSplice:        off("WSPROXY_SPLICE"),
+		NoTLSTrim:       off("WSPROXY_TLS_TRIM"),
+		NoReleaseMemory: off("WSPROXY_RELEASE_MEMORY"),
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"wsproxy/core"
 	"wsproxy/internal/config"
+	"wsproxy/internal/echo"
 )
 
 // testLogger logs through t.
@@ -234,7 +235,7 @@ func (h stripTime) Handle(ctx context.Context, r slog.Record) error {
 
 // TestServerMetrics scrapes a running proxy's counters.
 func TestServerMetrics(t *testing.T) {
-	echo, err := core.NewEcho("127.0.0.1:0", "e1", 1, testLogger(t))
+	echo, err := echo.New("127.0.0.1:0", "e1", 1, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package core
+package echo
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"wsproxy/internal/reactor"
 
 	"github.com/gobwas/ws"
 	"github.com/valyala/bytebufferpool"
@@ -18,13 +19,15 @@ import (
 	"wsproxy/poller"
 )
 
-// echoBacklog is how much unsent echo output pauses reading from a client.
-const echoBacklog = 256 << 10
+// backlog is how much unsent echo output pauses reading from a client.
+const backlog = 256 << 10
 
-// echoConn is one connection to an EchoServer.
-type echoConn struct {
-	srv     *EchoServer
-	ep      endpoint
+// conn is one connection to an Server.
+type conn struct {
+	srv     *Server
+	l       *loop
+	sock    reactor.Socket
+	events  poller.Event // current interest
 	peer    netip.AddrPort
 	in      *bytebufferpool.ByteBuffer // unprocessed bytes: a partial head
 	ws      bool
@@ -32,11 +35,11 @@ type echoConn struct {
 
 	// HTTP request in progress.
 	inBody bool
-	body   bodyState
+	body   codec.BodyScanner
 	nbody  int64 // payload bytes: a chunked body is reported decoded
 	sum    hash.Hash
 	dec    dechunker
-	report echoReport
+	report report
 	close  bool
 
 	// WebSocket frame in progress.
@@ -46,8 +49,8 @@ type echoConn struct {
 	ctl *bytebufferpool.ByteBuffer // control frame payload being collected
 }
 
-// echoReport is what the echo backend tells about an HTTP request.
-type echoReport struct {
+// report is what the echo backend tells about an HTTP request.
+type report struct {
 	ID              string   `json:"id"`
 	Method          string   `json:"method"`
 	Path            string   `json:"path"`
@@ -68,42 +71,42 @@ type echoReport struct {
 	head            bool
 }
 
-func (c *echoConn) interest() poller.Event {
+func (c *conn) interest() poller.Event {
 	var ev poller.Event
-	if !c.closing && c.ep.pending() < echoBacklog {
+	if !c.closing && c.sock.Pending() < backlog {
 		ev |= poller.Readable
 	}
-	if c.ep.pending() > 0 {
+	if c.sock.Pending() > 0 {
 		ev |= poller.Writable
 	}
 	return ev
 }
 
-func (c *echoConn) onEvent(ev poller.Event) {
-	l := c.ep.l
-	if ev&(poller.Writable|poller.Error) != 0 && c.ep.pending() > 0 {
-		done, err := c.ep.flush()
+func (c *conn) OnEvent(ev poller.Event) {
+	l := c.l
+	if ev&(poller.Writable|poller.Error) != 0 && c.sock.Pending() > 0 {
+		done, err := c.sock.Flush()
 		if err != nil || done && c.closing {
-			c.shutdown()
+			c.Shutdown()
 			return
 		}
 	}
-	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && !c.closing && c.ep.pending() < echoBacklog {
-		n, err := c.ep.read(l, 0)
+	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && !c.closing && c.sock.Pending() < backlog {
+		n, err := c.sock.Read(l.Buf)
 		if err == unix.EAGAIN {
 			return
 		}
 		if err != nil || n == 0 {
-			c.shutdown()
+			c.Shutdown()
 			return
 		}
-		data := l.buf[:n]
+		data := l.Buf[:n]
 		if c.in != nil {
 			c.in.B = append(c.in.B, data...)
 			data = c.in.B
 		}
 		rest := c.process(data)
-		if c.ep.fd < 0 {
+		if c.sock.FD < 0 {
 			return
 		}
 		switch {
@@ -116,28 +119,28 @@ func (c *echoConn) onEvent(ev poller.Event) {
 		case len(rest) > 0:
 			c.in.B = c.in.B[:copy(c.in.B, rest)]
 		}
-		if c.closing && c.ep.pending() == 0 {
-			c.shutdown()
+		if c.closing && c.sock.Pending() == 0 {
+			c.Shutdown()
 			return
 		}
 	}
-	c.ep.setInterest(l, c.interest())
+	c.setInterest(c.interest())
 }
 
 // process handles data and returns what must wait for more bytes.
-func (c *echoConn) process(data []byte) []byte {
+func (c *conn) process(data []byte) []byte {
 	for len(data) > 0 && !c.closing {
 		switch {
 		case c.ws:
 			c.frames(data)
 			return nil
 		case c.inBody:
-			n, done, err := c.body.step(data)
+			n, done, err := c.body.Scan(data)
 			if err != nil {
 				c.fail(400, "malformed chunked body")
 				return nil
 			}
-			if c.body.kind == codec.BodyChunked {
+			if c.body.Kind() == codec.BodyChunked {
 				c.dec.payload(data[:n], c.addBody)
 			} else {
 				c.addBody(data[:n])
@@ -159,8 +162,8 @@ func (c *echoConn) process(data []byte) []byte {
 }
 
 // head parses one request head; ok is false when more bytes are needed.
-func (c *echoConn) head(data []byte) (int, bool) {
-	req := &c.ep.l.req
+func (c *conn) head(data []byte) (int, bool) {
+	req := &c.l.req
 	n, err := codec.ParseRequest(data, req)
 	if err == codec.ErrShort {
 		if len(data) > 64<<10 {
@@ -179,7 +182,7 @@ func (c *echoConn) head(data []byte) (int, bool) {
 		return len(data), true
 	}
 	if req.Upgrade {
-		out := append(c.ep.l.hbuf[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+		out := append(c.l.hbuf[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 		out = codec.AppendAcceptKey(out, req.WSKey)
 		out = append(out, "\r\nX-Echo-Id: "...)
 		out = append(append(out, c.srv.ID...), "\r\nX-Echo-Path: "...)
@@ -188,12 +191,12 @@ func (c *echoConn) head(data []byte) (int, bool) {
 			out = append(append(out, '?'), req.Query...)
 		}
 		out = append(out, "\r\n\r\n"...)
-		c.ep.l.hbuf = out[:0]
+		c.l.hbuf = out[:0]
 		c.ws = true
 		c.write(out)
 		return n, true
 	}
-	c.report = echoReport{
+	c.report = report{
 		ID: c.srv.ID, Method: string(req.Method), Path: string(req.Path), Query: string(req.Query),
 		Host: string(req.Host), Peer: c.peer.String(), status: 200,
 		head: string(req.Method) == "HEAD",
@@ -229,7 +232,7 @@ func (c *echoConn) head(data []byte) (int, bool) {
 	}
 	c.close = req.Close
 	kind, size := req.Body()
-	c.body.reset(kind, size)
+	c.body.Reset(kind, size)
 	c.nbody = 0
 	c.sum = sha256.New()
 	c.dec = dechunker{}
@@ -241,7 +244,7 @@ func (c *echoConn) head(data []byte) (int, bool) {
 	return n, true
 }
 
-func (c *echoConn) addBody(p []byte) {
+func (c *conn) addBody(p []byte) {
 	c.sum.Write(p)
 	c.nbody += int64(len(p))
 }
@@ -293,7 +296,7 @@ func (d *dechunker) payload(p []byte, out func([]byte)) {
 }
 
 // respond writes the answer to the request whose body just ended.
-func (c *echoConn) respond() {
+func (c *conn) respond() {
 	r := &c.report
 	r.BodyBytes = c.nbody
 	r.BodySHA256 = hex.EncodeToString(c.sum.Sum(nil))
@@ -346,23 +349,23 @@ func (c *echoConn) respond() {
 	}
 }
 
-func (c *echoConn) fail(status int, reason string) {
+func (c *conn) fail(status int, reason string) {
 	out := codec.AppendStatusResponse(nil, status, reason)
 	c.write(out)
 	c.closing = true
 }
 
-func (c *echoConn) write(p []byte) {
-	if err := c.ep.write(p); err != nil {
-		c.shutdown()
+func (c *conn) write(p []byte) {
+	if err := c.sock.Write(p); err != nil {
+		c.Shutdown()
 	}
 }
 
-func (c *echoConn) shutdown() {
-	if c.ep.fd < 0 {
+func (c *conn) Shutdown() {
+	if c.sock.FD < 0 {
 		return
 	}
-	c.ep.closeFD(c.ep.l)
+	c.closeSocket()
 	for _, b := range []**bytebufferpool.ByteBuffer{&c.in, &c.ctl} {
 		if *b != nil {
 			bytebufferpool.Put(*b)
@@ -370,4 +373,24 @@ func (c *echoConn) shutdown() {
 		}
 	}
 	c.srv.open.Add(-1)
+}
+
+// setInterest updates the poller interest if it changed.
+func (c *conn) setInterest(ev poller.Event) {
+	if c.sock.FD < 0 || ev == c.events {
+		return
+	}
+	c.events = ev
+	if err := c.l.Modify(c.sock.FD, ev); err != nil {
+		c.l.Log.Error("echo: epoll_ctl failed; closing", "err", err)
+		c.Shutdown()
+	}
+}
+
+// close unregisters and closes the socket, dropping unsent output.
+func (c *conn) closeSocket() {
+	c.l.Unregister(c.sock.FD)
+	reactor.CloseFD(c.sock.FD)
+	c.sock.FD = -1
+	c.sock.Release()
 }

@@ -1,4 +1,6 @@
-package core
+// Package echo is a small WebSocket echo and HTTP backend on wsproxy's own
+// reactor, for demos, tests and capacity runs.
+package echo
 
 import (
 	"fmt"
@@ -6,11 +8,12 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"wsproxy/internal/reactor"
 
 	"wsproxy/codec"
 )
 
-// EchoServer is a small WebSocket echo and HTTP backend on the same reactor
+// Server is a small WebSocket echo and HTTP backend on the same reactor
 // as the proxy, for demos, tests and capacity runs. WebSocket messages come
 // back as sent (frame by frame, unmasked); Pings get Pongs; a Close is
 // answered and the connection closed. The 101 carries X-Echo-Id (the
@@ -22,51 +25,51 @@ import (
 //	/status/NNN       answer with status NNN (204 and 304 without a body)
 //	?size=N           answer with an N-byte body instead of the report
 //	?chunked=1        send the answer with chunked transfer coding
-type EchoServer struct {
+type Server struct {
 	ID    string
 	log   *slog.Logger
-	loops []*Loop
+	loops []*loop
 	addr  netip.AddrPort
 	wg    sync.WaitGroup
 
 	conns, open, messages atomic.Int64
 }
 
-// EchoStats are counters of an EchoServer.
-type EchoStats struct {
+// Stats are counters of an Server.
+type Stats struct {
 	Conns, Open, Messages int64
 }
 
-// NewEcho starts an echo backend with nloops loops listening on addr.
-func NewEcho(addr, id string, nloops int, log *slog.Logger) (*EchoServer, error) {
+// New starts an echo backend with nloops loops listening on addr.
+func New(addr, id string, nloops int, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	if nloops <= 0 {
 		nloops = 1
 	}
-	e := &EchoServer{ID: id, log: log}
+	e := &Server{ID: id, log: log}
 	for i := 0; i < nloops; i++ {
-		l, err := newLoop(i, 64<<10)
-		if err != nil {
+		l := &loop{hbuf: make([]byte, 0, 4096)}
+		if err := l.Init(i, 64<<10); err != nil {
 			e.Close()
 			return nil, err
 		}
-		l.log = log
+		l.Log = log
 		e.loops = append(e.loops, l)
-		ln, err := listen(l, addr, e.serve)
+		ln, err := reactor.Listen(&l.Loop, addr, func(fd int, peer netip.AddrPort) { e.serve(l, fd, peer) })
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("echo listen %s: %w", addr, err)
 		}
 		if i == 0 {
-			e.addr = ln.addr
-			addr = ln.addr.String()
+			e.addr = ln.Addr
+			addr = ln.Addr.String()
 		}
 	}
 	for _, l := range e.loops {
 		e.wg.Add(1)
-		go func(l *Loop) {
+		go func(l *loop) {
 			defer e.wg.Done()
 			if err := l.Run(); err != nil {
 				log.Error("echo loop stopped", "err", err)
@@ -77,33 +80,37 @@ func NewEcho(addr, id string, nloops int, log *slog.Logger) (*EchoServer, error)
 }
 
 // Addr returns the bound address.
-func (e *EchoServer) Addr() netip.AddrPort { return e.addr }
+func (e *Server) Addr() netip.AddrPort { return e.addr }
 
 // Stats returns a snapshot of the counters.
-func (e *EchoServer) Stats() EchoStats {
-	return EchoStats{Conns: e.conns.Load(), Open: e.open.Load(), Messages: e.messages.Load()}
+func (e *Server) Stats() Stats {
+	return Stats{Conns: e.conns.Load(), Open: e.open.Load(), Messages: e.messages.Load()}
 }
 
 // Close stops the loops and closes every connection.
-func (e *EchoServer) Close() {
+func (e *Server) Close() {
 	for _, l := range e.loops {
 		l.Stop()
 	}
 	e.wg.Wait()
 }
 
-func (e *EchoServer) serve(ln *listener, fd int, peer netip.AddrPort) {
-	l := ln.l
-	c := &echoConn{srv: e, peer: peer}
-	c.ep = endpoint{fd: fd, l: l, events: 0}
-	if err := l.register(fd, c, 0); err != nil {
-		closeFD(fd)
+func (e *Server) serve(l *loop, fd int, peer netip.AddrPort) {
+	c := &conn{srv: e, peer: peer, l: l}
+	c.sock.FD = fd
+	c.events = c.interest()
+	if err := l.Register(fd, c, c.events); err != nil {
+		reactor.CloseFD(fd)
 		return
 	}
-	c.ep.flags |= epRegistered
-	c.ep.setInterestForce(l, c.interest())
 	e.conns.Add(1)
 	e.open.Add(1)
 }
 
-var _ = codec.ErrShort
+// loop is an echo loop: the reactor and the scratch space of the
+// connection being handled.
+type loop struct {
+	reactor.Loop
+	req  codec.Request
+	hbuf []byte
+}

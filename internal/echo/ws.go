@@ -1,4 +1,4 @@
-package core
+package echo
 
 import (
 	"github.com/gobwas/ws"
@@ -9,8 +9,8 @@ import (
 
 // frames echoes WebSocket frames: each data frame goes back with the same
 // opcode, FIN and length as it arrives, payload unmasked in place.
-func (c *echoConn) frames(b []byte) {
-	for len(b) > 0 && c.ep.fd >= 0 && !c.closing {
+func (c *conn) frames(b []byte) {
+	for len(b) > 0 && c.sock.FD >= 0 && !c.closing {
 		if rem := c.sc.Remaining(); rem > 0 {
 			p := b
 			if int64(len(p)) > rem {
@@ -39,7 +39,7 @@ func (c *echoConn) frames(b []byte) {
 	}
 }
 
-func (c *echoConn) frameStart(h ws.Header) {
+func (c *conn) frameStart(h ws.Header) {
 	c.cur, c.pos = h, 0
 	if h.OpCode.IsControl() {
 		if h.Length > 125 {
@@ -50,12 +50,12 @@ func (c *echoConn) frameStart(h ws.Header) {
 		return
 	}
 	out := ws.Header{Fin: h.Fin, Rsv: h.Rsv, OpCode: h.OpCode, Length: h.Length}
-	hb := codec.AppendFrameHeader(c.ep.l.hbuf[:0], out)
-	c.ep.l.hbuf = hb[:0]
+	hb := codec.AppendFrameHeader(c.l.hbuf[:0], out)
+	c.l.hbuf = hb[:0]
 	c.write(hb)
 }
 
-func (c *echoConn) payload(p []byte) {
+func (c *conn) payload(p []byte) {
 	if c.cur.Masked {
 		ws.Cipher(p, c.cur.Mask, int(c.pos))
 	}
@@ -69,7 +69,7 @@ func (c *echoConn) payload(p []byte) {
 	c.write(p)
 }
 
-func (c *echoConn) frameEnd() {
+func (c *conn) frameEnd() {
 	h := c.cur
 	if !h.OpCode.IsControl() {
 		if h.Fin {
@@ -94,14 +94,14 @@ func (c *echoConn) frameEnd() {
 	}
 }
 
-func (c *echoConn) control(op ws.OpCode, p []byte) {
-	hb := codec.AppendFrameHeader(c.ep.l.hbuf[:0], ws.Header{Fin: true, OpCode: op, Length: int64(len(p))})
+func (c *conn) control(op ws.OpCode, p []byte) {
+	hb := codec.AppendFrameHeader(c.l.hbuf[:0], ws.Header{Fin: true, OpCode: op, Length: int64(len(p))})
 	hb = append(hb, p...)
-	c.ep.l.hbuf = hb[:0]
+	c.l.hbuf = hb[:0]
 	c.write(hb)
 }
 
-func (c *echoConn) closeWith(code ws.StatusCode, reason string) {
+func (c *conn) closeWith(code ws.StatusCode, reason string) {
 	c.control(ws.OpClose, ws.NewCloseFrameBody(code, reason))
 	c.closing = true
 }

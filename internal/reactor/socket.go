@@ -1,0 +1,138 @@
+package reactor
+
+import (
+	"github.com/valyala/bytebufferpool"
+	"golang.org/x/sys/unix"
+
+	"wsproxy/internal/sock"
+)
+
+// Socket is a non-blocking socket of a loop and its lazy output buffer:
+// bytes go straight to the socket while it takes them, and what it does not take waits in a
+// pooled buffer, taken only then and given back as soon as it drains.
+//
+// Buffer states:
+//
+//	buf == nil   nothing waits; Write goes straight to the socket
+//	buf != nil   buf.B[off:] waits for Writable; the caller should stop
+//	             reading whatever feeds this socket (back-pressure)
+type Socket struct {
+	FD  int
+	off int                        // written prefix of buf.B
+	buf *bytebufferpool.ByteBuffer // pending output, nil when none
+}
+
+// Pending reports how many bytes wait.
+func (s *Socket) Pending() int {
+	if s.buf == nil {
+		return 0
+	}
+	return len(s.buf.B) - s.off
+}
+
+// Write sends p, or queues what the socket does not take; it never
+// blocks. p's bytes are copied if queued, so the caller may reuse them.
+func (s *Socket) Write(p []byte) error {
+	if s.buf == nil {
+		for len(p) > 0 {
+			n, err := sock.Write(s.FD, p)
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			p = p[n:]
+		}
+		if len(p) == 0 {
+			return nil
+		}
+	}
+	s.Queue(p)
+	return nil
+}
+
+// Queue appends p to the pending output without trying the socket (it is
+// not connected yet, or bytes for it wait elsewhere).
+func (s *Socket) Queue(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if s.buf == nil {
+		s.buf = bytebufferpool.Get()
+		s.off = 0
+	}
+	s.buf.B = append(s.buf.B, p...)
+}
+
+// QueueBuffer queues b, taking ownership of it (it goes back to the pool).
+func (s *Socket) QueueBuffer(b *bytebufferpool.ByteBuffer) {
+	if s.buf == nil {
+		s.buf, s.off = b, 0
+		return
+	}
+	s.buf.B = append(s.buf.B, b.B...)
+	bytebufferpool.Put(b)
+}
+
+// Flush writes pending bytes. It reports whether none is left.
+func (s *Socket) Flush() (bool, error) {
+	if s.buf == nil {
+		return true, nil
+	}
+	for s.off < len(s.buf.B) {
+		n, err := sock.Write(s.FD, s.buf.B[s.off:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		s.off += n
+	}
+	s.Release()
+	return true, nil
+}
+
+// Release gives the buffer back, dropping what waits in it.
+func (s *Socket) Release() {
+	if s.buf != nil {
+		bytebufferpool.Put(s.buf)
+		s.buf = nil
+		s.off = 0
+	}
+}
+
+// Read reads from the socket into p. n == 0 with a nil error is EOF;
+// EAGAIN returns (0, unix.EAGAIN).
+func (s *Socket) Read(p []byte) (int, error) {
+	for {
+		n, err := sock.Read(s.FD, p)
+		if err == unix.EINTR {
+			continue
+		}
+		return max(n, 0), err
+	}
+}
+
+// Queued reports whether a buffer holds pending output (possibly none
+// left to write, until Flush gives it back).
+func (s *Socket) Queued() bool { return s.buf != nil }
+
+// Take removes the pending output and returns it: the bytes not written
+// are b.B[off:]. The caller owns b.
+func (s *Socket) Take() (b *bytebufferpool.ByteBuffer, off int) {
+	b, off = s.buf, s.off
+	s.buf, s.off = nil, 0
+	return b, off
+}
+
+// Restore makes b.B[off:] the pending output of a socket with none,
+// taking ownership of b (from Take, of this socket or another).
+func (s *Socket) Restore(b *bytebufferpool.ByteBuffer, off int) { s.buf, s.off = b, off }
