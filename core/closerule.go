@@ -111,7 +111,7 @@ func ruleFor(err error) closeRule {
 // noteRule records that the proxy closes c under rule, the first time
 // only; d is the direction of the frame that broke it (for violations).
 // It counts the rule, and makes sure a violation's closing line is logged.
-func (c *conn) noteRule(rule closeRule, d int) {
+func (c *conn) noteRule(rule closeRule, d direction) {
 	if c.obs.rule != ruleNone {
 		return
 	}

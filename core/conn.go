@@ -85,10 +85,8 @@ type conn struct {
 	tm     timer.Entry
 	active int64 // unix nanos of the last byte moved; refreshes read and idle timers; while lingering, the deadline
 
-	scan [2]codec.FrameScanner // [0] client→upstream, [1] upstream→client
-	dir  [2]dirState
-	ping *pingState // nil unless the route pings
-	obs  connObs    // metrics and log lines (metrics.go)
+	tunnel         // after the 101 (tunnel.go)
+	obs    connObs // metrics and log lines (metrics.go)
 }
 
 // onEvent is the client endpoint's event handler.
@@ -99,9 +97,12 @@ func (e *endpoint) OnEvent(ev poller.Event) {
 		e.closeFD(e.l)
 		return
 	}
-	if e.flags&epIsUpstream != 0 {
+	switch {
+	case c.st == stTunnel:
+		c.onTunnel(e, ev)
+	case e.flags&epIsUpstream != 0:
 		c.onUpstream(e, ev)
-	} else {
+	default:
 		c.onClient(ev)
 	}
 	if c.st != stClosed {
@@ -156,7 +157,7 @@ func (c *conn) clientReadable() bool {
 	switch c.st {
 	case stHead:
 		return true
-	case stSend, stTunnel:
+	case stSend:
 		return c.up == nil || c.up.pending() < max && c.up.pipe == nil
 	case stWait, stResp:
 		// Read ahead (a pipelined request, or EOF of an aborting client)
@@ -174,7 +175,7 @@ func (c *conn) upstreamReadable() bool {
 		return false
 	}
 	switch c.st {
-	case stSend, stWait, stResp, stTunnel:
+	case stSend, stWait, stResp:
 		return c.cl.pending() < c.l.srv.limits.MaxPendingBytes && c.cl.pipe == nil
 	}
 	return false
@@ -182,6 +183,10 @@ func (c *conn) upstreamReadable() bool {
 
 // updateInterest recomputes both endpoints' poller interest from the state.
 func (c *conn) updateInterest() {
+	if c.st == stTunnel {
+		c.tunnelInterest()
+		return
+	}
 	var ev poller.Event
 	if c.clientReadable() {
 		ev |= poller.Readable
@@ -204,9 +209,6 @@ func (c *conn) updateInterest() {
 
 // readClient reads once from the client and processes what it got.
 func (c *conn) readClient() {
-	if c.st == stTunnel && c.spliceTunnel(0) {
-		return
-	}
 	if c.st == stClosing {
 		c.lingerRead()
 		return
@@ -218,10 +220,6 @@ func (c *conn) readClient() {
 		max = l.srv.limits.MaxPendingBytes
 		if c.in != nil {
 			max -= len(c.in.B)
-		}
-	case stTunnel:
-		if m := c.tunnelReadMax(0); m > 0 {
-			max = min(max, m)
 		}
 	}
 	n, err := c.cl.read(l, max)
@@ -250,9 +248,6 @@ func (c *conn) readClient() {
 		return // data may be a buffer given back already
 	}
 	c.keepClient(data[used:], false)
-	if c.st == stTunnel {
-		c.spliceTunnel(0) // the payload behind a header this read ended with
-	}
 }
 
 // keepClient stores unprocessed client bytes in c.in. When appendOnly is
@@ -330,7 +325,7 @@ func (c *conn) processClient(data []byte) int {
 			}
 			off += n
 		case stTunnel:
-			if c.relay(c.up, data[off:], 0) != nil {
+			if c.relay(c.up, data[off:], toUpstream) != nil {
 				c.close()
 				return len(data)
 			}
@@ -349,13 +344,6 @@ func (c *conn) processClient(data []byte) int {
 func (c *conn) clientEOF() {
 	c.cl.flags |= epEOF
 	switch c.st {
-	case stTunnel:
-		if c.up.flags&epEOF != 0 && c.up.pending() == 0 && c.cl.pending() == 0 {
-			c.close()
-			return
-		}
-		c.shutWrite(c.up)
-		c.halfClosed()
 	case stHead:
 		if c.in == nil || len(c.in.B) == 0 {
 			c.close() // a keep-alive client went away between requests

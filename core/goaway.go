@@ -24,8 +24,8 @@ func (c *conn) goingAway(rule closeRule) {
 	switch c.st {
 	case stTunnel:
 		c.noteRule(rule, 0)
-		c.startClosing(0, ws.StatusGoingAway)
-		c.startClosing(1, ws.StatusGoingAway)
+		c.startClosing(toUpstream, ws.StatusGoingAway)
+		c.startClosing(toClient, ws.StatusGoingAway)
 	case stHead:
 		if c.in == nil || len(c.in.B) == 0 {
 			c.close()
@@ -38,7 +38,7 @@ func (c *conn) goingAway(rule closeRule) {
 
 // startClosing makes the proxy close direction d with code: now if the
 // direction stands at a frame boundary, else at the next one.
-func (c *conn) startClosing(d int, code ws.StatusCode) {
+func (c *conn) startClosing(d direction, code ws.StatusCode) {
 	if c.st != stTunnel {
 		return
 	}
@@ -63,7 +63,7 @@ func (c *conn) startClosing(d int, code ws.StatusCode) {
 // first; a payload the proxy swallows does not). A header the scanner
 // holds was never forwarded: the receiver stands at a boundary then, and
 // the held bytes are dropped with everything after the Close.
-func (c *conn) sendPendingClose(d int, data []byte) {
+func (c *conn) sendPendingClose(d direction, data []byte) {
 	ds, sc := &c.dir[d], &c.scan[d]
 	n := len(data)
 	if rem := sc.Remaining(); rem <= int64(n) {
@@ -72,7 +72,7 @@ func (c *conn) sendPendingClose(d int, data []byte) {
 	if n > 0 {
 		sc.Scan(data[:n])
 		if ds.flags&dsSkip == 0 {
-			_ = c.dirDst(d).write(data[:n])
+			c.writeOwn(c.dst(d), data[:n])
 		}
 	}
 	if sc.Remaining() > 0 {
@@ -82,18 +82,11 @@ func (c *conn) sendPendingClose(d int, data []byte) {
 	c.writeClose(d, ds.pendingCode())
 }
 
-func (c *conn) dirDst(d int) *endpoint {
-	if d == 1 {
-		return &c.cl
-	}
-	return c.up
-}
-
 // writeClose writes a Close frame with code in direction d and half-closes
 // that side once it is written. Its reason is the rule that made the proxy
 // close (closerule.go) toward the peer that broke it, "going away" to the
 // other.
-func (c *conn) writeClose(d int, code ws.StatusCode) {
+func (c *conn) writeClose(d direction, code ws.StatusCode) {
 	var frame [16 + ws.MaxControlFramePayloadSize]byte
 	reason := "going away"
 	if code != ws.StatusGoingAway && c.obs.rule != ruleNone {
@@ -101,7 +94,7 @@ func (c *conn) writeClose(d int, code ws.StatusCode) {
 	}
 	body := codec.AppendClosePayload(frame[16:16], code, reason)
 	h := ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))}
-	if d == 0 {
+	if d == toUpstream {
 		h.Masked = true
 		_, _ = rand.Read(h.Mask[:])
 		ws.Cipher(body, h.Mask, 0)
@@ -109,8 +102,8 @@ func (c *conn) writeClose(d int, code ws.StatusCode) {
 	out := codec.AppendFrameHeader(c.l.hbuf[:0], h)
 	out = append(out, body...)
 	c.l.hbuf = out[:0]
-	dst := c.dirDst(d)
-	_ = dst.write(out)
+	dst := c.dst(d)
+	c.writeOwn(dst, out)
 	c.noteClose(d, code)
 	c.shutWrite(dst)
 }
@@ -124,5 +117,14 @@ func (c *conn) maybeFinishClosing() {
 	if c.dir[0].flags&dsCloseSent != 0 && c.dir[1].flags&dsCloseSent != 0 &&
 		c.cl.pending() == 0 && (c.up == nil || c.up.pending() == 0) {
 		c.close()
+	}
+}
+
+// writeOwn writes bytes the proxy sends on its own (its Close, what passes
+// before it) where the caller cannot stop to handle an error: the failure
+// is counted, and the socket's error ends the connection at its next event.
+func (c *conn) writeOwn(dst *endpoint, p []byte) {
+	if err := dst.write(p); err != nil {
+		c.l.obs.addWriteErr()
 	}
 }

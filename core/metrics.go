@@ -334,7 +334,7 @@ func (s *Server) noteConnectError(srv *server) {
 
 // noteFrame is called for every frame header that passes through a tunnel.
 // A message is counted at its final data frame.
-func (c *conn) noteFrame(d int, h ws.Header) {
+func (c *conn) noteFrame(d direction, h ws.Header) {
 	if !h.Fin || h.OpCode.IsControl() {
 		return
 	}
@@ -345,7 +345,7 @@ func (c *conn) noteFrame(d int, h ws.Header) {
 }
 
 // noteBytes is called with the number of tunnel bytes relayed in direction d.
-func (c *conn) noteBytes(d int, n int) {
+func (c *conn) noteBytes(d direction, n int) {
 	c.obs.bytes[d] += uint64(n)
 	if lm := c.l.obs; lm != nil {
 		lm.bytes[d].Add(uint64(n))
@@ -355,7 +355,7 @@ func (c *conn) noteBytes(d int, n int) {
 // noteClose is called when a Close frame's status code is seen in direction
 // d (0 when the Close carried no code); by the proxy's own Close frames too,
 // which are written after c.dir[d] is marked dsCloseSent.
-func (c *conn) noteClose(d int, code ws.StatusCode) {
+func (c *conn) noteClose(d direction, code ws.StatusCode) {
 	if code == 0 {
 		code = ws.StatusNoStatusRcvd // RFC 6455 §7.1.5
 	}
@@ -366,7 +366,7 @@ func (c *conn) noteClose(d int, code ws.StatusCode) {
 		switch {
 		case c.dir[d].flags&dsCloseSent != 0:
 			c.obs.first = closerProxy
-		case d == 0:
+		case d == toUpstream:
 			c.obs.first = closerClient
 		default:
 			c.obs.first = closerUpstream

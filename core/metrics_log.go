@@ -63,12 +63,12 @@ func (c *conn) logClosed(who uint8) {
 			attrs = append(attrs, slog.String("violated_by", peerNames[c.obs.ruleDir&1]))
 		}
 	}
-	attrs = append(attrs, c.dirAttr(0), c.dirAttr(1))
+	attrs = append(attrs, c.dirAttr(toUpstream), c.dirAttr(toClient))
 	c.l.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "websocket closed", attrs...)
 }
 
 // dirAttr groups what went in direction d: to_upstream.bytes=… to_upstream.messages=… to_upstream.close=…
-func (c *conn) dirAttr(d int) slog.Attr {
+func (c *conn) dirAttr(d direction) slog.Attr {
 	name := directionNames[d]
 	if code := c.obs.code[d]; code != 0 {
 		return slog.Group(name, "bytes", c.obs.bytes[d], "messages", c.obs.msgs[d], "close", code)

@@ -91,7 +91,7 @@ func (c *conn) onTunnelTimer() {
 		return
 	}
 	if p, pol := c.ping, c.rt.ws.ping; p != nil {
-		for peer := 0; peer < 2; peer++ {
+		for peer := toUpstream; peer <= toClient; peer++ {
 			if !pol.peers[peer] {
 				continue
 			}
@@ -135,15 +135,15 @@ func (c *conn) heardPong(p *pingState, now int64) {
 }
 
 // sendPing writes a Ping toward peer between whole frames.
-func (c *conn) sendPing(peer int) bool {
-	d := 1 - peer // the direction that travels toward peer
+func (c *conn) sendPing(peer direction) bool {
+	d := peer.opposite() // the direction that travels toward peer
 	if c.scan[d].Remaining() != 0 || c.dir[d].flags&(dsClosePending|dsCloseSent) != 0 {
 		return false
 	}
 	h := ws.Header{Fin: true, OpCode: ws.OpPing, Length: int64(len(pingPayload))}
 	var body [8]byte
 	copy(body[:], pingPayload)
-	if d == 0 {
+	if d == toUpstream {
 		h.Masked = true
 		h.Mask = [4]byte{'w', 's', 'p', 'x'}
 		ws.Cipher(body[:], h.Mask, 0)
@@ -151,7 +151,7 @@ func (c *conn) sendPing(peer int) bool {
 	out := codec.AppendFrameHeader(c.l.hbuf[:0], h)
 	out = append(out, body[:]...)
 	c.l.hbuf = out[:0]
-	if c.dirDst(d).write(out) != nil {
+	if c.dst(d).write(out) != nil {
 		return false
 	}
 	c.updateInterest()
@@ -160,7 +160,7 @@ func (c *conn) sendPing(peer int) bool {
 
 // deadPeer closes a tunnel whose peer did not answer a Ping: the other side
 // is told 1001, the silent one just loses the connection.
-func (c *conn) deadPeer(peer int) {
+func (c *conn) deadPeer(peer direction) {
 	if c.l.srv != nil {
 		c.l.srv.logf("client %s: peer %d did not answer ping; closing tunnel", c.peer, peer)
 	}

@@ -12,11 +12,11 @@ import (
 // payload check. For frameReject it returns the code for the sender and
 // the rule broken; the caller forwards what came before the frame, then
 // calls rejectFrame.
-func (c *conn) onFrame(d int, h ws.Header, now int64) (frameAction, ws.StatusCode, closeRule) {
+func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.StatusCode, closeRule) {
 	ds := &c.dir[d]
 	pol := c.rt.ws
 	if pol.check {
-		err := codec.CheckFrameWith(h, d == 0, c.flags.extensions())
+		err := codec.CheckFrameWith(h, d == toUpstream, c.flags.extensions())
 		if err == nil && !h.OpCode.IsControl() {
 			_, err = codec.CheckContinuation(h, ds.flags&dsFragmented != 0)
 		}
@@ -67,7 +67,7 @@ func (c *conn) onFrame(d int, h ws.Header, now int64) (frameAction, ws.StatusCod
 // direction d (end: they complete it): it notes the Close code once it is
 // whole and, under check_frames, returns the protocol error the code or
 // the reason makes (codec.CloseChecker).
-func (c *conn) readClose(d int, p []byte, end bool) error {
+func (c *conn) readClose(d direction, p []byte, end bool) error {
 	ds := &c.dir[d]
 	if end {
 		ds.flags &^= dsCloseIn
@@ -93,12 +93,12 @@ func (c *conn) readClose(d int, p []byte, end bool) error {
 // offending frame and everything after it in that direction are dropped;
 // nothing of that frame has been forwarded (relay holds split headers), so
 // the receiver's stream ends on a frame boundary.
-func (c *conn) rejectFrame(d int, code ws.StatusCode, rule closeRule) {
+func (c *conn) rejectFrame(d direction, code ws.StatusCode, rule closeRule) {
 	c.noteRule(rule, d)
 	if c.l.srv != nil {
 		c.l.srv.logf("client %s: closing tunnel: %s (from the %s)", c.peer, closeRules[rule].text, peerNames[d])
 	}
-	sender, receiver := 1-d, d // the directions toward the sender and the receiver
+	sender, receiver := d.opposite(), d // the directions toward the sender and the receiver
 	c.dir[receiver].flags |= dsCloseSent
 	c.dir[receiver].flags &^= dsClosePending
 	c.writeClose(receiver, ws.StatusGoingAway)
@@ -109,9 +109,9 @@ func (c *conn) rejectFrame(d int, code ws.StatusCode, rule closeRule) {
 // rule (code or reason) after its first bytes were already forwarded: the
 // frame has gone through whole, so the receiver's own checks see it, and
 // nothing more goes that way; the sender gets Close 1002.
-func (c *conn) badCloseForwarded(d int) {
+func (c *conn) badCloseForwarded(d direction) {
 	ds := &c.dir[d]
 	ds.flags = ds.flags&^(dsCloseBad|dsCloseIn|dsClosePending) | dsCloseSent
-	c.shutWrite(c.dirDst(d))
-	c.startClosing(1-d, ws.StatusProtocolError)
+	c.shutWrite(c.dst(d))
+	c.startClosing(d.opposite(), ws.StatusProtocolError)
 }

@@ -53,7 +53,7 @@ const (
 // written in one piece. So the receiver's stream always stands at a frame
 // boundary when no payload is passing (Remaining() == 0), which is where
 // the proxy may put a frame of its own (a Ping, a Close).
-func (c *conn) relay(dst *endpoint, data []byte, d int) error {
+func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 	ds := &c.dir[d]
 	if ds.flags&(dsClosePending|dsCloseSent) != 0 {
 		return c.relayClosing(dst, data, d)
@@ -166,16 +166,16 @@ func (c *conn) flushRange(dst *endpoint, data []byte, from, to int) error {
 		return nil
 	}
 	if dst == &c.cl {
-		c.noteBytes(1, to-from)
+		c.noteBytes(toClient, to-from)
 	} else {
-		c.noteBytes(0, to-from)
+		c.noteBytes(toUpstream, to-from)
 	}
 	return dst.write(data[from:to])
 }
 
 // writeHeader writes h, a header the scanner reassembled from several
 // reads, to dst.
-func (c *conn) writeHeader(dst *endpoint, h ws.Header, d int) error {
+func (c *conn) writeHeader(dst *endpoint, h ws.Header, d direction) error {
 	var b [ws.MaxHeaderSize]byte
 	p := codec.AppendFrameHeader(b[:0], h)
 	c.noteBytes(d, len(p))
@@ -184,7 +184,7 @@ func (c *conn) writeHeader(dst *endpoint, h ws.Header, d int) error {
 
 // relayClosing relays while the proxy closes direction d: bytes up to the
 // next frame boundary pass, then the proxy's Close, then nothing.
-func (c *conn) relayClosing(dst *endpoint, data []byte, d int) error {
+func (c *conn) relayClosing(dst *endpoint, data []byte, d direction) error {
 	if c.dir[d].flags&dsClosePending != 0 {
 		c.sendPendingClose(d, data)
 	}
@@ -192,11 +192,11 @@ func (c *conn) relayClosing(dst *endpoint, data []byte, d int) error {
 	return nil
 }
 
-func (c *conn) countFrames(d int, n *int) {
+func (c *conn) countFrames(d direction, n *int) {
 	if *n == 0 || c.l.srv == nil {
 		return
 	}
-	if d == 0 {
+	if d == toUpstream {
 		c.l.srv.stats.framesUp.Add(uint64(*n))
 	} else {
 		c.l.srv.stats.framesDown.Add(uint64(*n))

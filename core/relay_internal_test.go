@@ -61,13 +61,13 @@ func newRelayRig(t *testing.T, pol *wsPolicy, flags connFlags) *relayRig {
 }
 
 // feed relays pieces in direction d, as successive reads.
-func (r *relayRig) feed(t *testing.T, d int, pieces ...[]byte) {
+func (r *relayRig) feed(t *testing.T, d direction, pieces ...[]byte) {
 	t.Helper()
 	for _, p := range pieces {
 		if r.c.st != stTunnel {
 			return
 		}
-		dst := r.c.dirDst(d)
+		dst := r.c.dst(d)
 		if err := r.c.relay(dst, p, d); err != nil {
 			t.Fatalf("relay: %v", err)
 		}
@@ -121,7 +121,7 @@ func (r *relayRig) received(t *testing.T, i int) []frame {
 }
 
 // wire encodes frames as a peer sends them (masked from the client).
-func wire(d int, fs ...frame) []byte {
+func wire(d direction, fs ...frame) []byte {
 	var out []byte
 	for i, f := range fs {
 		h := ws.Header{Fin: f.fin, OpCode: f.op, Rsv: f.rsv, Length: int64(len(f.payload))}
@@ -146,7 +146,7 @@ func TestRelayPolicySplitAtEveryByte(t *testing.T) {
 	deflated := frame{op: ws.OpText, fin: true, rsv: rsv1, payload: "\xf2\x48\xcd\xc9\xc9\x07\x00"}
 	tests := []struct {
 		name    string
-		d       int // direction of the input
+		d       direction // direction of the input
 		flags   connFlags
 		pol     wsPolicy // check is set unless noCheck
 		noCheck bool
@@ -224,7 +224,7 @@ func TestRelayPolicySplitAtEveryByte(t *testing.T) {
 
 // peerIndex maps a direction to the peer its frames travel to: direction 0
 // (client → upstream) reaches peer 1.
-func peerIndex(d int) int { return 1 - d }
+func peerIndex(d direction) int { return int(d.opposite()) }
 
 // TestRelayCloseCodeAnySplit checks that the Close code counted is the one
 // sent, wherever the reads split the frame.

@@ -52,11 +52,8 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 
 // readUpstream reads once from the upstream and processes what it got.
 func (c *conn) readUpstream(up *endpoint) {
-	if c.st == stTunnel && c.spliceTunnel(1) {
-		return
-	}
 	l := c.l
-	n, err := up.read(l, c.tunnelReadMax(1))
+	n, err := up.read(l, 0)
 	switch {
 	case err == unix.EAGAIN:
 		return
@@ -102,7 +99,7 @@ func (c *conn) readUpstream(up *endpoint) {
 		c.processBuffered()
 	}
 	if c.st == stTunnel {
-		c.spliceTunnel(1) // the payload behind a header this read ended with
+		c.spliceTunnel(toClient) // the payload behind a header this read ended with
 	}
 }
 
@@ -139,7 +136,7 @@ func (c *conn) processUpstream(data []byte) int {
 				return len(data)
 			}
 		case stTunnel:
-			if c.relay(&c.cl, data[off:], 1) != nil {
+			if c.relay(&c.cl, data[off:], toClient) != nil {
 				c.close()
 			}
 			return len(data)
@@ -324,13 +321,6 @@ func (c *conn) upstreamEOF() {
 	up := c.up
 	up.flags |= epEOF
 	switch c.st {
-	case stTunnel:
-		if c.cl.flags&epEOF != 0 && c.cl.pending() == 0 && up.pending() == 0 {
-			c.close()
-			return
-		}
-		c.shutWrite(&c.cl)
-		c.halfClosed()
 	case stResp:
 		if c.x.resp.Kind() == codec.BodyUntilClose {
 			c.finishResponse(false)

@@ -121,27 +121,21 @@ func (ds *dirState) noteFrameLength(n int64) {
 	}
 }
 
-func (c *conn) dirSrc(d int) *endpoint {
-	if d == 1 {
-		return c.up
-	}
-	return &c.cl
-}
 
 // spliceReady reports whether direction d of a tunnel may splice now,
 // payload length aside.
-func (c *conn) spliceReady(d int) bool {
+func (c *conn) spliceReady(d direction) bool {
 	if !sock.SpliceSupported || c.st != stTunnel || !c.rt.ws.splice {
 		return false
 	}
 	if c.dir[d].flags&(dsBulk|dsSkip|dsClosePending|dsCloseSent) != dsBulk {
 		return false
 	}
-	src, dst := c.dirSrc(d), c.dirDst(d)
+	src, dst := c.src(d), c.dst(d)
 	if src == nil || dst == nil || src.tls != nil || dst.tls != nil || dst.pending() > 0 {
 		return false
 	}
-	if d == 0 && c.in != nil && len(c.in.B) > 0 {
+	if d == toUpstream && c.in != nil && len(c.in.B) > 0 {
 		return false // client bytes read earlier go first
 	}
 	return c.l.pipes.available()
@@ -151,7 +145,7 @@ func (c *conn) spliceReady(d int) bool {
 // header while that direction's frames are spliced, so that the header is
 // read and checked as usual and the payload behind it stays in the socket
 // for spliceTunnel. 0: no cap.
-func (c *conn) tunnelReadMax(d int) int {
+func (c *conn) tunnelReadMax(d direction) int {
 	if !sock.SpliceSupported || !c.spliceReady(d) {
 		return 0
 	}
@@ -160,14 +154,14 @@ func (c *conn) tunnelReadMax(d int) int {
 
 // spliceFollows reports whether the payload left of the frame passing in
 // direction d will be spliced.
-func (c *conn) spliceFollows(d int) bool {
+func (c *conn) spliceFollows(d direction) bool {
 	return c.scan[d].Remaining() >= spliceTail && c.dir[d].flags&dsControl == 0 && c.spliceReady(d)
 }
 
 // flushBeforeSplice writes p, the header and first payload bytes of a
 // frame whose rest splice will send, with MSG_MORE: they leave with that
 // payload instead of in a small segment of their own.
-func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d int) error {
+func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d direction) error {
 	c.noteBytes(d, len(p))
 	for len(p) > 0 {
 		n, err := sock.SendMore(dst.FD, p)
@@ -189,7 +183,7 @@ func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d int) error {
 // of that frame. It reports false, having done nothing, when the direction
 // is to be read the ordinary way; true when it handled the readiness event
 // (the connection may have been closed).
-func (c *conn) spliceTunnel(d int) bool {
+func (c *conn) spliceTunnel(d direction) bool {
 	sc := &c.scan[d]
 	rem := sc.Remaining()
 	if rem < spliceTail || c.dir[d].flags&dsControl != 0 || !c.spliceReady(d) {
@@ -200,7 +194,7 @@ func (c *conn) spliceTunnel(d int) bool {
 	if p == nil {
 		return false
 	}
-	src, dst := c.dirSrc(d), c.dirDst(d)
+	src, dst := c.src(d), c.dst(d)
 	var moved int64
 	var inErr, outErr error
 	eof := false
@@ -231,10 +225,8 @@ func (c *conn) spliceTunnel(d int) bool {
 	switch {
 	case outErr != nil || inErr != nil && inErr != unix.EAGAIN:
 		c.close()
-	case eof && d == 0:
-		c.clientEOF()
 	case eof:
-		c.upstreamEOF()
+		c.tunnelEOF(d)
 	}
 	return true
 }

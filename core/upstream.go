@@ -137,7 +137,10 @@ func (c *conn) upstreamFailed(err error) {
 			return
 		}
 		c.up = nu
-		_ = nu.write(c.x.retry.B)
+		if err := nu.write(c.x.retry.B); err != nil {
+			c.fail(&upstreamError{err})
+			return
+		}
 		c.releaseRetry()
 		return
 	}
