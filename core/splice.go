@@ -121,7 +121,6 @@ func (ds *dirState) noteFrameLength(n int64) {
 	}
 }
 
-
 // spliceReady reports whether direction d of a tunnel may splice now,
 // payload length aside.
 func (c *conn) spliceReady(d direction) bool {

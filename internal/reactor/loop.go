@@ -33,7 +33,7 @@ type Shutdowner interface{ Shutdown() }
 // (the zero value is not ready): it is meant to be embedded by value.
 type Loop struct {
 	ID    int
-	Buf   []byte    // shared read buffer; contents valid until the next read
+	Buf   []byte // shared read buffer; contents valid until the next read
 	Wheel *timer.Wheel
 	Now   time.Time // refreshed once per poll cycle, before the first event is handled
 	Log   *slog.Logger
