@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
 	"wsproxy/internal/echo"
 )
 

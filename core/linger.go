@@ -2,9 +2,10 @@ package core
 
 import (
 	"time"
-	"wsproxy/internal/sock"
 
 	"golang.org/x/sys/unix"
+
+	"wsproxy/internal/sock"
 )
 
 // Lingering close, as nginx's lingering_close. A connection the proxy

@@ -2,11 +2,12 @@ package core
 
 import (
 	"sync/atomic"
-	"wsproxy/internal/reactor"
-	"wsproxy/internal/sock"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
+
+	"wsproxy/internal/reactor"
+	"wsproxy/internal/sock"
 )
 
 // Zero-copy relay of large WebSocket payloads (splice_linux.go; a no-op

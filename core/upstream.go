@@ -4,10 +4,10 @@ import (
 	"errors"
 	"net/netip"
 	"time"
-	"wsproxy/internal/reactor"
 
 	"github.com/valyala/bytebufferpool"
 
+	"wsproxy/internal/reactor"
 	"wsproxy/internal/sock"
 	"wsproxy/poller"
 )

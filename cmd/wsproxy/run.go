@@ -13,13 +13,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"wsproxy/internal/asynclog"
-	"wsproxy/internal/echo"
 
 	"wsproxy/balance"
 	"wsproxy/core"
 	"wsproxy/examples"
+	"wsproxy/internal/asynclog"
 	"wsproxy/internal/config"
+	"wsproxy/internal/echo"
 	"wsproxy/internal/master"
 )
 

@@ -9,13 +9,13 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"wsproxy/internal/reactor"
 
 	"github.com/gobwas/ws"
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
+	"wsproxy/internal/reactor"
 	"wsproxy/poller"
 )
 

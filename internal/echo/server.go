@@ -8,9 +8,9 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"wsproxy/internal/reactor"
 
 	"wsproxy/codec"
+	"wsproxy/internal/reactor"
 )
 
 // Server is a small WebSocket echo and HTTP backend on the same reactor
