@@ -3,12 +3,29 @@
 //
 // # Loops
 //
-// A Server runs one Loop per core. Each Loop owns a poller, one shared read
-// buffer, a timer wheel and its own SO_REUSEPORT listener, so the kernel spreads
-// accepted connections over the loops. A client connection and the upstream
-// connection serving it live on the same Loop and are touched only by that
-// Loop's goroutine; nothing a Loop owns takes a lock. Other goroutines reach a
-// Loop only through Loop.Submit (its wake-up queue).
+// A Server runs one Loop per core. Each Loop embeds an internal/reactor
+// Loop by value (poller, descriptor table, shared read buffer, timer wheel,
+// wake-up queue) and owns its own SO_REUSEPORT listener, so the kernel
+// spreads accepted connections over the loops. A client connection and the
+// upstream connection serving it live on the same Loop and are touched only
+// by that Loop's goroutine; nothing a Loop owns takes a lock. Other
+// goroutines reach a Loop only through Loop.Submit (its wake-up queue).
+//
+// # The path of one client frame in a tunnel
+//
+//	reactor.Loop.Run → endpoint.OnEvent (conn.go)     the client socket is readable
+//	  → conn.onTunnel → conn.pump(toUpstream)         (tunnel.go) splice or read, once
+//	    → conn.relay (relay.go)                        frame scanner: header, payload
+//	      → conn.onFrame (protocol.go)                 RFC 6455 checks with the extensions
+//	                                                   the 101 negotiated, max_frame,
+//	                                                   max_message, pings, Close payload
+//	      → endpoint.write (endpoint.go)               reactor.Socket: to the upstream
+//	                                                   socket, or queued (back-pressure)
+//	  → conn.tunnelInterest                           poller interest for both sides
+//
+// The other direction is the same with toClient. The HTTP state machine
+// (http.go, response.go, upstream.go) is not consulted once the 101 is
+// through.
 //
 // # Buffers
 //
