@@ -107,7 +107,11 @@ func (hs *tlsHandshake) feed(p []byte, err error) bool {
 	if err != nil && hs.err == nil {
 		hs.err = err
 	}
-	hs.cond.Signal()
+	if hs.run || hs.err != nil {
+		// A goroutine without a slot waits for grant, not for bytes:
+		// waking it now would only put it back to sleep.
+		hs.cond.Signal()
+	}
 	return hs.in != nil
 }
 
