@@ -1,5 +1,6 @@
 // Package codec reads and writes the bytes wsproxy relays: HTTP/1.1 request
-// and response heads, chunked bodies, and WebSocket frame headers. It knows
+// and response heads, chunked bodies, WebSocket frame headers, and the PROXY
+// header and TLS ClientHello records in front of a connection. It knows
 // bytes, not sockets: every function works on a []byte the caller owns.
 //
 // # Parsing in place

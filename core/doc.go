@@ -110,10 +110,13 @@
 // A listener with a tls section terminates TLS with crypto/tls (tls.go,
 // tls_conn.go). The client endpoint's read and write pass through a
 // tls.Conn; everything above them sees plaintext and does not know. The
-// handshake runs in a short-lived goroutine (at most 4×GOMAXPROCS at once;
-// the rest wait in their loop), fed ciphertext by the loop; after it the
-// loop drives tls.Conn itself and no goroutine is left. While the handshake
-// lasts the connection is in stHead and header_read bounds it.
+// handshake starts once the client's whole ClientHello is in (until then
+// the loop only keeps its bytes) and runs in a short-lived goroutine, fed
+// ciphertext by the loop; after it the loop drives tls.Conn itself and no
+// goroutine is left. At most 4×GOMAXPROCS goroutines work at once (the rest
+// wait in their loop); one waiting for its peer's bytes holds no slot, so
+// stalled peers delay nobody. While the handshake lasts the connection is
+// in stHead and header_read bounds it.
 // ReloadCertificates swaps the certificates for new handshakes only.
 // Upstream servers with tls: true get the same machinery in the client
 // direction: the handshake starts when the connect completes, and the

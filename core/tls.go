@@ -38,6 +38,7 @@ type tlsState struct {
 	ups map[*server]*tls.Config
 
 	handshakeErrors atomic.Uint64 // Stats.TLSHandshakeErrors
+	goroutines      atomic.Int64  // handshake goroutines alive, parked or working
 }
 
 // tlsListener is the TLS configuration of one listen entry.

@@ -22,18 +22,28 @@ import (
 // kept per connection:
 //
 //	phase           who drives tls.Conn         tlsConn.Read                tlsConn.Write
-//	tlsIdle         nobody (no byte yet)        -                           -
+//	tlsIdle         nobody: a client's first    -                           -
+//	                flight gathers in t.in
 //	tlsWaiting      nobody (no free slot)       -                           -
-//	tlsHandshaking  a goroutine: Handshake()    blocks on bytes the loop    copies, Submits to the
-//	                                            read for it (hs.in)         loop, which queues them
+//	tlsHandshaking  a goroutine: Handshake()    bytes the loop read for it  copies, Submits to the
+//	                                            (hs.in) while it holds a    loop, which queues them
+//	                                            slot; with none, it gives
+//	                                            the slot back and parks
 //	tlsReady        the loop: Read, Write       buffered bytes, then the    appends to the
 //	                                            socket; errWouldBlock       endpoint's output
 //	tlsClosed       nobody (closed, or failed)  -                           -
 //
 // Handshakes run in goroutines because they are CPU-bound and crypto/tls
-// has no resumable handshake; each loop runs at most hsQueue.limit at once
-// and the rest wait in its queue, reading nothing more, until a slot frees.
-// The goroutine Submits the result and exits (tls_handshake.go).
+// has no resumable handshake. What is limited is the work, not the wait:
+// a client's handshake starts only once its whole ClientHello is in
+// (codec.ScanTLSHello), and a goroutine holds one of its loop's
+// hsQueue.limit slots only while it has bytes to work on. Connections
+// waiting for a slot to start read nothing more; a goroutine waiting for
+// the peer's next flight is parked and holds no slot. So a peer that stops
+// anywhere in its handshake costs its connection (and its bytes, or a
+// parked goroutine) until header_read, or the read timeout upstream,
+// closes it; it never delays another's handshake. The goroutine Submits
+// the result and exits (tls_handshake.go).
 //
 // errWouldBlock is a net.Error whose Timeout and Temporary are true:
 // tls.Conn passes such errors on without failing the connection, and keeps
@@ -107,7 +117,7 @@ func (t *tlsConn) upstream() bool { return t.e.flags&epIsUpstream != 0 }
 // Read implements net.Conn for tls.Conn.
 func (t *tlsConn) Read(p []byte) (int, error) {
 	if hs := t.hs; hs != nil {
-		return hs.read(p)
+		return hs.read(t, p)
 	}
 	if t.in != nil {
 		n := copy(p, t.in.B[t.off:])
@@ -288,16 +298,17 @@ func (t *tlsConn) reread(l *Loop) {
 func (e *endpoint) tlsClose() {
 	t := e.tls
 	switch t.phase {
+	case tlsIdle:
+		// A ClientHello had begun (not only a PROXY header) and never ended.
+		if t.in != nil && !t.upstream() && e.c.flags&cfProxyHeader == 0 {
+			t.countFailure(errHelloIncomplete)
+		}
 	case tlsReady:
 		if !e.Queued() && e.flags&epWriteShut == 0 {
 			t.collect = true
 			_ = t.conn.CloseWrite()
 			t.collect = false
 			_, _ = e.flush()
-		}
-		if t.in != nil {
-			bytebufferpool.Put(t.in)
-			t.in = nil
 		}
 	case tlsWaiting:
 		// Never got a goroutine: this is where the failure is counted.
@@ -311,6 +322,10 @@ func (e *endpoint) tlsClose() {
 	case tlsHandshaking:
 		// The goroutine reports and counts the failure once it ends.
 		t.hs.feed(nil, net.ErrClosed)
+	}
+	if t.in != nil {
+		bytebufferpool.Put(t.in)
+		t.in, t.off = nil, 0
 	}
 	if t.plain != nil {
 		bytebufferpool.Put(t.plain)

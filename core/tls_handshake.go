@@ -15,8 +15,9 @@ import (
 	"wsproxy/poller"
 )
 
-// The TLS handshake of one connection, in a goroutine of its own, and the
-// per-loop queue that bounds how many run at once.
+// The TLS handshake of one connection: the client's first flight kept on
+// the loop until it is complete, then a goroutine of its own that holds one
+// of its loop's slots (hsQueue) only while it has input to work on.
 
 // tlsHandshake is what the loop and a handshake goroutine share.
 type tlsHandshake struct {
@@ -25,12 +26,21 @@ type tlsHandshake struct {
 	cond sync.Cond
 	in   *bytebufferpool.ByteBuffer // ciphertext for the goroutine, guarded by mu
 	off  int
-	err  error // why Read fails once in is empty: the loop saw EOF or closed
+	err  error // why Read fails once in is empty: the loop saw EOF or closed (net.ErrClosed: at once)
+	run  bool  // guarded by mu: the goroutine holds a slot and may work on in
+
+	// Owned by the loop.
+	slot   bool // counted in hsQueue.running
+	queued bool // in hsQueue.wait for a slot to go on with
 }
 
 // tlsEarlyMax bounds the ciphertext held for a handshake in progress: the
 // largest ClientHello crypto/tls accepts (64 KiB) in records, plus a little.
 const tlsEarlyMax = 64<<10 + 5*(5+256)
+
+// errHelloIncomplete is why a client closed before its ClientHello was
+// complete is counted as a failed handshake.
+var errHelloIncomplete = errors.New("closed before its ClientHello was complete")
 
 func newHandshake(l *Loop) *tlsHandshake {
 	hs := &tlsHandshake{l: l}
@@ -38,22 +48,33 @@ func newHandshake(l *Loop) *tlsHandshake {
 	return hs
 }
 
-// read blocks the handshake goroutine until the loop has read ciphertext.
-func (hs *tlsHandshake) read(p []byte) (int, error) {
+// read blocks the handshake goroutine until the loop has read ciphertext
+// for it and it holds a slot. With nothing to read it gives its slot back
+// before it waits (parked, on the loop): a peer that stops in
+// mid-handshake holds a goroutine, never a slot. When the loop closes the
+// connection it returns at once, slot or not.
+func (hs *tlsHandshake) read(t *tlsConn, p []byte) (int, error) {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
-	for hs.in == nil && hs.err == nil {
+	for {
+		switch {
+		case hs.err != nil && (hs.in == nil || hs.err == net.ErrClosed):
+			return 0, hs.err
+		case hs.in != nil && hs.run:
+			n := copy(p, hs.in.B[hs.off:])
+			if hs.off += n; hs.off == len(hs.in.B) {
+				bytebufferpool.Put(hs.in)
+				hs.in, hs.off = nil, 0
+			}
+			return n, nil
+		case hs.in == nil && hs.run:
+			hs.run = false
+			// If the loop has stopped, it closes the connection too:
+			// net.ErrClosed wakes this goroutine.
+			hs.l.Submit(func() { t.parked(hs) })
+		}
 		hs.cond.Wait()
 	}
-	if hs.in == nil {
-		return 0, hs.err
-	}
-	n := copy(p, hs.in.B[hs.off:])
-	if hs.off += n; hs.off == len(hs.in.B) {
-		bytebufferpool.Put(hs.in)
-		hs.in, hs.off = nil, 0
-	}
-	return n, nil
 }
 
 // write hands handshake records to the loop, in order.
@@ -73,9 +94,11 @@ func (hs *tlsHandshake) write(t *tlsConn, p []byte) (int, error) {
 	return len(p), nil
 }
 
-// feed gives the goroutine ciphertext, or the end of it (err).
-func (hs *tlsHandshake) feed(p []byte, err error) {
+// feed gives the goroutine ciphertext, or the end of it (err). It reports
+// whether ciphertext waits for the goroutine.
+func (hs *tlsHandshake) feed(p []byte, err error) bool {
 	hs.mu.Lock()
+	defer hs.mu.Unlock()
 	if len(p) > 0 {
 		if hs.in == nil {
 			hs.in = bytebufferpool.Get()
@@ -85,14 +108,15 @@ func (hs *tlsHandshake) feed(p []byte, err error) {
 	if err != nil && hs.err == nil {
 		hs.err = err
 	}
-	hs.cond.Signal()
-	hs.mu.Unlock()
+	if hs.run || hs.err != nil {
+		// A goroutine without a slot waits for grant, not for bytes:
+		// waking it now would only put it back to sleep.
+		hs.cond.Signal()
+	}
+	return hs.in != nil
 }
 
 func (hs *tlsHandshake) buffered() int {
-	if hs == nil {
-		return 0
-	}
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if hs.in == nil {
@@ -101,13 +125,27 @@ func (hs *tlsHandshake) buffered() int {
 	return len(hs.in.B) - hs.off
 }
 
-// readHandshake moves ciphertext from the socket to the handshake
-// goroutine, starting it on the first bytes. The proxy sees no byte yet.
+// buffered is the ciphertext held for t's handshake, which is bounded by
+// tlsEarlyMax: the first flight on the loop, then what the goroutine has
+// not taken.
+func (t *tlsConn) buffered() int {
+	switch {
+	case t.hs != nil:
+		return t.hs.buffered()
+	case t.in != nil && t.phase == tlsIdle:
+		return len(t.in.B) - t.off
+	}
+	return 0
+}
+
+// readHandshake moves ciphertext from the socket to the handshake: the
+// first flight into t.in, then to the goroutine. The proxy sees no byte
+// yet.
 func (t *tlsConn) readHandshake(l *Loop) (int, error) {
 	e := t.e
 	var n int
 	var err error
-	if room := tlsEarlyMax - t.hs.buffered(); t.phase == tlsWaiting || room <= 0 {
+	if room := tlsEarlyMax - t.buffered(); t.phase == tlsWaiting || room <= 0 {
 		// Not reading now, so the poller reported a hang-up or an error:
 		// look without taking anything.
 		if n, err = sock.Peek(e.FD); n > 0 {
@@ -121,7 +159,7 @@ func (t *tlsConn) readHandshake(l *Loop) (int, error) {
 		return 0, unix.EAGAIN
 	case err != nil || n == 0:
 		if t.phase != tlsHandshaking {
-			return 0, err // the connection closes; tlsClose counts a waiting handshake
+			return 0, err // the connection closes; tlsClose counts a handshake that had begun
 		}
 		// Let the goroutine finish with what it has, so that the error it
 		// reports is the real one (an alert the client sent, say).
@@ -132,31 +170,44 @@ func (t *tlsConn) readHandshake(l *Loop) (int, error) {
 		e.flags |= epEOF
 		return 0, unix.EAGAIN
 	}
-	if t.hs == nil {
-		t.hs = newHandshake(l)
-	}
-	t.hs.feed(l.Buf[:n], nil)
-	if t.phase == tlsIdle && (e.c.flags&cfProxyHeader == 0 || t.proxyHeader()) {
-		l.srv.tls.queues[l.ID].enter(t)
+	if t.phase == tlsIdle {
+		t.early(l, l.Buf[:n])
+	} else if t.hs.feed(l.Buf[:n], nil) && !t.hs.slot && !t.hs.queued {
+		l.srv.tls.queues[l.ID].resume(t)
 	}
 	return 0, unix.EAGAIN
 }
 
-// proxyHeader takes the PROXY protocol header that precedes the TLS
-// handshake off the bytes read so far. It reports whether the handshake
-// can start: the header was complete and ciphertext follows it.
-func (t *tlsConn) proxyHeader() bool {
-	hs, c := t.hs, t.e.c
-	n, ok := c.onProxyHeader(hs.in.B[hs.off:]) // no goroutine yet: no lock needed
-	if !ok {
-		return false // incomplete, or the connection was closed
+// early keeps a client's first bytes on the loop until they hold its whole
+// ClientHello (behind the PROXY header, if the listener expects one), or
+// bytes crypto/tls refuses, and only then starts the handshake: a client
+// that stops sooner costs its connection and the bytes it sent, no
+// goroutine and no slot, until header_read closes it.
+func (t *tlsConn) early(l *Loop, p []byte) {
+	if t.in == nil {
+		t.in, t.off = bytebufferpool.Get(), 0
 	}
-	if hs.off += n; hs.off == len(hs.in.B) {
-		bytebufferpool.Put(hs.in)
-		hs.in, hs.off = nil, 0
-		return false
+	t.in.B = append(t.in.B, p...)
+	if c := t.e.c; !t.upstream() && c.flags&cfProxyHeader != 0 {
+		n, ok := c.onProxyHeader(t.in.B[t.off:])
+		if !ok {
+			return // incomplete, or the connection was closed (and t.in freed)
+		}
+		t.off += n
 	}
-	return true
+	_, err := codec.ScanTLSHello(t.in.B[t.off:])
+	if err == codec.ErrShort && len(t.in.B)-t.off < tlsEarlyMax && !t.upstream() {
+		if t.off == len(t.in.B) { // only a PROXY header so far
+			bytebufferpool.Put(t.in)
+			t.in, t.off = nil, 0
+		}
+		return
+	}
+	hs := newHandshake(l)
+	hs.in, hs.off = t.in, t.off
+	t.in, t.off = nil, 0
+	t.hs = hs
+	l.srv.tls.queues[l.ID].enter(t)
 }
 
 // sendHandshake queues handshake records the goroutine wrote.
@@ -174,7 +225,8 @@ func (t *tlsConn) sendHandshake(b *bytebufferpool.ByteBuffer) {
 	e.c.updateInterest()
 }
 
-// start runs the handshake in a goroutine of its own.
+// start runs the handshake in a goroutine of its own, which holds the
+// slot its loop has counted for it.
 func (t *tlsConn) start(l *Loop) {
 	t.phase = tlsHandshaking
 	if t.upstream() {
@@ -182,7 +234,11 @@ func (t *tlsConn) start(l *Loop) {
 	} else {
 		t.conn = tls.Server(t, t.cfg)
 	}
+	hs, ts := t.hs, &l.srv.tls
+	hs.slot, hs.run = true, true
+	ts.goroutines.Add(1)
 	go func() {
+		defer ts.goroutines.Add(-1)
 		err := t.conn.Handshake()
 		l.Submit(func() { t.handshakeDone(l, err) })
 	}()
@@ -190,8 +246,8 @@ func (t *tlsConn) start(l *Loop) {
 
 // handshakeDone takes the goroutine's result on the loop.
 func (t *tlsConn) handshakeDone(l *Loop, err error) {
-	l.srv.tls.queues[l.ID].leave(l)
 	hs := t.hs
+	l.srv.tls.queues[l.ID].release(hs)
 	t.hs = nil
 	closed := t.phase == tlsClosed
 	if err != nil || closed {
@@ -263,41 +319,4 @@ func looksLikeHTTP(hdr [5]byte) bool {
 		return true
 	}
 	return false
-}
-
-// hsQueue bounds the handshake goroutines of one loop. It is owned by the
-// loop.
-type hsQueue struct {
-	running, limit int
-	wait           []*tlsConn // FIFO; closed entries are skipped
-}
-
-// enter starts t's handshake, or queues it until a slot frees.
-func (q *hsQueue) enter(t *tlsConn) {
-	if q.running < q.limit {
-		q.running++
-		t.start(t.e.l)
-		return
-	}
-	t.phase = tlsWaiting
-	q.wait = append(q.wait, t)
-}
-
-// leave frees a slot and gives it to the first waiting connection.
-func (q *hsQueue) leave(l *Loop) {
-	q.running--
-	for len(q.wait) > 0 && q.running < q.limit {
-		t := q.wait[0]
-		q.wait[0] = nil
-		q.wait = q.wait[1:]
-		if t.phase != tlsWaiting {
-			continue
-		}
-		q.running++
-		t.start(l)
-		t.e.c.updateInterest() // it may read again
-	}
-	if len(q.wait) == 0 {
-		q.wait = q.wait[:0:0]
-	}
 }

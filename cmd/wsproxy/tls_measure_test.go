@@ -88,7 +88,7 @@ func TestMeasureTLS(t *testing.T) {
 			for i := 0; i+1 < len(env); i += 2 {
 				t.Setenv(env[i], env[i+1])
 			}
-			addr, pid, admin := startTLSProxyProc(t, px, dir, cert, key, backend)
+			addr, pid, admin := startTLSProxyProc(t, px, dir, cert, key, backend, 0)
 			r := measureIdle(t, addr, admin, pid, conns)
 			heap := ""
 			if admin != "" {
@@ -116,7 +116,7 @@ func TestMeasureTLS(t *testing.T) {
 			for _, mode := range []string{"tls", "wss"} {
 				for _, px := range proxies {
 					t.Run(fmt.Sprintf("handshake/%d/%s/%s/%s", round, kx, mode, px), func(t *testing.T) {
-						addr, pid, _ := startTLSProxyProc(t, px, dir, cert, key, backend)
+						addr, pid, _ := startTLSProxyProc(t, px, dir, cert, key, backend, 0)
 						r := measureHandshakes(t, addr, pid, mode, kx, handshakes, clients)
 						t.Logf("RESULT handshake round=%d kx=%s mode=%s %-8s n=%d rate=%.0f/s cpu=%.0f us/handshake group=%s errors=%d",
 							round, kx, mode, px, r.n, r.rate, r.cpuPer.Seconds()*1e6, r.group, r.errors)
@@ -138,8 +138,10 @@ func kb(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // startTLSProxyProc starts wsproxy or nginx with a TLS listener on a free
 // port in front of backend and returns the address, the process group and,
-// for wsproxy, the address of its admin listener (with pprof).
-func startTLSProxyProc(t *testing.T, px, dir, cert, key, backend string) (string, int, string) {
+// for wsproxy, the address of its admin listener (with pprof). headerRead,
+// unless 0, bounds reading a request head and the TLS handshake before it
+// (wsproxy's header_read, nginx's client_header_timeout).
+func startTLSProxyProc(t *testing.T, px, dir, cert, key, backend string, headerRead time.Duration) (string, int, string) {
 	t.Helper()
 	addr := freePort(t)
 	switch px {
@@ -151,6 +153,9 @@ loops: 2
 routes: [{path: /, upstream: %q}]
 admin: {addr: %q, pprof: true}
 `, addr, cert, key, backend, admin)
+		if headerRead > 0 {
+			text += fmt.Sprintf("timeouts: {header_read: %s}\n", headerRead)
+		}
 		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -167,6 +172,7 @@ worker_rlimit_nofile 20000;
 events { worker_connections 10000; }
 http {
     access_log off;
+%[6]s
     server {
         listen       %[2]s ssl;
         server_name  ws.example.com;
@@ -190,7 +196,7 @@ http {
         }
     }
 }
-`, prefix, addr, cert, key, backend)
+`, prefix, addr, cert, key, backend, nginxHeaderRead(headerRead))
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -212,6 +218,13 @@ http {
 	}
 	t.Fatalf("unknown proxy %s", px)
 	return "", 0, ""
+}
+
+func nginxHeaderRead(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprintf("    client_header_timeout %dms;", d.Milliseconds())
 }
 
 // waitTLS waits until a TLS handshake with addr succeeds.
