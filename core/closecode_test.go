@@ -10,7 +10,7 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"wsproxy/core"
+	"wsproxy/core/metrics"
 )
 
 // TestCloseCodeSplitAcrossReads: a Close frame whose two-byte code does
@@ -54,8 +54,8 @@ routes: [{path: /, upstream: %q}]
 				t.Fatalf("got %v, %v; want the backend's Close", f.Header.OpCode, err)
 			}
 			c.Close()
-			want := []core.CloseCodeCount{{Direction: 0, Code: int(code), Count: 1}, {Direction: 1, Code: int(code), Count: 1}}
-			var codes []core.CloseCodeCount
+			want := []metrics.CloseCodeCount{{Direction: 0, Code: int(code), Count: 1}, {Direction: 1, Code: int(code), Count: 1}}
+			var codes []metrics.CloseCodeCount
 			waitFor(t, "both Close frames counted", func() bool {
 				codes = srv.Metrics().WebSocket.CloseCodes
 				return len(codes) >= 2

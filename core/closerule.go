@@ -41,7 +41,9 @@ const (
 	firstViolation = ruleMaxFrame
 )
 
-// closeRules name each rule: label in metrics, text in log lines.
+// closeRules name each rule: label in metrics, text in log lines. The
+// labels, but none's, are metrics.CloseReasons in this order
+// (TestCloseReasons).
 var closeRules = [numCloseRules]struct{ label, text string }{
 	ruleNone:                   {"none", ""},
 	ruleIdle:                   {"idle_timeout", "no data frame within the idle timeout"},
@@ -63,16 +65,6 @@ var closeRules = [numCloseRules]struct{ label, text string }{
 	ruleContinuationUnexpected: {"continuation_unexpected", "continuation frame outside a fragmented message"},
 	ruleCloseCode:              {"close_code", "Close code that must not be sent (1005, 1006, 1015, below 1000, 5000 and up)"},
 	ruleCloseReason:            {"close_reason", "Close reason that is not UTF-8"},
-}
-
-// CloseReasons lists the reason labels of the proxy's own Closes, in the
-// order of the rules, for metrics (WebSocketMetrics.ProxyCloses).
-func CloseReasons() []string {
-	out := make([]string, 0, numCloseRules-1)
-	for r := ruleNone + 1; r < numCloseRules; r++ {
-		out = append(out, closeRules[r].label)
-	}
-	return out
 }
 
 // ruleFor maps a codec protocol error to its rule.

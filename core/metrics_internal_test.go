@@ -3,9 +3,12 @@ package core
 import (
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/gobwas/ws"
+
+	"wsproxy/core/metrics"
 )
 
 // TestCloseCodesTable: distinct codes take slots until they run out; later
@@ -25,6 +28,19 @@ func TestCloseCodesTable(t *testing.T) {
 	}
 	if got := tbl.other.Load(); got != 4 {
 		t.Errorf("other: got %d; want 4", got)
+	}
+}
+
+// TestCloseReasons: the reason labels the admin listener exports
+// (metrics.CloseReasons) are the labels of the rules, in their order, so
+// that no rule's counter goes unexported.
+func TestCloseReasons(t *testing.T) {
+	var labels []string
+	for r := ruleNone + 1; r < numCloseRules; r++ {
+		labels = append(labels, closeRules[r].label)
+	}
+	if !slices.Equal(labels, metrics.CloseReasons[:]) {
+		t.Errorf("rule labels %q; want metrics.CloseReasons %q", labels, metrics.CloseReasons)
 	}
 }
 

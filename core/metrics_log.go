@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"wsproxy/core/metrics"
 )
 
 // Per-connection log lines. A tunnel is logged twice, when it is upgraded
@@ -97,7 +99,7 @@ func (c *conn) logFailed(status int, err error, routed, upgrade bool) {
 
 // Names used in log lines and metric labels.
 var (
-	directionNames = [2]string{"to_upstream", "to_client"}
+	directionNames = metrics.DirectionNames
 	closerNames    = [numClosers]string{"unknown", "client", "upstream", "proxy"}
 	peerNames      = [2]string{"client", "upstream"} // the sender of frames travelling in a direction
 )

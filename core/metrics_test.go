@@ -17,6 +17,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/core"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/config"
 )
 
@@ -119,7 +120,7 @@ func runSession(t *testing.T, addr string) {
 
 // settled waits until no connection is open and every tunnel's close was
 // counted, and returns the snapshot.
-func settled(t *testing.T, srv *core.Server) core.MetricsSnapshot {
+func settled(t *testing.T, srv *core.Server) metrics.Snapshot {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -171,22 +172,22 @@ func TestMetricsSession(t *testing.T) {
 	eq("Processes", m.Processes, 1)
 	eq("ConnectionsAccepted", m.ConnectionsAccepted, uint64(1+msTunnels+4))
 	eq("ConnectionsOpen", m.ConnectionsOpen, int64(0))
-	routes := map[string]core.RouteMetrics{}
+	routes := map[string]metrics.RouteMetrics{}
 	for _, r := range m.Routes {
 		routes[r.Route] = r
 	}
 	eq("routes", len(routes), 4)
-	eq("route /", routes["/"], core.RouteMetrics{Route: "/", Upstream: routes["/"].Upstream,
-		Requests: core.StatusClasses{2: msHTTP}, Handshakes: core.Handshakes{Upgraded: msTunnels}})
-	eq("route /reject handshakes", routes["/reject"].Handshakes, core.Handshakes{Rejected: 1})
+	eq("route /", routes["/"], metrics.RouteMetrics{Route: "/", Upstream: routes["/"].Upstream,
+		Requests: metrics.StatusClasses{2: msHTTP}, Handshakes: metrics.Handshakes{Upgraded: msTunnels}})
+	eq("route /reject handshakes", routes["/reject"].Handshakes, metrics.Handshakes{Rejected: 1})
 	eq("route /down", [2]any{routes["/down"].Requests, routes["/down"].Handshakes},
-		[2]any{core.StatusClasses{5: 1}, core.Handshakes{Failed: 1}})
-	eq("unrouted", routes[core.UnroutedName].Requests, core.StatusClasses{4: 1})
+		[2]any{metrics.StatusClasses{5: 1}, metrics.Handshakes{Failed: 1}})
+	eq("unrouted", routes[metrics.UnroutedName].Requests, metrics.StatusClasses{4: 1})
 	w := m.WebSocket
 	eq("Bytes", w.Bytes, [2]uint64{up, down})
 	eq("Messages", w.Messages, [2]uint64{msTunnels * msMessages, msTunnels * msMessages})
-	eq("ClosedBy", w.ClosedBy, core.ClosedBy{Client: msTunnels})
-	eq("CloseCodes", w.CloseCodes, []core.CloseCodeCount{{Direction: 0, Code: msCode, Count: msTunnels}, {Direction: 1, Code: msCode, Count: msTunnels}})
+	eq("ClosedBy", w.ClosedBy, metrics.ClosedBy{Client: msTunnels})
+	eq("CloseCodes", w.CloseCodes, []metrics.CloseCodeCount{{Direction: 0, Code: msCode, Count: msTunnels}, {Direction: 1, Code: msCode, Count: msTunnels}})
 
 	for _, s := range m.Servers {
 		switch s.Upstream {
@@ -324,33 +325,33 @@ routes:
 	tests := []struct {
 		path   string
 		client func(c net.Conn, br *bufio.Reader) // what the client does
-		want   core.ClosedBy
+		want   metrics.ClosedBy
 		codes  string // "to_upstream/to_client" close codes in the closed line
 	}{
 		{"/clclose", func(c net.Conn, br *bufio.Reader) {
 			c.Write(clientFrame(ws.OpClose, string(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
-		}, core.ClosedBy{Client: 1}, "1000/"},
-		{"/cleof", func(c net.Conn, br *bufio.Reader) {}, core.ClosedBy{Client: 1}, "/"},
+		}, metrics.ClosedBy{Client: 1}, "1000/"},
+		{"/cleof", func(c net.Conn, br *bufio.Reader) {}, metrics.ClosedBy{Client: 1}, "/"},
 		{"/upclose", func(c net.Conn, br *bufio.Reader) {
 			if f, err := ws.ReadFrame(br); err == nil && f.Header.OpCode == ws.OpClose {
 				c.Write(clientFrame(ws.OpClose, string(f.Payload))) // the reply
 			}
-		}, core.ClosedBy{Upstream: 1}, "1000/1000"},
-		{"/upeof", func(c net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) }, core.ClosedBy{Upstream: 1}, "/"},
-		{"/idle", func(c net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) }, core.ClosedBy{Proxy: 1}, "1001/1001"},
+		}, metrics.ClosedBy{Upstream: 1}, "1000/1000"},
+		{"/upeof", func(c net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) }, metrics.ClosedBy{Upstream: 1}, "/"},
+		{"/idle", func(c net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) }, metrics.ClosedBy{Proxy: 1}, "1001/1001"},
 	}
-	var before core.ClosedBy
+	var before metrics.ClosedBy
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
 			c, br := rawWebSocket(t, addr, tc.path)
 			tc.client(c, br)
 			c.Close()
-			var got core.ClosedBy
+			var got metrics.ClosedBy
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				cb := srv.Metrics().WebSocket.ClosedBy
-				got = core.ClosedBy{Client: cb.Client - before.Client, Upstream: cb.Upstream - before.Upstream, Proxy: cb.Proxy - before.Proxy}
-				if got != (core.ClosedBy{}) || time.Now().After(deadline) {
+				got = metrics.ClosedBy{Client: cb.Client - before.Client, Upstream: cb.Upstream - before.Upstream, Proxy: cb.Proxy - before.Proxy}
+				if got != (metrics.ClosedBy{}) || time.Now().After(deadline) {
 					before = cb
 					break
 				}

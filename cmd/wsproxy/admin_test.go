@@ -3,10 +3,16 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+
+	"wsproxy/core"
+	"wsproxy/internal/admin"
+	"wsproxy/internal/config"
 )
 
 // scrape returns the value of the series matching re (a regexp of the
@@ -109,4 +115,50 @@ func get(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestServerMetrics scrapes a running proxy's counters through the wiring
+// of a process without workers: core's Server.Metrics and drains served by
+// an admin listener (internal/admin does not import core).
+func TestServerMetrics(t *testing.T) {
+	backend := startEcho(t)
+	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+loops: 2
+admin: {addr: "127.0.0.1:0"}
+upstreams: {echo: {servers: [{addr: %q}]}}
+routes: [{path: /, upstream: echo}]
+`, backend)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := core.New(cfg, core.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if status, _ := get(t, "http://"+srv.Addrs()[0].String()+"/hello"); status != 200 {
+		t.Fatalf("GET /hello: %d", status)
+	}
+	_, body := get(t, "http://"+s.Addr().String()+"/metrics")
+	for _, want := range []string{
+		`wsproxy_http_requests_total{code="2xx",route="/",upstream="echo"} 1`,
+		fmt.Sprintf(`wsproxy_upstream_server_up{server=%q,upstream="echo"} 1`, backend),
+		fmt.Sprintf(`wsproxy_upstream_connect_duration_seconds_count{server=%q,upstream="echo"} 1`, backend),
+		`wsproxy_websocket_proxy_closes_total{reason="idle_timeout"} 0`,
+		`wsproxy_processes 1`,
+	} {
+		if !strings.Contains(body, "\n"+want+"\n") {
+			t.Errorf("no line %q in:\n%s", want, body)
+		}
+	}
 }

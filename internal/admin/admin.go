@@ -5,7 +5,7 @@
 // The admin listener serves
 //
 //	/metrics        Prometheus text format: the proxy's counters (a
-//	                core.MetricsSnapshot taken at each scrape), plus the
+//	                metrics.Snapshot taken at each scrape), plus the
 //	                process_* and go_* metrics of the serving process
 //	/healthz        200 "ok" while the process serves
 //	/debug/pprof/   net/http/pprof, only with admin.pprof: true
@@ -29,7 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"wsproxy/core"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/config"
 )
 
@@ -39,9 +39,9 @@ type Config struct {
 	Admin config.Admin
 
 	// Metrics returns the counters to expose; it is called once per
-	// scrape, from the scraping goroutine. Server.Metrics of a single
+	// scrape, from the scraping goroutine. core's Server.Metrics of a single
 	// process, or Workers.Snapshot in a master.
-	Metrics func() core.MetricsSnapshot
+	Metrics func() metrics.Snapshot
 
 	// Logger receives the listener's messages. Nil: slog.Default().
 	Logger *slog.Logger

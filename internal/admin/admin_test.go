@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/core"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/config"
-	"wsproxy/internal/echo"
 )
 
 // testLogger logs through t.
@@ -30,28 +29,28 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // sample is a snapshot with one of everything.
-var sample = core.MetricsSnapshot{
+var sample = metrics.Snapshot{
 	Processes: 2, ConnectionsAccepted: 17, ConnectionsOpen: 4,
-	Routes: []core.RouteMetrics{
-		{Route: "ws.example.com/chat", Upstream: "chat", Requests: core.StatusClasses{2: 5, 5: 1},
-			Handshakes: core.Handshakes{Upgraded: 4, Rejected: 2, Failed: 1}, TunnelsOpen: 3},
-		{Route: core.UnroutedName, Upstream: core.UnroutedName, Requests: core.StatusClasses{4: 2}},
+	Routes: []metrics.RouteMetrics{
+		{Route: "ws.example.com/chat", Upstream: "chat", Requests: metrics.StatusClasses{2: 5, 5: 1},
+			Handshakes: metrics.Handshakes{Upgraded: 4, Rejected: 2, Failed: 1}, TunnelsOpen: 3},
+		{Route: metrics.UnroutedName, Upstream: metrics.UnroutedName, Requests: metrics.StatusClasses{4: 2}},
 	},
-	Servers: []core.ServerMetrics{
+	Servers: []metrics.ServerMetrics{
 		{Upstream: "chat", Server: "10.0.0.1:80", Up: 2, Processes: 2,
-			Connect: core.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{1, 2, 3}, Sum: 0.5}},
+			Connect: metrics.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{1, 2, 3}, Sum: 0.5}},
 		{Upstream: "chat", Server: "10.0.0.2:80", Up: 1, Processes: 2, ConnectErrors: 3,
-			Connect: core.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{0, 0, 0}}},
-		{Upstream: "old", Server: "10.0.0.3:80", Connect: core.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{0, 1, 0}, Sum: 0.002}},
+			Connect: metrics.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{0, 0, 0}}},
+		{Upstream: "old", Server: "10.0.0.3:80", Connect: metrics.Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{0, 1, 0}, Sum: 0.002}},
 	},
-	WebSocket: core.WebSocketMetrics{
+	WebSocket: metrics.WebSocketMetrics{
 		Bytes: [2]uint64{101, 202}, Messages: [2]uint64{4, 6},
-		ClosedBy:   core.ClosedBy{Client: 1, Upstream: 2, Proxy: 3},
-		CloseCodes: []core.CloseCodeCount{{Direction: 0, Code: 1000, Count: 2}, {Direction: 0, Code: 4001, Count: 2}, {Direction: 1, Code: -1, Count: 5}},
+		ClosedBy:   metrics.ClosedBy{Client: 1, Upstream: 2, Proxy: 3},
+		CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 1000, Count: 2}, {Direction: 0, Code: 4001, Count: 2}, {Direction: 1, Code: -1, Count: 5}},
 	},
 }
 
-func startAdmin(t *testing.T, pprof bool, metrics func() core.MetricsSnapshot) string {
+func startAdmin(t *testing.T, pprof bool, metrics func() metrics.Snapshot) string {
 	t.Helper()
 	s, err := Start(Config{Admin: config.Admin{Addr: "127.0.0.1:0", Pprof: pprof}, Metrics: metrics, Logger: testLogger(t)})
 	if err != nil {
@@ -77,7 +76,7 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestEndpoints(t *testing.T) {
-	base := startAdmin(t, false, func() core.MetricsSnapshot { return sample })
+	base := startAdmin(t, false, func() metrics.Snapshot { return sample })
 	tests := []struct {
 		name   string
 		path   string
@@ -151,7 +150,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestPprofOn(t *testing.T) {
-	base := startAdmin(t, true, func() core.MetricsSnapshot { return core.MetricsSnapshot{} })
+	base := startAdmin(t, true, func() metrics.Snapshot { return metrics.Snapshot{} })
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/goroutine?debug=1"} {
 		if status, body := get(t, base+path); status != 200 {
 			t.Errorf("GET %s: status %d; want 200\n%s", path, status, body)
@@ -163,7 +162,7 @@ func TestPprofOn(t *testing.T) {
 // with a warning.
 func TestStartWarnsOffLoopback(t *testing.T) {
 	var logs bytes.Buffer
-	s, err := Start(Config{Admin: config.Admin{Addr: ":0"}, Metrics: func() core.MetricsSnapshot { return sample },
+	s, err := Start(Config{Admin: config.Admin{Addr: ":0"}, Metrics: func() metrics.Snapshot { return sample },
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -182,9 +181,9 @@ func TestStartErrors(t *testing.T) {
 	if _, err := Start(Config{Admin: config.Admin{Addr: "127.0.0.1:0"}}); err == nil {
 		t.Errorf("Start without Metrics: nil error")
 	}
-	s := startAdmin(t, false, func() core.MetricsSnapshot { return sample })
+	s := startAdmin(t, false, func() metrics.Snapshot { return sample })
 	taken := strings.TrimPrefix(s, "http://")
-	if _, err := Start(Config{Admin: config.Admin{Addr: taken}, Metrics: func() core.MetricsSnapshot { return sample }}); err == nil {
+	if _, err := Start(Config{Admin: config.Admin{Addr: taken}, Metrics: func() metrics.Snapshot { return sample }}); err == nil {
 		t.Errorf("Start on %s, taken: nil error", taken)
 	}
 }
@@ -231,46 +230,4 @@ type stripTime struct{ slog.Handler }
 func (h stripTime) Handle(ctx context.Context, r slog.Record) error {
 	r.Time = time.Time{}
 	return h.Handler.Handle(ctx, r)
-}
-
-// TestServerMetrics scrapes a running proxy's counters.
-func TestServerMetrics(t *testing.T) {
-	echo, err := echo.New("127.0.0.1:0", "e1", 1, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(echo.Close)
-	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
-listen: [{addr: "127.0.0.1:0"}]
-loops: 2
-admin: {addr: "127.0.0.1:0"}
-upstreams: {echo: {servers: [{addr: %q}]}}
-routes: [{path: /, upstream: echo}]
-`, echo.Addr())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := core.New(cfg, core.Options{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	base := startAdmin(t, cfg.Admin.Pprof, srv.Metrics)
-	if status, _ := get(t, "http://"+srv.Addrs()[0].String()+"/hello"); status != 200 {
-		t.Fatalf("GET /hello: %d", status)
-	}
-	_, body := get(t, base+"/metrics")
-	for _, want := range []string{
-		`wsproxy_http_requests_total{code="2xx",route="/",upstream="echo"} 1`,
-		fmt.Sprintf(`wsproxy_upstream_server_up{server=%q,upstream="echo"} 1`, echo.Addr()),
-		fmt.Sprintf(`wsproxy_upstream_connect_duration_seconds_count{server=%q,upstream="echo"} 1`, echo.Addr()),
-		`wsproxy_processes 1`,
-	} {
-		if !strings.Contains(body, "\n"+want+"\n") {
-			t.Errorf("no line %q in:\n%s", want, body)
-		}
-	}
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"wsproxy/core"
+	"wsproxy/core/metrics"
 )
 
 // Metric names, all prefixed "wsproxy_". README.md (Operations) lists them.
@@ -47,12 +47,12 @@ var (
 		"Time to establish a TCP connection to the upstream server.", []string{"upstream", "server"}, nil)
 )
 
-var statusClassNames = [len(core.StatusClasses{})]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
+var statusClassNames = [len(metrics.StatusClasses{})]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
-// collector turns a core.MetricsSnapshot, taken at each scrape, into
+// collector turns a metrics.Snapshot, taken at each scrape, into
 // Prometheus metrics.
 type collector struct {
-	snapshot func() core.MetricsSnapshot
+	snapshot func() metrics.Snapshot
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
@@ -83,12 +83,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descHandshakes, r.Handshakes.Upgraded, r.Route, r.Upstream, "upgraded")
 		counter(descHandshakes, r.Handshakes.Rejected, r.Route, r.Upstream, "rejected")
 		counter(descHandshakes, r.Handshakes.Failed, r.Route, r.Upstream, "failed")
-		if r.Route != core.UnroutedName {
+		if r.Route != metrics.UnroutedName {
 			gauge(descTunnels, float64(r.TunnelsOpen), r.Route, r.Upstream)
 		}
 	}
 	w := &m.WebSocket
-	for d, dir := range core.DirectionNames {
+	for d, dir := range metrics.DirectionNames {
 		counter(descBytes, w.Bytes[d], dir)
 		counter(descMessages, w.Messages[d], dir)
 	}
@@ -97,12 +97,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if cc.Code >= 0 {
 			code = strconv.Itoa(cc.Code)
 		}
-		counter(descCloseCodes, cc.Count, core.DirectionNames[cc.Direction&1], code)
+		counter(descCloseCodes, cc.Count, metrics.DirectionNames[cc.Direction&1], code)
 	}
 	counter(descClosedBy, w.ClosedBy.Client, "client")
 	counter(descClosedBy, w.ClosedBy.Upstream, "upstream")
 	counter(descClosedBy, w.ClosedBy.Proxy, "proxy")
-	for _, reason := range core.CloseReasons() {
+	for _, reason := range metrics.CloseReasons {
 		counter(descProxyCloses, w.ProxyCloses[reason], reason)
 	}
 	for _, s := range m.Servers {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/core"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/config"
 )
 
@@ -29,7 +29,7 @@ func TestDrainEndpoints(t *testing.T) {
 		calls = append(calls, call{up, srv, window, undrain})
 		return 3, nil
 	}
-	snap := func() core.MetricsSnapshot { return core.MetricsSnapshot{} }
+	snap := func() metrics.Snapshot { return metrics.Snapshot{} }
 	dir := t.TempDir()
 	ws, err := ServeWorker(dir, snap, drain)
 	if err != nil {

@@ -18,13 +18,13 @@ import (
 	"syscall"
 	"time"
 
-	"wsproxy/core"
+	"wsproxy/core/metrics"
 )
 
 // EnvDir is the environment variable with which a master tells its workers
 // where to serve their metrics: a directory, private to the master, in
 // which each worker listens on a unix socket named after its process id
-// (PID.sock) and answers GET /snapshot with its core.MetricsSnapshot as
+// (PID.sock) and answers GET /snapshot with its metrics.Snapshot as
 // JSON.
 const EnvDir = "WSPROXY_ADMIN_DIR"
 
@@ -40,18 +40,18 @@ type SnapshotServer struct {
 }
 
 // ServeSnapshot listens on a unix socket named after this process in dir
-// and serves metrics() there.
-func ServeSnapshot(dir string, metrics func() core.MetricsSnapshot) (*SnapshotServer, error) {
-	return serveSnapshot(filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid())), metrics, nil)
+// and serves snapshot() there.
+func ServeSnapshot(dir string, snapshot func() metrics.Snapshot) (*SnapshotServer, error) {
+	return serveSnapshot(filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid())), snapshot, nil)
 }
 
 // ServeWorker is ServeSnapshot plus the worker's side of backend drains
 // forwarded by the master (Workers.Drain).
-func ServeWorker(dir string, metrics func() core.MetricsSnapshot, drain DrainFunc) (*SnapshotServer, error) {
-	return serveSnapshot(filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid())), metrics, drain)
+func ServeWorker(dir string, snapshot func() metrics.Snapshot, drain DrainFunc) (*SnapshotServer, error) {
+	return serveSnapshot(filepath.Join(dir, fmt.Sprintf("%d.sock", os.Getpid())), snapshot, drain)
 }
 
-func serveSnapshot(path string, metrics func() core.MetricsSnapshot, drain DrainFunc) (*SnapshotServer, error) {
+func serveSnapshot(path string, snapshot func() metrics.Snapshot, drain DrainFunc) (*SnapshotServer, error) {
 	os.Remove(path) // left by an earlier process with this pid
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -60,7 +60,7 @@ func serveSnapshot(path string, metrics func() core.MetricsSnapshot, drain Drain
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+snapshotPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(metrics())
+		json.NewEncoder(w).Encode(snapshot())
 	})
 	if drain != nil {
 		mux.HandleFunc("POST /drain", drainHandler(drain, false))
@@ -99,17 +99,17 @@ type Workers struct {
 	Logger *slog.Logger
 
 	mu   sync.Mutex
-	last map[string]core.MetricsSnapshot // by socket name: the last snapshot read
-	gone core.MetricsSnapshot            // counters of the workers that exited
+	last map[string]metrics.Snapshot // by socket name: the last snapshot read
+	gone metrics.Snapshot            // counters of the workers that exited
 }
 
 // Snapshot asks every worker for its snapshot and returns their sum. It is
 // safe for concurrent use; concurrent calls take turns.
-func (w *Workers) Snapshot() core.MetricsSnapshot {
+func (w *Workers) Snapshot() metrics.Snapshot {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.last == nil {
-		w.last = make(map[string]core.MetricsSnapshot)
+		w.last = make(map[string]metrics.Snapshot)
 	}
 	log := w.Logger
 	if log == nil {
@@ -160,7 +160,7 @@ func (w *Workers) Snapshot() core.MetricsSnapshot {
 }
 
 type fetched struct {
-	snap core.MetricsSnapshot
+	snap metrics.Snapshot
 	err  error
 }
 

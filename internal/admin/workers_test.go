@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"wsproxy/core"
+	"wsproxy/core/metrics"
 )
 
 // fakeWorker serves snapshots of a counter the test moves.
@@ -17,12 +17,12 @@ type fakeWorker struct {
 	open     atomic.Int64
 }
 
-func (f *fakeWorker) snapshot() core.MetricsSnapshot {
-	return core.MetricsSnapshot{
+func (f *fakeWorker) snapshot() metrics.Snapshot {
+	return metrics.Snapshot{
 		Processes:           1,
 		ConnectionsAccepted: f.accepted.Load(),
 		ConnectionsOpen:     f.open.Load(),
-		Routes:              []core.RouteMetrics{{Route: "/", Upstream: "u", Handshakes: core.Handshakes{Upgraded: f.accepted.Load()}, TunnelsOpen: f.open.Load()}},
+		Routes:              []metrics.RouteMetrics{{Route: "/", Upstream: "u", Handshakes: metrics.Handshakes{Upgraded: f.accepted.Load()}, TunnelsOpen: f.open.Load()}},
 	}
 }
 
@@ -45,7 +45,7 @@ type sums struct {
 	Open, Tunnels     int64
 }
 
-func sumsOf(m core.MetricsSnapshot) sums {
+func sumsOf(m metrics.Snapshot) sums {
 	s := sums{Processes: m.Processes, Accepted: m.ConnectionsAccepted, Open: m.ConnectionsOpen}
 	for _, r := range m.Routes {
 		s.Upgrade += r.Handshakes.Upgraded
@@ -99,13 +99,13 @@ func TestWorkers(t *testing.T) {
 // TestServeSnapshotJSON: what a worker serves is its snapshot, whole.
 func TestServeSnapshotJSON(t *testing.T) {
 	dir := t.TempDir()
-	want := core.MetricsSnapshot{
+	want := metrics.Snapshot{
 		Processes: 1,
-		Servers: []core.ServerMetrics{{Upstream: "u", Server: "h:1", Up: 1, Processes: 1, ConnectErrors: 2,
-			Connect: core.Histogram{Bounds: []float64{0.1}, Counts: []uint64{3, 4}, Sum: 1.5}}},
-		WebSocket: core.WebSocketMetrics{Bytes: [2]uint64{1, 2}, CloseCodes: []core.CloseCodeCount{{Direction: 1, Code: 4001, Count: 3}}},
+		Servers: []metrics.ServerMetrics{{Upstream: "u", Server: "h:1", Up: 1, Processes: 1, ConnectErrors: 2,
+			Connect: metrics.Histogram{Bounds: []float64{0.1}, Counts: []uint64{3, 4}, Sum: 1.5}}},
+		WebSocket: metrics.WebSocketMetrics{Bytes: [2]uint64{1, 2}, CloseCodes: []metrics.CloseCodeCount{{Direction: 1, Code: 4001, Count: 3}}},
 	}
-	s, err := ServeSnapshot(dir, func() core.MetricsSnapshot { return want })
+	s, err := ServeSnapshot(dir, func() metrics.Snapshot { return want })
 	if err != nil {
 		t.Fatal(err)
 	}

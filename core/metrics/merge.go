@@ -1,6 +1,7 @@
-package core
+package metrics
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -11,7 +12,7 @@ import (
 // Up and Processes of a server add up as well, so Up == Processes says that
 // every process considers it available. Histograms with different bounds
 // are not added: m keeps its own.
-func (m *MetricsSnapshot) Merge(o *MetricsSnapshot) {
+func (m *Snapshot) Merge(o *Snapshot) {
 	m.Processes += o.Processes
 	m.ConnectionsAccepted += o.ConnectionsAccepted
 	m.ConnectionsOpen += o.ConnectionsOpen
@@ -66,7 +67,7 @@ func (m *MetricsSnapshot) Merge(o *MetricsSnapshot) {
 		ws.CloseCodes[i].Count += oc.Count
 	}
 	slices.SortFunc(ws.CloseCodes, func(a, b CloseCodeCount) int {
-		return compareCodeKeys([2]int{a.Direction, a.Code}, [2]int{b.Direction, b.Code})
+		return cmp.Or(cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Code, b.Code))
 	})
 }
 
@@ -89,8 +90,8 @@ func (h *Histogram) merge(o *Histogram) {
 // has exited still contributes to a sum of counters. A master merges it
 // into the snapshots of the live workers so that its totals do not drop
 // when a worker exits.
-func (m *MetricsSnapshot) Counters() MetricsSnapshot {
-	c := MetricsSnapshot{
+func (m *Snapshot) Counters() Snapshot {
+	c := Snapshot{
 		ConnectionsAccepted: m.ConnectionsAccepted,
 		TLSHandshakeErrors:  m.TLSHandshakeErrors,
 		WebSocket:           m.WebSocket,
