@@ -22,10 +22,10 @@ type endpoint struct {
 	flags  epFlags
 	c      *conn // owning connection; nil while parked idle
 	l      *Loop
-	srv    *server  // upstream endpoints: the server they are connected to
-	parked int64    // unix nanos when parked in the idle pool
-	tls    *tlsConn // non-nil for a TLS endpoint: bytes pass through crypto/tls (tls_conn.go)
-	pipe   *pipe    // spliced bytes for this socket (splice.go); nil when none wait
+	srv    *server       // upstream endpoints: the server they are connected to
+	parked int64         // unix nanos when parked in the idle pool
+	tls    *tlsConn      // non-nil for a TLS endpoint: bytes pass through crypto/tls (tls_conn.go)
+	pipe   *reactor.Pipe // spliced bytes for this socket (splice.go); nil when none wait
 }
 
 type epFlags uint8
@@ -47,7 +47,7 @@ func (e *endpoint) pending() int {
 	}
 	n := e.Pending()
 	if e.pipe != nil {
-		n += e.pipe.n
+		n += e.pipe.N
 	}
 	return n
 }

@@ -19,9 +19,9 @@ type Loop struct {
 
 	obs *loopMetrics // this loop's counters (metrics.go)
 
-	idle  idlePool // parked upstream connections, by server
-	pipes pipePool // pipes for splicing tunnel payload (splice.go)
-	conns int      // live client connections on this loop
+	idle  idlePool    // parked upstream connections, by server
+	pipes splicePipes // pipes for splicing tunnel payload (splice.go)
+	conns int         // live client connections on this loop
 
 	housekeeping timer.Entry
 
@@ -50,13 +50,15 @@ func newLoop(s *Server, id, bufSize int) (*Loop, error) {
 	l.Log = s.log
 	l.req.MaxHeaders, l.resp.MaxHeaders = s.limits.MaxHeaders, s.limits.MaxHeaders
 	l.idle.init()
-	l.pipes.init(!s.opts.NoSplice)
+	if !s.opts.NoSplice {
+		l.pipes.Init(pipesPerLoop)
+	}
 	l.hbuf = make([]byte, 0, 4096)
 	l.pbuf = make([]byte, 0, 1024)
 	l.ipbuf = make([]byte, 0, 64)
 	l.xbuf = make([]byte, 0, 256)
 	l.OnStop = func() { l.idle.closeAll(l) }
-	l.OnStopped = l.pipes.closeAll
+	l.OnStopped = l.pipes.CloseAll
 	l.housekeeping.Owner = (*housekeeper)(l)
 	l.Schedule(&l.housekeeping, time.Second)
 	return l, nil

@@ -30,7 +30,7 @@ import (
 // Pipe states (per endpoint, for the bytes travelling toward it):
 //
 //	pipe == nil        nothing spliced waits; the loop's pool has the pipe
-//	pipe.n > 0         bytes in the pipe wait for Writable, ahead of out;
+//	pipe.N > 0         bytes in the pipe wait for Writable, ahead of out;
 //	                   the other side is not read (back-pressure)
 //
 // A pipe is held only while it holds bytes, so an idle tunnel holds none.
@@ -44,72 +44,10 @@ const (
 	pipesPerLoop = 32       // pipes a loop may have open
 )
 
-// pipe is a kernel pipe that spliced payload passes through.
-type pipe struct {
-	r, w int   // read and write ends, non-blocking
-	n    int   // bytes spliced in and not yet out
-	next *pipe // free list
-}
-
-// pipePool is a loop's pipes. Only the loop touches the free list; the
-// counters are atomic so that tests and metrics may read them.
-type pipePool struct {
-	free  *pipe
-	max   int32 // pipes that may be open; 0: splice is off
-	made  atomic.Int32
-	held  atomic.Int32     // pipes held by connections (made - free)
+// splicePipes is a loop's pipes and its count of spliced bytes.
+type splicePipes struct {
+	reactor.Pipes
 	bytes [2]atomic.Uint64 // payload bytes spliced, per direction
-}
-
-func (pp *pipePool) init(on bool) {
-	if sock.SpliceSupported && on {
-		pp.max = pipesPerLoop
-	}
-}
-
-// available reports whether get would return a pipe.
-func (pp *pipePool) available() bool { return pp.free != nil || pp.made.Load() < pp.max }
-
-// get takes an empty pipe, making one if the loop has fewer than max; nil
-// when none is free or the system refuses a new one.
-func (pp *pipePool) get() *pipe {
-	p := pp.free
-	if p != nil {
-		pp.free, p.next = p.next, nil
-	} else {
-		if pp.made.Load() >= pp.max {
-			return nil
-		}
-		r, w, err := sock.Pipe()
-		if err != nil {
-			return nil // out of descriptors or pipe memory: read and write will do
-		}
-		p = &pipe{r: r, w: w}
-		pp.made.Add(1)
-	}
-	pp.held.Add(1)
-	return p
-}
-
-// put gives p back: an empty pipe to the free list; one that still holds
-// bytes (its connection closed) is closed, as the bytes cannot be taken out.
-func (pp *pipePool) put(p *pipe) {
-	pp.held.Add(-1)
-	if p.n > 0 {
-		closePipe(p)
-		pp.made.Add(-1)
-		return
-	}
-	p.next, pp.free = pp.free, p
-}
-
-// closeAll closes the free pipes (loop shutdown, after every connection).
-func (pp *pipePool) closeAll() {
-	for p := pp.free; p != nil; p = p.next {
-		closePipe(p)
-		pp.made.Add(-1)
-	}
-	pp.free = nil
 }
 
 // noteFrameLength records whether the data frames travelling in this
@@ -138,7 +76,7 @@ func (c *conn) spliceReady(d direction) bool {
 	if d == toUpstream && c.in != nil && len(c.in.B) > 0 {
 		return false // client bytes read earlier go first
 	}
-	return c.l.pipes.available()
+	return c.l.pipes.Available()
 }
 
 // tunnelReadMax caps a read in direction d just past the next frame
@@ -190,7 +128,7 @@ func (c *conn) spliceTunnel(d direction) bool {
 		return false
 	}
 	pp := &c.l.pipes
-	p := pp.get()
+	p := pp.Get()
 	if p == nil {
 		return false
 	}
@@ -198,8 +136,8 @@ func (c *conn) spliceTunnel(d direction) bool {
 	var moved int64
 	var inErr, outErr error
 	eof := false
-	for i := 0; i < spliceRounds && rem > 0 && p.n == 0; i++ {
-		n, err := sock.Splice(src.FD, p.w, int(min(rem, 1<<30)))
+	for i := 0; i < spliceRounds && rem > 0 && p.N == 0; i++ {
+		n, err := sock.Splice(src.FD, p.W, int(min(rem, 1<<30)))
 		if err != nil || n == 0 {
 			inErr, eof = err, err == nil
 			break
@@ -207,7 +145,7 @@ func (c *conn) spliceTunnel(d direction) bool {
 		sc.Skip(int64(n))
 		rem -= int64(n)
 		moved += int64(n)
-		p.n = n
+		p.N = n
 		if outErr = spliceDrain(p, dst.FD); outErr != nil {
 			break
 		}
@@ -217,10 +155,10 @@ func (c *conn) spliceTunnel(d direction) bool {
 		c.noteBytes(d, int(moved))
 		pp.bytes[d].Add(uint64(moved))
 	}
-	if p.n > 0 && outErr == nil {
+	if p.N > 0 && outErr == nil {
 		dst.pipe = p // the rest goes out on Writable (endpoint.flush)
 	} else {
-		pp.put(p)
+		pp.Put(p)
 	}
 	switch {
 	case outErr != nil || inErr != nil && inErr != unix.EAGAIN:
@@ -233,16 +171,16 @@ func (c *conn) spliceTunnel(d direction) bool {
 
 // spliceDrain splices p's bytes out to fd until p is empty or fd's socket
 // is full; only errors other than a full socket are returned.
-func spliceDrain(p *pipe, fd int) error {
-	for p.n > 0 {
-		n, err := sock.Splice(p.r, fd, p.n)
+func spliceDrain(p *reactor.Pipe, fd int) error {
+	for p.N > 0 {
+		n, err := sock.Splice(p.R, fd, p.N)
 		if err == unix.EAGAIN {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		p.n -= n
+		p.N -= n
 	}
 	return nil
 }
@@ -253,10 +191,10 @@ func (e *endpoint) flushPipe() (bool, error) {
 	if err := spliceDrain(e.pipe, e.FD); err != nil {
 		return false, err
 	}
-	if e.pipe.n > 0 {
+	if e.pipe.N > 0 {
 		return false, nil
 	}
-	e.l.pipes.put(e.pipe)
+	e.l.pipes.Put(e.pipe)
 	e.pipe = nil
 	return true, nil
 }
@@ -264,12 +202,7 @@ func (e *endpoint) flushPipe() (bool, error) {
 // dropPipe gives e's pipe, bytes and all, back when e is closed.
 func (e *endpoint) dropPipe(l *Loop) {
 	if e.pipe != nil {
-		l.pipes.put(e.pipe)
+		l.pipes.Put(e.pipe)
 		e.pipe = nil
 	}
-}
-
-func closePipe(p *pipe) {
-	reactor.CloseFD(p.r)
-	reactor.CloseFD(p.w)
 }

@@ -10,8 +10,8 @@ func SpliceStats(s *Server) (bytes [2]uint64, held, open int) {
 		for d := range bytes {
 			bytes[d] += l.pipes.bytes[d].Load()
 		}
-		held += int(l.pipes.held.Load())
-		open += int(l.pipes.made.Load())
+		held += int(l.pipes.Held.Load())
+		open += int(l.pipes.Made.Load())
 	}
 	return bytes, held, open
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"net/http"
 	"slices"
 
 	"github.com/valyala/bytebufferpool"
@@ -83,19 +82,6 @@ func (ts *tlsState) dialTLS(up *endpoint) {
 	if tc := ts.ups[up.srv]; tc != nil {
 		up.tls = &tlsConn{e: up, cfg: tc}
 	}
-}
-
-// probeClient returns the HTTP client and URL scheme that health checks
-// use for srv: plain's settings, over TLS configured as for proxied
-// connections when srv has tls: true.
-func (ts *tlsState) probeClient(srv *server, plain *http.Client) (*http.Client, string) {
-	tc := ts.ups[srv]
-	if tc == nil {
-		return plain, "http"
-	}
-	c := *plain
-	c.Transport = &http.Transport{DisableKeepAlives: true, Proxy: nil, TLSClientConfig: tc}
-	return &c, "https"
 }
 
 // tlsPending is endpoint.pending for an upstream whose handshake is not

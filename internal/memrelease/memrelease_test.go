@@ -1,6 +1,7 @@
-package core
+package memrelease
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -11,7 +12,7 @@ import (
 func TestReleaser(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
 	frees := 0
-	r := &releaser{burst: 100, gap: 30 * time.Second, free: func() { frees++ }}
+	r := &Releaser{Burst: 100, Gap: 30 * time.Second, Free: func() { frees++ }}
 	steps := []struct {
 		at       time.Duration // since t0
 		accepted uint64
@@ -32,7 +33,7 @@ func TestReleaser(t *testing.T) {
 	}
 	want := 0
 	for _, s := range steps {
-		if got := r.check(s.accepted, t0.Add(s.at)); got != s.want {
+		if got := r.Check(s.accepted, t0.Add(s.at)); got != s.want {
 			t.Errorf("at %v with %d accepted: released %v; want %v (%s)", s.at, s.accepted, got, s.want, s.why)
 		}
 		if s.want {
@@ -44,23 +45,24 @@ func TestReleaser(t *testing.T) {
 	}
 }
 
-// TestMemoryReleaserRuns: a started server gives memory back after a
-// burst of accepted connections, on its own goroutine, and stops with it.
-func TestMemoryReleaserRuns(t *testing.T) {
-	s := &Server{done: make(chan struct{})}
+// TestRun: Run gives memory back after a burst, reports it, and stops
+// when done is closed.
+func TestRun(t *testing.T) {
 	freed := make(chan struct{}, 1)
-	r := &releaser{burst: 3, gap: time.Hour, free: func() { freed <- struct{}{} }}
-	stopped := make(chan struct{})
-	go func() { s.releaseMemory(time.Millisecond, r); close(stopped) }()
-	s.stats.accepted.Add(5)
+	r := &Releaser{Burst: 3, Gap: time.Hour, Free: func() { freed <- struct{}{} }}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	var accepted atomic.Uint64
+	var releases atomic.Int64
+	go func() { r.Run(time.Millisecond, done, accepted.Load, func() { releases.Add(1) }); close(stopped) }()
+	accepted.Add(5)
 	select {
 	case <-freed:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no release after a burst of 5 with a burst size of 3")
 	}
-	close(s.done)
-	<-stopped // the release was counted before the goroutine looked at done again
-	if n := s.stats.memReleases.Load(); n != 1 {
+	close(done)
+	<-stopped // the release was counted before Run looked at done again
+	if n := releases.Load(); n != 1 {
 		t.Errorf("releases counted: %d; want 1", n)
 	}
 }
