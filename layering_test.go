@@ -46,6 +46,7 @@ func TestLayering(t *testing.T) {
 		"internal/tlstrim":    {"core", "poller", "codec", "balance", "internal/reactor"},
 		"internal/memrelease": {anything},
 		"internal/health":     {anything},
+		"internal/limit":      {anything},
 	}
 	// allowed are the exceptions to the rows: core/metrics is the counters
 	// as plain data, which admin reads without importing core.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"wsproxy/codec"
+	"wsproxy/internal/limit"
 )
 
 // onProxyHeader reads the PROXY protocol header a listener with
@@ -40,10 +41,10 @@ func (c *conn) onProxyHeader(data []byte) (int, bool) {
 func (c *conn) admitConn() {
 	srv := c.l.srv
 	c.flags |= cfAdmitted
-	switch srv.limit.admit(c.peer.Addr(), srv.stats.open.Load()) {
-	case errOverloaded:
+	switch srv.limit.Admit(c.peer.Addr(), srv.stats.open.Load()) {
+	case limit.ErrOverloaded:
 		c.flags |= cfOverloaded
-	case errTooManyConns:
+	case limit.ErrTooManyConns:
 		c.flags |= cfTooManyConns
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"wsproxy/codec"
+	"wsproxy/internal/limit"
 )
 
 // onHead parses a request head at the start of data, routes it and starts the
@@ -298,11 +299,11 @@ var errBadChunked = errors.New("core: malformed chunked request body")
 func (c *conn) admit(req *codec.Request) error {
 	switch {
 	case c.flags&cfOverloaded != 0:
-		return errOverloaded
+		return limit.ErrOverloaded
 	case c.flags&cfTooManyConns != 0:
-		return errTooManyConns
+		return limit.ErrTooManyConns
 	case req.Upgrade:
-		return c.l.srv.limit.handshake(c.peer.Addr(), c.l.Now)
+		return c.l.srv.limit.Handshake(c.peer.Addr(), c.l.Now)
 	}
 	return nil
 }

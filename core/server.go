@@ -11,6 +11,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/internal/config"
+	"wsproxy/internal/limit"
 	"wsproxy/internal/tlstrim"
 )
 
@@ -80,7 +81,7 @@ type Server struct {
 	addrs       []netip.AddrPort
 	wg          sync.WaitGroup
 	done        chan struct{}  // closed by Close
-	limit       *limiter       // nil without connection limits
+	limit       connLimiter    // limits.go; its Limiter is nil without connection limits
 	trusted     []netip.Prefix // trusted_proxies
 	underscores bool           // underscores_in_headers: forward field names with "_"
 	closed      sync.Once
@@ -117,7 +118,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.trusted = append(s.trusted, pfx)
 	}
 	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
-	s.limit = newLimiter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)
+	s.limit = connLimiter{limit.New(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)}
 	ups, err := newUpstreams(cfg, opts.SidStore)
 	if err != nil {
 		return nil, err
