@@ -48,6 +48,7 @@ func TestLayering(t *testing.T) {
 		"internal/health":     {anything},
 		"internal/limit":      {anything},
 		"internal/certs":      {anything},
+		"internal/routing":    {"core", "poller", "balance", "internal/config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 	}
 	// allowed are the exceptions to the rows: core/metrics is the counters
 	// as plain data, which admin reads without importing core.

@@ -11,6 +11,7 @@ import (
 
 	"wsproxy/codec"
 	"wsproxy/internal/limit"
+	"wsproxy/internal/routing"
 )
 
 // onHead parses a request head at the start of data, routes it and starts the
@@ -56,12 +57,12 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.fail(err)
 		return 0, false
 	}
-	rt := l.srv.router.match(req.Host, req.Path)
+	rt := l.srv.router.Match(req.Host, req.Path)
 	if rt == nil {
 		c.fail(errNoRoute)
 		return 0, false
 	}
-	if req.Upgrade && !originAllowed(rt.ws.origins, headerValue(req.Headers, "Origin")) {
+	if req.Upgrade && !routing.OriginAllowed(rt.ws.origins, headerValue(req.Headers, "Origin")) {
 		c.fail(errOriginForbidden)
 		return 0, false
 	}
@@ -130,7 +131,7 @@ func (c *conn) forwardRequestBody(data []byte) (int, error) {
 // headers dropped, forwarding headers set.
 func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	l := c.l
-	target := c.rt.rewrite(l.pbuf[:0], req.Path, req.Query)
+	target := c.rt.Rewrite(l.pbuf[:0], req.Path, req.Query)
 	l.pbuf = target[:0]
 	minor := 1
 	if c.flags&cfHTTP10 != 0 {

@@ -31,7 +31,7 @@ routes: [{path: /, upstream: "127.0.0.1:1"}]
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	c := &conn{l: l, peer: netip.MustParseAddrPort("10.1.2.3:5555"), rt: s.router.routes[0]}
+	c := &conn{l: l, peer: netip.MustParseAddrPort("10.1.2.3:5555"), rt: s.router.Values()[0]}
 	buf := []byte("POST /a/../b//c%2e HTTP/1.1\r\nHost: t\r\nForwarded: for=192.0.2.1\r\n" +
 		"X-Forwarded-For: 192.0.2.1\r\nContent-Length: 5\r\nX_U: 1\r\nConnection: x-a\r\nX-A: 1\r\n\r\n")
 	// clientAddr (trusted_proxies) is left out: its netip.ParseAddr of the

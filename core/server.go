@@ -12,6 +12,7 @@ import (
 	"wsproxy/balance"
 	"wsproxy/internal/config"
 	"wsproxy/internal/limit"
+	"wsproxy/internal/routing"
 	"wsproxy/internal/tlstrim"
 )
 
@@ -72,7 +73,7 @@ type Server struct {
 	log         *slog.Logger
 	loops       []*Loop
 	lns         []*listener
-	router      *router
+	router      *routing.Table[*route] // router.go
 	ups         map[string]*upstream
 	limits      config.Limits
 	timeouts    timeouts
