@@ -52,7 +52,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.fail(err)
 		return 0, false
 	}
-	l.client = l.srv.clientAddr(c.peer.Addr(), req)
+	l.client = l.srv.trusted.Client(c.peer.Addr(), req.Headers)
 	if err := c.admit(req); err != nil {
 		c.fail(err)
 		return 0, false
@@ -154,7 +154,7 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	}
 	l.ipbuf = ip[:0]
 	srv := l.srv
-	trusted := len(srv.trusted) > 0 && srv.isTrusted(c.peer.Addr())
+	trusted := srv.trusted.Contains(c.peer.Addr())
 	var xff, fwd []byte
 	for _, h := range req.Headers {
 		switch {

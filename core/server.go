@@ -12,6 +12,7 @@ import (
 	"wsproxy/balance"
 	"wsproxy/internal/config"
 	"wsproxy/internal/limit"
+	"wsproxy/internal/realip"
 	"wsproxy/internal/routing"
 	"wsproxy/internal/tlstrim"
 )
@@ -83,7 +84,7 @@ type Server struct {
 	wg          sync.WaitGroup
 	done        chan struct{}  // closed by Close
 	limit       connLimiter    // limits.go; its Limiter is nil without connection limits
-	trusted     []netip.Prefix // trusted_proxies
+	trusted     realip.Proxies // trusted_proxies
 	underscores bool           // underscores_in_headers: forward field names with "_"
 	closed      sync.Once
 
