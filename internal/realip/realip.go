@@ -45,8 +45,8 @@ func (ps Proxies) Client(peer netip.Addr, headers []codec.Header) netip.Addr {
 			j := bytes.LastIndexByte(v, ',')
 			item := bytes.TrimSpace(v[j+1:])
 			v = v[:max(j, 0)]
-			a, err := netip.ParseAddr(string(item))
-			if err != nil {
+			a, ok := parseAddr(item)
+			if !ok {
 				return client
 			}
 			client = a.Unmap()

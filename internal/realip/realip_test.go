@@ -48,3 +48,33 @@ func TestClient(t *testing.T) {
 		})
 	}
 }
+
+// TestClientAllocs: finding the client behind a trusted proxy allocates
+// nothing; it runs on every request from one.
+func TestClientAllocs(t *testing.T) {
+	trusted := Proxies{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
+	tests := []struct{ name, peer, xff string }{
+		{"IPv4", "192.0.2.9", "1.1.1.1, 198.51.100.4, 192.0.2.3"},
+		{"IPv6", "2001:db8::1", "2a00:1450:4001:80b::200e, 2001:db8::2"},
+		{"IPv4-mapped", "192.0.2.9", "::ffff:198.51.100.4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			peer := netip.MustParseAddr(tt.peer)
+			hs := []codec.Header{{Name: []byte("X-Forwarded-For"), Value: []byte(tt.xff)}}
+			if a := testing.AllocsPerRun(100, func() { trusted.Client(peer, hs) }); a != 0 {
+				t.Errorf("allocs per Client = %v; want 0", a)
+			}
+		})
+	}
+}
+
+func BenchmarkClient(b *testing.B) {
+	trusted := Proxies{netip.MustParsePrefix("192.0.2.0/24")}
+	peer := netip.MustParseAddr("192.0.2.9")
+	hs := []codec.Header{{Name: []byte("X-Forwarded-For"), Value: []byte("1.1.1.1, 198.51.100.4, 192.0.2.3")}}
+	b.ReportAllocs()
+	for b.Loop() {
+		trusted.Client(peer, hs)
+	}
+}
