@@ -46,6 +46,10 @@ func TestLayering(t *testing.T) {
 		"internal/tlstrim":    {"core", "poller", "codec", "balance", "internal/reactor"},
 		"internal/memrelease": {anything},
 		"internal/health":     {anything},
+		"internal/limit":      {anything},
+		"internal/certs":      {anything},
+		"internal/routing":    {"core", "poller", "balance", "internal/config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
+		"internal/realip":     {"core", "poller", "balance", "internal/config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 	}
 	// allowed are the exceptions to the rows: core/metrics is the counters
 	// as plain data, which admin reads without importing core.

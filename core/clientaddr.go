@@ -1,10 +1,8 @@
 package core
 
 import (
-	"bytes"
-	"net/netip"
-
 	"wsproxy/codec"
+	"wsproxy/internal/limit"
 )
 
 // onProxyHeader reads the PROXY protocol header a listener with
@@ -40,50 +38,10 @@ func (c *conn) onProxyHeader(data []byte) (int, bool) {
 func (c *conn) admitConn() {
 	srv := c.l.srv
 	c.flags |= cfAdmitted
-	switch srv.limit.admit(c.peer.Addr(), srv.stats.open.Load()) {
-	case errOverloaded:
+	switch srv.limit.Admit(c.peer.Addr(), srv.stats.open.Load()) {
+	case limit.ErrOverloaded:
 		c.flags |= cfOverloaded
-	case errTooManyConns:
+	case limit.ErrTooManyConns:
 		c.flags |= cfTooManyConns
 	}
-}
-
-// clientAddr is the client of a request: the peer, unless the peer is a
-// trusted proxy, in which case the rightmost X-Forwarded-For entry that is
-// not itself trusted (the leftmost entries can be forged by anyone).
-func (s *Server) clientAddr(peer netip.Addr, req *codec.Request) netip.Addr {
-	if len(s.trusted) == 0 || !s.isTrusted(peer) {
-		return peer
-	}
-	client := peer
-	for i := len(req.Headers) - 1; i >= 0; i-- {
-		h := req.Headers[i]
-		if !codec.EqualFold(h.Name, "X-Forwarded-For") {
-			continue
-		}
-		v := h.Value
-		for len(v) > 0 {
-			j := bytes.LastIndexByte(v, ',')
-			item := bytes.TrimSpace(v[j+1:])
-			v = v[:max(j, 0)]
-			a, err := netip.ParseAddr(string(item))
-			if err != nil {
-				return client
-			}
-			client = a.Unmap()
-			if !s.isTrusted(client) {
-				return client
-			}
-		}
-	}
-	return client
-}
-
-func (s *Server) isTrusted(a netip.Addr) bool {
-	for _, p := range s.trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

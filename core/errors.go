@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
+	"wsproxy/internal/limit"
 )
 
 // Errors that decide what the client is told. statusFor maps them.
@@ -22,9 +23,6 @@ var (
 	errUpstreamTimeout      = errors.New("core: upstream timed out")
 	errUpstreamHeadTooLarge = errors.New("core: upstream response head too large")
 	errBadUpstreamResponse  = errors.New("core: malformed upstream response")
-	errOverloaded           = errors.New("core: too many connections")
-	errTooManyConns         = errors.New("core: too many connections from this address")
-	errHandshakeRate        = errors.New("core: too many WebSocket handshakes from this address")
 	errOriginForbidden      = errors.New("core: origin not allowed")
 )
 
@@ -47,11 +45,11 @@ func statusFor(err error) (int, string) {
 		return http.StatusBadGateway, "upstream answered the WebSocket handshake wrongly: " + strings.TrimPrefix(reasonOf(he.err), "bad websocket handshake: ")
 	case errors.Is(err, errHeadTooLarge), errors.Is(err, codec.ErrTooManyHeaders):
 		return http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"
-	case errors.Is(err, errOverloaded):
+	case errors.Is(err, limit.ErrOverloaded):
 		return http.StatusServiceUnavailable, "server at connection limit"
-	case errors.Is(err, errTooManyConns):
+	case errors.Is(err, limit.ErrTooManyConns):
 		return http.StatusTooManyRequests, "too many connections from your address"
-	case errors.Is(err, errHandshakeRate):
+	case errors.Is(err, limit.ErrHandshakeRate):
 		return http.StatusTooManyRequests, "too many WebSocket handshakes from your address"
 	case errors.Is(err, errOriginForbidden):
 		return http.StatusForbidden, "origin not allowed"

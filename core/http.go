@@ -10,6 +10,8 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"wsproxy/codec"
+	"wsproxy/internal/limit"
+	"wsproxy/internal/routing"
 )
 
 // onHead parses a request head at the start of data, routes it and starts the
@@ -50,17 +52,17 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.fail(err)
 		return 0, false
 	}
-	l.client = l.srv.clientAddr(c.peer.Addr(), req)
+	l.client = l.srv.trusted.Client(c.peer.Addr(), req.Headers)
 	if err := c.admit(req); err != nil {
 		c.fail(err)
 		return 0, false
 	}
-	rt := l.srv.router.match(req.Host, req.Path)
+	rt := l.srv.router.Match(req.Host, req.Path)
 	if rt == nil {
 		c.fail(errNoRoute)
 		return 0, false
 	}
-	if req.Upgrade && !originAllowed(rt.ws.origins, headerValue(req.Headers, "Origin")) {
+	if req.Upgrade && !routing.OriginAllowed(rt.ws.origins, headerValue(req.Headers, "Origin")) {
 		c.fail(errOriginForbidden)
 		return 0, false
 	}
@@ -129,7 +131,7 @@ func (c *conn) forwardRequestBody(data []byte) (int, error) {
 // headers dropped, forwarding headers set.
 func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	l := c.l
-	target := c.rt.rewrite(l.pbuf[:0], req.Path, req.Query)
+	target := c.rt.Rewrite(l.pbuf[:0], req.Path, req.Query)
 	l.pbuf = target[:0]
 	minor := 1
 	if c.flags&cfHTTP10 != 0 {
@@ -152,7 +154,7 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	}
 	l.ipbuf = ip[:0]
 	srv := l.srv
-	trusted := len(srv.trusted) > 0 && srv.isTrusted(c.peer.Addr())
+	trusted := srv.trusted.Contains(c.peer.Addr())
 	var xff, fwd []byte
 	for _, h := range req.Headers {
 		switch {
@@ -298,11 +300,11 @@ var errBadChunked = errors.New("core: malformed chunked request body")
 func (c *conn) admit(req *codec.Request) error {
 	switch {
 	case c.flags&cfOverloaded != 0:
-		return errOverloaded
+		return limit.ErrOverloaded
 	case c.flags&cfTooManyConns != 0:
-		return errTooManyConns
+		return limit.ErrTooManyConns
 	case req.Upgrade:
-		return c.l.srv.limit.handshake(c.peer.Addr(), c.l.Now)
+		return c.l.srv.limit.Handshake(c.peer.Addr(), c.l.Now)
 	}
 	return nil
 }

@@ -11,8 +11,9 @@ import (
 
 // TestUpstreamHeadAllocs: parsing, normalising the path and writing the
 // head sent upstream allocate nothing once the loop's scratch space has
-// grown, with every new field in play: a path to normalise, Forwarded
-// from a trusted peer, a dropped "_" name, framing written from the parse.
+// grown, with every new field in play: a path to normalise, the client
+// behind a trusted peer (X-Forwarded-For), Forwarded from it, a dropped
+// "_" name, framing written from the parse.
 func TestUpstreamHeadAllocs(t *testing.T) {
 	cfg, err := config.Parse("t.yaml", []byte(`
 listen: [{addr: "127.0.0.1:0"}]
@@ -31,12 +32,9 @@ routes: [{path: /, upstream: "127.0.0.1:1"}]
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	c := &conn{l: l, peer: netip.MustParseAddrPort("10.1.2.3:5555"), rt: s.router.routes[0]}
+	c := &conn{l: l, peer: netip.MustParseAddrPort("10.1.2.3:5555"), rt: s.router.Values()[0]}
 	buf := []byte("POST /a/../b//c%2e HTTP/1.1\r\nHost: t\r\nForwarded: for=192.0.2.1\r\n" +
 		"X-Forwarded-For: 192.0.2.1\r\nContent-Length: 5\r\nX_U: 1\r\nConnection: x-a\r\nX-A: 1\r\n\r\n")
-	// clientAddr (trusted_proxies) is left out: its netip.ParseAddr of the
-	// X-Forwarded-For entry allocates, as it did before issue 10.
-	client := netip.MustParseAddr("192.0.2.1")
 	var head []byte
 	run := func() {
 		if _, err := codec.ParseRequest(buf, &l.req); err != nil {
@@ -45,7 +43,7 @@ routes: [{path: /, upstream: "127.0.0.1:1"}]
 		if err := c.normalizePath(&l.req); err != nil {
 			t.Fatal(err)
 		}
-		l.client = client
+		l.client = s.trusted.Client(c.peer.Addr(), l.req.Headers) // 192.0.2.1
 		head = c.appendUpstreamHead(l.hbuf[:0], &l.req)
 		l.hbuf = head[:0]
 	}

@@ -140,7 +140,7 @@ type metricsState struct {
 // initMetrics numbers the routes and servers of s. Called from New.
 func (s *Server) initMetrics() {
 	m := &s.obs
-	m.routes = append(m.routes[:0], s.router.routes...)
+	m.routes = s.router.Values()
 	for i, rt := range m.routes {
 		rt.idx = i
 	}

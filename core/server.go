@@ -11,6 +11,9 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/internal/config"
+	"wsproxy/internal/limit"
+	"wsproxy/internal/realip"
+	"wsproxy/internal/routing"
 	"wsproxy/internal/tlstrim"
 )
 
@@ -71,7 +74,7 @@ type Server struct {
 	log         *slog.Logger
 	loops       []*Loop
 	lns         []*listener
-	router      *router
+	router      *routing.Table[*route] // router.go
 	ups         map[string]*upstream
 	limits      config.Limits
 	timeouts    timeouts
@@ -80,8 +83,8 @@ type Server struct {
 	addrs       []netip.AddrPort
 	wg          sync.WaitGroup
 	done        chan struct{}  // closed by Close
-	limit       *limiter       // nil without connection limits
-	trusted     []netip.Prefix // trusted_proxies
+	limit       connLimiter    // limits.go; its Limiter is nil without connection limits
+	trusted     realip.Proxies // trusted_proxies
 	underscores bool           // underscores_in_headers: forward field names with "_"
 	closed      sync.Once
 
@@ -117,7 +120,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.trusted = append(s.trusted, pfx)
 	}
 	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
-	s.limit = newLimiter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)
+	s.limit = connLimiter{limit.New(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)}
 	ups, err := newUpstreams(cfg, opts.SidStore)
 	if err != nil {
 		return nil, err

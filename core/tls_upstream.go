@@ -2,7 +2,6 @@ package core
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/valyala/bytebufferpool"
 
+	"wsproxy/internal/certs"
 	"wsproxy/internal/config"
 )
 
@@ -46,7 +46,7 @@ func (ts *tlsState) initUpstreams(cfg *config.Config, ups map[string]*upstream) 
 			}
 			if cs.CAFile != "" {
 				file := resolvePath(cfg.File, cs.CAFile)
-				pool, err := loadCAFile(file)
+				pool, err := certs.LoadCAFile(file)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", cfg.At(fmt.Sprintf("upstreams.%s.servers[%d].ca_file", name, i)), err))
 					continue
@@ -60,19 +60,6 @@ func (ts *tlsState) initUpstreams(cfg *config.Config, ups map[string]*upstream) 
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// loadCAFile reads a PEM file of trusted certificate authorities.
-func loadCAFile(file string) (*x509.CertPool, error) {
-	b, err := readPEMFile("CA file", file)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("CA file %s: no PEM CERTIFICATE block", file)
-	}
-	return pool, nil
 }
 
 // dialTLS makes up, just dialled to srv, a TLS client endpoint if srv has

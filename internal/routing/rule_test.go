@@ -1,4 +1,4 @@
-package core
+package routing
 
 import (
 	"regexp"
@@ -22,21 +22,21 @@ func TestLiteralRewriteMatchesRegexp(t *testing.T) {
 	paths := []string{"/services/myservice/chat", "/services/myservice/", "/services/myservice", "/api/users", "/api/", "/x/y", "/other"}
 	for _, tt := range tests {
 		t.Run(tt.expr+"→"+tt.to, func(t *testing.T) {
-			fast := &route{re: regexp.MustCompile(tt.expr), to: []byte(tt.to)}
+			fast := &Rule{re: regexp.MustCompile(tt.expr), to: []byte(tt.to)}
 			fast.prefix, fast.pre, fast.post = literalRewrite(tt.expr, tt.to)
 			if got := fast.prefix != nil; got != tt.fast {
 				t.Fatalf("fast path = %v; want %v", got, tt.fast)
 			}
-			slow := &route{re: fast.re, to: fast.to}
+			slow := &Rule{re: fast.re, to: fast.to}
 			for _, p := range paths {
-				got := string(fast.rewrite(nil, []byte(p), []byte("q=1")))
-				want := string(slow.rewrite(nil, []byte(p), []byte("q=1")))
+				got := string(fast.Rewrite(nil, []byte(p), []byte("q=1")))
+				want := string(slow.Rewrite(nil, []byte(p), []byte("q=1")))
 				if got != want {
 					t.Errorf("rewrite(%q) = %q; want %q (regexp path)", p, got, want)
 				}
 			}
 			if tt.fast {
-				if a := testing.AllocsPerRun(100, func() { fast.rewrite(make([]byte, 0, 64), []byte(paths[0]), nil) }); a > 1 {
+				if a := testing.AllocsPerRun(100, func() { fast.Rewrite(make([]byte, 0, 64), []byte(paths[0]), nil) }); a > 1 {
 					t.Errorf("allocs = %v; want at most the destination buffer", a)
 				}
 			}
