@@ -32,24 +32,24 @@ func TestLayering(t *testing.T) {
 		"e2e":               {"cmd"}, // test suites: their tests drive core and the wsproxy binary
 		"interop":           {"cmd"},
 
-		"poller":              {"codec", "balance", "core", "loadtest", "bench", "cmd", "internal/config"},
+		"poller":              {"codec", "balance", "core", "loadtest", "bench", "cmd", "config"},
 		"codec":               {"poller", "balance", "core", "loadtest", "bench", "cmd", "internal/sock"},
 		"balance":             {"poller", "codec", "core", "loadtest", "bench", "cmd", "internal/sock"},
 		"internal/sock":       {"poller", "codec", "balance", "core"},
 		"loadtest":            {"core", "balance", "bench", "cmd"},
 		"core":                {"bench", "loadtest", "cmd", "internal/master", "internal/admin"},
 		"internal/master":     {"core", "bench", "loadtest", "cmd"},
-		"internal/config":     {"core", "poller", "codec", "balance", "bench", "loadtest", "cmd"},
+		"config":              {"core", "poller", "codec", "balance", "bench", "loadtest", "cmd"},
 		"bench":               {"core", "cmd"},
-		"internal/reactor":    {"codec", "balance", "core", "internal/config", "loadtest", "bench", "cmd"},
-		"internal/echo":       {"core", "balance", "internal/config", "loadtest", "bench", "cmd"},
+		"internal/reactor":    {"codec", "balance", "core", "config", "loadtest", "bench", "cmd"},
+		"internal/echo":       {"core", "balance", "config", "loadtest", "bench", "cmd"},
 		"internal/tlstrim":    {"core", "poller", "codec", "balance", "internal/reactor"},
 		"internal/memrelease": {anything},
 		"internal/health":     {anything},
 		"internal/limit":      {anything},
 		"internal/certs":      {anything},
-		"internal/routing":    {"core", "poller", "balance", "internal/config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
-		"internal/realip":     {"core", "poller", "balance", "internal/config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
+		"internal/routing":    {"core", "poller", "balance", "config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
+		"internal/realip":     {"core", "poller", "balance", "config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 	}
 	// allowed are the exceptions to the rows: core/metrics is the counters
 	// as plain data, which admin reads without importing core.

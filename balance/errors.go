@@ -9,7 +9,7 @@ var ErrNoServer = errors.New("balance: no server available")
 // ErrInvalidConfig is wrapped by every *ConfigError, for errors.Is.
 var ErrInvalidConfig = errors.New("balance: invalid config")
 
-// ConfigError reports a bad Config or ServerConfig field. internal/config maps
+// ConfigError reports a bad Config or ServerConfig field. package config maps
 // Field back to the YAML key and line it came from.
 type ConfigError struct {
 	// Field names the field, e.g. "Policy", "HashKey" or "servers[2].Weight".

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 func testSetup(t *testing.T) setup {
@@ -74,7 +74,7 @@ func TestProxyConfigLimits(t *testing.T) {
 	}
 }
 
-// TestWsproxyConfigValid parses the generated YAML with internal/config.
+// TestWsproxyConfigValid parses the generated YAML with package config.
 func TestWsproxyConfigValid(t *testing.T) {
 	c, err := config.Parse("bench.yaml", []byte(wsproxyConfig(testSetup(t))))
 	if err != nil {

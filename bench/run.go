@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // startTimeout bounds how long a backend or proxy may take to listen.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // TestTLSConfigs: with a certificate, every generated configuration

@@ -12,7 +12,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/codec"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // upstream is a group of servers and the balance.Pool that picks one.

@@ -21,7 +21,7 @@ import (
 
 	"wsproxy/codec"
 	"wsproxy/core"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // compressingBackend is a gorilla echo server that accepts

@@ -15,7 +15,7 @@ import (
 
 	"wsproxy/codec"
 	"wsproxy/core"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // FuzzProxyRequests sends arbitrary bytes through a real proxy loop to a

@@ -15,7 +15,7 @@ import (
 
 	"wsproxy/codec"
 	"wsproxy/core"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/echo"
 )
 

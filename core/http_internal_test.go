@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"wsproxy/codec"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // TestUpstreamHeadAllocs: parsing, normalising the path and writing the

@@ -18,7 +18,7 @@ import (
 
 	"wsproxy/core"
 	"wsproxy/core/metrics"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // Sizes of the scripted session of TestMetricsSession.

@@ -6,7 +6,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/codec"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // wsPolicy is a route's compiled config.WebSocket.

@@ -13,7 +13,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/codec"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // The relay's frame policy, in memory: a conn in stTunnel whose endpoints

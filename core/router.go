@@ -3,7 +3,7 @@ package core
 import (
 	"regexp"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/routing"
 )
 

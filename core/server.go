@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"wsproxy/balance"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/limit"
 	"wsproxy/internal/realip"
 	"wsproxy/internal/routing"

@@ -11,7 +11,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/core"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/sidshm"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"wsproxy/core"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // The differential suite of issue 10: raw bytes in, what a recording

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"wsproxy/internal/certs"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // TLS listeners (wss://, https://).

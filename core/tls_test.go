@@ -19,7 +19,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"wsproxy/core"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/testcert"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/echo"
 	"wsproxy/internal/reactor"
 	"wsproxy/internal/testcert"

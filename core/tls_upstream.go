@@ -11,7 +11,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"wsproxy/internal/certs"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // TLS toward upstream servers with tls: true: the client configuration

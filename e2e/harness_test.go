@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"wsproxy/core"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // nodeDir is the Node project holding the Socket.IO scripts, relative to

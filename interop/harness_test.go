@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"wsproxy/core"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/testcert"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"wsproxy/core"
 	"wsproxy/internal/admin"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/master"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"wsproxy/core"
 	"wsproxy/internal/admin"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // scrape returns the value of the series matching re (a regexp of the

@@ -18,7 +18,7 @@ import (
 	"wsproxy/core"
 	"wsproxy/examples"
 	"wsproxy/internal/asynclog"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/echo"
 	"wsproxy/internal/master"
 )

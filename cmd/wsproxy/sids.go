@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"wsproxy/balance"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/master"
 	"wsproxy/internal/sidshm"
 )

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // dialWS opens n WebSocket connections through the proxy at addr; they are

@@ -30,7 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"wsproxy/core/metrics"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // Config configures an admin listener. Metrics is required.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"wsproxy/core/metrics"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // testLogger logs through t.

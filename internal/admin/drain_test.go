@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"wsproxy/core/metrics"
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // TestDrainEndpoints: POST /drain and /undrain reach the DrainFunc with the

@@ -5,7 +5,7 @@ import (
 	"io"
 	"log/slog"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // NewLogger returns the logger lc describes (format and level), writing to

@@ -44,7 +44,7 @@ import (
 	"syscall"
 	"time"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // Source is a validated configuration as the master (or a process without

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/master"
 )
 

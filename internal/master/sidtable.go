@@ -3,7 +3,7 @@ package master
 import (
 	"fmt"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/sidshm"
 )
 

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/sidshm"
 )
 

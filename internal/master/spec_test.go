@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 	"wsproxy/internal/sock"
 )
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // EnvWorker is the environment variable that marks a worker process. Its

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // obsHead is a valid listener and route; the case's lines start on line 3.

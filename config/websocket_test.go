@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // TestWebSocketSection: a route's websocket section, its defaults after

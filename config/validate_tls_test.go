@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // The TLS cases join the shared tables, so TestParseErrors, TestParse and

@@ -20,6 +20,13 @@
 // The zero value of every struct means "use the defaults": Validate (and so
 // Parse and Load) replaces zero fields by the documented defaults, so the
 // code that consumes a validated Config never has to.
+//
+// The package is public, not internal, because core.New takes a *Config:
+// a program that embeds the proxy (the tests, e2e, interop and bench do)
+// builds one with Parse or by hand. Its types mirror the YAML file, which is
+// already the documented contract, so making them public promises nothing the
+// file format does not. Making core internal instead would leave no way to
+// embed the proxy outside this module.
 package config
 
 import (

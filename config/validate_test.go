@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // y joins lines with newlines, so that argument N is line N of the file.

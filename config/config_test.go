@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // valueCases are files Parse must accept; check inspects the result.
@@ -184,7 +184,7 @@ func TestLoad(t *testing.T) {
 
 func TestExamples(t *testing.T) {
 	t.Run("seed", func(t *testing.T) {
-		c, err := config.Load("../../examples/seed.yaml")
+		c, err := config.Load("../examples/seed.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +205,7 @@ func TestExamples(t *testing.T) {
 		eq(t, "implicit upstream", c.Upstreams["127.0.0.1:10081"].Servers, []config.Server{{Addr: "127.0.0.1:10081", Weight: 1}})
 	})
 	t.Run("minimal", func(t *testing.T) {
-		c, err := config.Load("../../examples/minimal.yaml")
+		c, err := config.Load("../examples/minimal.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}

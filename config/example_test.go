@@ -3,7 +3,7 @@ package config_test
 import (
 	"fmt"
 
-	"wsproxy/internal/config"
+	"wsproxy/config"
 )
 
 // Problems with the shape of the file (here an unknown key) are reported
