@@ -44,6 +44,7 @@ func TestLayering(t *testing.T) {
 		"internal/reactor":    {"codec", "balance", "core", "config", "loadtest", "bench", "cmd"},
 		"internal/echo":       {"core", "balance", "config", "loadtest", "bench", "cmd"},
 		"internal/tlstrim":    {"core", "poller", "codec", "balance", "internal/reactor"},
+		"internal/tlsloop":    {"core", "balance", "config", "loadtest", "bench", "cmd"},
 		"internal/memrelease": {anything},
 		"internal/health":     {anything},
 		"internal/limit":      {anything},

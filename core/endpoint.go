@@ -1,7 +1,10 @@
 package core
 
 import (
+	"golang.org/x/sys/unix"
+
 	"wsproxy/internal/reactor"
+	"wsproxy/internal/tlsloop"
 	"wsproxy/poller"
 )
 
@@ -24,7 +27,7 @@ type endpoint struct {
 	l      *Loop
 	srv    *server       // upstream endpoints: the server they are connected to
 	parked int64         // unix nanos when parked in the idle pool
-	tls    *tlsConn      // non-nil for a TLS endpoint: bytes pass through crypto/tls (tls_conn.go)
+	tls    *tlsloop.Conn // non-nil for a TLS endpoint: bytes pass through crypto/tls (tls_conn.go)
 	pipe   *reactor.Pipe // spliced bytes for this socket (splice.go); nil when none wait
 }
 
@@ -42,12 +45,12 @@ const (
 
 // pending reports how many bytes wait to be written.
 func (e *endpoint) pending() int {
-	if e.tls != nil && e.tls.plain != nil {
-		return e.tlsPending()
-	}
 	n := e.Pending()
 	if e.pipe != nil {
 		n += e.pipe.N
+	}
+	if e.tls != nil {
+		n += e.tls.Plain() // an upstream's plaintext waiting for its handshake: back-pressure holds
 	}
 	return n
 }
@@ -59,7 +62,7 @@ func (e *endpoint) write(p []byte) error {
 		return nil
 	}
 	if e.tls != nil {
-		return e.tlsWrite(p)
+		return e.tls.Send(p)
 	}
 	if e.pipe != nil || e.flags&epConnecting != 0 {
 		e.Queue(p) // behind spliced bytes, or before the connect completes
@@ -82,7 +85,7 @@ func (e *endpoint) flush() (bool, error) {
 // not registered (being closed) are left alone.
 func (e *endpoint) setInterest(l *Loop, ev poller.Event) {
 	if e.tls != nil {
-		ev = e.tlsInterest(l, ev)
+		ev = e.tls.Interest(ev, e.flags&epConnecting != 0)
 	}
 	if e.flags&epRegistered == 0 || e.events == ev {
 		return
@@ -110,7 +113,12 @@ func (e *endpoint) setInterestForce(l *Loop, ev poller.Event) {
 // EAGAIN returns (0, unix.EAGAIN).
 func (e *endpoint) read(l *Loop, max int) (int, error) {
 	if e.tls != nil {
-		return e.tlsRead(l, max)
+		n, err := e.tls.Recv(max)
+		if err == tlsloop.ErrEOFInHandshake {
+			e.flags |= epEOF
+			return 0, unix.EAGAIN
+		}
+		return n, err
 	}
 	b := l.Buf
 	if max > 0 && max < len(b) {
@@ -124,7 +132,7 @@ func (e *endpoint) closeFD(l *Loop) {
 		return
 	}
 	if e.tls != nil {
-		e.tlsClose()
+		e.tls.Close(e.flags&epWriteShut == 0)
 	}
 	if e.flags&epRegistered != 0 {
 		l.Unregister(e.FD)

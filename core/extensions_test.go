@@ -20,8 +20,8 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"wsproxy/codec"
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 )
 
 // compressingBackend is a gorilla echo server that accepts

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"wsproxy/codec"
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 )
 
 // FuzzProxyRequests sends arbitrary bytes through a real proxy loop to a

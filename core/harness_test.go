@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"wsproxy/codec"
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 	"wsproxy/internal/echo"
 )
 

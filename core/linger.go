@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wsproxy/internal/sock"
+	"wsproxy/internal/tlsloop"
 )
 
 // Lingering close, as nginx's lingering_close. A connection the proxy
@@ -55,10 +56,10 @@ func (c *conn) linger() {
 		return
 	}
 	if t := cl.tls; t != nil {
-		if t.phase == tlsReady && !c.closeNotify() {
+		if t.Phase() == tlsloop.Ready && !c.closeNotify() {
 			return // the alert waits for the socket; flushClient comes back
 		}
-		t.more = false // plaintext tls.Conn holds is not wanted now
+		t.Quiet() // plaintext tls.Conn holds is not wanted now
 	}
 	c.flags |= cfLingering
 	if c.in != nil {
@@ -80,10 +81,7 @@ func (c *conn) linger() {
 // side is shut, as nginx does (ngx_ssl_shutdown). It reports whether the
 // alert is written.
 func (c *conn) closeNotify() bool {
-	t := c.cl.tls
-	t.collect = true
-	_ = t.conn.CloseWrite() // sent once; later calls write nothing
-	t.collect = false
+	c.cl.tls.CloseNotify() // sent once; later calls write nothing
 	done, err := c.cl.flush()
 	if err != nil {
 		c.close()
@@ -97,7 +95,7 @@ func (c *conn) closeNotify() bool {
 // looked at.
 func (c *conn) lingerRead() {
 	l := c.l
-	n, err := readFD(c.cl.FD, l.Buf)
+	n, err := sock.ReadRetry(c.cl.FD, l.Buf)
 	switch {
 	case err == unix.EAGAIN:
 		return

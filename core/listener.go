@@ -33,7 +33,7 @@ func (ln *listener) serve(fd int, peer netip.AddrPort) {
 	c.cl = endpoint{c: c, l: l, events: poller.Readable}
 	c.cl.FD = fd
 	if ln.tls != nil {
-		ln.tls.attach(c)
+		ln.tls.attach(c, ln.proxy)
 	}
 	c.tm.Owner = c
 	if err := l.Register(fd, &c.cl, poller.Readable); err != nil {

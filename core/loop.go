@@ -7,6 +7,7 @@ import (
 	"wsproxy/codec"
 	"wsproxy/internal/reactor"
 	"wsproxy/internal/timer"
+	"wsproxy/internal/tlsloop"
 )
 
 // Loop is one event loop of a Server: the reactor (poller, descriptor
@@ -19,9 +20,10 @@ type Loop struct {
 
 	obs *loopMetrics // this loop's counters (metrics.go)
 
-	idle  idlePool    // parked upstream connections, by server
-	pipes splicePipes // pipes for splicing tunnel payload (splice.go)
-	conns int         // live client connections on this loop
+	idle  idlePool     // parked upstream connections, by server
+	pipes splicePipes  // pipes for splicing tunnel payload (splice.go)
+	tls   tlsloop.Loop // TLS handshake slots (tls_conn.go)
+	conns int          // live client connections on this loop
 
 	housekeeping timer.Entry
 
@@ -50,6 +52,7 @@ func newLoop(s *Server, id, bufSize int) (*Loop, error) {
 	l.Log = s.log
 	l.req.MaxHeaders, l.resp.MaxHeaders = s.limits.MaxHeaders, s.limits.MaxHeaders
 	l.idle.init()
+	l.tls.Init(&l.Loop, s.tls.slots, s.tlsTrim, &s.tls.goroutines)
 	if !s.opts.NoSplice {
 		l.pipes.Init(pipesPerLoop)
 	}

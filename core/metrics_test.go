@@ -16,9 +16,9 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/core/metrics"
-	"wsproxy/config"
 )
 
 // Sizes of the scripted session of TestMetricsSession.

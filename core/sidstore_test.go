@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"wsproxy/balance"
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 	"wsproxy/internal/sidshm"
 )
 

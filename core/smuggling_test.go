@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 )
 
 // The differential suite of issue 10: raw bytes in, what a recording

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"wsproxy/internal/certs"
 	"wsproxy/config"
+	"wsproxy/internal/certs"
 )
 
 // TLS listeners (wss://, https://).
@@ -20,15 +20,15 @@ import (
 // listeners of that address on every loop. Its certificates live in a
 // certs.Store, behind an atomic pointer that tls.Config.GetCertificate reads
 // on every handshake, so ReloadCertificates swaps them without touching open
-// connections. How one
-// connection runs crypto/tls on the loop is in tls_conn.go and
-// tls_handshake.go; TLS toward upstream servers in tls_upstream.go.
+// connections. How one connection runs crypto/tls on the loop is in
+// internal/tlsloop, its glue in tls_conn.go; TLS toward upstream servers in
+// tls_upstream.go.
 
 // tlsState is a Server's TLS side. The zero value means no TLS at all.
 type tlsState struct {
-	lns    map[*config.TLS]*tlsListener
-	order  []*tlsListener // config order, for reloads and their messages
-	queues []hsQueue      // per Loop.id: handshakes waiting for a goroutine
+	lns   map[*config.TLS]*tlsListener
+	order []*tlsListener // config order, for reloads and their messages
+	slots int            // handshakes that work at once on each loop (0: no TLS at all)
 
 	// ups holds the client configuration of each upstream server with
 	// tls: true. Read-only after init.
@@ -92,11 +92,7 @@ func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream) error {
 	}
 	if len(ts.order) > 0 || len(ts.ups) > 0 {
 		loops := max(cfg.Loops, 1)
-		ts.queues = make([]hsQueue, loops)
-		limit := max(2, (4*runtime.GOMAXPROCS(0)+loops-1)/loops)
-		for i := range ts.queues {
-			ts.queues[i].limit = limit
-		}
+		ts.slots = max(2, (4*runtime.GOMAXPROCS(0)+loops-1)/loops)
 	}
 	return nil
 }

@@ -15,18 +15,15 @@ func TLSHandshakes(s *Server) TLSHandshakeState {
 		done := make(chan struct{})
 		if !l.Submit(func() {
 			defer close(done)
-			q := &s.tls.queues[l.ID]
-			st.Running += q.running
-			st.Limit += q.limit
-			for _, t := range q.wait {
-				if t.phase == tlsWaiting || (t.phase == tlsHandshaking && t.hs.queued) {
-					st.Waiting++
-				}
-			}
+			running, waiting, limit := l.tls.Slots()
+			st.Running += running
+			st.Waiting += waiting
+			st.Limit += limit
 			l.eachConn(func(c *conn) {
-				if t := c.cl.tls; t != nil && t.phase == tlsIdle && t.in != nil {
+				if t := c.cl.tls; t != nil && t.Early() > 0 {
+					n := t.Early()
 					st.EarlyConns++
-					st.EarlyBytes += len(t.in.B) - t.off
+					st.EarlyBytes += n
 				}
 			})
 		}) {

@@ -16,8 +16,8 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 	"wsproxy/internal/testcert"
 )
 

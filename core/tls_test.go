@@ -18,8 +18,8 @@ import (
 	"github.com/coder/websocket"
 	gorilla "github.com/gorilla/websocket"
 
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 	"wsproxy/internal/testcert"
 )
 

@@ -17,6 +17,7 @@ import (
 	"wsproxy/internal/echo"
 	"wsproxy/internal/reactor"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/tlsloop"
 	"wsproxy/internal/tlstrim"
 )
 
@@ -66,11 +67,11 @@ func clientInputCaps(t *testing.T, srv *Server, addr net.Addr, sweep bool) strin
 			found := ""
 			l.Each(func(_ int, h reactor.Handler) {
 				e, ok := h.(*endpoint)
-				if !ok || e.tls == nil || e.tls.phase != tlsReady || e.tls.upstream() || e.c == nil || found != "" {
+				if !ok || e.tls == nil || e.tls.Phase() != tlsloop.Ready || e.flags&epIsUpstream != 0 || e.c == nil || found != "" {
 					return
 				}
 				if p := e.c.peer; netip.AddrPortFrom(p.Addr().Unmap(), p.Port()) == peer {
-					found = tlsInputCaps(t, e.tls.conn)
+					found = tlsInputCaps(t, e.tls.TLS())
 				}
 			})
 			res <- found
@@ -144,9 +145,9 @@ func TestTLSTrimProxy(t *testing.T) {
 				}
 				expectTrimmed(t, srv, c.LocalAddr(), fmt.Sprintf("after an echo of %d bytes", n), true)
 			}
-			// A burst of reads: past trimReads in a second, the reads leave
+			// A burst of reads: past tlsloop.TrimReads in a second, the reads leave
 			// the buffers to the housekeeper's sweep, which must come.
-			for i := range 3 * trimReads {
+			for i := range 3 * tlsloop.TrimReads {
 				c.NetConn().SetDeadline(time.Now().Add(30 * time.Second))
 				if err := c.WriteMessage(gorilla.TextMessage, []byte{'a' + byte(i)}); err != nil {
 					t.Fatal(err)
@@ -158,4 +159,15 @@ func TestTLSTrimProxy(t *testing.T) {
 			expectTrimmed(t, srv, c.LocalAddr(), "after a burst of echoes, by the sweep", false)
 		})
 	}
+}
+
+// tlsInputCaps describes what c's input buffers hold on to; "0 0 0" when
+// it holds none.
+func tlsInputCaps(t testing.TB, c *tls.Conn) string {
+	t.Helper()
+	raw, in, hand, ok := tlstrim.Caps(c)
+	if !ok {
+		t.Fatalf("tls.Conn layout: %v", tlstrim.Err())
+	}
+	return fmt.Sprintf("%d %d %d", raw, in, hand)
 }

@@ -10,13 +10,14 @@ import (
 
 	"github.com/valyala/bytebufferpool"
 
-	"wsproxy/internal/certs"
 	"wsproxy/config"
+	"wsproxy/internal/certs"
+	"wsproxy/internal/tlsloop"
 )
 
 // TLS toward upstream servers with tls: true: the client configuration
-// of each, and what the client side of tlsConn does differently. The
-// request written before the handshake ends waits in tlsConn.plain.
+// of each, and what the client side of a tlsloop.Conn does differently.
+// The request written before the handshake ends waits in its plaintext.
 
 // initUpstreams makes the client configuration of each server with
 // tls: true: verification on (against ca_file, or the system roots), SNI
@@ -63,20 +64,12 @@ func (ts *tlsState) initUpstreams(cfg *config.Config, ups map[string]*upstream) 
 }
 
 // dialTLS makes up, just dialled to srv, a TLS client endpoint if srv has
-// tls: true. The handshake starts once the connect completes (tlsInterest);
-// what is written before it ends waits in plain.
+// tls: true. The handshake starts once the connect completes
+// (tlsloop.Conn.Interest); what is written before it ends waits in plain.
 func (ts *tlsState) dialTLS(up *endpoint) {
 	if tc := ts.ups[up.srv]; tc != nil {
-		up.tls = &tlsConn{e: up, cfg: tc}
+		up.tls = tlsloop.Client(up, &up.Socket, &up.l.tls, tc)
 	}
-}
-
-// tlsPending is endpoint.pending for an upstream whose handshake is not
-// done: plaintext waiting for it counts, so that back-pressure holds.
-func (e *endpoint) tlsPending() int {
-	n := len(e.tls.plain.B)
-	n += e.Pending()
-	return n
 }
 
 // takeUnsent takes the request bytes an upstream endpoint has not sent,
@@ -85,8 +78,7 @@ func (e *endpoint) tlsPending() int {
 // when there are none, or when TLS has encrypted some already.
 func (e *endpoint) takeUnsent() (b *bytebufferpool.ByteBuffer, off int) {
 	if t := e.tls; t != nil {
-		b, t.plain = t.plain, nil
-		return b, 0
+		return t.TakePlain(), 0
 	}
 	return e.Take()
 }
@@ -95,7 +87,7 @@ func (e *endpoint) takeUnsent() (b *bytebufferpool.ByteBuffer, off int) {
 // another with takeUnsent, and takes b.
 func (e *endpoint) queueUnsent(b *bytebufferpool.ByteBuffer, off int) {
 	if e.tls != nil {
-		_ = e.tlsWrite(b.B[off:]) // before the handshake: kept in plain
+		_ = e.tls.Send(b.B[off:]) // before the handshake: kept in plain
 		bytebufferpool.Put(b)
 		return
 	}
@@ -105,11 +97,10 @@ func (e *endpoint) queueUnsent(b *bytebufferpool.ByteBuffer, off int) {
 // sendPlain encrypts what was written to an upstream during its handshake
 // and lets the client side continue if that was holding it back. It
 // reports false when the connection failed.
-func (t *tlsConn) sendPlain() bool {
-	e, c := t.e, t.e.c
-	b := t.plain
-	t.plain = nil
-	err := e.tlsWrite(b.B)
+func (e *endpoint) sendPlain() bool {
+	c := e.c
+	b := e.tls.TakePlain()
+	err := e.tls.Send(b.B)
 	bytebufferpool.Put(b)
 	if err != nil {
 		c.upstreamFailed(&upstreamError{err})
@@ -119,10 +110,10 @@ func (t *tlsConn) sendPlain() bool {
 	return c.st != stClosed && c.up == e
 }
 
-// upstreamFailed treats a failed handshake with an upstream like a failed
-// connect: passive health hears of it, and another server may be tried.
-func (t *tlsConn) upstreamFailed(err error) {
-	e := t.e
+// tlsUpstreamFailed treats a failed handshake with an upstream like a
+// failed connect: passive health hears of it, and another server may be
+// tried.
+func (e *endpoint) tlsUpstreamFailed(err error) {
 	if srv := e.l.srv; srv != nil {
 		srv.logf("upstream %s: TLS handshake: %v", e.srv.name, err)
 	}

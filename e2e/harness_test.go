@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 )
 
 // nodeDir is the Node project holding the Socket.IO scripts, relative to

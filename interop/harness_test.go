@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/core"
 	"wsproxy/config"
+	"wsproxy/core"
 	"wsproxy/internal/testcert"
 )
 

@@ -5,9 +5,9 @@ import (
 	"os"
 	"time"
 
+	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/admin"
-	"wsproxy/config"
 	"wsproxy/internal/master"
 )
 

@@ -10,9 +10,9 @@ import (
 	"syscall"
 	"testing"
 
+	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/admin"
-	"wsproxy/config"
 )
 
 // scrape returns the value of the series matching re (a regexp of the

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"wsproxy/balance"
+	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/examples"
 	"wsproxy/internal/asynclog"
-	"wsproxy/config"
 	"wsproxy/internal/echo"
 	"wsproxy/internal/master"
 )

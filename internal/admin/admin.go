@@ -29,8 +29,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"wsproxy/core/metrics"
 	"wsproxy/config"
+	"wsproxy/core/metrics"
 )
 
 // Config configures an admin listener. Metrics is required.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/core/metrics"
 	"wsproxy/config"
+	"wsproxy/core/metrics"
 )
 
 // testLogger logs through t.

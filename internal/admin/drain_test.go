@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/core/metrics"
 	"wsproxy/config"
+	"wsproxy/core/metrics"
 )
 
 // TestDrainEndpoints: POST /drain and /undrain reach the DrainFunc with the
