@@ -107,7 +107,8 @@
 //
 // # TLS
 //
-// A listener with a tls section terminates TLS with crypto/tls (tls.go,
+// A listener with a tls section terminates TLS with crypto/tls (tls.go;
+// internal/tlsloop runs it on the loop, with the endpoint as its Host in
 // tls_conn.go). The client endpoint's read and write pass through a
 // tls.Conn; everything above them sees plaintext and does not know. The
 // handshake starts once the client's whole ClientHello is in (until then
@@ -125,5 +126,6 @@
 // (the record buffer, grown to the largest record seen, and the handshake
 // buffer) for the life of a connection; the loop drops them once empty,
 // after the handshake and from its once-a-second housekeeper, so an idle
-// wss connection holds about 3.5 KB of heap rather than 7 (tls_trim.go).
+// wss connection holds about 3.5 KB of heap rather than 7 (internal/tlstrim,
+// tls_trim.go).
 package core
