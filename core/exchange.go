@@ -34,6 +34,7 @@ func (c *conn) beginExchange() {
 	l := c.l
 	if x := l.freeX; x != nil {
 		l.freeX, x.next = x.next, nil
+		l.nfreeX--
 		c.x = x
 		return
 	}
