@@ -15,7 +15,8 @@ import (
 // handshake and one verified echo) or failed, calls cfg.OnReady, runs the
 // workload for cfg.Duration, closes every connection and returns the
 // merged result. Beyond cfg.MaxPerProcess connections the work is spread
-// over child processes (see the package doc).
+// over child processes (see the package doc), except for the Reconnect
+// workload, whose phases are the first connections and the reconnections.
 //
 // A bad Config returns an error wrapping ErrConfig and no result. If ctx
 // is canceled, Run closes everything and returns the partial result with
@@ -29,9 +30,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start, cpu0 := time.Now(), cpuTime()
 	var t *tally
 	var err error
-	if cfg.Conns > cfg.MaxPerProcess {
+	switch {
+	case cfg.Workload == Reconnect:
+		t, err = runReconnect(ctx, &cfg, start)
+	case cfg.Conns > cfg.MaxPerProcess:
 		t, err = runChildren(ctx, &cfg, start)
-	} else {
+	default:
 		t, err = runLocal(ctx, &cfg, start)
 	}
 	if t == nil {
