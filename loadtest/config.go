@@ -97,6 +97,15 @@ type Config struct {
 	// is the number up. The phase starts when it returns. With child
 	// processes it is called in the parent once all children are ready.
 	OnReady func(up int)
+	// OnRunEnd, if not nil, is called once, from a goroutine of Run's, when
+	// the Duration phase ends (Messages and Bytes count what arrived until
+	// then) and before the connections are closed, so that a caller
+	// measuring the server can leave the close-down out. Run returns after
+	// it does. It is called early if every connection ends before the
+	// phase does or ctx is canceled during it, and not at all when the
+	// phase does not run (Duration 0, canceled before it). For Reconnect it
+	// is called when the reconnections are done.
+	OnRunEnd func()
 	// Progress, if not nil, is called about once per second from a
 	// goroutine of Run's with running totals. It must not block for long.
 	Progress func(Snapshot)

@@ -121,6 +121,9 @@ func runReconnect(ctx context.Context, cfg *Config, start time.Time) (*tally, er
 		}
 	})
 	t.Elapsed = time.Since(runStart)
+	if cfg.OnRunEnd != nil {
+		cfg.OnRunEnd()
+	}
 	ph.Store(int32(phaseDone))
 	t.Dialed = int(s.cnt.dialed.Load())
 	t.Up = int(s.cnt.up.Load() - s.reUp.Load())

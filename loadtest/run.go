@@ -101,6 +101,7 @@ func runLocal(ctx context.Context, cfg *Config, start time.Time) (*tally, error)
 		}
 	}
 	var runStart time.Time
+	endRun := func() {}
 	if ctx.Err() == nil && cfg.Duration > 0 {
 		runStart = time.Now()
 		until.Store(int64(runStart.Add(cfg.Duration).Sub(start)))
@@ -108,15 +109,18 @@ func runLocal(ctx context.Context, cfg *Config, start time.Time) (*tally, error)
 		for _, l := range loops {
 			l.post(command{start: true, until: runStart.Add(cfg.Duration)})
 		}
+		endRun = afterOnce(cfg.OnRunEnd, cfg.Duration)
 	} else {
 		closeAll()
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
+		endRun()
 		closeAll()
 		<-done
 	}
+	endRun()
 	ph.Store(int32(phaseDone))
 	for _, l := range loops {
 		t.addLoop(l)
@@ -128,6 +132,18 @@ func runLocal(ctx context.Context, cfg *Config, start time.Time) (*tally, error)
 		return t, err
 	}
 	return t, ctx.Err()
+}
+
+// afterOnce calls fn once, d from now or when the returned function is
+// called, whichever comes first; the returned function returns once fn
+// has. A nil fn is never called.
+func afterOnce(fn func(), d time.Duration) (now func()) {
+	if fn == nil {
+		return func() {}
+	}
+	once := sync.OnceFunc(fn)
+	t := time.AfterFunc(d, once)
+	return func() { t.Stop(); once() }
 }
 
 // makeLoops splits the connections and the dial rate evenly over
