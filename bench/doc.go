@@ -1,8 +1,9 @@
 // Package bench measures wsproxy, and for comparison nginx and HAProxy, on
 // one machine: memory per idle WebSocket, memory under a client that pushes
-// into a backend that never reads, handshake rate, round-trip latency and
-// throughput. "wsproxy bench" is its command line; BENCHMARKS.md has the
-// numbers and the commands that produced them.
+// into a backend that never reads, handshake rate, round-trip latency,
+// throughput, and the proxy's CPU time per unit of each kind of work.
+// "wsproxy bench" is its command line; BENCHMARKS.md has the numbers and
+// the commands that produced them.
 //
 // # What runs where
 //
@@ -30,6 +31,22 @@
 // /proc/PID/smaps_rollup; its CPU is utime+stime from /proc/PID/stat. RSS is
 // user-space memory only: socket buffers, the epoll interest list and other
 // kernel memory a connection costs are not in it.
+//
+// CPU per unit of work is the proxy group's CPU over a scenario's measured
+// interval only, divided by the units done in it: per connection brought
+// up (idle) or handshake (ramp; TLS and WebSocket with Config.TLS), from the
+// baseline to the last connection up; per relayed message (echo) and per
+// MB echoed (bulk), from all connections up to the end of the Duration
+// phase (loadtest's OnRunEnd: the close-down is left out). Each
+// table has the CPU per unit beside the rates and "wsproxy ÷ it", wsproxy's
+// cost over the row's proxy's in the same round; the last table (UnitCosts)
+// lists every proxy's cost per round, the ratios between them, and with
+// several rounds the median of each, ratios included. The rates of a
+// shared machine move with whatever else runs; the cost per unit much
+// less, and a ratio taken within one round cancels what moved both.
+// /proc counts in 10 ms ticks per process, so a cost is only as good as
+// the CPU time it divides: seconds in echo and bulk, less with few
+// connections.
 //
 //	idle   Config.Warmup connections are opened and closed, the proxy is
 //	       sampled (Before), then Config.Conns connections come up with one

@@ -19,11 +19,13 @@ var titles = map[string]string{
 
 // columns are the headers of each scenario's table; row fills them.
 var columns = map[string][]string{
-	Idle:  {"proxy", "conns up", "RSS before", "RSS loaded", "RSS Δ/conn", "PSS Δ/conn", "proxy CPU", "loadgen CPU", "handshake p50/p99"},
+	Idle: {"proxy", "conns up", "RSS before", "RSS loaded", "RSS Δ/conn", "PSS Δ/conn", "proxy CPU", "CPU/conn", vsColumn,
+		"loadgen CPU", "handshake p50/p99"},
 	Flood: {"proxy", "pushed", "RSS first", "RSS min", "RSS max", "RSS last", "max − first", "last − at 1 s"},
-	Ramp:  {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU", "loadgen + backends CPU", "proxy share"},
-	Echo:  {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", "of it in kernel", "proxy share"},
-	Bulk:  {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "proxy share"},
+	Ramp: {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU", "CPU/handshake", vsColumn,
+		"loadgen + backends CPU", "proxy share"},
+	Echo: {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", vsColumn, "of it in kernel", "proxy share"},
+	Bulk: {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "CPU/MB", vsColumn, "proxy share"},
 }
 
 // ran reports whether a trial of the report went through proxy.
@@ -106,6 +108,7 @@ func (r *Report) Markdown(w io.Writer) {
 			r.holdTable(w, rounds)
 		}
 	}
+	r.unitsTable(w)
 }
 
 // holdColumns head the table of idle trials that held their connections.
@@ -160,7 +163,7 @@ func (r *Report) row(t Trial) []string {
 	case Idle:
 		return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), mib(t.Before.RSS), mib(t.Loaded.RSS),
 			fmt.Sprintf("%.0f B", t.BytesPerConn), fmt.Sprintf("%.0f B", t.PSSPerConn),
-			dur(t.ProxyCPU), dur(t.LoadCPU), dur(t.Handshake.P50) + " / " + dur(t.Handshake.P99)}
+			dur(t.ProxyCPU), dur(t.CPUPerConn), r.vsWsproxy(t), dur(t.LoadCPU), dur(t.Handshake.P50) + " / " + dur(t.Handshake.P99)}
 	case Flood:
 		f := t.Flood
 		if f == nil {
@@ -175,18 +178,54 @@ func (r *Report) row(t Trial) []string {
 	case Ramp:
 		return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), fmt.Sprint(t.Failed),
 			fmt.Sprintf("%.0f", t.HandshakesPerSec), dur(t.Handshake.P50), dur(t.Handshake.P99),
-			dur(t.Handshake.Max), dur(t.ProxyCPU), dur(t.OthersCPU), share(t)}
+			dur(t.Handshake.Max), dur(t.ProxyCPU), dur(t.CPUPerHandshake), r.vsWsproxy(t), dur(t.OthersCPU), share(t)}
 	case Echo:
 		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.0f", t.MsgsPerSec), dur(t.RTT.P50),
-			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg), kernelPart(t), share(t)}
+			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg), r.vsWsproxy(t), kernelPart(t), share(t)}
 	case Bulk:
 		vs := "—"
 		if d := r.find(Bulk, Direct, t.Round); d != nil && d.MBPerSec > 0 && t.Proxy != Direct {
 			vs = fmt.Sprintf("%.0f%%", 100*t.MBPerSec/d.MBPerSec)
 		}
-		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU), share(t)}
+		perMB := "—"
+		if t.Proxy != Direct {
+			perMB = dur(t.CPUPerMB)
+		}
+		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU), perMB, r.vsWsproxy(t), share(t)}
 	}
 	return []string{t.Proxy}
+}
+
+// vsColumn heads the column of vsWsproxy, beside the CPU per unit.
+const vsColumn = "wsproxy ÷ it"
+
+// vsWsproxy is wsproxy's CPU per unit of work divided by t's, in the same
+// round of the same scenario, for each unit of t's table: below 1,
+// wsproxy spent less. It is "—" for wsproxy itself, the direct baseline,
+// and where either trial failed or has no cost. The units table
+// (units.go) has the medians over rounds.
+func (r *Report) vsWsproxy(t Trial) string {
+	w := r.find(t.Scenario, Wsproxy, t.Round)
+	if t.Proxy == Wsproxy || t.Proxy == Direct || t.Err != "" || w == nil || w.Err != "" {
+		return "—"
+	}
+	mine, theirs := unitCosts(*w, r.TLS), unitCosts(t, r.TLS)
+	n := min(len(mine), len(theirs))
+	if t.Scenario == Idle {
+		n = min(n, 1) // connections brought up; the hold has its own table
+	}
+	var out []string
+	for i := range n {
+		v := "—"
+		if mine[i].cpu > 0 && theirs[i].cpu > 0 {
+			v = fmt.Sprintf("%.2f", float64(mine[i].cpu)/float64(theirs[i].cpu))
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return "—"
+	}
+	return strings.Join(out, " / ")
 }
 
 // kernelPart is the part of the proxy's CPU time during t spent in the
@@ -217,10 +256,12 @@ func (r *Report) find(sc, p string, round int) *Trial {
 	return nil
 }
 
-// table is a Markdown table with padded columns.
+// table is a Markdown table with padded columns: the first max(left, 1)
+// columns are text, aligned left; the others numbers, aligned right.
 type table struct {
 	head []string
 	rows [][]string
+	left int
 }
 
 func (t *table) write(w io.Writer) {
@@ -235,7 +276,7 @@ func (t *table) write(w io.Writer) {
 		b.WriteString("|")
 		for i, c := range cells {
 			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
-			if right && i > 0 {
+			if right && i >= max(t.left, 1) {
 				c = pad + c
 			} else {
 				c += pad
@@ -248,7 +289,7 @@ func (t *table) write(w io.Writer) {
 	sep := make([]string, len(t.head))
 	for i := range sep {
 		sep[i] = strings.Repeat("-", width[i])
-		if i > 0 {
+		if i >= max(t.left, 1) {
 			sep[i] = sep[i][1:] + ":"
 		}
 	}

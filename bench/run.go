@@ -49,11 +49,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					errs = append(errs, fmt.Errorf("%s through %s: %s", sc, px, t.Err))
 				}
 				if ctx.Err() != nil {
+					rep.Units = rep.UnitCosts()
 					return rep, errors.Join(append(errs, fmt.Errorf("bench: interrupted: %w", ctx.Err()))...)
 				}
 			}
 		}
 	}
+	rep.Units = rep.UnitCosts()
 	return rep, errors.Join(errs...)
 }
 

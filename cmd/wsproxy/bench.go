@@ -20,8 +20,23 @@ const benchUsage = `usage: wsproxy bench [flags]
 Runs capacity scenarios through wsproxy (and nginx, HAProxy with -peers) on
 this machine and prints a Markdown table. See BENCHMARKS.md.
 
-scenarios: idle (RSS per idle WebSocket), flood (RSS under a never-reading
-backend), ramp (handshakes/s), echo (latency, CPU per message), bulk (MB/s)
+scenarios (-scenario, comma-separated):
+  idle    RSS per idle WebSocket; proxy CPU per connection brought up
+  flood   RSS under a backend that never reads (plain only, not with -tls)
+  ramp    handshakes/s; proxy CPU per handshake (with -tls: TLS + WebSocket)
+  echo    round trips at -echo-rate: RTT, proxy CPU per relayed message
+  bulk    -bulk-size messages: MB/s against no proxy, proxy CPU per MB
+  all     every scenario
+
+Proxy CPU is utime+stime from /proc/PID/stat summed over every process of
+the proxy (wsproxy's master and workers, nginx's, HAProxy's), over each
+scenario's measured interval only (echo, bulk: from all connections up to
+the end of -duration, without the close-down), divided by the units done.
+Each table gives the CPU per unit beside the rates and "wsproxy ÷ it",
+wsproxy's CPU per unit over that proxy's in the same round (below 1:
+wsproxy spent less); a last table lists every proxy's CPU per unit and
+their ratios per round, and the median over -rounds. Rates move with
+whatever else runs on the machine, the CPU per unit much less.
 
 flags:
 `
