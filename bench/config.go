@@ -22,6 +22,12 @@ const (
 // AllScenarios lists every scenario in the order Run runs them.
 var AllScenarios = []string{Idle, Flood, Ramp, Echo, Bulk}
 
+// Certificate key types of Config.TLSKey.
+const (
+	KeyECDSA = "ecdsa" // ECDSA P-256, the default
+	KeyRSA   = "rsa"   // RSA-2048
+)
+
 // Config says what to run. The zero value of each field means its default.
 type Config struct {
 	// Binary is the wsproxy executable that runs the proxy and the echo
@@ -103,6 +109,10 @@ type Config struct {
 	// does not support it.
 	TLS bool
 
+	// TLSKey is the certificate's key type with TLS: KeyECDSA (P-256) or
+	// KeyRSA (2048 bits). Default: KeyECDSA.
+	TLSKey string
+
 	// Progress receives progress lines while running. Nil: none.
 	Progress io.Writer
 
@@ -166,6 +176,14 @@ func (c *Config) Validate() error {
 	c.Scenarios = sortedLike(c.Scenarios, AllScenarios)
 	if c.TLS && slices.Contains(c.Scenarios, Flood) {
 		return fmt.Errorf("bench: the flood scenario speaks plain TCP to the proxy and does not run with TLS")
+	}
+	switch {
+	case c.TLSKey != "" && !c.TLS:
+		return fmt.Errorf("bench: TLSKey %q without TLS", c.TLSKey)
+	case c.TLS && c.TLSKey == "":
+		c.TLSKey = KeyECDSA
+	case c.TLS && c.TLSKey != KeyECDSA && c.TLSKey != KeyRSA:
+		return fmt.Errorf("bench: TLSKey %q: want %s (P-256) or %s (2048 bits)", c.TLSKey, KeyECDSA, KeyRSA)
 	}
 	for _, p := range c.Peers {
 		if _, err := lookPeer(p); err != nil {

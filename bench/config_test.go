@@ -53,3 +53,37 @@ func TestMarkdownRate(t *testing.T) {
 		t.Errorf("report with Rate 2000 does not say so:\n%s", b.String())
 	}
 }
+
+// TestValidateTLS: the key type defaults to ECDSA with TLS, an unknown
+// one or one without TLS is refused, and flood refuses TLS.
+func TestValidateTLS(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		scenarios []string
+		tls       bool
+		key       string
+		wantKey   string
+		wantErr   string // part of the error; "" for none
+	}{
+		{"plain", []string{Ramp}, false, "", "", ""},
+		{"tls: ECDSA by default", []string{Ramp}, true, "", KeyECDSA, ""},
+		{"tls rsa", []string{Ramp}, true, KeyRSA, KeyRSA, ""},
+		{"tls ecdsa", []string{Ramp}, true, KeyECDSA, KeyECDSA, ""},
+		{"unknown key", []string{Ramp}, true, "dsa", "", `TLSKey "dsa"`},
+		{"key without tls", []string{Ramp}, false, KeyRSA, "", "without TLS"},
+		{"flood with tls", []string{Flood}, true, "", "", "flood"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{Binary: "x", Scenarios: tc.scenarios, TLS: tc.tls, TLSKey: tc.key}
+			err := c.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("got %v; want no error", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("got %v; want an error with %q", err, tc.wantErr)
+			case err == nil && c.TLSKey != tc.wantKey:
+				t.Errorf("got TLSKey %q; want %q", c.TLSKey, tc.wantKey)
+			}
+		})
+	}
+}

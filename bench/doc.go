@@ -68,6 +68,12 @@
 //	bulk   Config.BulkSize-byte messages as fast as they go, through the
 //	       proxy and directly to the backend.
 //
+// With Config.TLS the proxies present a self-signed certificate with an
+// ECDSA P-256 or an RSA-2048 key (Config.TLSKey), and one probe handshake
+// per trial records what a Go client negotiated (Trial.TLSNegotiated): Go's
+// server takes the X25519MLKEM768 key share Go's client offers, OpenSSL 3.0
+// (nginx, HAProxy) X25519, and the difference is in the CPU per handshake.
+//
 // # Limits and sizing
 //
 // Each process may hold at most RLIMIT_NOFILE descriptors (20,000 here), and

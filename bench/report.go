@@ -64,7 +64,11 @@ func (r *Report) Markdown(w io.Writer) {
 		fmt.Fprintf(w, "idle: connections opened at %d per second in total (ramp: as fast as possible)\n", r.Rate)
 	}
 	if r.TLS {
-		fmt.Fprintln(w, "TLS: every proxy terminates TLS 1.2/1.3 (one self-signed ECDSA P-256 certificate); clients use wss:// with Go's default key exchange; backends plain ws")
+		fmt.Fprintf(w, "TLS: every proxy terminates TLS 1.2/1.3 (one self-signed %s certificate per trial); clients use wss:// with Go's default key exchange; backends plain ws\n",
+			keyNames[r.TLSKey])
+		if n := r.negotiated(); n != "" {
+			fmt.Fprintf(w, "TLS negotiated with a Go client: %s\n", n)
+		}
 	}
 	rounds := false
 	for _, t := range r.Trials {
@@ -110,6 +114,22 @@ func (r *Report) Markdown(w io.Writer) {
 	}
 	r.unitsTable(w)
 }
+
+// negotiated lists each proxy's TLSNegotiated, "wsproxy TLS 1.3, X25519,
+// ECDSA; nginx ...", once per distinct value in trial order.
+func (r *Report) negotiated() string {
+	var out []string
+	for _, t := range r.Trials {
+		if s := t.Proxy + " " + t.TLSNegotiated; t.TLSNegotiated != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// keyNames describe Config.TLSKey's values; "" is a report from before
+// there was a choice, always ECDSA.
+var keyNames = map[string]string{"": "ECDSA P-256", KeyECDSA: "ECDSA P-256", KeyRSA: "RSA-2048"}
 
 // holdColumns head the table of idle trials that held their connections.
 var holdColumns = []string{"proxy", "procs", "up", "dropped", "RSS before", "RSS all up", "RSS end of hold", "RSS max (hold)",

@@ -21,8 +21,10 @@ type Report struct {
 	Command string `json:"command,omitempty"`
 	// Size is how the run was spread over processes, ports and addresses.
 	Size Sizing `json:"size"`
-	// TLS is Config.TLS: the proxies terminated TLS, the clients used wss://.
-	TLS bool `json:"tls,omitempty"`
+	// TLS is Config.TLS: the proxies terminated TLS, the clients used
+	// wss://; TLSKey is the certificate's key type (Config.TLSKey).
+	TLS    bool   `json:"tls,omitempty"`
+	TLSKey string `json:"tls_key,omitempty"`
 	// Rate is Config.Rate: idle's connections were opened at this many
 	// per second (0: as fast as possible).
 	Rate   int     `json:"rate,omitempty"`
@@ -99,6 +101,10 @@ type Trial struct {
 	// 10^6 of them, the MB of MBPerSec.
 	Bytes    int64         `json:"bytes,omitempty"`
 	CPUPerMB time.Duration `json:"cpu_per_mb,omitempty"`
+
+	// TLSNegotiated (Config.TLS) is what one handshake of a Go client with
+	// the proxy agreed, probed before the trial: "TLS 1.3, X25519, ECDSA".
+	TLSNegotiated string `json:"tls_negotiated,omitempty"`
 
 	Flood *FloodResult `json:"flood,omitempty"`
 

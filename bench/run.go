@@ -35,7 +35,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
-	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, TLS: cfg.TLS, Rate: cfg.Rate}
+	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, TLS: cfg.TLS, TLSKey: cfg.TLSKey, Rate: cfg.Rate}
 	if cfg.Progress != nil {
 		fmt.Fprintln(cfg.Progress, sizingLine(cfg))
 	}
@@ -142,6 +142,9 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 	scheme := "ws://"
 	if r.cfg.TLS {
 		scheme = "wss://"
+		if t.TLSNegotiated, err = probeTLS(listen); err != nil {
+			return err
+		}
 	}
 	url := scheme + listen + servicePath + "/ws"
 	switch t.Scenario {
@@ -207,7 +210,7 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 	}
 	s := setup{Listen: listen, Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
 	if r.cfg.TLS {
-		if s.TLS, err = writeTLSFiles(dir); err != nil {
+		if s.TLS, err = writeTLSFiles(dir, r.cfg.TLSKey); err != nil {
 			return nil, "", err
 		}
 	}

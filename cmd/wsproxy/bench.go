@@ -38,6 +38,10 @@ wsproxy spent less); a last table lists every proxy's CPU per unit and
 their ratios per round, and the median over -rounds. Rates move with
 whatever else runs on the machine, the CPU per unit much less.
 
+-tls: the proxies present a self-signed certificate with an ECDSA P-256 key
+(-tls or -tls ecdsa) or an RSA-2048 key (-tls rsa); the report names the
+version and key exchange a Go client negotiated with each proxy.
+
 flags:
 `
 
@@ -71,8 +75,9 @@ func benchCmd(args []string) error {
 	fs.IntVar(&c.BulkConns, "bulk-conns", 4, "bulk: connections")
 	fs.IntVar(&c.BulkSize, "bulk-size", 64<<10, "bulk: message size in bytes")
 	fs.DurationVar(&c.Timeout, "timeout", 0, "bound on each trial (default 3m plus -hold)")
-	fs.BoolVar(&c.TLS, "tls", false, "the proxies terminate TLS (a self-signed certificate per trial) and the clients use wss://; not with flood")
-	_ = fs.Parse(args)
+	fs.Var(tlsFlag{&c}, "tls", "the proxies terminate TLS (a self-signed certificate per trial) and the clients use wss://; "+
+		"-tls alone: ECDSA P-256 key, -tls rsa: RSA-2048, -tls ecdsa: P-256; not with flood")
+	_ = fs.Parse(tlsKeyArgs(args))
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
@@ -146,6 +151,55 @@ var profileModes = map[string]func(*profile.Profile){
 	"cpu": profile.CPUProfile, "mem": profile.MemProfile, "allocs": profile.MemProfileAllocs,
 	"block": profile.BlockProfile, "mutex": profile.MutexProfile,
 	"goroutine": profile.GoroutineProfile, "trace": profile.TraceProfile,
+}
+
+// tlsFlag is -tls: a boolean flag that also takes a key type, so that
+// "-tls" alone keeps its meaning (an ECDSA P-256 certificate) while
+// "-tls=rsa" (or "-tls rsa", see tlsKeyArgs) chooses the key.
+type tlsFlag struct{ c *bench.Config }
+
+// IsBoolFlag lets -tls stand alone.
+func (tlsFlag) IsBoolFlag() bool { return true }
+
+func (f tlsFlag) String() string {
+	switch {
+	case f.c == nil || !f.c.TLS:
+		return "false"
+	case f.c.TLSKey == "":
+		return "true"
+	}
+	return f.c.TLSKey
+}
+
+func (f tlsFlag) Set(v string) error {
+	switch v {
+	case "true", "false":
+		f.c.TLS, f.c.TLSKey = v == "true", ""
+	case bench.KeyECDSA, bench.KeyRSA:
+		f.c.TLS, f.c.TLSKey = true, v
+	default:
+		return fmt.Errorf("want %s, %s, or nothing (%s)", bench.KeyECDSA, bench.KeyRSA, bench.KeyECDSA)
+	}
+	return nil
+}
+
+// tlsKeyArgs joins "-tls rsa" and "-tls ecdsa" into "-tls=rsa" and
+// "-tls=ecdsa": the flag package gives a boolean flag no separate value,
+// and would take the key type for the first non-flag argument.
+func tlsKeyArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if (a == "-tls" || a == "--tls") && i+1 < len(args) && (args[i+1] == bench.KeyRSA || args[i+1] == bench.KeyECDSA) {
+			a += "=" + args[i+1]
+			i++
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func splitList(s string) []string {
