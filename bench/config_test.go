@@ -55,7 +55,8 @@ func TestMarkdownRate(t *testing.T) {
 }
 
 // TestValidateTLS: the key type defaults to ECDSA with TLS, an unknown
-// one or one without TLS is refused, and flood refuses TLS.
+// one or one without TLS is refused, and resume needs TLS as flood needs
+// its absence.
 func TestValidateTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -71,6 +72,8 @@ func TestValidateTLS(t *testing.T) {
 		{"tls ecdsa", []string{Ramp}, true, KeyECDSA, KeyECDSA, ""},
 		{"unknown key", []string{Ramp}, true, "dsa", "", `TLSKey "dsa"`},
 		{"key without tls", []string{Ramp}, false, KeyRSA, "", "without TLS"},
+		{"resume with tls", []string{Resume}, true, "", KeyECDSA, ""},
+		{"resume without tls", []string{Resume}, false, "", "", "needs TLS"},
 		{"flood with tls", []string{Flood}, true, "", "", "flood"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,5 +88,19 @@ func TestValidateTLS(t *testing.T) {
 				t.Errorf("got TLSKey %q; want %q", c.TLSKey, tc.wantKey)
 			}
 		})
+	}
+}
+
+func TestScenariosFor(t *testing.T) {
+	for _, tc := range []struct {
+		tls  bool
+		want string
+	}{
+		{false, "idle,flood,ramp,echo,bulk"},
+		{true, "idle,ramp,echo,bulk,resume"},
+	} {
+		if got := strings.Join(ScenariosFor(tc.tls), ","); got != tc.want {
+			t.Errorf("ScenariosFor(%v): got %s; want %s", tc.tls, got, tc.want)
+		}
 	}
 }

@@ -103,6 +103,10 @@ func summary(t Trial) string {
 		fmt.Fprintf(&b, ": %.1f MB/s", t.MBPerSec)
 	case t.Scenario == Bulk:
 		fmt.Fprintf(&b, ": %.1f MB/s, proxy CPU %s per MB", t.MBPerSec, dur(t.CPUPerMB))
+	case t.Scenario == Resume && t.Resume != nil:
+		rs := t.Resume
+		fmt.Fprintf(&b, ": %d up, %d of %d reconnections resumed; proxy CPU %s per full, %s per reconnection",
+			t.Up, rs.Resumed, rs.Reconnected, dur(rs.CPUPerFull), dur(rs.CPUPerReconnect))
 	}
 	return b.String()
 }

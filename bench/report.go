@@ -10,11 +10,12 @@ import (
 
 // titles head each scenario's table.
 var titles = map[string]string{
-	Idle:  "idle: proxy memory per idle WebSocket (RSS delta / connections up)",
-	Flood: "flood: one client pushing into a backend that never reads (proxy RSS every 500 ms)",
-	Ramp:  "ramp: WebSocket handshakes through the proxy, as fast as possible",
-	Echo:  "echo: round trips at a fixed total rate",
-	Bulk:  "bulk: throughput with large messages, through the proxy and directly",
+	Idle:   "idle: proxy memory per idle WebSocket (RSS delta / connections up)",
+	Flood:  "flood: one client pushing into a backend that never reads (proxy RSS every 500 ms)",
+	Ramp:   "ramp: WebSocket handshakes through the proxy, as fast as possible",
+	Echo:   "echo: round trips at a fixed total rate",
+	Bulk:   "bulk: throughput with large messages, through the proxy and directly",
+	Resume: "resume: a reconnect storm: each client connects once (full TLS handshake), then reconnects offering its session ticket",
 }
 
 // columns are the headers of each scenario's table; row fills them.
@@ -26,6 +27,8 @@ var columns = map[string][]string{
 		"loadgen + backends CPU", "proxy share"},
 	Echo: {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", vsColumn, "of it in kernel", "proxy share"},
 	Bulk: {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "CPU/MB", vsColumn, "proxy share"},
+	Resume: {"proxy", "clients up", "reconnects up", "resumed", "full: handshake p50", "reconnect: p50", "conns/s full / reconnect",
+		"proxy CPU full / reconnect", "CPU/full", "CPU/reconnect", vsColumn + " full / reconnect", "reconnect ÷ full", "proxy share"},
 }
 
 // ran reports whether a trial of the report went through proxy.
@@ -212,18 +215,46 @@ func (r *Report) row(t Trial) []string {
 			perMB = dur(t.CPUPerMB)
 		}
 		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU), perMB, r.vsWsproxy(t), share(t)}
+	case Resume:
+		return resumeRow(t, r.vsWsproxy(t))
 	}
 	return []string{t.Proxy}
+}
+
+// resumeRow formats a resume trial: how many resumed, and what a
+// reconnection cost the proxy against a first connection; vs is
+// vsWsproxy's column.
+func resumeRow(t Trial, vs string) []string {
+	rs := t.Resume
+	if rs == nil {
+		rs = &ResumeResult{}
+	}
+	rate := func(n int, d time.Duration) string {
+		if d <= 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.0f", float64(n)/d.Seconds())
+	}
+	resumed, ratio := "—", "—"
+	if rs.Reconnected > 0 {
+		resumed = fmt.Sprintf("%d (%.0f%%)", rs.Resumed, 100*rs.ResumedShare())
+	}
+	if x := rs.Ratio(); x > 0 {
+		ratio = fmt.Sprintf("%.2f", x)
+	}
+	return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), fmt.Sprintf("%d/%d", rs.Reconnected, rs.Asked), resumed,
+		dur(t.Handshake.P50), dur(rs.Reconnect.P50), rate(t.Up, rs.FullTime) + " / " + rate(rs.Reconnected, rs.ReconnectTime),
+		dur(rs.FullCPU) + " / " + dur(rs.ReconnectCPU), dur(rs.CPUPerFull), dur(rs.CPUPerReconnect), vs, ratio, share(t)}
 }
 
 // vsColumn heads the column of vsWsproxy, beside the CPU per unit.
 const vsColumn = "wsproxy ÷ it"
 
 // vsWsproxy is wsproxy's CPU per unit of work divided by t's, in the same
-// round of the same scenario, for each unit of t's table: below 1,
-// wsproxy spent less. It is "—" for wsproxy itself, the direct baseline,
-// and where either trial failed or has no cost. The units table
-// (units.go) has the medians over rounds.
+// round of the same scenario, for each unit of t's table (resume: full
+// connection / reconnection): below 1, wsproxy spent less. It is "—" for
+// wsproxy itself, the direct baseline, and where either trial failed or
+// has no cost. The units table (units.go) has the medians over rounds.
 func (r *Report) vsWsproxy(t Trial) string {
 	w := r.find(t.Scenario, Wsproxy, t.Round)
 	if t.Proxy == Wsproxy || t.Proxy == Direct || t.Err != "" || w == nil || w.Err != "" {

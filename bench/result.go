@@ -102,6 +102,8 @@ type Trial struct {
 	Bytes    int64         `json:"bytes,omitempty"`
 	CPUPerMB time.Duration `json:"cpu_per_mb,omitempty"`
 
+	Resume *ResumeResult `json:"resume,omitempty"`
+
 	// TLSNegotiated (Config.TLS) is what one handshake of a Go client with
 	// the proxy agreed, probed before the trial: "TLS 1.3, X25519, ECDSA".
 	TLSNegotiated string `json:"tls_negotiated,omitempty"`

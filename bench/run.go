@@ -158,6 +158,8 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 		return r.echo(ctx, p, url, t)
 	case Bulk:
 		return r.bulk(ctx, p, url, t)
+	case Resume:
+		return r.resume(ctx, p, url, t)
 	}
 	return fmt.Errorf("bench: unknown scenario %q", t.Scenario)
 }
@@ -169,6 +171,9 @@ func (r *runner) conns(sc string) int {
 		return r.cfg.EchoConns
 	case Flood, Bulk:
 		return 64
+	case Resume:
+		// Connections are short: at most a few hundred are open at once.
+		return min(r.cfg.ResumeClients, 1000)
 	}
 	return r.cfg.Conns
 }

@@ -8,7 +8,9 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +152,64 @@ func TestTLSKeyTypes(t *testing.T) {
 	}
 }
 
+// TestRunResume runs the resume scenario with 8 clients reconnecting 3
+// times each through wsproxy (one process: one set of ticket keys, so
+// every reconnection resumes) and the installed peers.
+func TestRunResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts subprocesses")
+	}
+	const clients, again = 8, 3
+	cfg := Config{
+		Binary:        buildWsproxy(t),
+		Scenarios:     []string{Resume},
+		ResumeClients: clients,
+		Reconnects:    again,
+		Backends:      1,
+		Warmup:        5,
+		Timeout:       time.Minute,
+		TLS:           true,
+	}
+	for _, p := range []string{Nginx, HAProxy} {
+		if _, err := exec.LookPath(p); err == nil {
+			cfg.Peers = append(cfg.Peers, p)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(rep.Trials) != 1+len(cfg.Peers) {
+		t.Fatalf("%d trials; want %d", len(rep.Trials), 1+len(cfg.Peers))
+	}
+	for _, tr := range rep.Trials {
+		t.Run(tr.Proxy, func(t *testing.T) {
+			rs := tr.Resume
+			if rs == nil || tr.Up != clients || rs.Asked != clients*again || rs.Reconnected != clients*again {
+				t.Fatalf("got %d clients up, resume %+v; want %d up and %d reconnections", tr.Up, rs, clients, clients*again)
+			}
+			if tr.Proxy == Wsproxy && rs.Resumed != clients*again {
+				t.Errorf("got %d of %d reconnections resumed; want all: one process, one ticket key", rs.Resumed, rs.Reconnected)
+			}
+			if tr.Handshake.Count != clients || rs.Reconnect.Count != clients*again {
+				t.Errorf("got %d full and %d reconnection handshakes timed; want %d and %d",
+					tr.Handshake.Count, rs.Reconnect.Count, clients, clients*again)
+			}
+			t.Logf("%s: %d of %d resumed", tr.Proxy, rs.Resumed, rs.Reconnected)
+		})
+	}
+	var md bytes.Buffer
+	rep.Markdown(&md)
+	want := []string{Wsproxy, fmt.Sprintf("%d/%d", clients, clients), fmt.Sprintf("%d/%d", clients*again, clients*again),
+		fmt.Sprintf("%d (100%%)", clients*again)}
+	if got := rowCells(md.String(), "resume:", Wsproxy); len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("resume row of wsproxy: got %q; want it to start with %q", got, want)
+	}
+	t.Logf("\n%s", md.String())
+}
+
 // TestProbeTLS: the probe names the version, key exchange and certificate
 // key a Go client gets from a server, as the report prints them.
 func TestProbeTLS(t *testing.T) {
@@ -217,4 +277,23 @@ func TestReportNegotiated(t *testing.T) {
 			t.Errorf("got\n%s\nwant %q", b.String(), want)
 		}
 	}
+}
+
+// rowCells returns the trimmed cells of the first table row for proxy
+// after the line starting with "### "+title in a Markdown report.
+func rowCells(md, title, proxy string) []string {
+	_, after, ok := strings.Cut(md, "### "+title)
+	if !ok {
+		return nil
+	}
+	for _, line := range strings.Split(after, "\n") {
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if strings.HasPrefix(line, "|") && cells[0] == proxy {
+			return cells
+		}
+	}
+	return nil
 }

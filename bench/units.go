@@ -64,6 +64,11 @@ func unitCosts(t Trial, tls bool) []unitCost {
 		return []unitCost{{"relayed message", t.CPUPerMsg}}
 	case Bulk:
 		return []unitCost{{"MB echoed", t.CPUPerMB}}
+	case Resume:
+		if t.Resume == nil {
+			return nil
+		}
+		return []unitCost{{"full TLS connection", t.Resume.CPUPerFull}, {"reconnection (resuming)", t.Resume.CPUPerReconnect}}
 	}
 	return nil
 }

@@ -32,6 +32,9 @@ func TestUnitCostsOfTrial(t *testing.T) {
 		{"ramp with TLS", Trial{Scenario: Ramp, CPUPerHandshake: 420 * us}, true, []unitCost{{"TLS + WebSocket handshake", 420 * us}}},
 		{"echo", Trial{Scenario: Echo, CPUPerMsg: 31 * us}, false, []unitCost{{"relayed message", 31 * us}}},
 		{"bulk", Trial{Scenario: Bulk, CPUPerMB: 1540 * us}, false, []unitCost{{"MB echoed", 1540 * us}}},
+		{"resume", Trial{Scenario: Resume, Resume: &ResumeResult{CPUPerFull: 400 * us, CPUPerReconnect: 150 * us}}, true,
+			[]unitCost{{"full TLS connection", 400 * us}, {"reconnection (resuming)", 150 * us}}},
+		{"resume without a result", Trial{Scenario: Resume}, true, nil},
 		{"flood", Trial{Scenario: Flood}, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,10 +155,15 @@ func TestUnitsMarkdown(t *testing.T) {
 
 // TestVsWsproxy: the column beside each table's CPU per unit is
 // wsproxy's cost over the row's, same scenario and round, one ratio per
-// unit of the table, "—" where there is nothing to compare.
+// unit of the table (resume: full / reconnection), "—" where there is
+// nothing to compare.
 func TestVsWsproxy(t *testing.T) {
 	r := unitsReport()
+	resume := func(p string, full, again time.Duration) Trial {
+		return Trial{Scenario: Resume, Proxy: p, Round: 1, Up: 10, Resume: &ResumeResult{CPUPerFull: full, CPUPerReconnect: again}}
+	}
 	r.Trials = append(r.Trials,
+		resume(Wsproxy, 400*us, 150*us), resume(HAProxy, 500*us, 100*us), resume(Nginx, 800*us, 0),
 		Trial{Scenario: Idle, Proxy: Wsproxy, Round: 1, CPUPerConn: 60 * us, Hold: []HoldSample{{At: 0}, {At: time.Minute}},
 			Up: 10, Loaded: Usage{CPU: time.Second}, HoldEnd: Usage{CPU: 2 * time.Second}},
 		Trial{Scenario: Idle, Proxy: Nginx, Round: 1, CPUPerConn: 120 * us, Hold: []HoldSample{{At: 0}, {At: time.Minute}},
@@ -179,6 +187,8 @@ func TestVsWsproxy(t *testing.T) {
 		{"ramp: skipped", Ramp, Nginx, 1, "—"},
 		{"bulk: direct", Bulk, Direct, 1, "—"},
 		{"bulk: wsproxy failed", Bulk, HAProxy, 2, "—"},
+		{"resume: full / reconnection", Resume, HAProxy, 1, "0.80 / 1.50"},
+		{"resume: no reconnection cost", Resume, Nginx, 1, "0.50 / —"},
 		{"idle: connections brought up only", Idle, Nginx, 1, "0.50"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,6 +205,7 @@ func TestVsWsproxy(t *testing.T) {
 	r.Markdown(&b)
 	for _, want := range []string{
 		"| nginx #1   |  1000 |          5000 |       0 |   0 |     0 |   0 |       24.0 µs |         1.25 |",
+		"|   500 µs |        100 µs |                   0.80 / 1.50 |             0.20 |",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Markdown lacks\n%s\ngot\n%s", want, b.String())

@@ -26,7 +26,10 @@ scenarios (-scenario, comma-separated):
   ramp    handshakes/s; proxy CPU per handshake (with -tls: TLS + WebSocket)
   echo    round trips at -echo-rate: RTT, proxy CPU per relayed message
   bulk    -bulk-size messages: MB/s against no proxy, proxy CPU per MB
-  all     every scenario
+  resume  -tls only: -resume-clients clients connect once (full TLS handshake),
+          then reconnect -reconnects times each offering their session ticket:
+          how many resumed, proxy CPU per full connection and per reconnection
+  all     every scenario that runs with (or without) -tls
 
 Proxy CPU is utime+stime from /proc/PID/stat summed over every process of
 the proxy (wsproxy's master and workers, nginx's, HAProxy's), over each
@@ -50,7 +53,7 @@ func benchCmd(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	fs.Usage = func() { fmt.Fprint(os.Stderr, benchUsage); fs.PrintDefaults() }
 	var c bench.Config
-	scenarios := fs.String("scenario", "idle", "comma-separated scenarios, or all: "+strings.Join(bench.AllScenarios, ","))
+	scenarios := fs.String("scenario", "idle", "comma-separated scenarios, or all (those that run with or without -tls): "+strings.Join(bench.AllScenarios, ","))
 	peers := fs.String("peers", "", "also run each scenario through these, interleaved: nginx,haproxy")
 	sources := fs.String("sources", "", "client source addresses (loadtest.ParseSources syntax); default 127.0.0.1-127.0.0.4, more past 40,000 connections (10,000 each)")
 	small := fs.Bool("small", false, "CI preset: idle with 2,000 connections, under a minute")
@@ -75,6 +78,8 @@ func benchCmd(args []string) error {
 	fs.IntVar(&c.BulkConns, "bulk-conns", 4, "bulk: connections")
 	fs.IntVar(&c.BulkSize, "bulk-size", 64<<10, "bulk: message size in bytes")
 	fs.DurationVar(&c.Timeout, "timeout", 0, "bound on each trial (default 3m plus -hold)")
+	fs.IntVar(&c.ResumeClients, "resume-clients", 1000, "resume: clients, each with its own TLS session cache")
+	fs.IntVar(&c.Reconnects, "reconnects", 5, "resume: reconnections per client after its first, full, handshake")
 	fs.Var(tlsFlag{&c}, "tls", "the proxies terminate TLS (a self-signed certificate per trial) and the clients use wss://; "+
 		"-tls alone: ECDSA P-256 key, -tls rsa: RSA-2048, -tls ecdsa: P-256; not with flood")
 	_ = fs.Parse(tlsKeyArgs(args))
@@ -98,7 +103,7 @@ func benchCmd(args []string) error {
 	}
 	c.Scenarios = splitList(*scenarios)
 	if *scenarios == "all" {
-		c.Scenarios = bench.AllScenarios
+		c.Scenarios = bench.ScenariosFor(c.TLS)
 	}
 	c.Peers = splitList(*peers)
 	if *sources != "" {
