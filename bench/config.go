@@ -17,10 +17,32 @@ const (
 	Ramp  = "ramp"  // N handshakes as fast as possible: handshakes per second
 	Echo  = "echo"  // round trips at a fixed total rate: latency, proxy CPU per message
 	Bulk  = "bulk"  // 64 KiB messages: MB/s through the proxy and directly
+	// Resume (TLS only) is a reconnect storm: clients that connect once
+	// with a full handshake, then reconnect resuming their TLS sessions.
+	Resume = "resume"
 )
 
 // AllScenarios lists every scenario in the order Run runs them.
-var AllScenarios = []string{Idle, Flood, Ramp, Echo, Bulk}
+var AllScenarios = []string{Idle, Flood, Ramp, Echo, Bulk, Resume}
+
+// ScenariosFor lists the scenarios that run with TLS on or off, in the
+// order of AllScenarios: flood speaks plain TCP, resume needs TLS.
+func ScenariosFor(tls bool) []string {
+	var out []string
+	for _, s := range AllScenarios {
+		if s == Flood && tls || s == Resume && !tls {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Certificate key types of Config.TLSKey.
+const (
+	KeyECDSA = "ecdsa" // ECDSA P-256, the default
+	KeyRSA   = "rsa"   // RSA-2048
+)
 
 // Config says what to run. The zero value of each field means its default.
 type Config struct {
@@ -91,6 +113,12 @@ type Config struct {
 	BulkConns int
 	BulkSize  int
 
+	// ResumeClients is resume's clients, each with its own TLS session
+	// cache; each connects once with a full handshake, then reconnects
+	// Reconnects times resuming its session. Defaults: 1000 and 5.
+	ResumeClients int
+	Reconnects    int
+
 	// Timeout bounds each trial (one scenario through one proxy). Default:
 	// 3m plus Hold.
 	Timeout time.Duration
@@ -100,8 +128,12 @@ type Config struct {
 	// connect with wss:// (loadtest's TLS bridge: three descriptors per
 	// connection, so fewer connections per load generator process). The
 	// backends stay plain ws. Bulk's direct baseline stays plain too; flood
-	// does not support it.
+	// does not support it; resume needs it.
 	TLS bool
+
+	// TLSKey is the certificate's key type with TLS: KeyECDSA (P-256) or
+	// KeyRSA (2048 bits). Default: KeyECDSA.
+	TLSKey string
 
 	// Progress receives progress lines while running. Nil: none.
 	Progress io.Writer
@@ -141,6 +173,8 @@ func (c *Config) Validate() error {
 	def(&c.MsgSize, 128)
 	def(&c.BulkConns, 4)
 	def(&c.BulkSize, 64<<10)
+	def(&c.ResumeClients, 1000)
+	def(&c.Reconnects, 5)
 	def(&c.Hold, 2*time.Second)
 	def(&c.Duration, 10*time.Second)
 	if c.Rate < 0 {
@@ -166,6 +200,20 @@ func (c *Config) Validate() error {
 	c.Scenarios = sortedLike(c.Scenarios, AllScenarios)
 	if c.TLS && slices.Contains(c.Scenarios, Flood) {
 		return fmt.Errorf("bench: the flood scenario speaks plain TCP to the proxy and does not run with TLS")
+	}
+	if !c.TLS && slices.Contains(c.Scenarios, Resume) {
+		return fmt.Errorf("bench: the resume scenario resumes TLS sessions and needs TLS (-tls)")
+	}
+	switch {
+	case c.TLSKey != "" && !c.TLS:
+		return fmt.Errorf("bench: TLSKey %q without TLS", c.TLSKey)
+	case c.TLS && c.TLSKey == "":
+		c.TLSKey = KeyECDSA
+	case c.TLS && c.TLSKey != KeyECDSA && c.TLSKey != KeyRSA:
+		return fmt.Errorf("bench: TLSKey %q: want %s (P-256) or %s (2048 bits)", c.TLSKey, KeyECDSA, KeyRSA)
+	}
+	if c.ResumeClients < 0 || c.Reconnects < 0 {
+		return fmt.Errorf("bench: ResumeClients %d, Reconnects %d: want 0 (the defaults) or more", c.ResumeClients, c.Reconnects)
 	}
 	for _, p := range c.Peers {
 		if _, err := lookPeer(p); err != nil {

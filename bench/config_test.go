@@ -53,3 +53,54 @@ func TestMarkdownRate(t *testing.T) {
 		t.Errorf("report with Rate 2000 does not say so:\n%s", b.String())
 	}
 }
+
+// TestValidateTLS: the key type defaults to ECDSA with TLS, an unknown
+// one or one without TLS is refused, and resume needs TLS as flood needs
+// its absence.
+func TestValidateTLS(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		scenarios []string
+		tls       bool
+		key       string
+		wantKey   string
+		wantErr   string // part of the error; "" for none
+	}{
+		{"plain", []string{Ramp}, false, "", "", ""},
+		{"tls: ECDSA by default", []string{Ramp}, true, "", KeyECDSA, ""},
+		{"tls rsa", []string{Ramp}, true, KeyRSA, KeyRSA, ""},
+		{"tls ecdsa", []string{Ramp}, true, KeyECDSA, KeyECDSA, ""},
+		{"unknown key", []string{Ramp}, true, "dsa", "", `TLSKey "dsa"`},
+		{"key without tls", []string{Ramp}, false, KeyRSA, "", "without TLS"},
+		{"resume with tls", []string{Resume}, true, "", KeyECDSA, ""},
+		{"resume without tls", []string{Resume}, false, "", "", "needs TLS"},
+		{"flood with tls", []string{Flood}, true, "", "", "flood"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{Binary: "x", Scenarios: tc.scenarios, TLS: tc.tls, TLSKey: tc.key}
+			err := c.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("got %v; want no error", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("got %v; want an error with %q", err, tc.wantErr)
+			case err == nil && c.TLSKey != tc.wantKey:
+				t.Errorf("got TLSKey %q; want %q", c.TLSKey, tc.wantKey)
+			}
+		})
+	}
+}
+
+func TestScenariosFor(t *testing.T) {
+	for _, tc := range []struct {
+		tls  bool
+		want string
+	}{
+		{false, "idle,flood,ramp,echo,bulk"},
+		{true, "idle,ramp,echo,bulk,resume"},
+	} {
+		if got := strings.Join(ScenariosFor(tc.tls), ","); got != tc.want {
+			t.Errorf("ScenariosFor(%v): got %s; want %s", tc.tls, got, tc.want)
+		}
+	}
+}

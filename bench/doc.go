@@ -1,8 +1,9 @@
 // Package bench measures wsproxy, and for comparison nginx and HAProxy, on
 // one machine: memory per idle WebSocket, memory under a client that pushes
-// into a backend that never reads, handshake rate, round-trip latency and
-// throughput. "wsproxy bench" is its command line; BENCHMARKS.md has the
-// numbers and the commands that produced them.
+// into a backend that never reads, handshake rate, round-trip latency,
+// throughput, TLS session resumption, and the proxy's CPU time per unit of
+// each kind of work. "wsproxy bench" is its command line; BENCHMARKS.md
+// has the numbers and the commands that produced them.
 //
 // # What runs where
 //
@@ -31,6 +32,23 @@
 // user-space memory only: socket buffers, the epoll interest list and other
 // kernel memory a connection costs are not in it.
 //
+// CPU per unit of work is the proxy group's CPU over a scenario's measured
+// interval only, divided by the units done in it: per connection brought
+// up (idle) or handshake (ramp; TLS and WebSocket with Config.TLS), from the
+// baseline to the last connection up; per relayed message (echo) and per
+// MB echoed (bulk), from all connections up to the end of the Duration
+// phase (loadtest's OnRunEnd: the close-down is left out); per full
+// connection and per reconnection (resume), each phase on its own. Each
+// table has the CPU per unit beside the rates and "wsproxy ÷ it", wsproxy's
+// cost over the row's proxy's in the same round; the last table (UnitCosts)
+// lists every proxy's cost per round, the ratios between them, and with
+// several rounds the median of each, ratios included. The rates of a
+// shared machine move with whatever else runs; the cost per unit much
+// less, and a ratio taken within one round cancels what moved both.
+// /proc counts in 10 ms ticks per process, so a cost is only as good as
+// the CPU time it divides: seconds in echo and bulk, less with few
+// connections.
+//
 //	idle   Config.Warmup connections are opened and closed, the proxy is
 //	       sampled (Before), then Config.Conns connections come up with one
 //	       verified round trip each and the proxy is sampled again the moment
@@ -50,6 +68,22 @@
 //	       percentiles and proxy CPU per relayed message (two per round trip).
 //	bulk   Config.BulkSize-byte messages as fast as they go, through the
 //	       proxy and directly to the backend.
+//	resume (Config.TLS only) Config.ResumeClients clients, each with a TLS
+//	       session cache of its own, connect once (a full handshake, the
+//	       WebSocket handshake, one echo, close), then reconnect
+//	       Config.Reconnects times each offering the ticket of the last
+//	       connection (loadtest's Reconnect workload). The proxy is sampled
+//	       before, between the phases and after: CPU per full connection,
+//	       per reconnection and their ratio, and how many reconnections
+//	       resumed (tls.ConnectionState.DidResume): a proxy whose worker
+//	       processes have ticket keys of their own resumes only the
+//	       reconnections that land on the worker that issued the ticket.
+//
+// With Config.TLS the proxies present a self-signed certificate with an
+// ECDSA P-256 or an RSA-2048 key (Config.TLSKey), and one probe handshake
+// per trial records what a Go client negotiated (Trial.TLSNegotiated): Go's
+// server takes the X25519MLKEM768 key share Go's client offers, OpenSSL 3.0
+// (nginx, HAProxy) X25519, and the difference is in the CPU per handshake.
 //
 // # Limits and sizing
 //

@@ -96,11 +96,17 @@ func summary(t Trial) string {
 	case t.Scenario == Flood && t.Flood != nil:
 		fmt.Fprintf(&b, ": pushed %s, RSS %s..%s", mib(t.Flood.Pushed), mib(t.Flood.Min), mib(t.Flood.Max))
 	case t.Scenario == Ramp:
-		fmt.Fprintf(&b, ": %d up, %.0f handshakes/s", t.Up, t.HandshakesPerSec)
+		fmt.Fprintf(&b, ": %d up, %.0f handshakes/s, proxy CPU %s per handshake", t.Up, t.HandshakesPerSec, dur(t.CPUPerHandshake))
 	case t.Scenario == Echo:
-		fmt.Fprintf(&b, ": %.0f round trips/s, RTT p99 %s", t.MsgsPerSec, dur(t.RTT.P99))
-	case t.Scenario == Bulk:
+		fmt.Fprintf(&b, ": %.0f round trips/s, RTT p99 %s, proxy CPU %s per message", t.MsgsPerSec, dur(t.RTT.P99), dur(t.CPUPerMsg))
+	case t.Scenario == Bulk && t.Proxy == Direct:
 		fmt.Fprintf(&b, ": %.1f MB/s", t.MBPerSec)
+	case t.Scenario == Bulk:
+		fmt.Fprintf(&b, ": %.1f MB/s, proxy CPU %s per MB", t.MBPerSec, dur(t.CPUPerMB))
+	case t.Scenario == Resume && t.Resume != nil:
+		rs := t.Resume
+		fmt.Fprintf(&b, ": %d up, %d of %d reconnections resumed; proxy CPU %s per full, %s per reconnection",
+			t.Up, rs.Resumed, rs.Reconnected, dur(rs.CPUPerFull), dur(rs.CPUPerReconnect))
 	}
 	return b.String()
 }

@@ -10,20 +10,25 @@ import (
 
 // titles head each scenario's table.
 var titles = map[string]string{
-	Idle:  "idle: proxy memory per idle WebSocket (RSS delta / connections up)",
-	Flood: "flood: one client pushing into a backend that never reads (proxy RSS every 500 ms)",
-	Ramp:  "ramp: WebSocket handshakes through the proxy, as fast as possible",
-	Echo:  "echo: round trips at a fixed total rate",
-	Bulk:  "bulk: throughput with large messages, through the proxy and directly",
+	Idle:   "idle: proxy memory per idle WebSocket (RSS delta / connections up)",
+	Flood:  "flood: one client pushing into a backend that never reads (proxy RSS every 500 ms)",
+	Ramp:   "ramp: WebSocket handshakes through the proxy, as fast as possible",
+	Echo:   "echo: round trips at a fixed total rate",
+	Bulk:   "bulk: throughput with large messages, through the proxy and directly",
+	Resume: "resume: a reconnect storm: each client connects once (full TLS handshake), then reconnects offering its session ticket",
 }
 
 // columns are the headers of each scenario's table; row fills them.
 var columns = map[string][]string{
-	Idle:  {"proxy", "conns up", "RSS before", "RSS loaded", "RSS Δ/conn", "PSS Δ/conn", "proxy CPU", "loadgen CPU", "handshake p50/p99"},
+	Idle: {"proxy", "conns up", "RSS before", "RSS loaded", "RSS Δ/conn", "PSS Δ/conn", "proxy CPU", "CPU/conn", vsColumn,
+		"loadgen CPU", "handshake p50/p99"},
 	Flood: {"proxy", "pushed", "RSS first", "RSS min", "RSS max", "RSS last", "max − first", "last − at 1 s"},
-	Ramp:  {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU", "loadgen + backends CPU", "proxy share"},
-	Echo:  {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", "of it in kernel", "proxy share"},
-	Bulk:  {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "proxy share"},
+	Ramp: {"proxy", "conns up", "failed", "handshakes/s", "handshake p50", "p99", "max", "proxy CPU", "CPU/handshake", vsColumn,
+		"loadgen + backends CPU", "proxy share"},
+	Echo: {"proxy", "conns", "round trips/s", "RTT p50", "p99", "p99.9", "max", "proxy CPU/msg", vsColumn, "of it in kernel", "proxy share"},
+	Bulk: {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "CPU/MB", vsColumn, "proxy share"},
+	Resume: {"proxy", "clients up", "reconnects up", "resumed", "full: handshake p50", "reconnect: p50", "conns/s full / reconnect",
+		"proxy CPU full / reconnect", "CPU/full", "CPU/reconnect", vsColumn + " full / reconnect", "reconnect ÷ full", "proxy share"},
 }
 
 // ran reports whether a trial of the report went through proxy.
@@ -62,7 +67,11 @@ func (r *Report) Markdown(w io.Writer) {
 		fmt.Fprintf(w, "idle: connections opened at %d per second in total (ramp: as fast as possible)\n", r.Rate)
 	}
 	if r.TLS {
-		fmt.Fprintln(w, "TLS: every proxy terminates TLS 1.2/1.3 (one self-signed ECDSA P-256 certificate); clients use wss:// with Go's default key exchange; backends plain ws")
+		fmt.Fprintf(w, "TLS: every proxy terminates TLS 1.2/1.3 (one self-signed %s certificate per trial); clients use wss:// with Go's default key exchange; backends plain ws\n",
+			keyNames[r.TLSKey])
+		if n := r.negotiated(); n != "" {
+			fmt.Fprintf(w, "TLS negotiated with a Go client: %s\n", n)
+		}
 	}
 	rounds := false
 	for _, t := range r.Trials {
@@ -106,7 +115,24 @@ func (r *Report) Markdown(w io.Writer) {
 			r.holdTable(w, rounds)
 		}
 	}
+	r.unitsTable(w)
 }
+
+// negotiated lists each proxy's TLSNegotiated, "wsproxy TLS 1.3, X25519,
+// ECDSA; nginx ...", once per distinct value in trial order.
+func (r *Report) negotiated() string {
+	var out []string
+	for _, t := range r.Trials {
+		if s := t.Proxy + " " + t.TLSNegotiated; t.TLSNegotiated != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// keyNames describe Config.TLSKey's values; "" is a report from before
+// there was a choice, always ECDSA.
+var keyNames = map[string]string{"": "ECDSA P-256", KeyECDSA: "ECDSA P-256", KeyRSA: "RSA-2048"}
 
 // holdColumns head the table of idle trials that held their connections.
 var holdColumns = []string{"proxy", "procs", "up", "dropped", "RSS before", "RSS all up", "RSS end of hold", "RSS max (hold)",
@@ -160,7 +186,7 @@ func (r *Report) row(t Trial) []string {
 	case Idle:
 		return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), mib(t.Before.RSS), mib(t.Loaded.RSS),
 			fmt.Sprintf("%.0f B", t.BytesPerConn), fmt.Sprintf("%.0f B", t.PSSPerConn),
-			dur(t.ProxyCPU), dur(t.LoadCPU), dur(t.Handshake.P50) + " / " + dur(t.Handshake.P99)}
+			dur(t.ProxyCPU), dur(t.CPUPerConn), r.vsWsproxy(t), dur(t.LoadCPU), dur(t.Handshake.P50) + " / " + dur(t.Handshake.P99)}
 	case Flood:
 		f := t.Flood
 		if f == nil {
@@ -175,18 +201,82 @@ func (r *Report) row(t Trial) []string {
 	case Ramp:
 		return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), fmt.Sprint(t.Failed),
 			fmt.Sprintf("%.0f", t.HandshakesPerSec), dur(t.Handshake.P50), dur(t.Handshake.P99),
-			dur(t.Handshake.Max), dur(t.ProxyCPU), dur(t.OthersCPU), share(t)}
+			dur(t.Handshake.Max), dur(t.ProxyCPU), dur(t.CPUPerHandshake), r.vsWsproxy(t), dur(t.OthersCPU), share(t)}
 	case Echo:
 		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.0f", t.MsgsPerSec), dur(t.RTT.P50),
-			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg), kernelPart(t), share(t)}
+			dur(t.RTT.P99), dur(t.RTT.P999), dur(t.RTT.Max), dur(t.CPUPerMsg), r.vsWsproxy(t), kernelPart(t), share(t)}
 	case Bulk:
 		vs := "—"
 		if d := r.find(Bulk, Direct, t.Round); d != nil && d.MBPerSec > 0 && t.Proxy != Direct {
 			vs = fmt.Sprintf("%.0f%%", 100*t.MBPerSec/d.MBPerSec)
 		}
-		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU), share(t)}
+		perMB := "—"
+		if t.Proxy != Direct {
+			perMB = dur(t.CPUPerMB)
+		}
+		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU), perMB, r.vsWsproxy(t), share(t)}
+	case Resume:
+		return resumeRow(t, r.vsWsproxy(t))
 	}
 	return []string{t.Proxy}
+}
+
+// resumeRow formats a resume trial: how many resumed, and what a
+// reconnection cost the proxy against a first connection; vs is
+// vsWsproxy's column.
+func resumeRow(t Trial, vs string) []string {
+	rs := t.Resume
+	if rs == nil {
+		rs = &ResumeResult{}
+	}
+	rate := func(n int, d time.Duration) string {
+		if d <= 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.0f", float64(n)/d.Seconds())
+	}
+	resumed, ratio := "—", "—"
+	if rs.Reconnected > 0 {
+		resumed = fmt.Sprintf("%d (%.0f%%)", rs.Resumed, 100*rs.ResumedShare())
+	}
+	if x := rs.Ratio(); x > 0 {
+		ratio = fmt.Sprintf("%.2f", x)
+	}
+	return []string{t.Proxy, fmt.Sprintf("%d/%d", t.Up, t.Conns), fmt.Sprintf("%d/%d", rs.Reconnected, rs.Asked), resumed,
+		dur(t.Handshake.P50), dur(rs.Reconnect.P50), rate(t.Up, rs.FullTime) + " / " + rate(rs.Reconnected, rs.ReconnectTime),
+		dur(rs.FullCPU) + " / " + dur(rs.ReconnectCPU), dur(rs.CPUPerFull), dur(rs.CPUPerReconnect), vs, ratio, share(t)}
+}
+
+// vsColumn heads the column of vsWsproxy, beside the CPU per unit.
+const vsColumn = "wsproxy ÷ it"
+
+// vsWsproxy is wsproxy's CPU per unit of work divided by t's, in the same
+// round of the same scenario, for each unit of t's table (resume: full
+// connection / reconnection): below 1, wsproxy spent less. It is "—" for
+// wsproxy itself, the direct baseline, and where either trial failed or
+// has no cost. The units table (units.go) has the medians over rounds.
+func (r *Report) vsWsproxy(t Trial) string {
+	w := r.find(t.Scenario, Wsproxy, t.Round)
+	if t.Proxy == Wsproxy || t.Proxy == Direct || t.Err != "" || w == nil || w.Err != "" {
+		return "—"
+	}
+	mine, theirs := unitCosts(*w, r.TLS), unitCosts(t, r.TLS)
+	n := min(len(mine), len(theirs))
+	if t.Scenario == Idle {
+		n = min(n, 1) // connections brought up; the hold has its own table
+	}
+	var out []string
+	for i := range n {
+		v := "—"
+		if mine[i].cpu > 0 && theirs[i].cpu > 0 {
+			v = fmt.Sprintf("%.2f", float64(mine[i].cpu)/float64(theirs[i].cpu))
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return "—"
+	}
+	return strings.Join(out, " / ")
 }
 
 // kernelPart is the part of the proxy's CPU time during t spent in the
@@ -217,10 +307,12 @@ func (r *Report) find(sc, p string, round int) *Trial {
 	return nil
 }
 
-// table is a Markdown table with padded columns.
+// table is a Markdown table with padded columns: the first max(left, 1)
+// columns are text, aligned left; the others numbers, aligned right.
 type table struct {
 	head []string
 	rows [][]string
+	left int
 }
 
 func (t *table) write(w io.Writer) {
@@ -235,7 +327,7 @@ func (t *table) write(w io.Writer) {
 		b.WriteString("|")
 		for i, c := range cells {
 			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
-			if right && i > 0 {
+			if right && i >= max(t.left, 1) {
 				c = pad + c
 			} else {
 				c += pad
@@ -248,7 +340,7 @@ func (t *table) write(w io.Writer) {
 	sep := make([]string, len(t.head))
 	for i := range sep {
 		sep[i] = strings.Repeat("-", width[i])
-		if i > 0 {
+		if i >= max(t.left, 1) {
 			sep[i] = sep[i][1:] + ":"
 		}
 	}

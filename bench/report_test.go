@@ -22,7 +22,7 @@ func sampleReport() *Report {
 		Trials: []Trial{
 			{Scenario: Idle, Proxy: Wsproxy, Round: 1, Conns: 5000, Up: 5000,
 				Before: Usage{RSS: 10 << 20}, Loaded: Usage{RSS: 14 << 20}, BytesPerConn: 838.9, PSSPerConn: 801,
-				ProxyCPU: 250 * ms, LoadCPU: 900 * ms, Handshake: loadtest.Latency{P50: 420 * time.Microsecond, P99: 3 * ms},
+				ProxyCPU: 250 * ms, CPUPerConn: 50 * time.Microsecond, LoadCPU: 900 * ms, Handshake: loadtest.Latency{P50: 420 * time.Microsecond, P99: 3 * ms},
 				Curve: []Point{{0, 10 << 20}, {2500, 12 << 20}, {5000, 14 << 20}}},
 			{Scenario: Idle, Proxy: Nginx, Round: 1, Conns: 5000, Up: 4990, Failed: 10,
 				Before: Usage{RSS: 20 << 20}, Loaded: Usage{RSS: 105 << 20}, BytesPerConn: 17860,
@@ -30,10 +30,10 @@ func sampleReport() *Report {
 			{Scenario: Flood, Proxy: Wsproxy, Round: 1, Flood: &FloodResult{Pushed: 6 << 20, First: 9 << 20, Min: 9 << 20,
 				Max: 9<<20 + 1<<19, Last: 9<<20 + 1<<19, Interval: 500 * time.Millisecond,
 				Samples: []int64{9 << 20, 9<<20 + 1<<19, 9<<20 + 1<<19, 9<<20 + 1<<19}}},
-			{Scenario: Ramp, Proxy: Wsproxy, Round: 1, Conns: 5000, Up: 5000, HandshakesPerSec: 12345.6},
+			{Scenario: Ramp, Proxy: Wsproxy, Round: 1, Conns: 5000, Up: 5000, HandshakesPerSec: 12345.6, ProxyCPU: 600 * ms, CPUPerHandshake: 120 * time.Microsecond},
 			{Scenario: Echo, Proxy: Wsproxy, Round: 1, Up: 1000, MsgsPerSec: 9998, RTT: loadtest.Latency{P50: 80 * time.Microsecond, P99: 1500 * time.Microsecond, P999: 12 * ms, Max: 1500 * ms}, CPUPerMsg: 4200 * time.Nanosecond},
 			{Scenario: Bulk, Proxy: Direct, Round: 1, Up: 4, MBPerSec: 2000},
-			{Scenario: Bulk, Proxy: Wsproxy, Round: 1, Up: 4, MBPerSec: 1500},
+			{Scenario: Bulk, Proxy: Wsproxy, Round: 1, Up: 4, MBPerSec: 1500, ProxyCPU: 23 * time.Second, CPUPerMB: 1530 * time.Microsecond},
 		},
 	}
 }
@@ -54,8 +54,14 @@ func TestMarkdown(t *testing.T) {
 		"|     0.5 MiB |       0.0 MiB |", // flood: max - first, last - at 1 s
 		"12346",                           // handshakes/s
 		"80.0 µs", "1.50 ms", "12.0 ms", "1.50 s", "4.20 µs",
-		"| direct  |     4 | 2000.0 |         — |",
-		"| wsproxy |     4 | 1500.0 |       75% |",
+		"| direct  |     4 | 2000.0 |         — |         0 |       — |            — |",
+		"| wsproxy |     4 | 1500.0 |       75% |    23.0 s | 1.53 ms |            — |",
+		"|    250 ms |  50.0 µs |            — |      900 ms |", // idle: proxy CPU, per connection, vs wsproxy, loadgen
+		"|    600 ms |        120 µs |            — |",          // ramp: proxy CPU, per handshake, vs wsproxy
+		"| idle     | idle connection brought up | 1     | 50.0 µs |",
+		"| ramp     | WebSocket handshake        | 1     |  120 µs |",
+		"| echo     | relayed message            | 1     | 4.20 µs |",
+		"| bulk     | MB echoed                  | 1     | 1.53 ms |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("Markdown output lacks %q; got\n%s", want, out)

@@ -21,12 +21,17 @@ type Report struct {
 	Command string `json:"command,omitempty"`
 	// Size is how the run was spread over processes, ports and addresses.
 	Size Sizing `json:"size"`
-	// TLS is Config.TLS: the proxies terminated TLS, the clients used wss://.
-	TLS bool `json:"tls,omitempty"`
+	// TLS is Config.TLS: the proxies terminated TLS, the clients used
+	// wss://; TLSKey is the certificate's key type (Config.TLSKey).
+	TLS    bool   `json:"tls,omitempty"`
+	TLSKey string `json:"tls_key,omitempty"`
 	// Rate is Config.Rate: idle's connections were opened at this many
 	// per second (0: as fast as possible).
 	Rate   int     `json:"rate,omitempty"`
 	Trials []Trial `json:"trials"`
+	// Units is the proxies' CPU per unit of work and their ratios, per
+	// round and the median over rounds (UnitCosts; units.go).
+	Units []UnitCost `json:"units,omitempty"`
 }
 
 // Trial is one scenario run through one proxy.
@@ -75,6 +80,13 @@ type Trial struct {
 	// HandshakesPerSec (ramp) is Up divided by the time until all were up.
 	HandshakesPerSec float64 `json:"handshakes_per_sec,omitempty"`
 
+	// CPUPerConn (idle) is ProxyCPU / Up: a connection brought up, its
+	// handshake and one round trip (paced by Config.Rate or not).
+	// CPUPerHandshake (ramp) is the same as fast as connections come, a
+	// TLS and a WebSocket handshake with Config.TLS.
+	CPUPerConn      time.Duration `json:"cpu_per_conn,omitempty"`
+	CPUPerHandshake time.Duration `json:"cpu_per_handshake,omitempty"`
+
 	// Messages is the number of round trips (echo) or messages (bulk);
 	// MsgsPerSec their rate; CPUPerMsg (echo) is ProxyCPU divided by the
 	// relayed messages, two per round trip.
@@ -84,6 +96,17 @@ type Trial struct {
 
 	// MBPerSec (bulk) is payload megabytes (10^6) per second, both ways.
 	MBPerSec float64 `json:"mb_per_sec,omitempty"`
+	// Bytes (echo, bulk) is the payload echoed back to the clients, each
+	// byte having crossed the proxy twice; CPUPerMB (bulk) is ProxyCPU per
+	// 10^6 of them, the MB of MBPerSec.
+	Bytes    int64         `json:"bytes,omitempty"`
+	CPUPerMB time.Duration `json:"cpu_per_mb,omitempty"`
+
+	Resume *ResumeResult `json:"resume,omitempty"`
+
+	// TLSNegotiated (Config.TLS) is what one handshake of a Go client with
+	// the proxy agreed, probed before the trial: "TLS 1.3, X25519, ECDSA".
+	TLSNegotiated string `json:"tls_negotiated,omitempty"`
 
 	Flood *FloodResult `json:"flood,omitempty"`
 

@@ -35,7 +35,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
-	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, TLS: cfg.TLS, Rate: cfg.Rate}
+	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, TLS: cfg.TLS, TLSKey: cfg.TLSKey, Rate: cfg.Rate}
 	if cfg.Progress != nil {
 		fmt.Fprintln(cfg.Progress, sizingLine(cfg))
 	}
@@ -49,11 +49,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					errs = append(errs, fmt.Errorf("%s through %s: %s", sc, px, t.Err))
 				}
 				if ctx.Err() != nil {
+					rep.Units = rep.UnitCosts()
 					return rep, errors.Join(append(errs, fmt.Errorf("bench: interrupted: %w", ctx.Err()))...)
 				}
 			}
 		}
 	}
+	rep.Units = rep.UnitCosts()
 	return rep, errors.Join(errs...)
 }
 
@@ -140,6 +142,9 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 	scheme := "ws://"
 	if r.cfg.TLS {
 		scheme = "wss://"
+		if t.TLSNegotiated, err = probeTLS(listen); err != nil {
+			return err
+		}
 	}
 	url := scheme + listen + servicePath + "/ws"
 	switch t.Scenario {
@@ -153,6 +158,8 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 		return r.echo(ctx, p, url, t)
 	case Bulk:
 		return r.bulk(ctx, p, url, t)
+	case Resume:
+		return r.resume(ctx, p, url, t)
 	}
 	return fmt.Errorf("bench: unknown scenario %q", t.Scenario)
 }
@@ -164,6 +171,9 @@ func (r *runner) conns(sc string) int {
 		return r.cfg.EchoConns
 	case Flood, Bulk:
 		return 64
+	case Resume:
+		// Connections are short: at most a few hundred are open at once.
+		return min(r.cfg.ResumeClients, 1000)
 	}
 	return r.cfg.Conns
 }
@@ -205,7 +215,7 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 	}
 	s := setup{Listen: listen, Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
 	if r.cfg.TLS {
-		if s.TLS, err = writeTLSFiles(dir); err != nil {
+		if s.TLS, err = writeTLSFiles(dir, r.cfg.TLSKey); err != nil {
 			return nil, "", err
 		}
 	}

@@ -171,6 +171,11 @@ func (r *runner) hold(ctx context.Context, p *proc, url string, t *Trial, d time
 	if res.Ramp > 0 {
 		t.HandshakesPerSec = float64(t.Up) / res.Ramp.Seconds()
 	}
+	if t.Scenario == Ramp {
+		t.CPUPerHandshake = t.ProxyCPU / time.Duration(t.Up)
+	} else {
+		t.CPUPerConn = t.ProxyCPU / time.Duration(t.Up)
+	}
 	return lost(t)
 }
 
@@ -215,19 +220,31 @@ func (r *runner) bulk(ctx context.Context, p *proc, url string, t *Trial) error 
 	lc := r.load(url, loadtest.Bulk, r.cfg.BulkConns)
 	lc.Size = r.cfg.BulkSize
 	lc.Duration = r.cfg.Duration
-	return r.measure(ctx, p, lc, t)
+	if err := r.measure(ctx, p, lc, t); err != nil {
+		return err
+	}
+	if p != nil && t.Bytes > 0 {
+		t.CPUPerMB = time.Duration(float64(t.ProxyCPU) * 1e6 / float64(t.Bytes))
+	}
+	return nil
 }
 
 // measure runs lc and takes the proxy's usage when every connection is up
-// (so that the handshakes' CPU is not counted) and at the end.
+// and when the Duration phase ends, so that its CPU is that of the
+// messages counted: neither the handshakes' nor the close-down's.
 func (r *runner) measure(ctx context.Context, p *proc, lc loadtest.Config, t *Trial) error {
 	t.Conns = lc.Conns
 	var before error = errors.New("no connection came up")
-	var others0 time.Duration
+	var after error = errors.New("the Duration phase did not end")
+	var others0, others1 time.Duration
 	if p != nil {
 		lc.OnReady = func(int) {
 			t.Before, before = sampleGroup(p.pgid())
 			others0 = r.othersCPU()
+		}
+		lc.OnRunEnd = func() {
+			t.Loaded, after = sampleGroup(p.pgid())
+			others1 = r.othersCPU()
 		}
 	}
 	res, err := loadtest.Run(ctx, lc)
@@ -244,11 +261,11 @@ func (r *runner) measure(ctx context.Context, p *proc, lc loadtest.Config, t *Tr
 		if before != nil {
 			return before
 		}
-		if t.Loaded, err = sampleGroup(p.pgid()); err != nil {
-			return err
+		if after != nil {
+			return after
 		}
 		t.ProxyCPU = t.Loaded.CPU - t.Before.CPU
-		t.OthersCPU = r.othersCPU() - others0
+		t.OthersCPU = others1 - others0
 	}
 	return lost(t)
 }
@@ -259,7 +276,7 @@ func (r *runner) fill(t *Trial, res *loadtest.Result) {
 	t.Dropped, t.DropReasons = res.Dropped, res.DropReasons
 	t.Handshake, t.RTT, t.LoadCPU = res.Handshake, res.RTT, res.CPU
 	t.Messages, t.MsgsPerSec = res.Messages, res.MsgsPerSec
-	t.MBPerSec = res.BytesPerSec / 1e6
+	t.MBPerSec, t.Bytes = res.BytesPerSec/1e6, res.Bytes
 }
 
 // flood pushes into the never-reading sink through the proxy for

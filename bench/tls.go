@@ -1,12 +1,16 @@
 package bench
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -15,7 +19,8 @@ import (
 )
 
 // tlsFiles are a trial's certificate and key for the proxies (Config.TLS):
-// one self-signed ECDSA P-256 certificate for 127.0.0.1 and localhost, as
+// one self-signed certificate for 127.0.0.1 and localhost, with an ECDSA
+// P-256 or an RSA-2048 key (Config.TLSKey), as
 // separate PEM files (wsproxy, nginx) and as one file with both (HAProxy's
 // crt).
 type tlsFiles struct {
@@ -27,9 +32,25 @@ type tlsFiles struct {
 // bridge (loadtest).
 const perWssConn = 3
 
-// writeTLSFiles makes a certificate valid for a day and writes it into dir.
-func writeTLSFiles(dir string) (tlsFiles, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// newKey makes a private key of type kind (KeyECDSA or KeyRSA) and says
+// what a certificate for it may be used for: RSA keys also encipher keys
+// (TLS 1.2's RSA key exchange).
+func newKey(kind string) (crypto.Signer, x509.KeyUsage, error) {
+	switch kind {
+	case KeyECDSA, "":
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		return k, x509.KeyUsageDigitalSignature, err
+	case KeyRSA:
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		return k, x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, err
+	}
+	return nil, 0, fmt.Errorf("bench: certificate key type %q: want %s or %s", kind, KeyECDSA, KeyRSA)
+}
+
+// writeTLSFiles makes a certificate with a key of type kind (KeyECDSA or
+// KeyRSA), valid for a day, and writes it into dir.
+func writeTLSFiles(dir, kind string) (tlsFiles, error) {
+	key, usage, err := newKey(kind)
 	if err != nil {
 		return tlsFiles{}, err
 	}
@@ -38,14 +59,14 @@ func writeTLSFiles(dir string) (tlsFiles, error) {
 		Subject:               pkix.Name{CommonName: "wsproxy bench"},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage:              usage | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return tlsFiles{}, err
 	}
@@ -67,4 +88,28 @@ func writeTLSFiles(dir string) (tlsFiles, error) {
 		}
 	}
 	return f, nil
+}
+
+// probeTLS makes one TLS handshake with addr as the load generator's
+// clients do (Go's defaults) and names what was negotiated: version, key
+// exchange and signature key. The key exchange differs between proxies
+// (Go's server takes the hybrid X25519MLKEM768 a Go client offers first,
+// OpenSSL 3.0 knows only X25519), and its cost is in CPU per handshake.
+func probeTLS(addr string) (string, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) // the trial's self-signed certificate
+	if err != nil {
+		return "", fmt.Errorf("bench: TLS probe of %s: %w", addr, err)
+	}
+	defer c.Close()
+	return negotiated(c.ConnectionState()), nil
+}
+
+// negotiated formats what a handshake agreed: "TLS 1.3, X25519MLKEM768, ECDSA".
+func negotiated(cs tls.ConnectionState) string {
+	key := "?"
+	if len(cs.PeerCertificates) > 0 {
+		key = cs.PeerCertificates[0].PublicKeyAlgorithm.String()
+	}
+	return fmt.Sprintf("%s, %s, %s", tls.VersionName(cs.Version), cs.CurveID, key)
 }

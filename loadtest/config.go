@@ -18,6 +18,13 @@ const (
 	// Bulk sends Config.Size-byte messages back to back on every
 	// connection, a few in flight, to measure throughput.
 	Bulk = "bulk"
+	// Reconnect (wss:// only) is a reconnect storm of Conns clients, each
+	// with its own TLS session cache: every client connects once (a full
+	// handshake and one verified echo) and closes; after OnReady each
+	// reconnects Config.Reconnects times in turn, offering the session of
+	// its previous connection (reconnect.go). It runs in this process
+	// whatever MaxPerProcess says: it holds few connections at a time.
+	Reconnect = "reconnect"
 )
 
 // Defaults applied by Run to zero fields of Config.
@@ -56,8 +63,12 @@ type Config struct {
 	// 30,000 connections to one target need at least two. Nil lets the
 	// kernel choose.
 	Sources []netip.Addr
-	// Workload is Hold, Echo or Bulk; "" means Hold.
+	// Workload is Hold, Echo, Bulk or Reconnect; "" means Hold.
 	Workload string
+	// Reconnects is how many times each client of the Reconnect workload
+	// reconnects after its first connection; 0 means 5
+	// (DefaultReconnects).
+	Reconnects int
 	// MsgRate is echo round trips per second per connection; 0 means 1.
 	// Only Echo uses it.
 	MsgRate float64
@@ -86,6 +97,15 @@ type Config struct {
 	// is the number up. The phase starts when it returns. With child
 	// processes it is called in the parent once all children are ready.
 	OnReady func(up int)
+	// OnRunEnd, if not nil, is called once, from a goroutine of Run's, when
+	// the Duration phase ends (Messages and Bytes count what arrived until
+	// then) and before the connections are closed, so that a caller
+	// measuring the server can leave the close-down out. Run returns after
+	// it does. It is called early if every connection ends before the
+	// phase does or ctx is canceled during it, and not at all when the
+	// phase does not run (Duration 0, canceled before it). For Reconnect it
+	// is called when the reconnections are done.
+	OnRunEnd func()
 	// Progress, if not nil, is called about once per second from a
 	// goroutine of Run's with running totals. It must not block for long.
 	Progress func(Snapshot)
@@ -111,6 +131,9 @@ func (c Config) withDefaults() Config {
 	if c.Loops == 0 {
 		c.Loops = 1
 	}
+	if c.Reconnects == 0 {
+		c.Reconnects = DefaultReconnects
+	}
 	if c.MaxPerProcess == 0 {
 		c.MaxPerProcess = DefaultMaxPerProcess
 		if strings.HasPrefix(c.URL, "wss:") {
@@ -127,7 +150,8 @@ func (c Config) Validate() error {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, args...))
 	}
-	if _, err := parseURL(c.URL); err != nil {
+	u, err := parseURL(c.URL)
+	if err != nil {
 		return fmt.Errorf("%w: URL: %w", ErrConfig, err)
 	}
 	switch {
@@ -135,8 +159,12 @@ func (c Config) Validate() error {
 		return bad("Conns", "%d, want at least 1", c.Conns)
 	case c.Rate < 0:
 		return bad("Rate", "%d, want 0 (as fast as possible) or more", c.Rate)
-	case c.Workload != Hold && c.Workload != Echo && c.Workload != Bulk:
-		return bad("Workload", "%q, want hold, echo or bulk", c.Workload)
+	case c.Workload != Hold && c.Workload != Echo && c.Workload != Bulk && c.Workload != Reconnect:
+		return bad("Workload", "%q, want hold, echo, bulk or reconnect", c.Workload)
+	case c.Workload == Reconnect && u.Scheme != "wss":
+		return bad("Workload", "reconnect resumes TLS sessions and needs a wss:// URL, not %s://", u.Scheme)
+	case c.Reconnects < 0 || c.Reconnects > 1e6:
+		return bad("Reconnects", "%d, want 0 (the default, 5) to 1e6", c.Reconnects)
 	case c.MsgRate < 0 || c.MsgRate > 1e6:
 		return bad("MsgRate", "%g, want 0 to 1e6 per second", c.MsgRate)
 	case c.Size < 1 || c.Size > maxSize:

@@ -69,6 +69,9 @@ func TestValidate(t *testing.T) {
 		{"loops", func(c *loadtest.Config) { c.Loops = 1000 }, "Loops"},
 		{"per process", func(c *loadtest.Config) { c.MaxPerProcess = 50000 }, "MaxPerProcess"},
 		{"source", func(c *loadtest.Config) { c.Sources = []netip.Addr{{}} }, "Sources"},
+		{"reconnect over ws", func(c *loadtest.Config) { c.Workload = loadtest.Reconnect }, "Workload"},
+		{"reconnect over wss", func(c *loadtest.Config) { c.Workload, c.URL = loadtest.Reconnect, "wss://127.0.0.1:1/" }, ""},
+		{"reconnects", func(c *loadtest.Config) { c.Reconnects = -1 }, "Reconnects"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

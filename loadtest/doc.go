@@ -27,6 +27,11 @@
 //	run    the workload for Config.Duration (hold, echo or bulk)
 //	close  a close frame on every connection, then a short wait
 //
+// The Reconnect workload (wss:// only, reconnect.go) has phases of its
+// own: every client connects once (ramp, a full TLS handshake), OnReady,
+// then each reconnects Config.Reconnects times resuming its TLS session
+// (run). It runs on goroutines with blocking I/O, not on the loops.
+//
 // # Lifecycle of one connection
 //
 //	state      entered when                        leaves for

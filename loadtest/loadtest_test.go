@@ -239,3 +239,52 @@ func TestChildren(t *testing.T) {
 		t.Errorf("server saw %d connections; want 60", got)
 	}
 }
+
+// TestOnRunEnd: OnRunEnd is called once, after OnReady and before Run
+// returns, in this process and with children, and early when ctx is
+// canceled during the phase; not when there is no Duration phase.
+func TestOnRunEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		conns    int
+		perProc  int
+		duration time.Duration
+		cancel   bool // cancel ctx once in the phase, a minute long
+		want     int  // calls
+	}{
+		{"local", 10, 0, 300 * time.Millisecond, false, 1},
+		{"children", 20, 10, 300 * time.Millisecond, false, 1},
+		{"no duration", 10, 0, 0, false, 0},
+		{"canceled during the phase", 10, 0, time.Minute, true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := (&echoServer{}).start(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var events []string // OnReady and OnRunEnd run one after the other
+			res, err := loadtest.Run(ctx, loadtest.Config{
+				URL: url, Conns: tc.conns, MaxPerProcess: tc.perProc, Workload: loadtest.Echo, MsgRate: 10, Duration: tc.duration,
+				OnReady:  func(int) { events = append(events, "ready") },
+				OnRunEnd: func() { events = append(events, "end") },
+				Progress: func(s loadtest.Snapshot) {
+					if tc.cancel && s.Phase == "run" {
+						cancel() // in the phase for sure: the snapshot says so
+					}
+				},
+			})
+			if tc.cancel && !errors.Is(err, context.Canceled) || !tc.cancel && err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if res == nil || res.Up != tc.conns {
+				t.Fatalf("Run = %+v; want %d up", res, tc.conns)
+			}
+			want := []string{"ready"}
+			for range tc.want {
+				want = append(want, "end")
+			}
+			if fmt.Sprint(events) != fmt.Sprint(want) {
+				t.Errorf("got calls %v; want %v", events, want)
+			}
+		})
+	}
+}

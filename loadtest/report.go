@@ -31,6 +31,11 @@ func (l Latency) inMillis() latencyJSON {
 // MarshalJSON writes r with snake_case names and durations in seconds
 // (latencies in milliseconds): the summary of `wsproxy loadtest -json`.
 func (r *Result) MarshalJSON() ([]byte, error) {
+	var reconnect *latencyJSON
+	if r.Reconnect.Count > 0 {
+		l := r.Reconnect.inMillis()
+		reconnect = &l
+	}
 	child := make([]float64, len(r.ChildCPU))
 	for i, d := range r.ChildCPU {
 		child[i] = d.Seconds()
@@ -47,6 +52,10 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		RTT         latencyJSON    `json:"rtt"`
 		Messages    int64          `json:"messages"`
 		Bytes       int64          `json:"bytes"`
+		Reconnected int            `json:"reconnected,omitempty"`
+		ReconnFail  int            `json:"reconnect_failed,omitempty"`
+		Resumed     int            `json:"resumed,omitempty"`
+		Reconnect   *latencyJSON   `json:"reconnect,omitempty"`
 		Ramp        float64        `json:"ramp_s"`
 		Elapsed     float64        `json:"elapsed_s"`
 		MsgsPerSec  float64        `json:"msgs_per_sec"`
@@ -54,22 +63,24 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		CPU         float64        `json:"cpu_s"`
 		ChildCPU    []float64      `json:"child_cpu_s"`
 	}{r.Conns, r.Up, r.Failed, r.Dropped, r.FailReasons, r.DropReasons, r.Handshake.inMillis(), r.FirstEcho.inMillis(), r.RTT.inMillis(),
-		r.Messages, r.Bytes, r.Ramp.Seconds(), r.Elapsed.Seconds(), r.MsgsPerSec, r.BytesPerSec,
+		r.Messages, r.Bytes, r.Reconnected, r.ReconnectFailed, r.Resumed, reconnect, r.Ramp.Seconds(), r.Elapsed.Seconds(), r.MsgsPerSec, r.BytesPerSec,
 		r.CPU.Seconds(), child})
 }
 
 // CheckFailures returns an error wrapping ErrFailures when the connections
 // that failed or dropped are more than the share allow (0 to 1) of Conns;
-// nil otherwise. Connections never dialled (a canceled run) do not count.
+// nil otherwise; the Reconnect workload's reconnections count as
+// connections. Connections never dialled (a canceled run) do not count.
 // A load test whose every connection was refused is not a success: the
 // loadtest command exits non-zero on this error.
 func (r *Result) CheckFailures(allow float64) error {
-	bad := r.Failed + r.Dropped
-	if bad == 0 || float64(bad) <= allow*float64(r.Conns) {
+	bad := r.Failed + r.Dropped + r.ReconnectFailed
+	all := r.Conns + r.Reconnected + r.ReconnectFailed
+	if bad == 0 || float64(bad) <= allow*float64(all) {
 		return nil
 	}
-	return fmt.Errorf("%w: %d of %d failed or dropped (%d failed, %d dropped); the share allowed is %g",
-		ErrFailures, bad, r.Conns, r.Failed, r.Dropped, allow)
+	return fmt.Errorf("%w: %d of %d failed or dropped (%d failed, %d dropped, %d reconnections failed); the share allowed is %g",
+		ErrFailures, bad, all, r.Failed, r.Dropped, r.ReconnectFailed, allow)
 }
 
 // WriteText writes r as a short human-readable report.
@@ -80,7 +91,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	writeLatency(&b, "handshake", r.Handshake)
 	writeLatency(&b, "first echo", r.FirstEcho)
 	writeLatency(&b, "round trip", r.RTT)
-	if r.Elapsed > 0 {
+	if n := r.Reconnected + r.ReconnectFailed; n > 0 {
+		fmt.Fprintf(&b, "reconnects   %d up, %d failed (of %d; %v); %d resumed their TLS session (%.1f%% of those up)\n",
+			r.Reconnected, r.ReconnectFailed, n, r.Elapsed.Round(time.Millisecond), r.Resumed, pct(r.Resumed, r.Reconnected))
+		writeLatency(&b, "reconnect", r.Reconnect)
+	} else if r.Elapsed > 0 {
 		fmt.Fprintf(&b, "messages     %d in %v: %.0f/s, %.2f MB/s payload\n",
 			r.Messages, r.Elapsed.Round(time.Millisecond), r.MsgsPerSec, r.BytesPerSec/1e6)
 	}
@@ -96,6 +111,14 @@ func (r *Result) WriteText(w io.Writer) error {
 	writeReasons(&b, "dropped", r.DropReasons)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// pct is 100 n / of, or 0 when of is 0.
+func pct(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
 }
 
 func writeLatency(b *strings.Builder, name string, l Latency) {

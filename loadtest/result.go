@@ -43,10 +43,20 @@ type Result struct {
 	// Messages and Bytes count the echoed messages and payload bytes,
 	// verified byte for byte, received during the Duration phase.
 	Messages, Bytes int64
+	// Reconnected and ReconnectFailed count the reconnections of the
+	// Reconnect workload that came up (TLS and WebSocket handshakes and
+	// one verified echo) and that failed; Resumed of the Reconnected
+	// resumed their TLS session (tls.ConnectionState.DidResume). Reconnect
+	// is their time from the dial to a valid 101. Up, Failed, Handshake
+	// and FirstEcho are the clients' first (full) connections, and their
+	// failures and the reconnections' share FailReasons.
+	Reconnected, ReconnectFailed, Resumed int
+	Reconnect                             Latency
 	// Ramp is the time from the start to every connection up or failed.
 	Ramp time.Duration
 	// Elapsed is the length of the Duration phase as run: shorter than
 	// Config.Duration if every connection dropped or ctx was canceled.
+	// For Reconnect, the time the reconnections took.
 	Elapsed time.Duration
 	// MsgsPerSec and BytesPerSec are Messages and Bytes over Elapsed.
 	MsgsPerSec, BytesPerSec float64
@@ -95,18 +105,19 @@ func (h *hist) UnmarshalJSON(data []byte) error {
 // tally is the mergeable form of a result: what one process measured, or
 // the sum over several. Children send theirs to the parent as JSON.
 type tally struct {
-	Dialed, Up, Failed, Dropped int
-	FailReasons, DropReasons    map[string]int
-	Messages, Bytes             int64
-	Handshake, FirstEcho, RTT   hist
-	Ramp, Elapsed, CPU          time.Duration
-	ChildCPU                    []time.Duration
+	Dialed, Up, Failed, Dropped           int
+	FailReasons, DropReasons              map[string]int
+	Messages, Bytes                       int64
+	Reconnected, ReconnectFailed, Resumed int
+	Handshake, FirstEcho, RTT, Reconnect  hist
+	Ramp, Elapsed, CPU                    time.Duration
+	ChildCPU                              []time.Duration
 }
 
 func newTally() *tally {
 	return &tally{
 		FailReasons: map[string]int{}, DropReasons: map[string]int{},
-		Handshake: hist{newHist()}, FirstEcho: hist{newHist()}, RTT: hist{newHist()},
+		Handshake: hist{newHist()}, FirstEcho: hist{newHist()}, RTT: hist{newHist()}, Reconnect: hist{newHist()},
 	}
 }
 
@@ -134,10 +145,13 @@ func (t *tally) addChild(c *tally) {
 	t.Dropped += c.Dropped
 	t.Messages += c.Messages
 	t.Bytes += c.Bytes
+	t.Reconnected += c.Reconnected
+	t.ReconnectFailed += c.ReconnectFailed
+	t.Resumed += c.Resumed
 	addCounts(t.FailReasons, c.FailReasons)
 	addCounts(t.DropReasons, c.DropReasons)
 	for _, h := range [...]struct{ dst, src hist }{
-		{t.Handshake, c.Handshake}, {t.FirstEcho, c.FirstEcho}, {t.RTT, c.RTT},
+		{t.Handshake, c.Handshake}, {t.FirstEcho, c.FirstEcho}, {t.RTT, c.RTT}, {t.Reconnect, c.Reconnect},
 	} {
 		if h.src.Histogram != nil {
 			h.dst.Merge(h.src.Histogram)
@@ -163,6 +177,7 @@ func (t *tally) result(conns int) *Result {
 		Handshake: latency(t.Handshake.Histogram), FirstEcho: latency(t.FirstEcho.Histogram),
 		RTT:      latency(t.RTT.Histogram),
 		Messages: t.Messages, Bytes: t.Bytes,
+		Reconnected: t.Reconnected, ReconnectFailed: t.ReconnectFailed, Resumed: t.Resumed, Reconnect: latency(t.Reconnect.Histogram),
 		Ramp: t.Ramp, Elapsed: t.Elapsed, CPU: t.CPU, ChildCPU: t.ChildCPU,
 	}
 	if s := t.Elapsed.Seconds(); s > 0 {

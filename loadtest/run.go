@@ -15,7 +15,8 @@ import (
 // handshake and one verified echo) or failed, calls cfg.OnReady, runs the
 // workload for cfg.Duration, closes every connection and returns the
 // merged result. Beyond cfg.MaxPerProcess connections the work is spread
-// over child processes (see the package doc).
+// over child processes (see the package doc), except for the Reconnect
+// workload, whose phases are the first connections and the reconnections.
 //
 // A bad Config returns an error wrapping ErrConfig and no result. If ctx
 // is canceled, Run closes everything and returns the partial result with
@@ -29,9 +30,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start, cpu0 := time.Now(), cpuTime()
 	var t *tally
 	var err error
-	if cfg.Conns > cfg.MaxPerProcess {
+	switch {
+	case cfg.Workload == Reconnect:
+		t, err = runReconnect(ctx, &cfg, start)
+	case cfg.Conns > cfg.MaxPerProcess:
 		t, err = runChildren(ctx, &cfg, start)
-	} else {
+	default:
 		t, err = runLocal(ctx, &cfg, start)
 	}
 	if t == nil {
@@ -97,6 +101,7 @@ func runLocal(ctx context.Context, cfg *Config, start time.Time) (*tally, error)
 		}
 	}
 	var runStart time.Time
+	endRun := func() {}
 	if ctx.Err() == nil && cfg.Duration > 0 {
 		runStart = time.Now()
 		until.Store(int64(runStart.Add(cfg.Duration).Sub(start)))
@@ -104,15 +109,18 @@ func runLocal(ctx context.Context, cfg *Config, start time.Time) (*tally, error)
 		for _, l := range loops {
 			l.post(command{start: true, until: runStart.Add(cfg.Duration)})
 		}
+		endRun = afterOnce(cfg.OnRunEnd, cfg.Duration)
 	} else {
 		closeAll()
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
+		endRun()
 		closeAll()
 		<-done
 	}
+	endRun()
 	ph.Store(int32(phaseDone))
 	for _, l := range loops {
 		t.addLoop(l)
@@ -124,6 +132,18 @@ func runLocal(ctx context.Context, cfg *Config, start time.Time) (*tally, error)
 		return t, err
 	}
 	return t, ctx.Err()
+}
+
+// afterOnce calls fn once, d from now or when the returned function is
+// called, whichever comes first; the returned function returns once fn
+// has. A nil fn is never called.
+func afterOnce(fn func(), d time.Duration) (now func()) {
+	if fn == nil {
+		return func() {}
+	}
+	once := sync.OnceFunc(fn)
+	t := time.AfterFunc(d, once)
+	return func() { t.Stop(); once() }
 }
 
 // makeLoops splits the connections and the dial rate evenly over

@@ -41,6 +41,7 @@ func runChildren(ctx context.Context, cfg *Config, start time.Time) (*tally, err
 	t := newTally()
 	ph, until := phaseRamp, time.Time{}
 	done, stopped := ctx.Done(), false
+	endRun := func() {}
 	tell := func(line string) {
 		for _, k := range kids {
 			io.WriteString(k.stdin, line+"\n") // a dead child's EPIPE is fine
@@ -63,6 +64,9 @@ func runChildren(ctx context.Context, cfg *Config, start time.Time) (*tally, err
 				if ctx.Err() == nil {
 					ph, until = phaseRun, time.Now().Add(cfg.Duration)
 					tell(cmdStart)
+					if cfg.Duration > 0 {
+						endRun = afterOnce(cfg.OnRunEnd, cfg.Duration)
+					}
 				}
 			}
 		case <-tick:
@@ -74,9 +78,11 @@ func runChildren(ctx context.Context, cfg *Config, start time.Time) (*tally, err
 			cfg.Progress(s)
 		case <-done:
 			done, stopped = nil, true
+			endRun()
 			tell(cmdStop)
 		}
 	}
+	endRun()
 	ramp := t.Ramp
 	var errs []error
 	for i, k := range kids {

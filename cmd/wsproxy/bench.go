@@ -20,8 +20,30 @@ const benchUsage = `usage: wsproxy bench [flags]
 Runs capacity scenarios through wsproxy (and nginx, HAProxy with -peers) on
 this machine and prints a Markdown table. See BENCHMARKS.md.
 
-scenarios: idle (RSS per idle WebSocket), flood (RSS under a never-reading
-backend), ramp (handshakes/s), echo (latency, CPU per message), bulk (MB/s)
+scenarios (-scenario, comma-separated):
+  idle    RSS per idle WebSocket; proxy CPU per connection brought up
+  flood   RSS under a backend that never reads (plain only, not with -tls)
+  ramp    handshakes/s; proxy CPU per handshake (with -tls: TLS + WebSocket)
+  echo    round trips at -echo-rate: RTT, proxy CPU per relayed message
+  bulk    -bulk-size messages: MB/s against no proxy, proxy CPU per MB
+  resume  -tls only: -resume-clients clients connect once (full TLS handshake),
+          then reconnect -reconnects times each offering their session ticket:
+          how many resumed, proxy CPU per full connection and per reconnection
+  all     every scenario that runs with (or without) -tls
+
+Proxy CPU is utime+stime from /proc/PID/stat summed over every process of
+the proxy (wsproxy's master and workers, nginx's, HAProxy's), over each
+scenario's measured interval only (echo, bulk: from all connections up to
+the end of -duration, without the close-down), divided by the units done.
+Each table gives the CPU per unit beside the rates and "wsproxy ÷ it",
+wsproxy's CPU per unit over that proxy's in the same round (below 1:
+wsproxy spent less); a last table lists every proxy's CPU per unit and
+their ratios per round, and the median over -rounds. Rates move with
+whatever else runs on the machine, the CPU per unit much less.
+
+-tls: the proxies present a self-signed certificate with an ECDSA P-256 key
+(-tls or -tls ecdsa) or an RSA-2048 key (-tls rsa); the report names the
+version and key exchange a Go client negotiated with each proxy.
 
 flags:
 `
@@ -31,7 +53,7 @@ func benchCmd(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	fs.Usage = func() { fmt.Fprint(os.Stderr, benchUsage); fs.PrintDefaults() }
 	var c bench.Config
-	scenarios := fs.String("scenario", "idle", "comma-separated scenarios, or all: "+strings.Join(bench.AllScenarios, ","))
+	scenarios := fs.String("scenario", "idle", "comma-separated scenarios, or all (those that run with or without -tls): "+strings.Join(bench.AllScenarios, ","))
 	peers := fs.String("peers", "", "also run each scenario through these, interleaved: nginx,haproxy")
 	sources := fs.String("sources", "", "client source addresses (loadtest.ParseSources syntax); default 127.0.0.1-127.0.0.4, more past 40,000 connections (10,000 each)")
 	small := fs.Bool("small", false, "CI preset: idle with 2,000 connections, under a minute")
@@ -56,8 +78,11 @@ func benchCmd(args []string) error {
 	fs.IntVar(&c.BulkConns, "bulk-conns", 4, "bulk: connections")
 	fs.IntVar(&c.BulkSize, "bulk-size", 64<<10, "bulk: message size in bytes")
 	fs.DurationVar(&c.Timeout, "timeout", 0, "bound on each trial (default 3m plus -hold)")
-	fs.BoolVar(&c.TLS, "tls", false, "the proxies terminate TLS (a self-signed certificate per trial) and the clients use wss://; not with flood")
-	_ = fs.Parse(args)
+	fs.IntVar(&c.ResumeClients, "resume-clients", 1000, "resume: clients, each with its own TLS session cache")
+	fs.IntVar(&c.Reconnects, "reconnects", 5, "resume: reconnections per client after its first, full, handshake")
+	fs.Var(tlsFlag{&c}, "tls", "the proxies terminate TLS (a self-signed certificate per trial) and the clients use wss://; "+
+		"-tls alone: ECDSA P-256 key, -tls rsa: RSA-2048, -tls ecdsa: P-256; not with flood")
+	_ = fs.Parse(tlsKeyArgs(args))
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
@@ -78,7 +103,7 @@ func benchCmd(args []string) error {
 	}
 	c.Scenarios = splitList(*scenarios)
 	if *scenarios == "all" {
-		c.Scenarios = bench.AllScenarios
+		c.Scenarios = bench.ScenariosFor(c.TLS)
 	}
 	c.Peers = splitList(*peers)
 	if *sources != "" {
@@ -131,6 +156,55 @@ var profileModes = map[string]func(*profile.Profile){
 	"cpu": profile.CPUProfile, "mem": profile.MemProfile, "allocs": profile.MemProfileAllocs,
 	"block": profile.BlockProfile, "mutex": profile.MutexProfile,
 	"goroutine": profile.GoroutineProfile, "trace": profile.TraceProfile,
+}
+
+// tlsFlag is -tls: a boolean flag that also takes a key type, so that
+// "-tls" alone keeps its meaning (an ECDSA P-256 certificate) while
+// "-tls=rsa" (or "-tls rsa", see tlsKeyArgs) chooses the key.
+type tlsFlag struct{ c *bench.Config }
+
+// IsBoolFlag lets -tls stand alone.
+func (tlsFlag) IsBoolFlag() bool { return true }
+
+func (f tlsFlag) String() string {
+	switch {
+	case f.c == nil || !f.c.TLS:
+		return "false"
+	case f.c.TLSKey == "":
+		return "true"
+	}
+	return f.c.TLSKey
+}
+
+func (f tlsFlag) Set(v string) error {
+	switch v {
+	case "true", "false":
+		f.c.TLS, f.c.TLSKey = v == "true", ""
+	case bench.KeyECDSA, bench.KeyRSA:
+		f.c.TLS, f.c.TLSKey = true, v
+	default:
+		return fmt.Errorf("want %s, %s, or nothing (%s)", bench.KeyECDSA, bench.KeyRSA, bench.KeyECDSA)
+	}
+	return nil
+}
+
+// tlsKeyArgs joins "-tls rsa" and "-tls ecdsa" into "-tls=rsa" and
+// "-tls=ecdsa": the flag package gives a boolean flag no separate value,
+// and would take the key type for the first non-flag argument.
+func tlsKeyArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if (a == "-tls" || a == "--tls") && i+1 < len(args) && (args[i+1] == bench.KeyRSA || args[i+1] == bench.KeyECDSA) {
+			a += "=" + args[i+1]
+			i++
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func splitList(s string) []string {

@@ -43,7 +43,8 @@ func loadtestCmd(args []string) error {
 	conns := fs.Int("conns", 100, "connections to open")
 	rate := fs.Int("rate", 0, "new connections per second (0: as fast as possible)")
 	src := fs.String("src", "", "source addresses, round-robin per dial: 127.0.0.2-127.0.0.9 or a comma list")
-	work := fs.String("workload", loadtest.Hold, "hold, echo or bulk")
+	work := fs.String("workload", loadtest.Hold, "hold, echo, bulk or reconnect (wss: each client connects once, then reconnects resuming its TLS session)")
+	reconnects := fs.Int("reconnects", loadtest.DefaultReconnects, "reconnect: reconnections per client after its first connection")
 	msgRate := fs.Float64("msg-rate", loadtest.DefaultMsgRate, "echo round trips per second per connection")
 	size := fs.Int("size", 0, "message payload bytes (0: 32, or 65536 for bulk)")
 	dur := fs.Duration("duration", 10*time.Second, "workload phase once all connections are up")
@@ -84,7 +85,7 @@ func loadtestCmd(args []string) error {
 	cfg := loadtest.Config{
 		URL: *url, Insecure: *insecure, CAFile: *caFile, Conns: *conns, Rate: *rate, Sources: sources, Workload: *work,
 		MsgRate: *msgRate, Size: *size, Duration: *dur, Timeout: *timeout,
-		Loops: *loops, MaxPerProcess: *maxPer, Header: header,
+		Loops: *loops, MaxPerProcess: *maxPer, Header: header, Reconnects: *reconnects,
 	}
 	tty := isTerminal(os.Stderr)
 	if tty || *progress {
