@@ -49,6 +49,7 @@ func TestLayering(t *testing.T) {
 		"internal/health":     {anything},
 		"internal/limit":      {anything},
 		"internal/certs":      {anything},
+		"internal/tickets":    {anything},
 		"internal/routing":    {"core", "poller", "balance", "config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 		"internal/realip":     {"core", "poller", "balance", "config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 	}

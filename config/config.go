@@ -180,9 +180,42 @@ type TLS struct {
 	// exact DNS name first, then a wildcard ("*.example.com", one label).
 	Certificates []CertPair `yaml:"certificates"`
 
-	// certAt and keyAt locate Cert and Key, as CertPair.CertAt does.
+	// SessionTickets, when false, turns TLS session tickets off (as nginx's
+	// ssl_session_tickets off): every client pays a full handshake. Nil
+	// (the default): on, with keys every worker process shares
+	// (internal/tickets).
+	SessionTickets *bool `yaml:"session_tickets"`
+
+	// SessionTicketKeys are files of session-ticket keys, 80 or 48 random
+	// bytes each as nginx's ssl_session_ticket_key reads them, for
+	// instances that resume each other's sessions: the first file's key
+	// encrypts new tickets, all of them decrypt. A relative path is
+	// relative to the directory of the config file; the files are read at
+	// start and again on SIGUSR2. Default (empty): keys derived from a
+	// secret the master makes at start, rotated.
+	SessionTicketKeys []string `yaml:"session_ticket_keys"`
+
+	// SessionTicketLifetime is how long a session resumes at most after its
+	// ticket was issued (at least half of it): the keys derived from the
+	// master's secret rotate every half lifetime, and a key is dropped two
+	// rotations after it started. Between 1m and 168h (crypto/tls never
+	// resumes a session older than 7 days). Default (0):
+	// DefaultSessionTicketLifetime. Not with SessionTicketKeys, which
+	// rotate when the files are replaced.
+	SessionTicketLifetime Duration `yaml:"session_ticket_lifetime"`
+
+	// certAt and keyAt locate Cert and Key, as CertPair.CertAt does;
+	// ticketKeysAt locates each of SessionTicketKeys.
 	certAt, keyAt string
+	ticketKeysAt  []string
 }
+
+// DefaultSessionTicketLifetime is a TLS session's resumption lifetime when
+// TLS.SessionTicketLifetime is zero: an hour, enough for a storm of
+// reconnections after a deploy or a network failure to resume, and short
+// beside crypto/tls's own 7 days (nginx's and HAProxy's sessions last 5
+// minutes by default).
+const DefaultSessionTicketLifetime = time.Hour
 
 // CertPair is a PEM certificate chain and its private key, both paths.
 type CertPair struct {

@@ -62,6 +62,10 @@ func Parse(file string, data []byte) (*Config, error) {
 		if t := c.Listen[i].TLS; t != nil {
 			f := fmt.Sprintf("listen[%d].tls", i)
 			t.certAt, t.keyAt = c.At(f+".cert"), c.At(f+".key")
+			t.ticketKeysAt = nil
+			for j := range t.SessionTicketKeys {
+				t.ticketKeysAt = append(t.ticketKeysAt, c.At(fmt.Sprintf("%s.session_ticket_keys[%d]", f, j)))
+			}
 			for j := range t.Certificates {
 				cf := fmt.Sprintf("%s.certificates[%d]", f, j)
 				t.Certificates[j].CertAt, t.Certificates[j].KeyAt = c.At(cf+".cert"), c.At(cf+".key")

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // tls12Suites maps the names of the TLS 1.2 cipher suites Go considers
@@ -41,6 +42,53 @@ func (t *TLS) Pairs() []CertPair {
 		pairs = append(pairs, CertPair{Cert: t.Cert, Key: t.Key, CertAt: t.certAt, KeyAt: t.keyAt})
 	}
 	return append(pairs, t.Certificates...)
+}
+
+// TicketKeyAt says where SessionTicketKeys[i] is written ("FILE:LINE:
+// listen[0].tls.session_ticket_keys[1]"), for the errors of whoever reads
+// the file; empty in a configuration built in code.
+func (t *TLS) TicketKeyAt(i int) string {
+	if i < len(t.ticketKeysAt) {
+		return t.ticketKeysAt[i]
+	}
+	return ""
+}
+
+// TicketsOn says whether the listener issues and resumes session tickets.
+func (t *TLS) TicketsOn() bool { return t.SessionTickets == nil || *t.SessionTickets }
+
+// The bounds of TLS.SessionTicketLifetime: below a minute the keys would
+// rotate faster than a client comes back; crypto/tls resumes no session
+// older than 7 days whatever its key.
+const (
+	minTicketLifetime = time.Minute
+	maxTicketLifetime = 7 * 24 * time.Hour
+)
+
+// sessionTickets checks the session-ticket fields of a TLS listener: no
+// key files or lifetime with tickets off, no lifetime with key files (the
+// files are the keys; replacing them rotates).
+func (v *validator) sessionTickets(f string, t *TLS) {
+	life := time.Duration(t.SessionTicketLifetime)
+	switch {
+	case !t.TicketsOn():
+		if len(t.SessionTicketKeys) > 0 {
+			v.p.addf(f+".session_ticket_keys", "has no effect with session_tickets: false")
+		}
+		if life != 0 {
+			v.p.addf(f+".session_ticket_lifetime", "has no effect with session_tickets: false")
+		}
+		return
+	case life != 0 && len(t.SessionTicketKeys) > 0:
+		v.p.addf(f+".session_ticket_lifetime", "has no effect with session_ticket_keys (a ticket resumes while its key is in one of the files: replace them and send SIGUSR2 to rotate)")
+	case life != 0 && (life < minTicketLifetime || life > maxTicketLifetime):
+		v.p.addf(f+".session_ticket_lifetime", "%s is out of range (want 1m to 168h)", life)
+	}
+	for i, p := range t.SessionTicketKeys {
+		if p == "" {
+			v.p.addf(fmt.Sprintf("%s.session_ticket_keys[%d]", f, i), "empty path (want a file of 80 or 48 random bytes)")
+		}
+	}
 }
 
 // ciphers checks TLS.Ciphers against the suites Go offers for TLS 1.2.

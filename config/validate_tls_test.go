@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"slices"
 	"testing"
+	"time"
 
 	"wsproxy/config"
 )
@@ -62,6 +63,38 @@ var tlsErrorCases = []struct {
 		`x.yaml:5: upstreams.b.servers[0].server_name: has no effect without tls: true`,
 		`x.yaml:5: upstreams.b.servers[0].insecure_skip_verify: has no effect without tls: true`,
 		`x.yaml:6: upstreams.b.servers[1].ca_file: has no effect with insecure_skip_verify: true`}},
+	{"session tickets", y(
+		"listen:",
+		"  - addr: :443",
+		"    tls:",
+		"      cert: a.crt",
+		"      key: a.key",
+		"      session_tickets: false",
+		"      session_ticket_keys: [t.key]",
+		"      session_ticket_lifetime: 2h",
+		"  - addr: :444",
+		"    tls: {cert: a.crt, key: a.key, session_ticket_keys: [t.key, \"\"], session_ticket_lifetime: 2h}",
+		"  - addr: :445",
+		"    tls: {cert: a.crt, key: a.key, session_ticket_lifetime: 30s}",
+		"  - addr: :446",
+		"    tls: {cert: a.crt, key: a.key, session_ticket_lifetime: 169h}",
+	), []string{
+		`x.yaml:7: listen[0].tls.session_ticket_keys: has no effect with session_tickets: false`,
+		`x.yaml:8: listen[0].tls.session_ticket_lifetime: has no effect with session_tickets: false`,
+		`x.yaml:10: listen[1].tls.session_ticket_lifetime: has no effect with session_ticket_keys (a ticket resumes while its key is in one of the files`,
+		`x.yaml:10: listen[1].tls.session_ticket_keys[1]: empty path (want a file of 80 or 48 random bytes)`,
+		`x.yaml:12: listen[2].tls.session_ticket_lifetime: 30s is out of range (want 1m to 168h)`,
+		`x.yaml:14: listen[3].tls.session_ticket_lifetime: 169h0m0s is out of range (want 1m to 168h)`}},
+	{"session tickets syntax", y(
+		"listen:",
+		"  - addr: :446",
+		"    tls: {cert: a.crt, key: a.key, session_tickets: no, session_ticket_lifetime: 3600}",
+		"  - addr: :447",
+		"    tls: {cert: a.crt, key: a.key, session_ticket_keys: t.key}",
+	), []string{
+		`x.yaml:3: listen[0].tls.session_tickets: expected true or false, got "no"`,
+		`x.yaml:3: listen[0].tls.session_ticket_lifetime: duration 3600 has no unit`,
+		`x.yaml:5: listen[1].tls.session_ticket_keys: expected a list, got "t.key"`}},
 }
 
 var tlsValueCases = []struct {
@@ -85,6 +118,35 @@ var tlsValueCases = []struct {
 			[]uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256})
 		s := c.Upstreams["b"].Servers[0]
 		eq(t, "Server TLS", []any{s.TLS, s.CAFile, s.ServerName, s.InsecureSkipVerify}, []any{true, "ca.pem", "api.example", false})
+	}},
+	{"session tickets", y(
+		`listen:`,
+		`  - addr: ":443"`,
+		`    tls: {cert: a.crt, key: a.key}`,
+		`  - addr: ":444"`,
+		`    tls: {cert: a.crt, key: a.key, session_tickets: false}`,
+		`  - addr: ":445"`,
+		`    tls: {cert: a.crt, key: a.key, session_tickets: true, session_ticket_lifetime: 168h}`,
+		`  - addr: ":446"`,
+		`    tls:`,
+		`      cert: a.crt`,
+		`      key: a.key`,
+		`      session_ticket_keys:`,
+		`        - new.key`,
+		`        - old.key`,
+		`routes: [{upstream: "10.0.0.1:80"}]`,
+	), func(t *testing.T, c *config.Config) {
+		var on []bool
+		for _, l := range c.Listen {
+			on = append(on, l.TLS.TicketsOn())
+		}
+		eq(t, "TicketsOn", on, []bool{true, false, true, true})
+		eq(t, "SessionTicketLifetime", []config.Duration{c.Listen[0].TLS.SessionTicketLifetime, c.Listen[2].TLS.SessionTicketLifetime},
+			[]config.Duration{0, config.Duration(168 * time.Hour)})
+		l := c.Listen[3].TLS
+		eq(t, "SessionTicketKeys", []any{l.SessionTicketKeys, l.TicketKeyAt(0), l.TicketKeyAt(1), l.TicketKeyAt(2)},
+			[]any{[]string{"new.key", "old.key"}, "x.yaml:13: listen[3].tls.session_ticket_keys[0]",
+				"x.yaml:14: listen[3].tls.session_ticket_keys[1]", ""})
 	}},
 }
 

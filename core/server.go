@@ -39,6 +39,13 @@ type Options struct {
 	// processes use it to share one table (internal/sidshm). Nil: each
 	// upstream keeps a balance.SidTable private to this process.
 	SidStore func(upstream string) balance.SidStore
+
+	// TicketSecret is what the session-ticket keys of the TLS listeners
+	// derive from (internal/tickets), unless a listener names key files:
+	// Servers given the same secret resume each other's TLS sessions. A
+	// master makes one at start and hands it to every worker. Nil: New
+	// makes a random one, so this Server resumes only its own sessions.
+	TicketSecret []byte
 }
 
 // timeouts are the config's timeouts as time.Durations, plus the ones the
@@ -128,7 +135,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.ups = ups
 	s.router = newRouter(cfg, ups)
 	s.initMetrics()
-	if err := s.tls.init(cfg, s.ups); err != nil {
+	if err := s.tls.init(cfg, s.ups, opts.TicketSecret); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -172,6 +179,7 @@ func (s *Server) Start() error {
 	}
 	s.startHealthChecks()
 	s.startMemoryReleaser()
+	s.tls.startTickets()
 	for _, l := range s.loops {
 		s.wg.Add(1)
 		go func(l *Loop) {
@@ -190,6 +198,7 @@ func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
 // Close stops every loop, closing all connections, and waits for them.
 func (s *Server) Close() {
 	s.closed.Do(func() { close(s.done) })
+	s.tls.stopTickets()
 	for _, l := range s.loops {
 		l.Stop()
 	}

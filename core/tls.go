@@ -12,6 +12,7 @@ import (
 
 	"wsproxy/config"
 	"wsproxy/internal/certs"
+	"wsproxy/internal/tickets"
 )
 
 // TLS listeners (wss://, https://).
@@ -34,6 +35,10 @@ type tlsState struct {
 	// tls: true. Read-only after init.
 	ups map[*server]*tls.Config
 
+	// tickets rotates the session-ticket keys of the listeners that derive
+	// them from Options.TicketSecret (tls_tickets.go); nil if none does.
+	tickets *tickets.Rotator
+
 	handshakeErrors atomic.Uint64 // Stats.TLSHandshakeErrors
 	goroutines      atomic.Int64  // handshake goroutines alive, parked or working
 }
@@ -44,11 +49,13 @@ type tlsListener struct {
 	certs  *certs.Store // its files (paths resolved at start) and what they held at the last (re)load
 	config *tls.Config
 	state  *tlsState
+
+	ticketFiles []tickets.File // session_ticket_keys, paths resolved; none: derived keys or no tickets
 }
 
 // init loads every TLS listener's certificates and every TLS upstream's
 // CA file; an error names the field, the file and what is wrong with it.
-func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream) error {
+func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream, ticketSecret []byte) error {
 	prefix := ""
 	if cfg.File != "" {
 		prefix = cfg.File + ": "
@@ -79,6 +86,10 @@ func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream) error {
 		}
 		if lc.MinVersion == "1.3" {
 			tl.config.MinVersion = tls.VersionTLS13
+		}
+		if err := ts.initTickets(tl, lc, cfg.File, ticketSecret); err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		if ts.lns == nil {
 			ts.lns = make(map[*config.TLS]*tlsListener)
@@ -116,11 +127,12 @@ func resolvePath(cfgFile, p string) string {
 }
 
 // ReloadCertificates reads the certificate and key files of every TLS
-// listener again and makes new handshakes use them; open connections keep
-// theirs. A listener whose files fail to load (missing, unparsable, key not
-// matching, expired) keeps its previous certificates; the error says which
-// file and why, and is logged too. It is safe to call from any goroutine,
-// for example on SIGHUP.
+// listener again, and its session-ticket key files, and makes new
+// handshakes use them; open connections keep theirs. A listener whose
+// files fail to load (missing, unparsable, key not matching, expired, a
+// key file of the wrong size) keeps its previous certificates or keys;
+// the error says which file and why, and is logged too. It is safe to call
+// from any goroutine, for example on SIGHUP.
 func (s *Server) ReloadCertificates() error {
 	var errs []error
 	for _, tl := range s.tls.order {
@@ -128,9 +140,15 @@ func (s *Server) ReloadCertificates() error {
 		if err != nil {
 			s.log.Error("TLS certificate reload failed; keeping the previous certificates", "err", err)
 			errs = append(errs, err)
-			continue
+		} else {
+			s.log.Info("TLS certificates reloaded", "listener", tl.field, "certificates", n)
 		}
-		s.log.Info("TLS certificates reloaded", "listener", tl.field, "certificates", n)
+		if err := tl.reloadTickets(); err != nil {
+			s.log.Error("TLS session ticket key reload failed; keeping the previous keys", "err", err)
+			errs = append(errs, err)
+		} else if len(tl.ticketFiles) > 0 {
+			s.log.Info("TLS session ticket keys reloaded", "listener", tl.field, "keys", len(tl.ticketFiles))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"wsproxy/balance"
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/examples"
@@ -74,7 +73,8 @@ func runCmd(args []string) error {
 			return err
 		}
 		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
-		return serve(cfg, *loops, log, sids, func(*core.Server) error { return w.Ready() }, hint, syscall.SIGTERM)
+		opts := core.Options{SidStore: sids, TicketSecret: w.Spec.TicketSecret}
+		return serve(cfg, *loops, log, opts, func(*core.Server) error { return w.Ready() }, hint, syscall.SIGTERM)
 	}
 
 	src, err := load()
@@ -126,7 +126,7 @@ func runCmd(args []string) error {
 		}
 		return nil
 	}
-	return serve(src.Config, *loops, log, nil, ready, hupSingle, syscall.SIGTERM, syscall.SIGINT)
+	return serve(src.Config, *loops, log, core.Options{}, ready, hupSingle, syscall.SIGTERM, syscall.SIGINT)
 }
 
 // loadSource reads the configuration the flags name: a file, quick mode
@@ -156,8 +156,9 @@ func loadSource(file, listen, upstream string) (master.Source, error) {
 // serve runs one proxy process until one of stop arrives, then drains it
 // for the configured drain_timeout; a second stop signal closes at once.
 // ready runs once every listener is bound; hupHint is logged on SIGHUP.
-// sids is core.Options.SidStore: nil but in a worker.
-func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) balance.SidStore, ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
+// base holds what a worker's master hands it (core.Options.SidStore and
+// TicketSecret): zero in a process without a master.
+func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, append(stop, syscall.SIGHUP, syscall.SIGUSR2)...)
 	defer signal.Stop(sig)
@@ -189,7 +190,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, sids func(string) ba
 	}
 	setProcs(cfg.Loops)
 	opts := envOptions()
-	opts.Logger, opts.SidStore = log, sids
+	opts.Logger, opts.SidStore, opts.TicketSecret = log, base.SidStore, base.TicketSecret
 	srv, err := core.New(cfg, opts)
 	srvp = srv
 	if err != nil {

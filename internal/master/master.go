@@ -7,11 +7,14 @@
 // SO_REUSEPORT, so the kernel spreads new connections over all of them. A
 // worker inherits two descriptors: a pipe on which it writes one line once
 // it is listening (readiness), and a file holding its generation's Spec
-// (the configuration bytes the master validated and the listen addresses,
-// with port 0 replaced by a port the master holds). When the configuration
-// has an upstream with balance: sid, a worker also inherits the table of
-// Engine.IO sessions that all workers of all generations share
-// (internal/sidshm), so that any worker routes a session any other learnt.
+// (the configuration bytes the master validated, the listen addresses,
+// with port 0 replaced by a port the master holds, and the secret every
+// worker of every generation derives its TLS session-ticket keys from, so
+// that any worker resumes the sessions of any other). When the
+// configuration has an upstream with balance: sid, a worker also inherits
+// the table of Engine.IO sessions that all workers of all generations
+// share (internal/sidshm), so that any worker routes a session any other
+// learnt.
 //
 // The master's life:
 //
@@ -35,6 +38,7 @@
 package master
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -121,13 +125,14 @@ type Master struct {
 	events chan event
 	done   chan struct{} // closed when Run returns
 
-	gens      []*generation // every generation with a live worker, oldest first
-	cur, next *generation   // serving; starting (nil unless a start or reload is under way)
-	last      int           // number of the newest generation
-	ports     map[string]*reservation
-	sids      *os.File // the shared sid table, once a configuration needs it (sidtable.go)
-	stopping  bool
-	err       error // why Run will fail, if it will
+	gens         []*generation // every generation with a live worker, oldest first
+	cur, next    *generation   // serving; starting (nil unless a start or reload is under way)
+	last         int           // number of the newest generation
+	ports        map[string]*reservation
+	sids         *os.File // the shared sid table, once a configuration needs it (sidtable.go)
+	ticketSecret []byte   // Spec.TicketSecret, made once in New
+	stopping     bool
+	err          error // why Run will fail, if it will
 }
 
 // New checks cfg and fills in its defaults.
@@ -155,7 +160,8 @@ func New(cfg Config) (*Master, error) {
 		cfg.ReadyTimeout = 30 * time.Second
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger, events: make(chan event), done: make(chan struct{}),
-		ports: make(map[string]*reservation)}
+		ports: make(map[string]*reservation), ticketSecret: make([]byte, 32)}
+	rand.Read(m.ticketSecret) // never fails (crypto/rand since Go 1.24)
 	if m.log == nil {
 		m.log = slog.Default()
 	}

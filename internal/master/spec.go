@@ -32,6 +32,14 @@ type Spec struct {
 	// table as descriptor sidFD (see sidtable.go).
 	SidTable bool `json:"sid_table,omitempty"`
 
+	// TicketSecret is the secret the workers derive their TLS
+	// session-ticket keys from (core.Options.TicketSecret): the master
+	// makes it once, at start, and every worker of every generation gets
+	// the same, so a client resumes its session on any worker, before and
+	// after a reload. The spec file is private to the master and its
+	// workers (mode 0600, unlinked).
+	TicketSecret []byte `json:"ticket_secret,omitempty"`
+
 	// keys name the port reservations the generation uses.
 	keys []string
 }
@@ -43,7 +51,7 @@ const maxSpec = 64 << 20
 // for each listener configured with port 0. A listener whose index and
 // address are the same as in the previous configuration keeps its port.
 func (m *Master) specFor(src Source) (Spec, error) {
-	sp := Spec{Name: src.Name, Data: src.Data, Workers: m.cfg.Workers}
+	sp := Spec{Name: src.Name, Data: src.Data, Workers: m.cfg.Workers, TicketSecret: m.ticketSecret}
 	if sp.Workers <= 0 {
 		sp.Workers = max(src.Config.Workers, 1)
 	}

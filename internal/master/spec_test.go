@@ -1,6 +1,7 @@
 package master
 
 import (
+	"bytes"
 	"net"
 	"reflect"
 	"testing"
@@ -13,7 +14,8 @@ import (
 )
 
 func TestSpecFileRoundTrip(t *testing.T) {
-	want := Spec{Name: "a.yaml", Data: []byte("listen: []\n"), Listen: []string{"127.0.0.1:8080"}, Workers: 3}
+	want := Spec{Name: "a.yaml", Data: []byte("listen: []\n"), Listen: []string{"127.0.0.1:8080"}, Workers: 3,
+		TicketSecret: []byte("0123456789abcdef0123456789abcdef")}
 	f, err := want.file()
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +86,39 @@ func TestSpecForReservesPort(t *testing.T) {
 		t.Fatalf("listen %s after the reservation was released: %v", addr, err)
 	}
 	ln.Close()
+}
+
+// TestSpecTicketSecret: every generation of one master gets the same
+// ticket secret, so that workers resume each other's TLS sessions across a
+// reload; another master has another.
+func TestSpecTicketSecret(t *testing.T) {
+	load := Config{Load: func() (Source, error) { return Source{}, nil }}
+	m, err := New(load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := New(load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := Source{Config: &config.Config{Workers: 1, Listen: []config.Listener{{Addr: "127.0.0.1:1"}}}}
+	var secrets [][]byte
+	for _, mm := range []*Master{m, m, other} {
+		sp, err := mm.specFor(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, sp.TicketSecret)
+	}
+	if len(secrets[0]) != 32 || bytes.Count(secrets[0], []byte{0}) == 32 {
+		t.Fatalf("TicketSecret = %x; want 32 random bytes", secrets[0])
+	}
+	if !bytes.Equal(secrets[0], secrets[1]) {
+		t.Errorf("the next generation's secret %x differs from the first's %x; want the same", secrets[1], secrets[0])
+	}
+	if bytes.Equal(secrets[0], secrets[2]) {
+		t.Errorf("two masters made the same secret %x; want each its own", secrets[0])
+	}
 }
 
 func TestNextBackoff(t *testing.T) {
