@@ -176,6 +176,16 @@ type TLS struct {
 	// TLS 1.3 suites are not configurable. Default (empty): Go's defaults.
 	Ciphers []string `yaml:"ciphers"`
 
+	// Curves are the key exchanges offered, in order of preference, as
+	// nginx's ssl_ecdh_curve: X25519MLKEM768 (hybrid post-quantum),
+	// X25519, P256, P384, P521 (tls.CurveID names). Default (empty): Go's
+	// order, which puts X25519MLKEM768 first for clients that offer it
+	// (Go 1.24+, Chrome 131+, Firefox 132+) and costs more CPU per
+	// handshake than X25519 alone, resumed ones included (BENCHMARKS.md);
+	// [X25519, P256] trades that protection for the CPU, as OpenSSL 3.0's
+	// defaults in nginx and HAProxy do.
+	Curves []string `yaml:"curves"`
+
 	// Certificates are further certificate/key pairs, chosen by SNI: an
 	// exact DNS name first, then a wildcard ("*.example.com", one label).
 	Certificates []CertPair `yaml:"certificates"`

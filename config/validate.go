@@ -100,6 +100,7 @@ func (v *validator) tls(f string, t *TLS) {
 		v.p.addf(f, "no certificate (set cert and key, or certificates)")
 	}
 	v.ciphers(f+".ciphers", t)
+	v.curves(f+".curves", t)
 	v.sessionTickets(f, t)
 }
 

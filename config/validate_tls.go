@@ -91,6 +91,61 @@ func (v *validator) sessionTickets(f string, t *TLS) {
 	}
 }
 
+// curveIDs maps the names TLS.Curves takes to crypto/tls's IDs.
+var curveIDs = map[string]tls.CurveID{
+	"X25519MLKEM768": tls.X25519MLKEM768,
+	"X25519":         tls.X25519,
+	"P256":           tls.CurveP256,
+	"P384":           tls.CurveP384,
+	"P521":           tls.CurveP521,
+}
+
+// CurveIDs returns the key exchanges named in t.Curves, in order, or nil
+// when none are named (Go's defaults). Call it after Validate.
+func (t *TLS) CurveIDs() []tls.CurveID {
+	var ids []tls.CurveID
+	for _, name := range t.Curves {
+		if id, ok := curveIDs[curveName(name)]; ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// curveName maps OpenSSL's spellings (prime256v1, secp384r1, x25519) to
+// the names of curveIDs, so a list copied from nginx's ssl_ecdh_curve works.
+func curveName(name string) string {
+	switch strings.ToLower(name) {
+	case "prime256v1", "secp256r1", "p-256", "p256":
+		return "P256"
+	case "secp384r1", "p-384", "p384":
+		return "P384"
+	case "secp521r1", "p-521", "p521":
+		return "P521"
+	case "x25519":
+		return "X25519"
+	case "x25519mlkem768":
+		return "X25519MLKEM768"
+	}
+	return name
+}
+
+// curves checks TLS.Curves: known names, none twice.
+func (v *validator) curves(f string, t *TLS) {
+	seen := make(map[string]bool)
+	for i, name := range t.Curves {
+		cf := fmt.Sprintf("%s[%d]", f, i)
+		n := curveName(name)
+		switch _, ok := curveIDs[n]; {
+		case !ok:
+			v.p.addf(cf, "unknown key exchange %q (want X25519MLKEM768, X25519, P256, P384 or P521)", name)
+		case seen[n]:
+			v.p.addf(cf, "%s is listed twice", name)
+		}
+		seen[n] = true
+	}
+}
+
 // ciphers checks TLS.Ciphers against the suites Go offers for TLS 1.2.
 func (v *validator) ciphers(f string, t *TLS) {
 	if len(t.Ciphers) > 0 && strings.ToLower(t.MinVersion) == "1.3" {

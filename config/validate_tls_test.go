@@ -41,6 +41,16 @@ var tlsErrorCases = []struct {
 		`x.yaml:10: listen[0].tls.ciphers[3]: cipher suite TLS_RSA_WITH_RC4_128_SHA is insecure and not supported`,
 		`x.yaml:11: listen[0].tls.ciphers[4]: TLS_AES_128_GCM_SHA256 is a TLS 1.3 suite; TLS 1.3 suites are not configurable`,
 		`x.yaml:13: listen[1].tls.ciphers: has no effect with min_version "1.3"`}},
+	{"tls curves", y(
+		"listen:",
+		"  - addr: :443",
+		"    tls:",
+		"      cert: a.crt",
+		"      key: a.key",
+		"      curves: [X25519, prime256v1, P-521, X448, x25519]",
+	), []string{
+		`x.yaml:6: listen[0].tls.curves[3]: unknown key exchange "X448" (want X25519MLKEM768, X25519, P256, P384 or P521)`,
+		`x.yaml:6: listen[0].tls.curves[4]: x25519 is listed twice`}},
 	{"upstream tls options", y(
 		`listen: [{addr: ":80"}]`,
 		`upstreams:`,
@@ -118,6 +128,16 @@ var tlsValueCases = []struct {
 			[]uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256})
 		s := c.Upstreams["b"].Servers[0]
 		eq(t, "Server TLS", []any{s.TLS, s.CAFile, s.ServerName, s.InsecureSkipVerify}, []any{true, "ca.pem", "api.example", false})
+	}},
+	{"tls curves, OpenSSL spellings too", y(
+		`listen:`,
+		`  - addr: ":443"`,
+		`    tls: {cert: a.crt, key: a.key, curves: [x25519, prime256v1, secp384r1, X25519MLKEM768]}`,
+		`  - addr: ":444"`,
+		`    tls: {cert: a.crt, key: a.key}`,
+	), func(t *testing.T, c *config.Config) {
+		eq(t, "CurveIDs", c.Listen[0].TLS.CurveIDs(), []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.X25519MLKEM768})
+		eq(t, "CurveIDs default", c.Listen[1].TLS.CurveIDs(), []tls.CurveID(nil))
 	}},
 	{"session tickets", y(
 		`listen:`,

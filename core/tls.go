@@ -78,11 +78,12 @@ func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream, ticketSec
 		}
 		tl.certs = store
 		tl.config = &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			MaxVersion:     tls.VersionTLS13,
-			CipherSuites:   lc.CipherSuiteIDs(),
-			NextProtos:     []string{"http/1.1"},
-			GetCertificate: tl.certs.GetCertificate,
+			MinVersion:       tls.VersionTLS12,
+			MaxVersion:       tls.VersionTLS13,
+			CipherSuites:     lc.CipherSuiteIDs(),
+			CurvePreferences: lc.CurveIDs(),
+			NextProtos:       []string{"http/1.1"},
+			GetCertificate:   tl.certs.GetCertificate,
 		}
 		if lc.MinVersion == "1.3" {
 			tl.config.MinVersion = tls.VersionTLS13

@@ -326,3 +326,48 @@ routes: [{path: /, upstream: %q}]
 		t.Errorf("TLS 1.3: %v", err)
 	}
 }
+
+// TestTLSCurves: the listener's curves decide the key exchange, whatever
+// the client prefers; by default a Go client and server agree on the
+// hybrid post-quantum X25519MLKEM768.
+func TestTLSCurves(t *testing.T) {
+	dir := t.TempDir()
+	testcert.Write(t, dir, "ws", testcert.Spec{Names: []string{"ws.example.com"}})
+	e := startEcho(t, "e1")
+	for _, tc := range []struct {
+		curves string
+		client []tls.CurveID // nil: Go's defaults
+		want   tls.CurveID   // 0: the handshake fails
+	}{
+		{"", nil, tls.X25519MLKEM768},
+		{"curves: [X25519, P256]", nil, tls.X25519},
+		{"curves: [prime256v1]", nil, tls.CurveP256},
+		{"curves: [X25519]", []tls.CurveID{tls.CurveP384}, 0},
+	} {
+		t.Run(tc.curves, func(t *testing.T) {
+			_, addr := startProxy(t, fmt.Sprintf(`
+listen:
+  - addr: "127.0.0.1:0"
+    tls: {cert: %q, key: %q, %s}
+routes: [{path: /, upstream: %q}]
+`, dir+"/ws.crt", dir+"/ws.key", tc.curves, e.Addr().String()))
+			c := clientTLS("ws.example.com")
+			c.CurvePreferences = tc.client
+			conn, err := tls.Dial("tcp", addr, c)
+			if tc.want == 0 {
+				if err == nil {
+					conn.Close()
+					t.Fatalf("handshake with a client offering %v succeeded; want it refused", tc.client)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			defer conn.Close()
+			if got := conn.ConnectionState().CurveID; got != tc.want {
+				t.Fatalf("key exchange = %v; want %v", got, tc.want)
+			}
+		})
+	}
+}
