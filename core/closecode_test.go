@@ -11,6 +11,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/core/metrics"
+	"wsproxy/internal/testutil"
 )
 
 // TestCloseCodeSplitAcrossReads: a Close frame whose two-byte code does
@@ -56,7 +57,7 @@ routes: [{path: /, upstream: %q}]
 			c.Close()
 			want := []metrics.CloseCodeCount{{Direction: 0, Code: int(code), Count: 1}, {Direction: 1, Code: int(code), Count: 1}}
 			var codes []metrics.CloseCodeCount
-			waitFor(t, "both Close frames counted", func() bool {
+			testutil.WaitFor(t, "both Close frames counted", func() bool {
 				codes = srv.Metrics().WebSocket.CloseCodes
 				return len(codes) >= 2
 			})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wsproxy/internal/testutil"
 )
 
 // errorsProxy has the given timeouts (read and header_read), a small head
@@ -34,7 +36,7 @@ routes:
   - {path: /hangup, upstream: %[4]q}
   - {path: /garbage, upstream: %[5]q}
   - {host: only.example.com, path: /, upstream: %[1]q}
-`, echo.Addr(), closedAddr(t), silent, hangup, garbage, read, headerRead))
+`, echo.Addr(), testutil.RefusedAddr(t), silent, hangup, garbage, read, headerRead))
 	return addr
 }
 

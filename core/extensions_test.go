@@ -22,6 +22,7 @@ import (
 	"wsproxy/codec"
 	"wsproxy/config"
 	"wsproxy/core"
+	"wsproxy/internal/testutil"
 )
 
 // compressingBackend is a gorilla echo server that accepts
@@ -146,7 +147,7 @@ func TestUpgradeResponseChecked(t *testing.T) {
 				_, err = br.ReadByte() // EOF once the proxy drops the connection
 				upstreamDone <- err
 			})
-			logs := &syncBuffer{}
+			logs := &testutil.Buffer{}
 			addr := proxyLogging(t, backend, logs)
 			c := dialRaw(t, addr)
 			writeAll(t, c, strings.Replace(upgradeRequest("/", "x"), "\r\n\r\n", "\r\n"+tt.offer+"\r\n", 1))
@@ -170,7 +171,7 @@ func TestUpgradeResponseChecked(t *testing.T) {
 				t.Fatal("upstream connection left open")
 			}
 			if !logHas(t, logs, "request failed", tt.reason) {
-				t.Errorf("no log line with the reason %q:\n%s", tt.reason, logs.b.String())
+				t.Errorf("no log line with the reason %q:\n%s", tt.reason, logs.String())
 			}
 		})
 	}
@@ -191,7 +192,7 @@ func accept(extra string, upgrade bool) func(key string) string {
 
 // proxyLogging starts a proxy with route "/" to backend whose JSON log
 // lines, debug level included, go to logs.
-func proxyLogging(t *testing.T, backend string, logs *syncBuffer) string {
+func proxyLogging(t *testing.T, backend string, logs *testutil.Buffer) string {
 	t.Helper()
 	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
@@ -213,9 +214,9 @@ routes: [{path: /, upstream: %q}]
 
 // logHas reports whether a log line with message msg mentions want in any
 // of its values.
-func logHas(t *testing.T, logs *syncBuffer, msg, want string) bool {
+func logHas(t *testing.T, logs *testutil.Buffer, msg, want string) bool {
 	t.Helper()
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.JSONLines(t) {
 		if l["msg"] != msg {
 			continue
 		}
@@ -233,7 +234,7 @@ func logHas(t *testing.T, logs *syncBuffer, msg, want string) bool {
 // reason label of the metrics.
 func TestProxyCloseReasons(t *testing.T) {
 	e := startEcho(t, "e1")
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 log: {sample: 0}
@@ -280,8 +281,8 @@ routes: [{path: /, upstream: %q, websocket: {max_message: 10}}]
 			if code := int(binary.BigEndian.Uint16(p)); code != tt.code || !strings.HasPrefix(string(p[2:]), tt.text) {
 				t.Errorf("Close %d %q; want %d %q", code, p[2:], tt.code, tt.text)
 			}
-			waitFor(t, "the rule counted", func() bool { return srv.Metrics().WebSocket.ProxyCloses[tt.rule] == 1 })
-			waitFor(t, "the rule logged", func() bool { return logHas(t, logs, "websocket closed", tt.text) })
+			testutil.WaitFor(t, "the rule counted", func() bool { return srv.Metrics().WebSocket.ProxyCloses[tt.rule] == 1 })
+			testutil.WaitFor(t, "the rule logged", func() bool { return logHas(t, logs, "websocket closed", tt.text) })
 		})
 	}
 }
@@ -294,7 +295,7 @@ func wsHeader(fin bool, rsv byte, op ws.OpCode) ws.Header {
 // TestHTTP2PriorKnowledge: a client that opens with the HTTP/2 preface
 // gets SETTINGS and GOAWAY(HTTP_1_1_REQUIRED), logged at info.
 func TestHTTP2PriorKnowledge(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	addr := proxyLogging(t, startEcho(t, "e1").Addr().String(), logs)
 	c := dialRaw(t, addr)
 	// SETTINGS frame of the client's preface, empty.
@@ -308,12 +309,12 @@ func TestHTTP2PriorKnowledge(t *testing.T) {
 		binary.BigEndian.Uint32(got[9+9+4:]) != codec.H2HTTP11Required {
 		t.Fatalf("answer %x; want SETTINGS then GOAWAY HTTP_1_1_REQUIRED", got)
 	}
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.JSONLines(t) {
 		if strings.Contains(fmt.Sprint(l["msg"]), "HTTP/2") && l["level"] != "INFO" {
 			t.Errorf("logged at %v; want INFO: %v", l["level"], l)
 		}
 	}
 	if !logHas(t, logs, "HTTP/2 client refused with GOAWAY HTTP_1_1_REQUIRED: wsproxy speaks HTTP/1.1", "127.0.0.1") {
-		t.Errorf("no info line for the HTTP/2 client:\n%s", logs.b.String())
+		t.Errorf("no info line for the HTTP/2 client:\n%s", logs.String())
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"wsproxy/internal/testutil"
+
 	"github.com/gorilla/websocket"
 )
 
@@ -111,7 +113,7 @@ routes: [{path: /, upstream: %q}]
 	}
 	// Normal traffic while they hang.
 	for i := 0; i < 20; i++ {
-		if code, body := httpGet(t, "http://"+addr+"/ok"); code != 200 || !strings.Contains(body, `"/ok"`) {
+		if code, body := testutil.Get(t, nil, "http://"+addr+"/ok"); code != 200 || !strings.Contains(body, `"/ok"`) {
 			t.Fatalf("request %d during slow-loris: %d %s", i, code, body)
 		}
 	}
@@ -155,14 +157,13 @@ routes: [{path: /, upstream: %q}]
 	if codes[408] != n {
 		t.Errorf("slow clients answered %v; want %d × 408", codes, n)
 	}
-	http.DefaultClient.CloseIdleConnections() // httpGet's keep-alive connection
-	waitOpen := time.Now().Add(5 * time.Second)
-	for srv.Open() > 1 && time.Now().Before(waitOpen) {
-		time.Sleep(10 * time.Millisecond) // polling a counter, not synchronising
-	}
-	if open := srv.Open(); open > 1 {
-		t.Errorf("open connections after the 408s = %d; want only the WebSocket", open)
-	}
+	http.DefaultClient.CloseIdleConnections() // testutil.Get's keep-alive connection
+	testutil.Eventually(t, "open connections after the 408s", func() error {
+		if open := srv.Open(); open > 1 {
+			return fmt.Errorf("open connections after the 408s = %d; want only the WebSocket", open)
+		}
+		return nil
+	})
 }
 
 // TestBadSecondRequestGets400: after a good exchange on a keep-alive

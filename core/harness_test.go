@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +15,13 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/echo"
+	"wsproxy/internal/testutil"
 )
-
-// testLogger logs through t only when the test fails.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // startEcho starts an echo backend on 127.0.0.1:0.
 func startEcho(t testing.TB, id string) *echo.Server {
 	t.Helper()
-	e, err := echo.New("127.0.0.1:0", id, 1, testLogger(t))
+	e, err := echo.New("127.0.0.1:0", id, 1, testutil.Logger(t))
 	if err != nil {
 		t.Fatalf("echo: %v", err)
 	}
@@ -50,7 +37,7 @@ func startProxy(t testing.TB, yamlText string) (*core.Server, string) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	srv, err := core.New(cfg, core.Options{Logger: testLogger(t)})
+	srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t)})
 	if err != nil {
 		t.Fatalf("core.New: %v", err)
 	}
@@ -72,20 +59,6 @@ routes:
     upstream: %q
 `, e.Addr().String()))
 	return addr, e
-}
-
-func httpGet(t testing.TB, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: body: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
 }
 
 // testDeadline bounds every raw connection of a test, so a proxy bug makes
@@ -182,57 +155,11 @@ func (r report) header(name string) (string, bool) {
 // connections and waits for the goroutines.
 func rawBackend(t testing.TB, serve func(c net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.SetDeadline(time.Now().Add(testDeadline))
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
+	return testutil.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(testDeadline))
+		serve(c)
 	})
-	return ln.Addr().String()
-}
-
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // wsKey is a valid Sec-WebSocket-Key (base64 of 16 bytes).

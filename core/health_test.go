@@ -7,7 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"wsproxy/internal/testutil"
 )
 
 // TestActiveHealthCheck: a server that accepts connections but fails its
@@ -34,18 +35,14 @@ routes: [{path: /, upstream: u}]
 	c := clientFrom("127.0.0.1")
 	waitFor := func(what string, cond func(ids map[string]int) bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
+		testutil.WaitFor(t, what, func() bool {
 			ids := map[string]int{}
 			for i := 0; i < 10; i++ {
 				id, _ := getID(t, c, "http://"+addr+"/x", nil)
 				ids[id]++
 			}
-			if cond(ids) {
-				return
-			}
-		}
-		t.Fatalf("%s: not reached within 10s", what)
+			return cond(ids)
+		})
 	}
 	waitFor("sick server out of rotation", func(ids map[string]int) bool { return ids["good"] == 10 })
 	sick.Store(false)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wsproxy/internal/testutil"
 )
 
 // TestErrorAnswerSurvivesUnreadInput: an error answer the proxy writes
@@ -19,7 +21,7 @@ import (
 // Without that the client lost the 431 most of the time (issue 10 item 6).
 func TestErrorAnswerSurvivesUnreadInput(t *testing.T) {
 	big := strings.Repeat("a", 200<<10)
-	down := closedAddr(t)
+	down := testutil.RefusedAddr(t)
 	_, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 loops: 1

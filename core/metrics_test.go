@@ -2,15 +2,12 @@ package core_test
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/core/metrics"
+	"wsproxy/internal/testutil"
 )
 
 // Sizes of the scripted session of TestMetricsSession.
@@ -33,7 +31,7 @@ const (
 // metricsProxy starts a proxy with three routes: "/" to an echo backend,
 // "/reject" to a backend that answers handshakes 403, and "/down" to an
 // address nothing listens on. Its log lines go, as JSON, to logs.
-func metricsProxy(t *testing.T, sample string, logs *syncBuffer) (*core.Server, string) {
+func metricsProxy(t *testing.T, sample string, logs *testutil.Buffer) (*core.Server, string) {
 	t.Helper()
 	echo := startEcho(t, "e1")
 	reject := rawBackend(t, func(c net.Conn) {
@@ -49,7 +47,7 @@ routes:
   - {path: /, upstream: %q}
   - {path: /reject, upstream: %q}
   - {path: /down, upstream: %q}
-`, sample, echo.Addr(), reject, closedAddr(t))))
+`, sample, echo.Addr(), reject, testutil.RefusedAddr(t))))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -139,7 +137,7 @@ func settled(t *testing.T, srv *core.Server) metrics.Snapshot {
 // TestMetricsSession checks that the counters equal what a scripted session
 // sent, exactly.
 func TestMetricsSession(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.Buffer
 	srv, addr := metricsProxy(t, "1", &logs)
 	// Scrapes while the loops count (for the race detector).
 	done, scraped := make(chan struct{}), make(chan struct{})
@@ -205,7 +203,7 @@ func TestMetricsSession(t *testing.T) {
 	}
 
 	// The log: a line per tunnel opened and closed, and the two 5xx.
-	lines := logs.lines(t)
+	lines := logs.JSONLines(t)
 	var opened, closed, failed int
 	for _, l := range lines {
 		switch l["msg"] {
@@ -232,7 +230,7 @@ func TestMetricsSession(t *testing.T) {
 // TestMetricsLogSample: with log.sample 0 no per-connection line is
 // written, but errors still are; the counters do not depend on it.
 func TestMetricsLogSample(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.Buffer
 	srv, addr := metricsProxy(t, "0", &logs)
 	runSession(t, addr)
 	m := settled(t, srv)
@@ -240,7 +238,7 @@ func TestMetricsLogSample(t *testing.T) {
 		t.Errorf("Messages = %v; want %d each way", got, msTunnels*msMessages)
 	}
 	var failed int
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.JSONLines(t) {
 		switch l["msg"] {
 		case "websocket upgraded", "websocket closed":
 			t.Errorf("sample 0 wrote %v", l)
@@ -251,37 +249,6 @@ func TestMetricsLogSample(t *testing.T) {
 	if failed != 2 {
 		t.Errorf("%d request failed lines; want 2", failed)
 	}
-}
-
-// syncBuffer collects log output from the loops.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// lines decodes the JSON log lines written so far.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // TestMetricsClosedBy: who ended a tunnel, as counted and logged, for each
@@ -301,7 +268,7 @@ func TestMetricsClosedBy(t *testing.T) {
 		}
 		io.Copy(io.Discard, br) // until the proxy closes
 	})
-	var logs syncBuffer
+	var logs testutil.Buffer
 	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 loops: 1
@@ -362,7 +329,7 @@ routes:
 			}
 			var last map[string]any // this tunnel's closed line, written just after the count
 			for last == nil && time.Now().Before(deadline) {
-				for _, l := range logs.lines(t) {
+				for _, l := range logs.JSONLines(t) {
 					if l["msg"] == "websocket closed" && l["client"] == c.LocalAddr().String() {
 						last = l
 					}

@@ -13,6 +13,7 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/sidshm"
+	"wsproxy/internal/testutil"
 )
 
 // TestOptionsSidStore runs two proxies in one process, as two workers,
@@ -53,7 +54,7 @@ routes:
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := core.New(cfg, core.Options{Logger: testLogger(t), SidStore: func(up string) balance.SidStore {
+		srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t), SidStore: func(up string) balance.SidStore {
 			mu.Lock()
 			asked = append(asked, up)
 			mu.Unlock()

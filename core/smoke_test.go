@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"wsproxy/internal/testutil"
+
 	"github.com/gorilla/websocket"
 )
 
 func TestSmokeHTTPAndWebSocket(t *testing.T) {
 	addr, _ := simpleProxy(t)
-	code, body := httpGet(t, "http://"+addr+"/hello?x=1")
+	code, body := testutil.Get(t, nil, "http://"+addr+"/hello?x=1")
 	if code != 200 || !strings.Contains(body, `"path":"/hello"`) {
 		t.Fatalf("GET: %d %s", code, body)
 	}

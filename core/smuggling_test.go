@@ -9,6 +9,7 @@ import (
 
 	"wsproxy/config"
 	"wsproxy/core"
+	"wsproxy/internal/testutil"
 )
 
 // The differential suite of issue 10: raw bytes in, what a recording
@@ -353,7 +354,7 @@ func TestDifferential(t *testing.T) {
 // with the reason, naming the server.
 func TestBadResponseLogged(t *testing.T) {
 	rec := startRecorder(t, answerOnce("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"))
-	var logs syncBuffer
+	var logs testutil.Buffer
 	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf("listen: [{addr: \"127.0.0.1:0\"}]\nroutes: [{path: /, upstream: %q}]\n", rec.addr)))
 	if err != nil {
 		t.Fatal(err)
@@ -370,9 +371,7 @@ func TestBadResponseLogged(t *testing.T) {
 	if got := clientSummary(resps, how); got != "502" {
 		t.Fatalf("client got %q; want 502", got)
 	}
-	logs.mu.Lock()
-	out := logs.b.String()
-	logs.mu.Unlock()
+	out := logs.String()
 	for _, want := range []string{`msg="request failed"`, "status=502", "server=" + rec.addr, "conflicting Content-Length"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"wsproxy/core"
+	"wsproxy/internal/testutil"
 )
 
 // TestSpliceCloseMidPayload: a tunnel closed while spliced bytes wait in
@@ -46,7 +47,7 @@ routes:
 				}
 			}
 		}()
-		waitFor(t, "a pipe held for the stalled upstream", func() bool {
+		testutil.WaitFor(t, "a pipe held for the stalled upstream", func() bool {
 			_, held, _ := core.SpliceStats(srv)
 			return held > 0
 		})
@@ -57,7 +58,7 @@ routes:
 
 		stall()
 		c.Close()
-		waitFor(t, "the connection's pipe given back", func() bool {
+		testutil.WaitFor(t, "the connection's pipe given back", func() bool {
 			_, held, _ := core.SpliceStats(srv)
 			return held == 0
 		})

@@ -14,6 +14,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"wsproxy/core"
+	"wsproxy/internal/testutil"
 )
 
 // spliceSizes are message sizes around and far above the splice threshold.
@@ -95,7 +96,7 @@ routes:
 				}
 			}
 			t.Logf("spliced: %d up, %d down", spliced[0], spliced[1])
-			waitFor(t, "no pipe held", func() bool { _, held, _ := core.SpliceStats(srv); return held == 0 })
+			testutil.WaitFor(t, "no pipe held", func() bool { _, held, _ := core.SpliceStats(srv); return held == 0 })
 		})
 	}
 }
@@ -154,7 +155,7 @@ routes:
 			g.NetConn().SetDeadline(time.Now().Add(testDeadline))
 			client := make(chan error, 1)
 			go func() { client <- relayMessages(g, msgs, !tt.upstreamWrites, gate) }()
-			waitFor(t, "a pipe held for the stalled reader", func() bool {
+			testutil.WaitFor(t, "a pipe held for the stalled reader", func() bool {
 				_, held, _ := core.SpliceStats(srv)
 				return held > 0
 			})
@@ -164,7 +165,7 @@ routes:
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, "every pipe back in the pool", func() bool {
+			testutil.WaitFor(t, "every pipe back in the pool", func() bool {
 				_, held, _ := core.SpliceStats(srv)
 				return held == 0
 			})

@@ -19,6 +19,7 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 )
 
 // TestTLSReload swaps the certificate files and reloads them while a wss
@@ -97,7 +98,7 @@ func TestTLSPlainHTTPToTLSPort(t *testing.T) {
 	if b, err := io.ReadAll(c); err != nil && !isReset(err) {
 		t.Errorf("garbage handshake: read %q, %v; want the connection closed", b, err)
 	}
-	waitFor(t, "second handshake error counted", func() bool { return ts.srv.Stats().TLSHandshakeErrors == 2 })
+	testutil.WaitFor(t, "second handshake error counted", func() bool { return ts.srv.Stats().TLSHandshakeErrors == 2 })
 
 	// A client that connects and leaves without a byte is not a failure.
 	c = dialRaw(t, ts.tlsAddr)
@@ -110,7 +111,7 @@ func TestTLSPlainHTTPToTLSPort(t *testing.T) {
 	if _, got, err := g.ReadMessage(); err != nil || string(got) != "still here" {
 		t.Fatalf("echo on the other connection: %q, %v", got, err)
 	}
-	waitFor(t, "the silent client closed", func() bool { return ts.srv.Stats().Open == 1 })
+	testutil.WaitFor(t, "the silent client closed", func() bool { return ts.srv.Stats().Open == 1 })
 	if n := ts.srv.Stats().TLSHandshakeErrors; n != 2 {
 		t.Errorf("TLSHandshakeErrors = %d; want 2", n)
 	}
@@ -174,14 +175,14 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 listen: [{addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
 timeouts: {header_read: 300ms}
 routes: [{path: /, upstream: %q}]
-`, cert, key, closedAddr(t)))
+`, cert, key, testutil.RefusedAddr(t)))
 	c := dialRaw(t, addr)
 	writeAll(t, c, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03") // the start of a ClientHello
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if b, err := io.ReadAll(c); len(b) != 0 || (err != nil && !isReset(err)) {
 		t.Fatalf("stalled handshake: read %q, %v; want the connection closed", b, err)
 	}
-	waitFor(t, "stalled handshake counted", func() bool { return srv.Stats().TLSHandshakeErrors == 1 })
+	testutil.WaitFor(t, "stalled handshake counted", func() bool { return srv.Stats().TLSHandshakeErrors == 1 })
 }
 
 // TestTLSCertificateErrors checks that core.New refuses unusable
@@ -226,7 +227,7 @@ routes: [{path: /, upstream: "127.0.0.1:1"}]
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := core.New(cfg, core.Options{Logger: testLogger(t)})
+			srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t)})
 			if err == nil {
 				srv.Close()
 				t.Fatalf("core.New succeeded; want an error containing %q", tc.want)

@@ -14,6 +14,7 @@ import (
 
 	"wsproxy/core"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 )
 
 // Issue 10, item 4: TLS peers that stall in their handshake must cost
@@ -205,7 +206,7 @@ func TestTLSStalledHandshakesBlockNobody(t *testing.T) {
 			st := s.openStalled(t, n)
 			// The proxy has read every partial ClientHello, keeps each on
 			// its loop (10 bytes, no goroutine) ...
-			waitFor(t, "partial ClientHellos held", func() bool {
+			testutil.WaitFor(t, "partial ClientHellos held", func() bool {
 				return core.TLSHandshakes(s.srv).EarlyConns == n
 			})
 			// ... has answered every whole one ...
@@ -224,7 +225,7 @@ func TestTLSStalledHandshakesBlockNobody(t *testing.T) {
 				t.Errorf("partial ClientHellos held: %d connections, %d bytes; want %d, %d", st.EarlyConns, st.EarlyBytes, n, 10*n)
 			}
 			// A stalled handshake holds a parked goroutine and no slot.
-			waitFor(t, "stalled handshakes parked", func() bool {
+			testutil.WaitFor(t, "stalled handshakes parked", func() bool {
 				st := core.TLSHandshakes(s.srv)
 				return st.Goroutines == 2*n && st.Running == 0 && st.Waiting == 0
 			})
@@ -254,7 +255,7 @@ func TestTLSStalledHandshakesReaped(t *testing.T) {
 		}
 		c.Close()
 	}
-	waitFor(t, "every connection closed and every handshake gone", func() bool {
+	testutil.WaitFor(t, "every connection closed and every handshake gone", func() bool {
 		return s.srv.Stats().Open == 0 && core.TLSHandshakes(s.srv) == core.TLSHandshakeState{Limit: n / 2}
 	})
 	if got := s.srv.Stats().TLSHandshakeErrors; got != uint64(2*n) {

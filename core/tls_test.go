@@ -21,6 +21,7 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 )
 
 // tlsSetup is a proxy with a TLS listener (Addrs()[0]) and a plain one
@@ -120,7 +121,7 @@ func TestTLSHTTPSAndForwardedProto(t *testing.T) {
 		t.Errorf("POST over TLS: upstream saw %d body bytes; want %d", r.BodyBytes, len(body))
 	}
 	// The plain listener of the same proxy still says http.
-	code, text := httpGet(t, "http://"+ts.plainAddr+"/")
+	code, text := testutil.Get(t, nil, "http://"+ts.plainAddr+"/")
 	if r := decodeReport(t, []byte(text)); code != 200 || r.XForwardedProto != "http" {
 		t.Errorf("plain GET: %d, X-Forwarded-Proto %q; want 200, http", code, r.XForwardedProto)
 	}
@@ -223,7 +224,7 @@ func TestTLSVersions(t *testing.T) {
 		})
 	}
 	// Refused handshakes are counted once each.
-	waitFor(t, "handshake errors counted", func() bool {
+	testutil.WaitFor(t, "handshake errors counted", func() bool {
 		return ts.srv.Stats().TLSHandshakeErrors == 2 && ts13.srv.Stats().TLSHandshakeErrors == 1
 	})
 	if got := ts.srv.Metrics().TLSHandshakeErrors; got != 2 {
@@ -295,7 +296,7 @@ routes: [{path: /, upstream: %q}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := core.New(cfg, core.Options{Logger: testLogger(t)})
+	srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t)})
 	if err != nil {
 		t.Fatalf("core.New with paths relative to %s: %v", file, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 )
 
 // ticketProxy starts a proxy with one TLS listener whose tls section gets
@@ -35,7 +36,7 @@ routes: [{path: /, upstream: %q}]
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	srv, err := core.New(cfg, core.Options{Logger: testLogger(t), TicketSecret: secret})
+	srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t), TicketSecret: secret})
 	if err != nil {
 		t.Fatalf("core.New: %v", err)
 	}
@@ -189,7 +190,7 @@ routes: [{path: /, upstream: "127.0.0.1:1"}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = core.New(cfg, core.Options{Logger: testLogger(t)})
+	_, err = core.New(cfg, core.Options{Logger: testutil.Logger(t)})
 	for _, want := range []string{
 		"test.yaml:7: listen[0].tls.session_ticket_keys[0]: " + short + ": 32 bytes; want 80 or 48",
 		"test.yaml:8: listen[0].tls.session_ticket_keys[1]: open " + missing + ": no such file or directory",

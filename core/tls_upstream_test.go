@@ -22,6 +22,7 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 )
 
 // tlsBackend is an HTTPS and WSS server of another implementation
@@ -94,7 +95,7 @@ func TestUpstreamTLS(t *testing.T) {
 	t.Run("requests reuse one upstream connection", func(t *testing.T) {
 		before := b.conns.Load()
 		for i := range 3 {
-			code, body := httpGet(t, "http://"+addr+"/x")
+			code, body := testutil.Get(t, nil, "http://"+addr+"/x")
 			if code != 200 || !strings.HasPrefix(body, "proto=http body=0") {
 				t.Fatalf("GET %d: %d %q", i, code, body)
 			}
@@ -152,7 +153,7 @@ func TestUpstreamTLSVerification(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := upstreamTLSProxy(t, b.addr, tc.opts)
-			if code, body := httpGet(t, "http://"+addr+"/x"); code != tc.code {
+			if code, body := testutil.Get(t, nil, "http://"+addr+"/x"); code != tc.code {
 				t.Fatalf("GET: %d %q; want %d", code, body, tc.code)
 			}
 		})
@@ -166,7 +167,7 @@ func TestTLSBothSides(t *testing.T) {
 	ts := startTLSProxy(t, nil)
 	ca := testcert.WriteCA(t, t.TempDir())
 	addr := upstreamTLSProxy(t, ts.tlsAddr, fmt.Sprintf("ca_file: %q, server_name: ws.example.com", ca))
-	code, body := httpGet(t, "http://"+addr+"/x")
+	code, body := testutil.Get(t, nil, "http://"+addr+"/x")
 	if r := decodeReport(t, []byte(body)); code != 200 || r.XForwardedProto != "https" {
 		t.Fatalf("GET through two proxies: %d, X-Forwarded-Proto %q; want 200, https (set by the second)", code, r.XForwardedProto)
 	}
@@ -205,14 +206,14 @@ upstreams:
 routes: [{path: /, upstream: b}]
 `, b.addr, ca))
 	before := b.conns.Load()
-	waitFor(t, "health probes over TLS", func() bool { return b.conns.Load() >= before+2 })
+	testutil.WaitFor(t, "health probes over TLS", func() bool { return b.conns.Load() >= before+2 })
 	// One failed probe marks the only server down until the next one (50ms
 	// later): a probe a loaded machine fails to finish must not fail the
 	// test, so the GET may be tried again. Probes that do not speak TLS
 	// fail every time and keep the server down throughout.
 	var last string
-	waitFor(t, "GET answered 200 (the server is healthy over TLS)", func() bool {
-		code, body := httpGet(t, "http://"+addr+"/x")
+	testutil.WaitFor(t, "GET answered 200 (the server is healthy over TLS)", func() bool {
+		code, body := testutil.Get(t, nil, "http://"+addr+"/x")
 		if got := fmt.Sprintf("%d %q", code, body); code != 200 && got != last {
 			t.Logf("GET: %s", got)
 			last = got
@@ -241,7 +242,7 @@ routes: [{path: /, upstream: b}]
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = core.New(cfg, core.Options{Logger: testLogger(t)})
+		_, err = core.New(cfg, core.Options{Logger: testutil.Logger(t)})
 		if err == nil || !strings.Contains(err.Error(), "test.yaml:5: upstreams.b.servers[0].ca_file: CA file "+tc.file) ||
 			!strings.Contains(err.Error(), tc.want) {
 			t.Errorf("core.New with ca_file %s: %v; want the field, the file and %q", tc.file, err, tc.want)
@@ -262,13 +263,13 @@ func TestUpstreamTLSRedial(t *testing.T) {
 		want    string
 	}{
 		{"refused TLS, then TLS", fmt.Sprintf(`{addr: %q, tls: true}, {addr: %q, tls: true, ca_file: %q, server_name: backend.example.com}`,
-			closedAddr(t), b.addr, ca), "proto=http"},
+			testutil.RefusedAddr(t), b.addr, ca), "proto=http"},
 		{"bad certificate, then TLS", fmt.Sprintf(`{addr: %q, tls: true, server_name: nobody.example}, {addr: %q, tls: true, ca_file: %q, server_name: backend.example.com}`,
 			b2.addr, b.addr, ca), "proto=http"},
 		{"bad certificate, then plain", fmt.Sprintf(`{addr: %q, tls: true, server_name: nobody.example}, {addr: %q}`,
 			b.addr, e.Addr()), `"id":"plain"`},
 		{"refused plain, then TLS", fmt.Sprintf(`{addr: %q}, {addr: %q, tls: true, ca_file: %q, server_name: backend.example.com}`,
-			closedAddr(t), b.addr, ca), "proto=http"},
+			testutil.RefusedAddr(t), b.addr, ca), "proto=http"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,7 +281,7 @@ upstreams:
 routes: [{path: /, upstream: b}]
 `, tc.servers))
 			for i := range 4 {
-				code, body := httpGet(t, "http://"+addr+"/x")
+				code, body := testutil.Get(t, nil, "http://"+addr+"/x")
 				if code != 200 || !strings.Contains(body, tc.want) {
 					t.Fatalf("GET %d: %d %q; want 200 from the working server", i, code, body)
 				}

@@ -13,6 +13,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"wsproxy/core"
+	"wsproxy/internal/testutil"
 )
 
 // tunnelProxy routes every path to backend.
@@ -105,7 +106,7 @@ func TestTunnelUpstreamCloses(t *testing.T) {
 				t.Errorf("client: got %q before EOF; want the backend's last frame", rest)
 			}
 			c.Close()
-			waitFor(t, "proxy connections closed", func() bool { return srv.Stats().Open == 0 })
+			testutil.WaitFor(t, "proxy connections closed", func() bool { return srv.Stats().Open == 0 })
 		})
 	}
 }
@@ -158,21 +159,5 @@ func TestTunnelNoDelay(t *testing.T) {
 	}
 	if slow > rounds/4 {
 		t.Errorf("%d of %d round trips took 30ms or more (a delayed ACK); want at most %d (all: %v)", slow, rounds, rounds/4, took)
-	}
-}
-
-// waitFor polls cond until it holds, for state that no event announces
-// (such as a counter on the proxy's loops).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(5 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("%s: still not true after 5s", what)
-		}
 	}
 }
