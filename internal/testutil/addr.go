@@ -38,7 +38,8 @@ func RefusedAddr(t testing.TB) string {
 // listening socket as a file, for a child process that takes its listener
 // from its parent (cmd.ExtraFiles; nginx's NGINX environment variable, for
 // one): the child listens before it starts, on a port no one else can
-// take. The test's copy of the socket is closed when the test ends.
+// take. Start and StartLines keep the socket non-blocking for the child.
+// The test's copy of the socket is closed when the test ends.
 func ListenFile(t testing.TB) (string, *os.File) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

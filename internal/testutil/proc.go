@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Proc is a child process of a test. It runs in a process group of its
@@ -53,7 +56,7 @@ func Start(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 	if cmd.Stderr == nil {
 		cmd.Stderr = p.Out
 	}
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
@@ -73,7 +76,7 @@ func StartLines(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 	if err != nil {
 		t.Fatalf("%s: stdout: %v", name, err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
 	lines := make(chan string, 1024)
@@ -90,6 +93,40 @@ func StartLines(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 	}()
 	p.cleanup(t, lines)
 	return p
+}
+
+// start starts cmd, leaving its ExtraFiles in the mode they were in.
+// os/exec makes them blocking (os.File.Fd), and the child's copy with
+// them, since a dup shares the mode: a listener from ListenFile would
+// reach nginx blocking, where it expects its listeners non-blocking (a
+// worker that loses a connection to another would block in accept).
+func start(cmd *exec.Cmd) error {
+	nonblock := make([]bool, len(cmd.ExtraFiles))
+	for i, f := range cmd.ExtraFiles {
+		nonblock[i] = fileNonblock(f)
+	}
+	err := cmd.Start()
+	for i, f := range cmd.ExtraFiles {
+		if nonblock[i] {
+			if rc, cerr := f.SyscallConn(); cerr == nil {
+				rc.Control(func(fd uintptr) { _ = unix.SetNonblock(int(fd), true) })
+			}
+		}
+	}
+	return err
+}
+
+func fileNonblock(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	nonblock := false
+	rc.Control(func(fd uintptr) {
+		flags, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		nonblock = err == nil && flags&unix.O_NONBLOCK != 0
+	})
+	return nonblock
 }
 
 func newProc(name string, cmd *exec.Cmd) *Proc {

@@ -165,6 +165,24 @@ func TestListenFile(t *testing.T) {
 	s.Close()
 }
 
+// TestListenFileNonblocking: the listener a child inherits through Start
+// is non-blocking, as it was before (os/exec makes it blocking).
+func TestListenFileNonblocking(t *testing.T) {
+	_, f := ListenFile(t)
+	if !fileNonblock(f) {
+		t.Fatal("ListenFile: blocking before the start; want non-blocking")
+	}
+	cmd := exec.Command("/bin/sh", "-c", "exit 0")
+	cmd.ExtraFiles = []*os.File{f}
+	p := Start(t, "sh", cmd)
+	if err := p.WaitExit(t); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	if !fileNonblock(f) {
+		t.Error("after Start: blocking; want non-blocking")
+	}
+}
+
 func TestServe(t *testing.T) {
 	addr := Serve(t, func(c net.Conn) {
 		fmt.Fprint(c, "hello")
@@ -222,6 +240,13 @@ func TestProcLines(t *testing.T) {
 func TestProcGroup(t *testing.T) {
 	p := Start(t, "forker", exec.Command("/bin/sh", "-c", `trap "exit 7" TERM; sleep 60 >/dev/null 2>&1 & echo "msg=started child=$!"; wait`))
 	child := p.WaitLog(t, `msg=started child=(\d+)`)[1]
+	// The shell reports the child as soon as it has forked it; a signal
+	// that reached the forked shell before it ran sleep would be taken by
+	// its trap, and sleep would live on.
+	WaitFor(t, "sleep "+child+" started", func() bool {
+		cmdline, _ := os.ReadFile("/proc/" + child + "/cmdline")
+		return string(cmdline) == "sleep\x0060\x00"
+	})
 	p.SignalGroup(t, syscall.SIGTERM) // the shell exits 7, sleep of the signal
 	var ee *exec.ExitError
 	if err := p.WaitExit(t); !errors.As(err, &ee) || ee.ExitCode() != 7 {
