@@ -28,47 +28,49 @@ func configLogger(lc config.Log, flagLevel string) *slog.Logger {
 // startProcessAdmin starts what a serving process offers operators: in a
 // worker whose master serves the admin listener, its snapshot on a unix
 // socket; in a process without a master, the admin listener itself, if
-// configured. A worker never serves the admin address itself. The returned
-// function stops it.
-func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (stop func(), err error) {
+// configured. A worker never serves the admin address itself. It returns
+// the admin listener's address ("" when this process serves none) and a
+// function that stops it.
+func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (addr string, stop func(), err error) {
 	if dir := os.Getenv(admin.EnvDir); dir != "" {
 		s, err := admin.ServeWorker(dir, srv.Metrics, serverDrain(srv))
 		if err != nil {
 			log.Warn("cannot serve metrics to the master", "dir", dir, "err", err)
-			return func() {}, nil
+			return "", func() {}, nil
 		}
-		return func() { s.Close() }, nil
+		return "", func() { s.Close() }, nil
 	}
 	if cfg.Admin == nil || os.Getenv(master.EnvWorker) != "" {
-		return func() {}, nil
+		return "", func() {}, nil
 	}
 	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv)})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return func() { s.Close() }, nil
+	return s.Addr().String(), func() { s.Close() }, nil
 }
 
 // startMasterAdmin starts a master's admin listener, which sums the
 // workers' snapshots, and returns the workers' environment (nil: the
-// master's own). The listener keeps the address it started with across
-// reloads. The returned function stops it.
-func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, stop func(), err error) {
+// master's own) and the listener's address ("" without one). The listener
+// keeps the address it started with across reloads. The returned function
+// stops it.
+func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, addr string, stop func(), err error) {
 	if cfg.Admin == nil {
-		return nil, func() {}, nil
+		return nil, "", func() {}, nil
 	}
 	dir, err := os.MkdirTemp("", "wsproxy-admin-")
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	workers := &admin.Workers{Dir: dir, Logger: log}
 	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: workers.Snapshot, Logger: log, Drain: workers.Drain})
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	env = append(os.Environ(), admin.EnvDir+"="+dir)
-	return env, func() { s.Close(); os.RemoveAll(dir) }, nil
+	return env, s.Addr().String(), func() { s.Close(); os.RemoveAll(dir) }, nil
 }
 
 // serverDrain adapts a Server's DrainServer/UndrainServer to the admin API.

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/admin"
+	"wsproxy/internal/testutil"
 )
 
 // scrape returns the value of the series matching re (a regexp of the
@@ -37,7 +37,7 @@ func scrape(addr, re string) (float64, error) {
 // wantSeries waits until the series matching re has value want.
 func wantSeries(t *testing.T, addr, re string, want float64) {
 	t.Helper()
-	eventually(t, re, func() error {
+	testutil.Eventually(t, re, func() error {
 		got, err := scrape(addr, re)
 		if err == nil && got != want {
 			err = fmt.Errorf("%s = %v; want %v", re, got, want)
@@ -51,15 +51,15 @@ const requests2xx = `wsproxy_http_requests_total\{code="2xx",route="/",upstream=
 // TestAdminSingleProcess: without workers, the process serves its own
 // admin listener.
 func TestAdminSingleProcess(t *testing.T) {
-	addr, adminAddr := freePort(t), freePort(t)
-	cfg := writeConfig(t, "", addr, startEcho(t), "/v1", "1s", fmt.Sprintf("admin: {addr: %q}\n", adminAddr))
+	cfg := writeConfig(t, "", "127.0.0.1:0", startEcho(t), "/v1", "1s", "admin: {addr: \"127.0.0.1:0\"}\n")
 	p := startProc(t, "run", "-config", cfg)
-	p.waitLog(t, `msg="admin listening" addr=`+regexp.QuoteMeta(adminAddr))
+	adminAddr := p.WaitLog(t, adminLine)[1]
+	addr := p.WaitLog(t, listeningLine)[1]
 	servesPath(t, addr, "/v1/x", 3)
 	wantSeries(t, adminAddr, `wsproxy_processes`, 1)
 	wantSeries(t, adminAddr, requests2xx, 3)
-	p.signal(t, syscall.SIGTERM)
-	if err := p.waitExit(t); err != nil {
+	p.Signal(t, syscall.SIGTERM)
+	if err := p.WaitExit(t); err != nil {
 		t.Errorf("exit: %v", err)
 	}
 }
@@ -68,17 +68,17 @@ func TestAdminSingleProcess(t *testing.T) {
 // sums the workers' counters; a worker killed and replaced does not make
 // the totals drop.
 func TestAdminWorkers(t *testing.T) {
-	addr, adminAddr := freePort(t), freePort(t)
-	cfg := writeConfig(t, "", addr, startEcho(t), "/v1", "1s", fmt.Sprintf("admin: {addr: %q}\n", adminAddr))
+	cfg := writeConfig(t, "", "127.0.0.1:0", startEcho(t), "/v1", "1s", "admin: {addr: \"127.0.0.1:0\"}\n")
 	p := startProc(t, "run", "-config", cfg, "-workers", "2")
-	p.waitLog(t, `msg="generation serving" generation=1 workers=2`)
+	adminAddr := p.WaitLog(t, adminLine)[1]
+	addr := p.WaitLog(t, servingLine)[1]
 	servesPath(t, addr, "/v1/x", 20)
 	wantSeries(t, adminAddr, `wsproxy_processes`, 2)
 	total, err := scrape(adminAddr, requests2xx) // 20, or more if servesPath had to retry
 	if err != nil || total < 20 {
 		t.Fatalf("%s = %v, %v; want at least 20", requests2xx, total, err)
 	}
-	if status, body := get(t, "http://"+adminAddr+"/healthz"); status != 200 {
+	if status, body := testutil.Get(t, client, "http://"+adminAddr+"/healthz"); status != 200 {
 		t.Errorf("healthz: %d %s", status, body)
 	}
 
@@ -89,7 +89,7 @@ func TestAdminWorkers(t *testing.T) {
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a replacement worker", func() error {
+	testutil.Eventually(t, "a replacement worker", func() error {
 		if w := p.workers(t); len(w) != 2 || w[victim] != "" {
 			return fmt.Errorf("workers %v", w)
 		}
@@ -100,21 +100,10 @@ func TestAdminWorkers(t *testing.T) {
 	servesPath(t, addr, "/v1/x", 5)
 	wantSeries(t, adminAddr, requests2xx, total+5)
 
-	p.signal(t, syscall.SIGTERM) // the master removes its socket directory
-	if err := p.waitExit(t); err != nil {
+	p.Signal(t, syscall.SIGTERM) // the master removes its socket directory
+	if err := p.WaitExit(t); err != nil {
 		t.Errorf("master exit: %v", err)
 	}
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // TestServerMetrics scrapes a running proxy's counters through the wiring
@@ -132,7 +121,7 @@ routes: [{path: /, upstream: echo}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testutil.Logger(t)
 	srv, err := core.New(cfg, core.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -146,10 +135,10 @@ routes: [{path: /, upstream: echo}]
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if status, _ := get(t, "http://"+srv.Addrs()[0].String()+"/hello"); status != 200 {
+	if status, _ := testutil.Get(t, client, "http://"+srv.Addrs()[0].String()+"/hello"); status != 200 {
 		t.Fatalf("GET /hello: %d", status)
 	}
-	_, body := get(t, "http://"+s.Addr().String()+"/metrics")
+	_, body := testutil.Get(t, client, "http://"+s.Addr().String()+"/metrics")
 	for _, want := range []string{
 		`wsproxy_http_requests_total{code="2xx",route="/",upstream="echo"} 1`,
 		fmt.Sprintf(`wsproxy_upstream_server_up{server=%q,upstream="echo"} 1`, backend),

@@ -6,14 +6,15 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"wsproxy/internal/testutil"
 )
 
 // TestStalledStderr: a proxy whose stderr nobody reads (a stuck log
@@ -27,30 +28,15 @@ func TestStalledStderr(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	refused := freePort(t) // nothing listens there: 502, then 503 while it is marked down
-	listen := freePort(t)
-	cmd := exec.Command(binary, "run", "-listen", listen, "-upstream", refused, "-loops", "1", "-log-level", "info")
+	refused := testutil.RefusedAddr(t) // 502, then 503 while it is marked down
+	file := filepath.Join(t.TempDir(), "addrs")
+	cmd := exec.Command(binary, "run", "-listen", "127.0.0.1:0", "-upstream", refused, "-loops", "1", "-log-level", "info", "-addr-file", file)
 	cmd.Stdout, cmd.Stderr = io.Discard, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := &proc{testutil.Start(t, "wsproxy run", cmd)}
 	w.Close()
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
+	listen := waitAddrFile(t, p, file)["listen"][0]
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	eventually(t, "the proxy listens", func() error {
-		c, err := net.Dial("tcp", listen)
-		if err == nil {
-			c.Close()
-		}
-		return err
-	})
 	// A 502 line is about 200 bytes: 4,000 of them are 800 KB, past the
 	// pipe (64 KiB) and the log buffer (256 KiB) together.
 	const n = 4000
@@ -90,7 +76,7 @@ func TestStalledStderr(t *testing.T) {
 			t.Fatalf("stderr ended without a report of dropped lines (%q)", l)
 		}
 		t.Log(l)
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.Deadline):
 		t.Fatal("no report of dropped log lines on stderr")
 	}
 }

@@ -22,7 +22,8 @@ commands:
   loadtest open N WebSocket connections and drive a workload: -url URL -conns N (see -h)
   bench    run a capacity scenario end to end, optionally against nginx and HAProxy (see -h)
 
-run flags: -workers N (master + N worker processes), -master, -loops N, -log-level LEVEL
+run flags: -workers N (master + N worker processes), -master, -loops N, -log-level LEVEL,
+           -addr-file FILE (the bound addresses, for port 0)
 `
 
 func main() {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,13 +12,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"wsproxy/internal/echo"
 	"wsproxy/internal/master"
+	"wsproxy/internal/testutil"
 )
 
 // binary is the wsproxy command built once for the tests that run it as a
@@ -44,87 +42,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// deadline bounds every wait in these tests.
-const deadline = 15 * time.Second
-
-// eventually calls f until it returns nil or the deadline passes.
-func eventually(t *testing.T, what string, f func() error) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// proc is a wsproxy process started by a test, in a process group of its
-// own (its workers join it) that is killed when the test ends.
-type proc struct {
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	exited chan struct{}
-	err    error // cmd.Wait's result, once exited is closed
-}
+// proc is a wsproxy process started by a test (testutil.Start): in a
+// process group of its own, which its workers join, killed when the test
+// ends; its stdout and stderr are in Out.
+type proc struct{ *testutil.Proc }
 
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{out: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(binary, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.exited
-		if t.Failed() {
-			t.Logf("output of wsproxy %s:\n%s", strings.Join(args, " "), p.out)
-		}
-	})
-	return p
+	return &proc{testutil.Start(t, "wsproxy "+strings.Join(args, " "), exec.Command(binary, args...))}
 }
 
-func (p *proc) signal(t *testing.T, s syscall.Signal) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(s); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitLog waits until the output matches re and returns the submatches of
-// the first match.
-func (p *proc) waitLog(t *testing.T, re string) []string {
-	t.Helper()
-	rx := regexp.MustCompile(re)
-	var m []string
-	eventually(t, "log line "+re, func() error {
-		if m = rx.FindStringSubmatch(p.out.String()); m == nil {
-			return fmt.Errorf("not logged yet")
-		}
-		return nil
-	})
-	return m
-}
-
-// waitExit waits for the process to end and returns cmd.Wait's result.
-func (p *proc) waitExit(t *testing.T) error {
-	t.Helper()
-	select {
-	case <-p.exited:
-		return p.err
-	case <-time.After(deadline):
-		t.Fatalf("wsproxy did not exit")
-		return nil
-	}
-}
+// The log lines in which wsproxy reports an address it bound, with the
+// address as the first submatch. The tests configure port 0 and take the
+// address from these lines: a port picked by a test and bound later by the
+// child may be taken by someone else meanwhile.
+const (
+	// servingLine: a master's first generation of two workers (as every
+	// master of these tests has) is ready, on the port the master reserved
+	// for them (the config says port 0).
+	servingLine = `msg="generation serving" generation=1 workers=2 addrs=(\S+)`
+	// listeningLine: a single process (or a worker) is listening.
+	listeningLine = `msg=listening addr=(\S+)`
+	// adminLine: the admin listener of a single process or a master.
+	adminLine = `msg="admin listening" addr=(\S+)`
+)
 
 // workers returns the worker processes of the master p as pid → the
 // generation and slot in their environment ("2.1").
@@ -140,7 +81,7 @@ func (p *proc) workers(t *testing.T) map[int]string {
 		}
 		// pid (comm) state ppid ...: comm may hold spaces; split after ')'.
 		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) < 2 || f[1] != strconv.Itoa(p.cmd.Process.Pid) || f[0] == "Z" {
+		if len(f) < 2 || f[1] != strconv.Itoa(p.Pid()) || f[0] == "Z" {
 			continue
 		}
 		env, _ := os.ReadFile(d + "/environ")
@@ -176,35 +117,6 @@ func established(pid int, port uint16) int {
 		}
 	}
 	return n
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freePort returns a port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startEcho starts an echo backend in the test process.
@@ -265,7 +177,7 @@ func pathAt(addr string) (string, error) {
 // servesPath waits until n requests in a row reach the backend as want.
 func servesPath(t *testing.T, addr, want string, n int) {
 	t.Helper()
-	eventually(t, "GET http://"+addr+"/x reaching "+want, func() error {
+	testutil.Eventually(t, "GET http://"+addr+"/x reaching "+want, func() error {
 		for range n {
 			got, err := pathAt(addr)
 			if err != nil {

@@ -44,6 +44,7 @@ func runCmd(args []string) error {
 	workers := fs.Int("workers", 0, "worker processes (0: config value, default 1); more than one starts a master")
 	asMaster := fs.Bool("master", false, "start a master even for one worker, so that SIGHUP reloads")
 	level := fs.String("log-level", "", "debug, info, warn or error (default: the config's log.level, info)")
+	addrFile := fs.String("addr-file", "", "once serving, write the bound addresses to this file (\"listen ADDR\" and \"admin ADDR\" lines): for port 0")
 	_ = fs.Parse(args)
 	log := newLogger(*level)
 	load := func() (master.Source, error) { return loadSource(*file, *listen, *upstream) }
@@ -74,7 +75,8 @@ func runCmd(args []string) error {
 		}
 		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
 		opts := core.Options{SidStore: sids, TicketSecret: w.Spec.TicketSecret}
-		return serve(cfg, *loops, log, opts, func(*core.Server) error { return w.Ready() }, hint, syscall.SIGTERM)
+		// The master writes -addr-file, which its workers inherit.
+		return serve(cfg, *loops, log, opts, func(*core.Server, string) error { return w.Ready() }, hint, syscall.SIGTERM)
 	}
 
 	src, err := load()
@@ -107,20 +109,40 @@ func runCmd(args []string) error {
 			}
 		}()
 	}
+	if *addrFile != "" {
+		defer os.Remove(*addrFile)
+	}
 	if n > 1 || *asMaster {
-		env, stopAdmin, err := startMasterAdmin(src.Config, log)
+		env, adminAddr, stopAdmin, err := startMasterAdmin(src.Config, log)
 		if err != nil {
 			return err
 		}
 		defer stopAdmin()
+		var serving func([]string)
+		if *addrFile != "" {
+			serving = func(listen []string) {
+				if err := writeAddrFile(*addrFile, listen, adminAddr); err != nil {
+					log.Error("cannot write the addresses", "err", err)
+				}
+			}
+		}
 		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env,
-			DrainLimit: core.DrainLimit})
+			DrainLimit: core.DrainLimit, Serving: serving})
 		if err != nil {
 			return err
 		}
 		return m.Run(src)
 	}
-	ready := func(srv *core.Server) error {
+	ready := func(srv *core.Server, adminAddr string) error {
+		if *addrFile != "" {
+			var listen []string
+			for _, a := range srv.Addrs() {
+				listen = append(listen, a.String())
+			}
+			if err := writeAddrFile(*addrFile, listen, adminAddr); err != nil {
+				return err
+			}
+		}
 		if isDemo {
 			printDemo(srv)
 		}
@@ -155,10 +177,11 @@ func loadSource(file, listen, upstream string) (master.Source, error) {
 
 // serve runs one proxy process until one of stop arrives, then drains it
 // for the configured drain_timeout; a second stop signal closes at once.
-// ready runs once every listener is bound; hupHint is logged on SIGHUP.
+// ready runs once every listener is bound, with the admin listener's
+// address ("" if this process serves none); hupHint is logged on SIGHUP.
 // base holds what a worker's master hands it (core.Options.SidStore and
 // TicketSecret): zero in a process without a master.
-func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
+func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ready func(srv *core.Server, adminAddr string) error, hupHint string, stop ...os.Signal) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, append(stop, syscall.SIGHUP, syscall.SIGUSR2)...)
 	defer signal.Stop(sig)
@@ -199,7 +222,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, r
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	stopAdmin, err := startProcessAdmin(cfg, srv, log)
+	adminAddr, stopAdmin, err := startProcessAdmin(cfg, srv, log)
 	if err != nil {
 		srv.Close()
 		return err
@@ -208,7 +231,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, r
 	for _, a := range srv.Addrs() {
 		log.Info("listening", "addr", a.String(), "loops", cfg.Loops)
 	}
-	if err := ready(srv); err != nil {
+	if err := ready(srv, adminAddr); err != nil {
 		srv.Close()
 		return err
 	}
@@ -323,6 +346,7 @@ func echoCmd(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:10080", "address to listen on")
 	id := fs.String("id", "echo", "name reported in responses (X-Echo-Id, JSON id)")
 	loops := fs.Int("loops", 1, "event loops")
+	addrFile := fs.String("addr-file", "", "once listening, write \"listen ADDR\" to this file: for port 0")
 	_ = fs.Parse(args)
 	log := newLogger("info")
 	e, err := echo.New(*listen, *id, *loops, log)
@@ -330,6 +354,13 @@ func echoCmd(args []string) error {
 		return err
 	}
 	log.Info("echo backend listening", "addr", e.Addr().String(), "id", *id)
+	if *addrFile != "" {
+		defer os.Remove(*addrFile)
+		if err := writeAddrFile(*addrFile, []string{e.Addr().String()}, ""); err != nil {
+			e.Close()
+			return err
+		}
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig

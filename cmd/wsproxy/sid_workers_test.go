@@ -159,7 +159,7 @@ routes: [{path: /engine.io/, upstream: eio}]
 		t.Fatal(err)
 	}
 	p := startProc(t, "run", "-config", cfg, "-workers", "2")
-	addr := p.waitLog(t, `msg="generation serving" generation=1 workers=2 addrs=(\S+)`)[1]
+	addr := p.WaitLog(t, servingLine)[1]
 	workers := p.workers(t)
 	e.mu.Lock()
 	for pid := range workers {
@@ -213,8 +213,8 @@ routes: [{path: /engine.io/, upstream: eio}]
 	e.mu.Unlock()
 
 	// A reload keeps the table: the next generation routes the same sids.
-	p.signal(t, syscall.SIGHUP)
-	p.waitLog(t, `msg="generation finished" generation=1`)
+	p.Signal(t, syscall.SIGHUP)
+	p.WaitLog(t, `msg="generation finished" generation=1`)
 	for _, s := range sessions {
 		for j := range 2 {
 			if code, got, body, err := eioGet(base + "&sid=" + s.sid); err != nil || code != 200 || got != s.backend {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 )
 
 // TestWorkersShareTickets runs two workers behind one TLS port and a client
@@ -36,7 +37,7 @@ routes: [{path: /, upstream: %q}]
 		t.Fatal(err)
 	}
 	p := startProc(t, "run", "-config", cfg, "-workers", "2")
-	addr := p.waitLog(t, `msg="generation serving" generation=1 workers=2 addrs=(\S+)`)[1]
+	addr := p.WaitLog(t, servingLine)[1]
 	port := netip.MustParseAddrPort(addr).Port()
 	client := &tls.Config{RootCAs: testcert.Roots(), ServerName: "ws.example.com",
 		ClientSessionCache: tls.NewLRUClientSessionCache(4)}
@@ -84,9 +85,9 @@ routes: [{path: /, upstream: %q}]
 	// Reload: the old generation exits once its connections are closed;
 	// the new one's workers resume the tickets the old one issued.
 	closeAll()
-	p.signal(t, syscall.SIGHUP)
-	p.waitLog(t, `msg="generation serving" generation=2 workers=2`)
-	p.waitLog(t, `msg="generation finished" generation=1`)
+	p.Signal(t, syscall.SIGHUP)
+	p.WaitLog(t, `msg="generation serving" generation=2 workers=2`)
+	p.WaitLog(t, `msg="generation finished" generation=1`)
 	for i := range 10 {
 		c, resumed := resumeGet(t, addr, client)
 		conns = append(conns, c)
@@ -101,11 +102,11 @@ routes: [{path: /, upstream: %q}]
 // returns the open connection and whether its session was resumed.
 func resumeGet(t *testing.T, addr string, client *tls.Config) (net.Conn, bool) {
 	t.Helper()
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", addr, client)
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: testutil.Deadline}, "tcp", addr, client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetDeadline(time.Now().Add(deadline))
+	c.SetDeadline(time.Now().Add(testutil.Deadline))
 	if _, err := io.WriteString(c, "GET /x HTTP/1.1\r\nHost: ws.example.com\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}

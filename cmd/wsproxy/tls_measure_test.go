@@ -14,13 +14,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 )
 
 // TestMeasureTLS measures the TLS listener for BENCHMARKS.md. It runs only
@@ -136,33 +136,38 @@ func envInt(name string, def int) int {
 
 func kb(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-// startTLSProxyProc starts wsproxy or nginx with a TLS listener on a free
-// port in front of backend and returns the address, the process group and,
-// for wsproxy, the address of its admin listener (with pprof). headerRead,
-// unless 0, bounds reading a request head and the TLS handshake before it
-// (wsproxy's header_read, nginx's client_header_timeout).
+// startTLSProxyProc starts wsproxy or nginx with a TLS listener in front of
+// backend and returns the address, the process group and, for wsproxy, the
+// address of its admin listener (with pprof). headerRead, unless 0, bounds
+// reading a request head and the TLS handshake before it (wsproxy's
+// header_read, nginx's client_header_timeout).
+//
+// wsproxy binds port 0 and writes the addresses it got to -addr-file; nginx
+// is handed a listener made here (the NGINX environment variable).
 func startTLSProxyProc(t *testing.T, px, dir, cert, key, backend string, headerRead time.Duration) (string, int, string) {
 	t.Helper()
-	addr := freePort(t)
 	switch px {
 	case "wsproxy":
 		cfg := filepath.Join(t.TempDir(), "wsproxy.yaml")
-		admin := freePort(t)
-		text := fmt.Sprintf(`listen: [{addr: %q, tls: {cert: %q, key: %q}}]
+		text := fmt.Sprintf(`listen: [{addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
 loops: 2
 routes: [{path: /, upstream: %q}]
-admin: {addr: %q, pprof: true}
-`, addr, cert, key, backend, admin)
+admin: {addr: "127.0.0.1:0", pprof: true}
+`, cert, key, backend)
 		if headerRead > 0 {
 			text += fmt.Sprintf("timeouts: {header_read: %s}\n", headerRead)
 		}
 		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p := startProc(t, "run", "-config", cfg, "-log-level", "warn")
+		file := filepath.Join(t.TempDir(), "addrs")
+		p := startProc(t, "run", "-config", cfg, "-log-level", "warn", "-addr-file", file)
+		addrs := waitAddrFile(t, p, file)
+		addr := addrs["listen"][0]
 		waitTLS(t, addr)
-		return addr, p.cmd.Process.Pid, admin
+		return addr, p.Pid(), addrs["admin"][0]
 	case "nginx":
+		addr, ln := testutil.ListenFile(t)
 		prefix := t.TempDir()
 		conf := filepath.Join(prefix, "nginx.conf")
 		text := fmt.Sprintf(`worker_processes 2;
@@ -201,20 +206,11 @@ http {
 			t.Fatal(err)
 		}
 		cmd := exec.Command("nginx", "-p", prefix, "-e", prefix+"/error.log", "-c", conf, "-g", "daemon off;")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		t.Cleanup(func() {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		})
+		cmd.ExtraFiles = []*os.File{ln} // fd 3
+		cmd.Env = append(os.Environ(), "NGINX=3;")
+		p := testutil.Start(t, "nginx", cmd)
 		waitTLS(t, addr)
-		return addr, cmd.Process.Pid, ""
+		return addr, p.Pid(), ""
 	}
 	t.Fatalf("unknown proxy %s", px)
 	return "", 0, ""
@@ -230,7 +226,7 @@ func nginxHeaderRead(d time.Duration) string {
 // waitTLS waits until a TLS handshake with addr succeeds.
 func waitTLS(t *testing.T, addr string) {
 	t.Helper()
-	eventually(t, "TLS handshake with "+addr, func() error {
+	testutil.Eventually(t, "TLS handshake with "+addr, func() error {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, measureTLS("default"))
 		if err == nil {
 			c.Close()

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"wsproxy/config"
+	"wsproxy/internal/testutil"
 )
 
 // dialWS opens n WebSocket connections through the proxy at addr; they are
@@ -59,7 +60,7 @@ func echoAll(t *testing.T, conns []*websocket.Conn, what string) {
 func TestWorkersSharePort(t *testing.T) {
 	cfg := writeConfig(t, "", "127.0.0.1:0", startEcho(t), "/v1", "30s", "workers: 1\n")
 	p := startProc(t, "run", "-config", cfg, "-workers", "2")
-	addr := p.waitLog(t, `msg="generation serving" generation=1 workers=2 addrs=(\S+)`)[1]
+	addr := p.WaitLog(t, servingLine)[1]
 	port := netip.MustParseAddrPort(addr).Port()
 	if port == 0 {
 		t.Fatalf("serving on %s; want the port the master reserved", addr)
@@ -67,9 +68,9 @@ func TestWorkersSharePort(t *testing.T) {
 	conns := dialWS(t, addr, 40)
 	echoAll(t, conns, "hello")
 	// No loops in the config: the two workers share the CPUs.
-	listening := regexp.MustCompile(`msg=listening .*loops=(\d+)`).FindAllStringSubmatch(p.out.String(), -1)
+	listening := regexp.MustCompile(`msg=listening .*loops=(\d+)`).FindAllStringSubmatch(p.Out.String(), -1)
 	if len(listening) != 2 {
-		t.Errorf("%d workers logged listening; want 2:\n%s", len(listening), p.out.String())
+		t.Errorf("%d workers logged listening; want 2:\n%s", len(listening), p.Out.String())
 	}
 	for _, m := range listening {
 		if want := fmt.Sprint(config.AutoLoops(2)); m[1] != want {
@@ -85,17 +86,16 @@ func TestWorkersSharePort(t *testing.T) {
 			t.Errorf("worker %s (pid %d) holds no established connection on port %d; want some of the 40", name, pid, port)
 		}
 	}
-	p.signal(t, syscall.SIGHUP)
-	p.waitLog(t, `msg="generation serving" generation=2 workers=2 addrs=`+regexp.QuoteMeta(addr)+`\n`)
+	p.Signal(t, syscall.SIGHUP)
+	p.WaitLog(t, `msg="generation serving" generation=2 workers=2 addrs=`+regexp.QuoteMeta(addr)+`\n`)
 	servesPath(t, addr, "/v1/x", 5)
 }
 
 // TestKilledWorkerIsReplaced kills a worker with SIGKILL and checks that the
 // master starts another in its slot and that the port keeps serving.
 func TestKilledWorkerIsReplaced(t *testing.T) {
-	addr := freePort(t)
-	p := startProc(t, "run", "-config", writeConfig(t, "", addr, startEcho(t), "/v1", "1s", ""), "-workers", "2")
-	p.waitLog(t, `msg="generation serving" generation=1 workers=2`)
+	p := startProc(t, "run", "-config", writeConfig(t, "", "127.0.0.1:0", startEcho(t), "/v1", "1s", ""), "-workers", "2")
+	addr := p.WaitLog(t, servingLine)[1]
 	victim := 0
 	for pid, name := range p.workers(t) {
 		if name == "1.0" {
@@ -108,8 +108,8 @@ func TestKilledWorkerIsReplaced(t *testing.T) {
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	p.waitLog(t, fmt.Sprintf(`msg="worker exited; restarting" worker=1\.0 pid=%d status="signal: killed" lived=\S+ in=100ms`, victim))
-	eventually(t, "a new worker 1.0", func() error {
+	p.WaitLog(t, fmt.Sprintf(`msg="worker exited; restarting" worker=1\.0 pid=%d status="signal: killed" lived=\S+ in=100ms`, victim))
+	testutil.Eventually(t, "a new worker 1.0", func() error {
 		w := p.workers(t)
 		if _, old := w[victim]; old || len(w) != 2 {
 			return fmt.Errorf("workers %v", w)
@@ -124,10 +124,10 @@ func TestKilledWorkerIsReplaced(t *testing.T) {
 // on the old generation while new requests see the new config, and the old
 // workers exit once the connections close, well before their drain timeout.
 func TestReloadKeepsConnections(t *testing.T) {
-	addr, backend := freePort(t), startEcho(t)
-	cfg := writeConfig(t, "", addr, backend, "/v1", "30s", "")
+	backend := startEcho(t)
+	cfg := writeConfig(t, "", "127.0.0.1:0", backend, "/v1", "30s", "")
 	p := startProc(t, "run", "-config", cfg, "-workers", "2")
-	p.waitLog(t, `msg="generation serving" generation=1`)
+	addr := p.WaitLog(t, servingLine)[1]
 	servesPath(t, addr, "/v1/x", 5)
 	conns := dialWS(t, addr, 2000)
 	echoAll(t, conns, "before")
@@ -164,9 +164,9 @@ func TestReloadKeepsConnections(t *testing.T) {
 		}()
 	}
 
-	writeConfig(t, cfg, addr, backend, "/v2", "30s", "")
-	p.signal(t, syscall.SIGHUP)
-	p.waitLog(t, `msg="generation serving" generation=2 workers=2`)
+	writeConfig(t, cfg, "127.0.0.1:0", backend, "/v2", "30s", "") // the master keeps the port it reserved
+	p.Signal(t, syscall.SIGHUP)
+	p.WaitLog(t, `msg="generation serving" generation=2 workers=2 addrs=`+regexp.QuoteMeta(addr)+`\n`)
 	servesPath(t, addr, "/v2/x", 10)
 	close(stop)
 	wg.Wait()
@@ -193,16 +193,16 @@ func TestReloadKeepsConnections(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	p.waitLog(t, `msg="generation finished" generation=1`)
+	p.WaitLog(t, `msg="generation finished" generation=1`)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("old generation took %s to finish after its connections closed", d)
 	}
-	out := p.out.String()
+	out := p.Out.String()
 	if strings.Contains(out, "drain: closing the remaining connections") || strings.Contains(out, "restarting") {
 		t.Errorf("want no drain timeout and no restart; output:\n%s", out)
 	}
 	for _, slot := range []string{"0", "1"} {
-		p.waitLog(t, `msg="worker exited" worker=1\.`+slot+` pid=\d+ status="exit status 0"`)
+		p.WaitLog(t, `msg="worker exited" worker=1\.`+slot+` pid=\d+ status="exit status 0"`)
 	}
 }
 
@@ -215,7 +215,7 @@ func TestReloadRefused(t *testing.T) {
 		log     string
 	}{
 		{"invalid config", func(t *testing.T, cfg, backend string) {
-			writeConfig(t, cfg, "127.0.0.1:1", backend, "/v2", "30s", "bogus: 1\n")
+			writeConfig(t, cfg, "127.0.0.1:0", backend, "/v2", "30s", "bogus: 1\n")
 		}, `msg="reload refused; the workers keep serving the previous configuration" err=".*wsproxy.yaml:8: bogus: unknown field`},
 		{"listen address taken", func(t *testing.T, cfg, backend string) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0") // without SO_REUSEPORT: workers cannot join
@@ -227,14 +227,14 @@ func TestReloadRefused(t *testing.T) {
 		}, `msg="reload abandoned; the previous generation keeps serving" generation=2 serving=1`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, backend := freePort(t), startEcho(t)
-			cfg := writeConfig(t, "", addr, backend, "/v1", "1s", "")
+			backend := startEcho(t)
+			cfg := writeConfig(t, "", "127.0.0.1:0", backend, "/v1", "1s", "")
 			p := startProc(t, "run", "-config", cfg, "-workers", "2")
-			p.waitLog(t, `msg="generation serving" generation=1`)
+			addr := p.WaitLog(t, servingLine)[1]
 			before := fmt.Sprint(p.workers(t))
 			tc.rewrite(t, cfg, backend)
-			p.signal(t, syscall.SIGHUP)
-			p.waitLog(t, tc.log)
+			p.Signal(t, syscall.SIGHUP)
+			p.WaitLog(t, tc.log)
 			servesPath(t, addr, "/v1/x", 10)
 			if after := fmt.Sprint(p.workers(t)); after != before {
 				t.Errorf("workers %s after the refused reload; want %s", after, before)
@@ -255,21 +255,20 @@ func TestStopDrains(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		args  []string
-		ready string
+		ready string // the line that says the proxy serves, with its address
 	}{
-		{"master", []string{"-workers", "2"}, `msg="generation serving"`},
-		{"single process", nil, `msg=listening addr=`},
+		{"master", []string{"-workers", "2"}, servingLine},
+		{"single process", nil, listeningLine},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := freePort(t)
-			args := append([]string{"run", "-config", writeConfig(t, "", addr, startEcho(t), "/v1", drainTimeout, "")}, tc.args...)
+			args := append([]string{"run", "-config", writeConfig(t, "", "127.0.0.1:0", startEcho(t), "/v1", drainTimeout, "")}, tc.args...)
 			p := startProc(t, args...)
-			p.waitLog(t, tc.ready)
+			addr := p.WaitLog(t, tc.ready)[1]
 			c := dialWS(t, addr, 1)
 			echoAll(t, c, "before")
 
-			p.signal(t, syscall.SIGTERM)
-			eventually(t, "listeners closed", func() error {
+			p.Signal(t, syscall.SIGTERM)
+			testutil.Eventually(t, "listeners closed", func() error {
 				conn, err := net.DialTimeout("tcp", addr, time.Second)
 				if err != nil {
 					return nil
@@ -278,14 +277,14 @@ func TestStopDrains(t *testing.T) {
 				return fmt.Errorf("dial %s still succeeds", addr)
 			})
 			echoAll(t, c, "draining")
-			_ = c[0].SetReadDeadline(time.Now().Add(deadline))
+			_ = c[0].SetReadDeadline(time.Now().Add(testutil.Deadline))
 			if _, _, err := c[0].ReadMessage(); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 				t.Errorf("read after the drain timeout: %v; want a Close 1001 (going away)", err)
 			}
-			if err := p.waitExit(t); err != nil {
+			if err := p.WaitExit(t); err != nil {
 				t.Errorf("exit: %v; want status 0", err)
 			}
-			if out := p.out.String(); !strings.Contains(out, `msg="drain: closing the remaining connections with Close 1001"`) {
+			if out := p.Out.String(); !strings.Contains(out, `msg="drain: closing the remaining connections with Close 1001"`) {
 				t.Errorf("no drain timeout logged:\n%s", out)
 			}
 		})

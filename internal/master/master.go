@@ -45,6 +45,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -109,6 +110,13 @@ type Config struct {
 	// given drain_timeout (core.DrainLimit); the master says so once when
 	// told to stop. Nil: the drain_timeout itself.
 	DrainLimit func(drainTimeout time.Duration) time.Duration
+
+	// Serving, when set, is called each time a generation starts serving
+	// (the first one, then each reload), with the addresses its workers
+	// listen on: the configuration's, with the port the master reserved
+	// in place of each port 0. It runs on the master's goroutine, before
+	// the previous generation is told to drain: it must not block.
+	Serving func(listen []string)
 
 	// SidTableSize is the number of entries of the Engine.IO sid table the
 	// workers share (internal/sidshm), rounded up to a power of two; it is
@@ -310,6 +318,9 @@ func (m *Master) onReady(w *worker) {
 	m.cur, m.next = g, nil
 	m.prunePorts()
 	m.log.Info("generation serving", "generation", g.n, "workers", len(g.workers), "addrs", g.addrs())
+	if m.cfg.Serving != nil {
+		m.cfg.Serving(slices.Clone(g.spec.Listen))
+	}
 	if old != nil {
 		m.log.Info("previous generation draining", "generation", old.n)
 		m.retire(old)

@@ -1,13 +1,11 @@
 package master_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +14,7 @@ import (
 
 	"wsproxy/config"
 	"wsproxy/internal/master"
+	"wsproxy/internal/testutil"
 )
 
 // TestMain turns the test binary into a fake worker when a master started
@@ -52,70 +51,32 @@ func fakeWorker() {
 	os.Exit(0)
 }
 
-// logBuffer collects a master's log lines; safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// wait polls the log until re matches, and returns the submatches of the
-// last match.
-func (l *logBuffer) wait(t *testing.T, re string) []string {
-	t.Helper()
-	return l.waitFor(t, re, func([]string) bool { return true })
-}
-
-// waitFor polls the log until a match of re satisfies ok, and returns its
-// submatches.
-func (l *logBuffer) waitFor(t *testing.T, re string, ok func(m []string) bool) []string {
-	t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		for _, m := range rx.FindAllStringSubmatch(l.String(), -1) {
-			if ok(m) {
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line matching %q in:\n%s", re, l.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // fakeMaster is a master of fake workers, run in this process.
 type fakeMaster struct {
 	sigs chan os.Signal
-	log  *logBuffer
+	log  *testutil.Buffer
 	done chan error
 
 	mu      sync.Mutex
 	name    string // the behaviour of the next generation's workers
 	loadErr error
+	serving [][]string // what Config.Serving was called with
 }
 
 func startMaster(t *testing.T, workers int, name string, readyTimeout time.Duration) *fakeMaster {
 	t.Helper()
-	fm := &fakeMaster{sigs: make(chan os.Signal, 1), log: &logBuffer{}, done: make(chan error, 1), name: name}
+	fm := &fakeMaster{sigs: make(chan os.Signal, 1), log: &testutil.Buffer{}, done: make(chan error, 1), name: name}
 	m, err := master.New(master.Config{
 		Load:         fm.load,
 		Workers:      workers,
 		Logger:       slog.New(slog.NewTextHandler(fm.log, nil)),
 		Signals:      fm.sigs,
 		ReadyTimeout: readyTimeout,
+		Serving: func(listen []string) {
+			fm.mu.Lock()
+			fm.serving = append(fm.serving, listen)
+			fm.mu.Unlock()
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +103,8 @@ func startMaster(t *testing.T, workers int, name string, readyTimeout time.Durat
 func (fm *fakeMaster) load() (master.Source, error) {
 	fm.mu.Lock()
 	defer fm.mu.Unlock()
-	return master.Source{Config: &config.Config{}, Name: fm.name, Data: []byte("-")}, fm.loadErr
+	cfg := &config.Config{Listen: []config.Listener{{Addr: "127.0.0.1:0"}}}
+	return master.Source{Config: cfg, Name: fm.name, Data: []byte("-")}, fm.loadErr
 }
 
 func (fm *fakeMaster) set(name string, loadErr error) {
@@ -166,15 +128,15 @@ func (fm *fakeMaster) result(t *testing.T) error {
 
 func TestMasterRestartsKilledWorker(t *testing.T) {
 	fm := startMaster(t, 2, "ok", 0)
-	fm.log.wait(t, `msg="generation serving" generation=1 workers=2`)
-	pid := fm.log.wait(t, `msg="worker ready" worker=1\.1 pid=(\d+)`)[1]
+	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=2`)
+	pid := fm.log.WaitMatch(t, `msg="worker ready" worker=1\.1 pid=(\d+)`)[1]
 	var n int
 	fmt.Sscan(pid, &n)
 	if err := syscall.Kill(n, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	fm.log.wait(t, `msg="worker exited; restarting" worker=1\.1 pid=`+pid+` status="signal: killed" lived=\S+ in=100ms`)
-	fm.log.waitFor(t, `msg="worker ready" worker=1\.1 pid=(\d+)`, func(m []string) bool { return m[1] != pid })
+	fm.log.WaitMatch(t, `msg="worker exited; restarting" worker=1\.1 pid=`+pid+` status="signal: killed" lived=\S+ in=100ms`)
+	fm.log.WaitMatchFunc(t, `msg="worker ready" worker=1\.1 pid=(\d+)`, func(m []string) bool { return m[1] != pid })
 	fm.sigs <- syscall.SIGTERM
 	if err := fm.result(t); err != nil {
 		t.Errorf("Run = %v; want nil", err)
@@ -183,31 +145,48 @@ func TestMasterRestartsKilledWorker(t *testing.T) {
 
 func TestMasterReload(t *testing.T) {
 	fm := startMaster(t, 2, "ok", 0)
-	fm.log.wait(t, `msg="generation serving" generation=1`)
+	fm.log.WaitMatch(t, `msg="generation serving" generation=1`)
 
 	fm.sigs <- syscall.SIGHUP
-	fm.log.wait(t, `msg="generation serving" generation=2 workers=2`)
-	fm.log.wait(t, `msg="generation finished" generation=1`)
+	fm.log.WaitMatch(t, `msg="generation serving" generation=2 workers=2`)
+	fm.log.WaitMatch(t, `msg="generation finished" generation=1`)
 
 	fm.set("ok", errors.New("x.yaml:3: routes: bad"))
 	fm.sigs <- syscall.SIGHUP
-	fm.log.wait(t, `msg="reload refused; .*" err="x.yaml:3: routes: bad"`)
+	fm.log.WaitMatch(t, `msg="reload refused; .*" err="x.yaml:3: routes: bad"`)
 
 	fm.set("fail", nil)
 	fm.sigs <- syscall.SIGHUP
-	fm.log.wait(t, `msg="reload abandoned; the previous generation keeps serving" generation=3 serving=2`)
-	fm.log.wait(t, `msg="generation finished" generation=3`)
+	fm.log.WaitMatch(t, `msg="reload abandoned; the previous generation keeps serving" generation=3 serving=2`)
+	fm.log.WaitMatch(t, `msg="generation finished" generation=3`)
 
 	fm.set("ok", nil)
 	fm.sigs <- syscall.SIGHUP
-	fm.log.wait(t, `msg="generation serving" generation=4`)
-	fm.log.wait(t, `msg="generation finished" generation=2`)
+	fm.log.WaitMatch(t, `msg="generation serving" generation=4`)
+	fm.log.WaitMatch(t, `msg="generation finished" generation=2`)
 	if strings.Contains(fm.log.String(), "restarting") {
 		t.Errorf("a worker was restarted during reloads; log:\n%s", fm.log)
 	}
 	fm.sigs <- syscall.SIGTERM
 	if err := fm.result(t); err != nil {
 		t.Errorf("Run = %v; want nil", err)
+	}
+	// Serving is called for generations 1, 2 and 4, each time with the
+	// port the master reserved for port 0 (the refused and the abandoned
+	// reloads serve nothing).
+	fm.mu.Lock()
+	defer fm.mu.Unlock()
+	if len(fm.serving) != 3 {
+		t.Fatalf("Serving called %d times (%q); want 3", len(fm.serving), fm.serving)
+	}
+	first := fm.serving[0]
+	if len(first) != 1 || !strings.HasPrefix(first[0], "127.0.0.1:") || first[0] == "127.0.0.1:0" {
+		t.Fatalf("Serving(%q); want the reserved 127.0.0.1:PORT", first)
+	}
+	for i, got := range fm.serving[1:] {
+		if fmt.Sprint(got) != fmt.Sprint(first) {
+			t.Errorf("Serving call %d: %q; want the same address as the first, %q", i+2, got, first)
+		}
 	}
 }
 
