@@ -85,6 +85,14 @@
 // server takes the X25519MLKEM768 key share Go's client offers, OpenSSL 3.0
 // (nginx, HAProxy) X25519, and the difference is in the CPU per handshake.
 //
+// # Ports
+//
+// No port is picked by bench and bound later by someone else: wsproxy and
+// the echo backends listen on 127.0.0.1:0 and write the port they got to
+// a file (-addr-file); nginx and HAProxy, which cannot report one, are
+// handed a socket bench listens on as descriptor 3 (nginx: NGINX=3;, as
+// across a binary upgrade; HAProxy: bind fd@3).
+//
 // # Limits and sizing
 //
 // Each process may hold at most RLIMIT_NOFILE descriptors (20,000 here), and

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // proc is a subprocess in a process group of its own, so that signals sent
@@ -25,14 +28,27 @@ type proc struct {
 }
 
 // startProc starts argv[0] with the remaining arguments in its own process
-// group. Its stdout and stderr are kept (the last few KiB) for error messages.
-func startProc(name string, argv []string, env []string) (*proc, error) {
+// group, with env (nil: this process's environment) and files as its
+// descriptors 3, 4, ... Its stdout and stderr are kept (the last few KiB)
+// for error messages.
+func startProc(name string, argv []string, env []string, files ...*os.File) (*proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = env
+	cmd.ExtraFiles = files
 	p := &proc{name: name, cmd: cmd, out: &tail{max: 4 << 10}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	// Starting made the files blocking (os.File.Fd), and the child's
+	// copies with them: a dup shares the mode. nginx accepts on inherited
+	// listeners as on its own, non-blocking ones; a worker that lost a
+	// connection to another would block in accept.
+	for _, f := range files {
+		if rc, cerr := f.SyscallConn(); cerr == nil {
+			rc.Control(func(fd uintptr) { _ = syscall.SetNonblock(int(fd), true) })
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("bench: start %s: %w", name, err)
 	}
 	go func() {
@@ -135,16 +151,99 @@ func (g *group) stop() {
 	wg.Wait()
 }
 
-// freePort returns a loopback address with a port nobody listens on now.
-// The port is free only until someone else takes it; a subprocess that then
-// fails to bind reports "port in use".
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("bench: find a free port: %w", err)
+// waitAddrFile waits until p, started with -addr-file path (wsproxy run
+// or echo, on port 0), has written the file, and returns the first listen
+// address in it; or until p exits, or ctx or timeout ends.
+func (p *proc) waitAddrFile(ctx context.Context, path string, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if addr, ok := strings.CutPrefix(line, "listen "); ok {
+					return addr, nil
+				}
+			}
+			return "", fmt.Errorf("bench: %s: no listen address in %s: %q", p.name, path, b)
+		}
+		select {
+		case <-p.done:
+			return "", p.failure()
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("bench: %s wrote no addresses to %s within %v:\n%s", p.name, path, timeout, indent(p.out.String()))
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+}
+
+// listenFile listens on a port of 127.0.0.1 the kernel picks and returns
+// the address and the listening socket as a file, for a peer that takes
+// its listener from its parent (nginx: the NGINX environment variable;
+// HAProxy: bind fd@N): neither can be told to bind port 0 and report the
+// port, and a port picked here, closed and bound later by the peer could
+// be taken meanwhile. With reusePort the socket has SO_REUSEPORT, so that
+// nginx's workers can bind listeners of their own beside it (listen ...
+// reuseport). The caller closes the file once the peer has started.
+func listenFile(reusePort bool) (string, *os.File, error) {
+	lc := net.ListenConfig{}
+	if reusePort {
+		lc.Control = func(_, _ string, c syscall.RawConn) error {
+			var err error
+			if cerr := c.Control(func(fd uintptr) { err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) }); cerr != nil {
+				return cerr
+			}
+			return err
+		}
+	}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: listen for the proxy: %w", err)
+	}
+	defer ln.Close() // the file is a dup of the socket, which stays open with it
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: listen for the proxy: %w", err)
+	}
+	return ln.Addr().String(), f, nil
+}
+
+// waitServing waits until p, handed its listening socket at addr, accepts
+// on it, or p exits, or ctx or timeout ends. The socket listened before p
+// ran, so a connect proves nothing: it queues until p accepts. A line no
+// HTTP server takes ("X") is answered (400) or the connection closed (a
+// TLS listener) once p has accepted it; a probe still queued after a
+// while is given up and another tried.
+func (p *proc) waitServing(ctx context.Context, addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.SetDeadline(time.Now().Add(500 * time.Millisecond))
+			_, err = c.Write([]byte("X\r\n\r\n"))
+			if err == nil {
+				_, err = c.Read(make([]byte, 1))
+			}
+			c.Close()
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				if p.exited() {
+					return p.failure()
+				}
+				return nil // an answer, an end of stream or a reset: p accepted
+			}
+		}
+		select {
+		case <-p.done:
+			return p.failure()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: %s does not accept on %s after %v:\n%s", p.name, addr, timeout, indent(p.out.String()))
+		}
+	}
 }
 
 // tail is an io.Writer that keeps the last max bytes written.

@@ -2,10 +2,18 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"wsproxy/internal/testutil"
 )
 
 func TestProcFailure(t *testing.T) {
@@ -22,11 +30,7 @@ func TestProcFailure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			addr, err := freePort()
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = p.waitListening(context.Background(), addr, 10*time.Second)
+			err = p.waitListening(context.Background(), testutil.RefusedAddr(t), 10*time.Second)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("waitListening = %v; want %q", err, tt.want)
 			}
@@ -50,9 +54,112 @@ func TestProcWaitListening(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	free, _ := freePort()
-	if err := p.waitListening(ctx, free, time.Minute); err != context.DeadlineExceeded {
+	if err := p.waitListening(ctx, testutil.RefusedAddr(t), time.Minute); err != context.DeadlineExceeded {
 		t.Errorf("waitListening with an expiring context = %v; want deadline exceeded", err)
+	}
+}
+
+// TestProcWaitAddrFile: the first listen address of the file the process
+// writes; the process's failure if it exits first.
+func TestProcWaitAddrFile(t *testing.T) {
+	tests := []struct {
+		name, script, want, wantErr string
+	}{
+		{"written", `echo "listen 127.0.0.1:4321" > "$F.tmp"; echo "admin 127.0.0.1:4322" >> "$F.tmp"; mv "$F.tmp" "$F"; sleep 30`, "127.0.0.1:4321", ""},
+		{"no listen line", `echo "admin 127.0.0.1:4322" > "$F"; sleep 30`, "", "no listen address"},
+		{"exits", `echo "bind: permission denied" >&2; exit 1`, "", "exited (exit status 1):\n  bind: permission denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "addrs")
+			p, err := startProc("fake", []string{"/bin/sh", "-c", tt.script}, append(os.Environ(), "F="+file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.stop(time.Second) })
+			got, err := p.waitAddrFile(context.Background(), file, testutil.Deadline)
+			if got != tt.want || (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("waitAddrFile = %q, %v; want %q, %q", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestProcWaitServing: a listener handed to a process is serving once a
+// probe is accepted and answered or closed, not when it merely connects
+// (the kernel queues connections before anyone accepts).
+func TestProcWaitServing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		accept  bool   // the test accepts and closes, as the proxy would
+		script  string // the process
+		wantErr string
+	}{
+		{"accepted", true, "sleep 30", ""},
+		{"queued only", false, "sleep 30", "does not accept"},
+		{"exited", false, `echo "nginx: [emerg] unknown directive" >&2; exit 1`, "exited (exit status 1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, f, err := listenFile(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.Close() })
+			if tc.accept {
+				ln, err := net.FileListener(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { ln.Close() })
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						c.Close()
+					}
+				}()
+			}
+			p, err := startProc("fake", []string{"/bin/sh", "-c", tc.script}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.stop(time.Second) })
+			timeout := testutil.Deadline
+			if tc.wantErr == "does not accept" {
+				timeout = time.Second // the failure this case wants
+			}
+			err = p.waitServing(context.Background(), addr, timeout)
+			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("waitServing = %v; want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestListenFileReusePort: with reusePort another SO_REUSEPORT socket can
+// listen on the same port (nginx's workers with reuseport), without it not.
+func TestListenFileReusePort(t *testing.T) {
+	for _, reuse := range []bool{false, true} {
+		t.Run(fmt.Sprint(reuse), func(t *testing.T) {
+			addr, f, err := listenFile(reuse)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			// As nginx's workers bind theirs: SO_REUSEPORT on.
+			lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+				return c.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) })
+			}}
+			ln, err := lc.Listen(context.Background(), "tcp", addr)
+			if err == nil {
+				ln.Close()
+			}
+			if (err == nil) != reuse {
+				t.Errorf("a second SO_REUSEPORT listener on %s: %v; want one only with reusePort", addr, err)
+			}
+		})
 	}
 }
 
@@ -63,32 +170,23 @@ func TestGroupStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		pids, _ := groupPIDs("/proc", p.pgid())
-		if len(pids) == 3 {
-			break
+	testutil.Eventually(t, "the forker's group", func() error {
+		if pids, _ := groupPIDs("/proc", p.pgid()); len(pids) != 3 {
+			return fmt.Errorf("group %d has %v; want the shell and two sleeps", p.pgid(), pids)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("group %d has %v; want the shell and two sleeps", p.pgid(), pids)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	g := group{grace: 200 * time.Millisecond}
 	g.add(p)
 	start := time.Now()
 	g.stop()
 	g.stop() // a second stop is harmless
-	for {
-		pids, _ := groupPIDs("/proc", p.pgid())
-		if len(pids) == 0 {
-			break
+	testutil.Eventually(t, "the group gone", func() error {
+		if pids, _ := groupPIDs("/proc", p.pgid()); len(pids) != 0 {
+			return fmt.Errorf("after stop, group %d still has %v", p.pgid(), pids)
 		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("after stop, group %d still has %v", p.pgid(), pids)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("stop took %v", el)
 	}

@@ -23,7 +23,11 @@ const servicePath = "/services/myservice"
 
 // setup is what a proxy's configuration is generated from.
 type setup struct {
-	Listen       string   // "127.0.0.1:PORT" to accept clients on
+	// Listen is the address to accept clients on: "127.0.0.1:0" for
+	// wsproxy, which writes the port it got to Dir/addrs (-addr-file);
+	// for nginx and HAProxy the address of the socket bench listens on
+	// and hands them as descriptor listenFD.
+	Listen       string
 	Backends     []string // "127.0.0.1:PORT" of each backend
 	Conns        int      // connections the scenario holds at once; sizes maxconn and worker_connections
 	Files        int      // open files each process may hold (RLIMIT_NOFILE)
@@ -42,17 +46,22 @@ type setup struct {
 	Scale bool
 }
 
+// listenFD is the descriptor of the listening socket bench hands nginx and
+// HAProxy (the first of exec.Cmd.ExtraFiles).
+const listenFD = 3
+
 // proxy is one proxy under test: its configuration file and how to start it.
 type proxy struct {
 	name   string
 	file   string // configuration file name inside setup.Dir
 	config func(s setup) string
 	argv   func(bin, file string, s setup) []string
+	env    []string // added to the environment (nginx: where its inherited listener is)
 }
 
 var proxies = map[string]proxy{
 	Wsproxy: {Wsproxy, "wsproxy.yaml", wsproxyConfig, func(bin, file string, s setup) []string {
-		argv := []string{bin, "run", "-config", file, "-log-level", "warn"}
+		argv := []string{bin, "run", "-config", file, "-log-level", "warn", "-addr-file", s.path("addrs")}
 		if s.Loops > 0 {
 			argv = append(argv, "-loops", fmt.Sprint(s.Loops))
 		}
@@ -60,13 +69,15 @@ var proxies = map[string]proxy{
 			argv = append(argv, "-workers", fmt.Sprint(s.Workers))
 		}
 		return argv
-	}},
+	}, nil},
+	// nginx takes the listener as it does across a binary upgrade: its
+	// listen directive names the socket's address.
 	Nginx: {Nginx, "nginx.conf", nginxConfig, func(bin, file string, s setup) []string {
 		return []string{bin, "-p", s.Dir, "-c", file, "-e", filepath.Join(s.Dir, "error.log")}
-	}},
+	}, []string{fmt.Sprintf("NGINX=%d;", listenFD)}},
 	HAProxy: {HAProxy, "haproxy.cfg", haproxyConfig, func(bin, file string, s setup) []string {
 		return []string{bin, "-db", "-f", file}
-	}},
+	}, nil},
 }
 
 // lookPeer finds a peer's executable, with an error that says how to
@@ -183,7 +194,8 @@ http {
 // haproxyConfig is the seed's section 4 for HAProxy: mode http, balance
 // source (HAProxy's ip_hash), timeout tunnel 1h for upgraded connections,
 // and maxconn high enough for the scenario (each connection costs HAProxy
-// two descriptors, which it checks against its file limit).
+// two descriptors, which it checks against its file limit). It listens on
+// the socket bench hands it (bind fd@listenFD).
 func haproxyConfig(s setup) string {
 	maxconn := min(s.Conns+256, maxProxied(s.Files))
 	var b strings.Builder
@@ -203,14 +215,14 @@ defaults
     timeout http-request 10s
 
 frontend ws
-    bind %s%s
+    bind fd@%d%s
     default_backend webpush
 
 backend webpush
     balance %s
     http-request set-header X-Real-IP %%[src]
     http-request replace-path %s/(.*) /\1
-`, maxconn, s.path("haproxy.pid"), maxconn, s.Listen, s.haproxyTLS(), map[bool]string{false: "source", true: "roundrobin"}[s.Scale], servicePath)
+`, maxconn, s.path("haproxy.pid"), maxconn, listenFD, s.haproxyTLS(), map[bool]string{false: "source", true: "roundrobin"}[s.Scale], servicePath)
 	for i, a := range s.Backends {
 		fmt.Fprintf(&b, "    server ws%d %s maxconn %d\n", i+1, a, maxconn)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"wsproxy/config"
+	"wsproxy/internal/testutil"
 )
 
 func testSetup(t *testing.T) setup {
@@ -42,7 +43,7 @@ func TestProxyConfigs(t *testing.T) {
 			"rewrite /services/myservice/(.*) /$1 break;", "pid " + s.path("nginx.pid") + ";",
 		}},
 		{HAProxy, []string{
-			"mode http", "maxconn 5256", "timeout tunnel 1h", "bind 127.0.0.1:18080",
+			"mode http", "maxconn 5256", "timeout tunnel 1h", "bind fd@3",
 			"balance source", `http-request replace-path /services/myservice/(.*) /\1`,
 			"server ws3 127.0.0.1:10083", "http-request set-header X-Real-IP %[src]",
 		}},
@@ -95,7 +96,7 @@ func TestPeerConfigsAccepted(t *testing.T) {
 			if err != nil {
 				t.Skipf("%s not installed", name)
 			}
-			if err := peerAccepts(bin, name, testSetup(t)); err != nil {
+			if err := peerAccepts(t, bin, name, testSetup(t)); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -103,15 +104,21 @@ func TestPeerConfigsAccepted(t *testing.T) {
 }
 
 // peerAccepts writes the configuration of peer name for s and asks the
-// peer (nginx -t, haproxy -c) whether it accepts it.
-func peerAccepts(bin, name string, s setup) error {
+// peer (nginx -t, haproxy -c), handed a listening socket as bench hands
+// it, whether it accepts it.
+func peerAccepts(t *testing.T, bin, name string, s setup) error {
 	p := proxies[name]
+	addr, ln := testutil.ListenFile(t)
+	s.Listen = addr
 	file := filepath.Join(s.Dir, p.file)
 	if err := os.WriteFile(file, []byte(p.config(s)), 0o644); err != nil {
 		return err
 	}
 	argv := append(p.argv(bin, file, s), map[string]string{Nginx: "-t", HAProxy: "-c"}[name])
-	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.ExtraFiles = []*os.File{ln} // HAProxy checks that its bind fd@3 is a socket
+	cmd.Env = append(os.Environ(), p.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s rejects the generated config: %v\n%s", name, err, out)
 	}
 	return nil

@@ -123,9 +123,9 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 		backends = []string{s.addr()}
 	case Bulk:
 		// One backend, so that direct and proxied runs are served alike.
-		backends, err = r.startEchos(ctx, &g, 1)
+		backends, err = r.startEchos(ctx, &g, dir, 1)
 	default:
-		backends, err = r.startEchos(ctx, &g, r.cfg.Backends)
+		backends, err = r.startEchos(ctx, &g, dir, r.cfg.Backends)
 	}
 	if err != nil {
 		return err
@@ -178,28 +178,28 @@ func (r *runner) conns(sc string) int {
 	return r.cfg.Conns
 }
 
-// startEchos starts n echo backends ("wsproxy echo"), one process and port
-// each, and waits until they listen.
-func (r *runner) startEchos(ctx context.Context, g *group, n int) ([]string, error) {
+// startEchos starts n echo backends ("wsproxy echo"), one process each on
+// a port it binds itself (port 0) and writes to a file in dir, and waits
+// until they listen.
+func (r *runner) startEchos(ctx context.Context, g *group, dir string, n int) ([]string, error) {
 	addrs := make([]string, n)
 	procs := make([]*proc, n)
 	for i := range n {
-		addr, err := freePort()
-		if err != nil {
-			return nil, err
-		}
 		id := fmt.Sprintf("echo-%d", i+1)
-		p, err := startProc("echo backend "+id, []string{r.cfg.Binary, "echo", "-listen", addr, "-id", id, "-loops", "1"}, nil)
+		file := filepath.Join(dir, id+".addr")
+		p, err := startProc("echo backend "+id, []string{r.cfg.Binary, "echo", "-listen", "127.0.0.1:0", "-id", id, "-loops", "1", "-addr-file", file}, nil)
 		if err != nil {
 			return nil, err
 		}
 		g.add(p)
-		addrs[i], procs[i] = addr, p
+		procs[i] = p
 	}
 	for i, p := range procs {
-		if err := p.waitListening(ctx, addrs[i], startTimeout); err != nil {
+		addr, err := p.waitAddrFile(ctx, filepath.Join(dir, fmt.Sprintf("echo-%d.addr", i+1)), startTimeout)
+		if err != nil {
 			return nil, err
 		}
+		addrs[i] = addr
 	}
 	r.backends = procs
 	return addrs, nil
@@ -207,13 +207,12 @@ func (r *runner) startEchos(ctx context.Context, g *group, n int) ([]string, err
 
 // startProxy writes the configuration of proxy name in front of backends
 // into dir, starts the proxy and waits until it listens. It returns the
-// process and the address it listens on.
+// process and the address it listens on: wsproxy binds port 0 and writes
+// the port it got to -addr-file; nginx and HAProxy are handed a socket
+// listening on a port the kernel picked (listenFile).
 func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, backends []string, conns int) (*proc, string, error) {
-	listen, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	s := setup{Listen: listen, Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
+	var err error
+	s := setup{Listen: "127.0.0.1:0", Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
 	if r.cfg.TLS {
 		if s.TLS, err = writeTLSFiles(dir, r.cfg.TLSKey); err != nil {
 			return nil, "", err
@@ -232,25 +231,42 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 		s.Workers, listeners = r.cfg.Workers, r.cfg.Workers // -workers asked for it
 	}
 	px := proxies[name]
-	text := px.config(s)
 	bin := r.cfg.Binary
+	var env []string
+	var files []*os.File
+	if name != Wsproxy {
+		if bin, err = lookPeer(name); err != nil {
+			return nil, "", err
+		}
+		addr, f, err := listenFile(s.Scale && name == Nginx)
+		if err != nil {
+			return nil, "", err
+		}
+		defer f.Close() // the proxy holds its own copy once started
+		s.Listen, files = addr, []*os.File{f}
+		env = append(os.Environ(), px.env...)
+	}
+	text := px.config(s)
 	if name == Wsproxy {
 		if _, err := config.Parse(px.file, []byte(text)); err != nil {
 			return nil, "", fmt.Errorf("bench: generated wsproxy config is invalid (a bug in bench): %w", err)
 		}
-	} else if bin, err = lookPeer(name); err != nil {
-		return nil, "", err
 	}
 	file := filepath.Join(dir, px.file)
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		return nil, "", err
 	}
-	p, err := startProc(name, px.argv(bin, file, s), nil)
+	p, err := startProc(name, px.argv(bin, file, s), env, files...)
 	if err != nil {
 		return nil, "", err
 	}
 	g.add(p)
-	if err := p.waitListening(ctx, listen, startTimeout); err != nil {
+	listen := s.Listen
+	if name == Wsproxy {
+		if listen, err = p.waitAddrFile(ctx, s.path("addrs"), startTimeout); err != nil {
+			return nil, "", err
+		}
+	} else if err := p.waitServing(ctx, listen, startTimeout); err != nil {
 		return nil, "", err
 	}
 	// With SO_REUSEPORT each worker has a listener of its own, and the

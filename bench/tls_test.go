@@ -36,7 +36,7 @@ func TestTLSConfigs(t *testing.T) {
 	for name, want := range map[string][]string{
 		Wsproxy: {`tls: {cert: "` + s.TLS.Cert + `", key: "` + s.TLS.Key + `"}`},
 		Nginx:   {"listen 127.0.0.1:18080 ssl;", "ssl_certificate " + s.TLS.Cert + ";", "ssl_certificate_key " + s.TLS.Key + ";", "ssl_protocols TLSv1.2 TLSv1.3;"},
-		HAProxy: {"bind 127.0.0.1:18080 ssl crt " + s.TLS.Both + " ssl-min-ver TLSv1.2"},
+		HAProxy: {"bind fd@3 ssl crt " + s.TLS.Both + " ssl-min-ver TLSv1.2"},
 	} {
 		got := proxies[name].config(s)
 		for _, w := range want {
@@ -57,7 +57,7 @@ func TestTLSConfigs(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		if err := peerAccepts(bin, name, s); err != nil {
+		if err := peerAccepts(t, bin, name, s); err != nil {
 			t.Error(err)
 		}
 	}
@@ -140,7 +140,7 @@ func TestTLSKeyTypes(t *testing.T) {
 			}
 			for _, name := range []string{Nginx, HAProxy} {
 				if bin, err := exec.LookPath(name); err == nil {
-					if err := peerAccepts(bin, name, s); err != nil {
+					if err := peerAccepts(t, bin, name, s); err != nil {
 						t.Error(err)
 					}
 				}
