@@ -3,10 +3,7 @@
 package e2e_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,13 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"wsproxy/config"
 	"wsproxy/core"
+	"wsproxy/internal/testutil"
 )
 
 // nodeDir is the Node project holding the Socket.IO scripts, relative to
@@ -44,35 +40,11 @@ func requireNode(t *testing.T) {
 	}
 }
 
-// proc is a Node process in a process group of its own, killed with the
-// group at the end of the test. Its stdout arrives line by line on lines;
-// its stderr is kept and logged if the test fails.
+// proc is a Node process (testutil.StartLines: its stdout line by line,
+// its group killed at the end of the test) with its stdin.
 type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string // stdout, closed at EOF
-	stderr *lockedBuffer
-	done   chan struct{} // closed when the process has been waited for
-	kill   sync.Once
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and other readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	*testutil.Proc
+	stdin io.WriteCloser
 }
 
 // startNode runs `node script args...` in nodeDir.
@@ -80,81 +52,18 @@ func startNode(t *testing.T, name, script string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command("node", append([]string{script}, args...)...)
 	cmd.Dir = nodeDir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p := &proc{name: name, cmd: cmd, lines: make(chan string, 1024), stderr: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	stdout, err := cmd.StdoutPipe()
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 4<<20)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-		cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.Kill()
-		for range p.lines { // unblock the reader so that it reaches Wait
-		}
-		<-p.done
-		if t.Failed() {
-			if s := p.stderr.String(); s != "" {
-				t.Logf("%s stderr:\n%s", name, s)
-			}
-		}
-	})
-	return p
-}
-
-// Kill ends the process and everything it started with SIGKILL, as a
-// crash would. It may be called more than once.
-func (p *proc) Kill() {
-	p.kill.Do(func() { syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) })
-}
-
-// Signal sends sig to the process group.
-func (p *proc) Signal(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {
-		t.Fatalf("signal %v to %s: %v", sig, p.name, err)
-	}
-}
-
-// errEOF is next's error when the process closed its stdout.
-var errEOF = errors.New("stdout closed")
-
-// next returns the next stdout line, errEOF when the process closed its
-// stdout, or an error at the deadline.
-func (p *proc) next(deadline time.Time) (string, error) {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	select {
-	case line, ok := <-p.lines:
-		if !ok {
-			return "", errEOF
-		}
-		return line, nil
-	case <-timer.C:
-		return "", fmt.Errorf("%s: no output line before the deadline", p.name)
-	}
+	return &proc{Proc: testutil.StartLines(t, name, cmd), stdin: stdin}
 }
 
 // send writes one command line to the process's stdin.
 func (p *proc) send(t *testing.T, line string) {
 	t.Helper()
 	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
-		t.Fatalf("%s: write %q: %v", p.name, line, err)
+		t.Fatalf("%s: write %q: %v", p.Name, line, err)
 	}
 }
 
@@ -176,17 +85,15 @@ func startServers(t *testing.T, n int) []*sioServer {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for _, s := range servers {
-		line, err := s.next(deadline)
-		if err != nil {
-			t.Fatalf("server %s did not start: %v\n%s", s.id, err, s.stderr)
-		}
 		var ready struct {
 			ID   string `json:"id"`
 			Port int    `json:"port"`
 		}
-		js, ok := strings.CutPrefix(line, "READY ")
-		if !ok || json.Unmarshal([]byte(js), &ready) != nil || ready.ID != s.id || ready.Port == 0 {
-			t.Fatalf("server %s: got %q; want READY {\"id\":%q,\"port\":N}", s.id, line, s.id)
+		if err := s.Ready(deadline, &ready); err != nil {
+			t.Fatalf("server %s did not start: %v", s.id, err)
+		}
+		if ready.ID != s.id || ready.Port == 0 {
+			t.Fatalf("server %s: got READY %+v; want READY {\"id\":%q,\"port\":N}", s.id, ready, s.id)
 		}
 		s.addr = fmt.Sprintf("127.0.0.1:%d", ready.Port)
 		t.Logf("Socket.IO server %s on %s", s.id, s.addr)
@@ -211,8 +118,7 @@ func startProxy(t *testing.T, yamlText string) string {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yamlText)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := core.New(cfg, core.Options{Logger: log})
+	srv, err := core.New(cfg, core.Options{Logger: testutil.LoggerLevel(t, slog.LevelInfo)})
 	if err != nil {
 		t.Fatalf("core.New: %v", err)
 	}
@@ -221,15 +127,6 @@ func startProxy(t *testing.T, yamlText string) string {
 	}
 	t.Cleanup(srv.Close)
 	return "http://" + srv.Addrs()[0].String()
-}
-
-// testWriter logs the proxy's lines through t; go test shows them only for
-// failed tests (or with -v).
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // event is one JSON line of node/clients.js; which fields are set depends
@@ -295,9 +192,9 @@ func (o clientOpts) args() []string {
 // readEvent returns the next JSON line of the client driver.
 func readEvent(t *testing.T, p *proc, deadline time.Time) event {
 	t.Helper()
-	line, err := p.next(deadline)
+	line, err := p.Next(deadline)
 	if err != nil {
-		t.Fatalf("clients: %v\nstderr:\n%s", err, p.stderr)
+		t.Fatalf("clients: %v\nstderr:\n%s", err, p.Out)
 	}
 	var ev event
 	if err := json.Unmarshal([]byte(line), &ev); err != nil {

@@ -62,8 +62,8 @@ upstreams:
 	}
 
 	stoppedAt := time.Now()
-	victim.Signal(t, syscall.SIGSTOP)
-	t.Cleanup(func() { syscall.Kill(-victim.cmd.Process.Pid, syscall.SIGCONT) })
+	victim.SignalGroup(t, syscall.SIGSTOP)
+	t.Cleanup(func() { syscall.Kill(-victim.Pid(), syscall.SIGCONT) })
 	got := waitHandshake(t, url, probe.Src, func(id string) bool { return id != "" && id != victim.id }, stoppedAt.Add(15*time.Second))
 	t.Logf("stopped %s (%d clients): %s's handshakes go to %s after %v",
 		victim.id, perServer[victim.id], probe.Src, got, time.Since(stoppedAt).Round(time.Millisecond))
@@ -83,7 +83,7 @@ upstreams:
 	t.Logf("while %s is stopped: per server %v", victim.id, after)
 
 	resumedAt := time.Now()
-	victim.Signal(t, syscall.SIGCONT)
+	victim.SignalGroup(t, syscall.SIGCONT)
 	waitHandshake(t, url, probe.Src, func(id string) bool { return id == victim.id }, resumedAt.Add(15*time.Second))
 	t.Logf("resumed %s: %s's handshakes are back after %v", victim.id, probe.Src, time.Since(resumedAt).Round(time.Millisecond))
 }

@@ -89,7 +89,7 @@ upstreams:
 			}
 			unknown := 0
 			for _, s := range servers {
-				unknown += strings.Count(s.stderr.String(), `"Session ID unknown"`)
+				unknown += strings.Count(s.Out.String(), `"Session ID unknown"`)
 			}
 			t.Logf("%s: the servers rejected %d requests with \"Session ID unknown\"", tt.name, unknown)
 			if unknown == 0 {

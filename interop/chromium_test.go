@@ -109,7 +109,7 @@ func TestChromium(t *testing.T) {
 			var res clientResult
 			select {
 			case res = <-tg.res:
-			case <-browser.done:
+			case <-browser.Exited():
 				t.Fatalf("chromium exited before reporting %s", tg.Name)
 			case <-deadline.C:
 				t.Fatalf("no result from chromium for %s within %v", tg.Name, hangGuard)
@@ -191,7 +191,7 @@ func startChromium(t *testing.T, chrome, page string) *proc {
 		"--user-data-dir="+profile, page)
 	p := start(t, "chromium", cmd)
 	go func() {
-		for range p.lines { // Chromium writes little to stdout; never block it
+		for range p.Lines { // Chromium writes little to stdout; never block it
 		}
 	}()
 	return p

@@ -3,23 +3,21 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 )
 
 // hangGuard bounds every wait of the tests. It only turns a hang into a
@@ -95,101 +93,20 @@ func (r *reports) wait(path string) (serverReport, bool) {
 	}
 }
 
-// proc is a program in a process group of its own, killed with the group
-// at the end of the test. Its stdout arrives line by line on lines; its
-// stderr is logged if the test fails.
-type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	lines  chan string // stdout, closed at EOF
-	stderr *lockedBuffer
-	done   chan struct{} // closed when the process has been waited for
-	kill   sync.Once
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and other readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// proc is a program run with testutil.StartLines: its stdout arrives line
+// by line, its group is killed at the end of the test and its stderr is
+// logged if the test failed.
+type proc = testutil.Proc
 
 // start runs cmd as name.
 func start(t *testing.T, name string, cmd *exec.Cmd) *proc {
 	t.Helper()
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Setpgid = true
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
 	// Python would write __pycache__ into the repository.
 	cmd.Env = append(cmd.Env, "PYTHONDONTWRITEBYTECODE=1")
-	p := &proc{name: name, cmd: cmd, lines: make(chan string, 64), stderr: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-		cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		for range p.lines { // unblock the reader so that it reaches Wait
-		}
-		<-p.done
-		if t.Failed() {
-			if s := p.stderr.String(); s != "" {
-				t.Logf("%s stderr:\n%s", name, s)
-			}
-		}
-	})
-	return p
-}
-
-// stop ends the process and everything it started with SIGKILL. It may be
-// called more than once.
-func (p *proc) stop() {
-	p.kill.Do(func() { syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) })
-}
-
-// next returns the next stdout line, or an error when the process closed
-// its stdout or at the hang guard.
-func (p *proc) next() (string, error) {
-	deadline := time.NewTimer(hangGuard)
-	defer deadline.Stop()
-	select {
-	case line, ok := <-p.lines:
-		if !ok {
-			return "", fmt.Errorf("%s exited without a line (stderr: %q)", p.name, p.stderr.String())
-		}
-		return line, nil
-	case <-deadline.C:
-		return "", fmt.Errorf("%s: no line within %v", p.name, hangGuard)
-	}
+	return testutil.StartLines(t, name, cmd)
 }
 
 // startServer runs a server script that prints READY {"port":N} and then
@@ -197,20 +114,18 @@ func (p *proc) next() (string, error) {
 func startServer(t *testing.T, name string, cmd *exec.Cmd) (string, *reports) {
 	t.Helper()
 	p := start(t, name, cmd)
-	line, err := p.next()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ready struct {
 		Port int `json:"port"`
 	}
-	js, ok := strings.CutPrefix(line, "READY ")
-	if !ok || json.Unmarshal([]byte(js), &ready) != nil || ready.Port == 0 {
-		t.Fatalf("%s: got %q; want READY {\"port\":N}", name, line)
+	if err := p.Ready(time.Now().Add(hangGuard), &ready); err != nil {
+		t.Fatal(err)
+	}
+	if ready.Port == 0 {
+		t.Fatalf("%s: got READY %+v; want READY {\"port\":N}", name, ready)
 	}
 	reps := newReports()
 	go func() {
-		for line := range p.lines {
+		for line := range p.Lines {
 			var rep serverReport
 			if err := json.Unmarshal([]byte(line), &rep); err != nil {
 				rep = serverReport{Path: "?", Error: fmt.Sprintf("unreadable line %q", line)}
@@ -225,7 +140,7 @@ func startServer(t *testing.T, name string, cmd *exec.Cmd) (string, *reports) {
 func runClient(t *testing.T, name string, cmd *exec.Cmd) clientResult {
 	t.Helper()
 	p := start(t, name, cmd)
-	line, err := p.next()
+	line, err := p.Next(time.Now().Add(hangGuard))
 	if err != nil {
 		return clientResult{Error: err.Error()}
 	}
@@ -258,8 +173,7 @@ func startProxy(t *testing.T, routes map[string]string) *proxy {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, b.String())
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := core.New(cfg, core.Options{Logger: log})
+	srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t)})
 	if err != nil {
 		t.Fatalf("core.New: %v", err)
 	}
@@ -277,15 +191,6 @@ func (p *proxy) base(scheme string) string {
 		return p.wss
 	}
 	return p.ws
-}
-
-// testWriter logs the proxy's lines through t; go test shows them only for
-// failed tests (or with -v).
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // python is Debian's interpreter, the one python3-websockets installs for:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"wsproxy/internal/testutil"
 	"wsproxy/loadtest"
 )
 
@@ -97,50 +98,16 @@ func (s *echoServer) peerCount() map[string]int {
 // for answers no real WebSocket server gives. It returns the ws:// URL.
 func rawServer(t *testing.T, fn func(c net.Conn, req *http.Request)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
+	return "ws://" + testutil.Serve(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err == nil {
+			fn(c, req)
 		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err == nil {
-					fn(c, req)
-				}
-			})
-		}
-	})
-	return "ws://" + ln.Addr().String() + "/"
+	}) + "/"
 }
 
-// refusedURL returns a URL on a loopback port that nothing listens on.
+// refusedURL returns a URL on a loopback port whose connects are refused.
 func refusedURL(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "ws://" + addr + "/"
+	return "ws://" + testutil.RefusedAddr(t) + "/"
 }

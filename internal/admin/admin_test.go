@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,19 +13,8 @@ import (
 
 	"wsproxy/config"
 	"wsproxy/core/metrics"
+	"wsproxy/internal/testutil"
 )
-
-// testLogger logs through t.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // sample is a snapshot with one of everything.
 var sample = metrics.Snapshot{
@@ -52,7 +40,7 @@ var sample = metrics.Snapshot{
 
 func startAdmin(t *testing.T, pprof bool, metrics func() metrics.Snapshot) string {
 	t.Helper()
-	s, err := Start(Config{Admin: config.Admin{Addr: "127.0.0.1:0", Pprof: pprof}, Metrics: metrics, Logger: testLogger(t)})
+	s, err := Start(Config{Admin: config.Admin{Addr: "127.0.0.1:0", Pprof: pprof}, Metrics: metrics, Logger: testutil.Logger(t)})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -62,17 +50,7 @@ func startAdmin(t *testing.T, pprof bool, metrics func() metrics.Snapshot) strin
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
+	return testutil.Get(t, &http.Client{Timeout: 10 * time.Second}, url)
 }
 
 func TestEndpoints(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"wsproxy/core/metrics"
+	"wsproxy/internal/testutil"
 )
 
 // fakeWorker serves snapshots of a counter the test moves.
@@ -58,7 +59,7 @@ func sumsOf(m metrics.Snapshot) sums {
 // keep the counters of workers that exited, gauges only live workers'.
 func TestWorkers(t *testing.T) {
 	dir := t.TempDir()
-	w := &Workers{Dir: dir, Logger: testLogger(t)}
+	w := &Workers{Dir: dir, Logger: testutil.Logger(t)}
 	check := func(step string, want sums) {
 		t.Helper()
 		if got := sumsOf(w.Snapshot()); got != want {
