@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wsproxy/internal/testutil"
 )
 
 // clientFrom returns an HTTP client whose connections come from src
@@ -203,12 +205,7 @@ routes: [{path: /engine.io/, upstream: eio}]
 }
 
 func TestBalanceRetriesRefusedServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close() // refused from now on
+	dead := testutil.RefusedAddr(t)
 	e := startEcho(t, "alive")
 	_, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
@@ -230,12 +227,7 @@ routes: [{path: /, upstream: u}]
 // request is retried on another, the cookie inserted names the server that
 // answered, so the client sticks to a live one.
 func TestBalanceCookieAfterRetry(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := testutil.RefusedAddr(t)
 	e := startEcho(t, "alive")
 	_, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
 
@@ -120,18 +119,15 @@ func runSession(t *testing.T, addr string) {
 // counted, and returns the snapshot.
 func settled(t *testing.T, srv *core.Server) metrics.Snapshot {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m := srv.Metrics()
-		cb := m.WebSocket.ClosedBy
-		if m.ConnectionsOpen == 0 && cb.Client+cb.Upstream+cb.Proxy == msTunnels {
-			return m
+	var m metrics.Snapshot
+	testutil.Eventually(t, "the counters settled", func() error {
+		m = srv.Metrics()
+		if cb := m.WebSocket.ClosedBy; m.ConnectionsOpen != 0 || cb.Client+cb.Upstream+cb.Proxy != msTunnels {
+			return fmt.Errorf("%d open, %d tunnels closed; want 0 and %d", m.ConnectionsOpen, cb.Client+cb.Upstream+cb.Proxy, msTunnels)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not settled after 10s: %+v", m)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
+	return m
 }
 
 // TestMetricsSession checks that the counters equal what a scripted session
@@ -314,28 +310,27 @@ routes:
 			tc.client(c, br)
 			c.Close()
 			var got metrics.ClosedBy
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			testutil.WaitFor(t, "the tunnel counted as closed", func() bool {
 				cb := srv.Metrics().WebSocket.ClosedBy
 				got = metrics.ClosedBy{Client: cb.Client - before.Client, Upstream: cb.Upstream - before.Upstream, Proxy: cb.Proxy - before.Proxy}
-				if got != (metrics.ClosedBy{}) || time.Now().After(deadline) {
-					before = cb
-					break
+				if got == (metrics.ClosedBy{}) {
+					return false
 				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				before = cb
+				return true
+			})
 			if got != tc.want {
 				t.Errorf("closed by %+v; want %+v", got, tc.want)
 			}
 			var last map[string]any // this tunnel's closed line, written just after the count
-			for last == nil && time.Now().Before(deadline) {
+			testutil.WaitFor(t, "the tunnel's closed line", func() bool {
 				for _, l := range logs.JSONLines(t) {
 					if l["msg"] == "websocket closed" && l["client"] == c.LocalAddr().String() {
 						last = l
 					}
 				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				return last != nil
+			})
 			code := func(dir string) string {
 				if g, ok := last[dir].(map[string]any); ok && g["close"] != nil {
 					return fmt.Sprint(g["close"])

@@ -8,7 +8,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+
+	"wsproxy/internal/testutil"
 )
 
 // nginx 1.22 is the reference of issue 10: TestDifferentialNginx sends
@@ -85,41 +89,24 @@ func startNginx(t *testing.T, backend, extra string) (dial func() (net.Conn, err
 	t.Helper()
 	bin := nginxBin(t)
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := ln.(*net.TCPListener).File()
-	ln.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	addr, ln := testutil.ListenFile(t)
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;" // workers that can write the temp directories
 	}
-	addr := ln.Addr().String()
 	conf := fmt.Sprintf(backendNginx, user, dir, backend, addr, extra)
 	cf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", cf)
-	cmd.ExtraFiles = []*os.File{f} // fd 3
+	cmd.ExtraFiles = []*os.File{ln} // fd 3
 	cmd.Env = append(os.Environ(), "NGINX=3;")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := false
-	stop = func() {
-		if done {
-			return
-		}
-		done = true
-		cmd.Process.Signal(os.Interrupt) // fast shutdown: connections closed
-		cmd.Wait()
-	}
+	p := testutil.Start(t, "nginx", cmd)
+	stop = sync.OnceFunc(func() {
+		_ = p.Cmd.Process.Signal(syscall.SIGINT) // fast shutdown: connections closed (an error: it has exited)
+		_ = p.WaitExit(t)
+	})
 	t.Cleanup(stop)
 	return func() (net.Conn, error) { return net.Dial("tcp", addr) }, stop
 }

@@ -17,6 +17,7 @@ import (
 	"wsproxy/internal/echo"
 	"wsproxy/internal/reactor"
 	"wsproxy/internal/testcert"
+	"wsproxy/internal/testutil"
 	"wsproxy/internal/tlsloop"
 	"wsproxy/internal/tlstrim"
 )
@@ -92,14 +93,12 @@ func clientInputCaps(t *testing.T, srv *Server, addr net.Addr, sweep bool) strin
 // second) must do it.
 func expectTrimmed(t *testing.T, srv *Server, addr net.Addr, when string, sweep bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	got := ""
-	for time.Now().Before(deadline) {
-		if got = clientInputCaps(t, srv, addr, sweep); got == "0 0 0" {
-			return
+	testutil.Eventually(t, when, func() error {
+		if got := clientInputCaps(t, srv, addr, sweep); got != "0 0 0" {
+			return fmt.Errorf("rawInput cap, input size, hand cap = %q; want \"0 0 0\"", got)
 		}
-	}
-	t.Fatalf("%s: rawInput cap, input size, hand cap = %q; want \"0 0 0\"", when, got)
+		return nil
+	})
 }
 
 // TestTLSTrimProxy: a wss connection through the proxy holds no crypto/tls

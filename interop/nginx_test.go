@@ -4,14 +4,14 @@ package interop
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
+
+	"wsproxy/internal/testutil"
 )
 
 // nginx is an nginx in front of the same servers as wsproxy, configured as
@@ -79,17 +79,9 @@ func startNginx(t *testing.T, routes map[string]string, cert, key string) (*ngin
 	var files []*os.File
 	var addrs []string
 	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := ln.(*net.TCPListener).File()
-		ln.Close() // f is a duplicate: the socket stays open
-		if err != nil {
-			t.Fatal(err)
-		}
+		addr, f := testutil.ListenFile(t)
 		files = append(files, f)
-		addrs = append(addrs, ln.Addr().String())
+		addrs = append(addrs, addr)
 	}
 	names := make([]string, 0, len(routes))
 	for name := range routes {
@@ -108,15 +100,7 @@ func startNginx(t *testing.T, routes map[string]string, cert, key string) (*ngin
 	cmd := exec.Command(bin, "-c", conf, "-p", dir, "-e", filepath.Join(dir, "error.log"))
 	cmd.ExtraFiles = files // descriptors 3 and 4
 	cmd.Env = append(os.Environ(), "NGINX=3;4;")
-	start(t, "nginx", cmd)
-	for _, f := range files {
-		// Starting the child made the shared sockets blocking (os.File.Fd);
-		// nginx expects its listeners non-blocking.
-		if rc, err := f.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { syscall.SetNonblock(int(fd), true) })
-		}
-		f.Close()
-	}
+	start(t, "nginx", cmd) // the listeners stay non-blocking, as nginx expects
 	t.Cleanup(func() {
 		if t.Failed() {
 			if b, err := os.ReadFile(filepath.Join(dir, "error.log")); err == nil {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wsproxy/internal/testutil"
 )
 
 // TestRun: every round probes every target with its Host and path and
@@ -25,9 +27,7 @@ func TestRun(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	dead := httptest.NewServer(http.NotFoundHandler())
-	deadAddr := dead.Listener.Addr().String()
-	dead.Close()
+	deadAddr := testutil.RefusedAddr(t)
 
 	addr := srv.Listener.Addr().String()
 	var mu sync.Mutex
@@ -46,16 +46,11 @@ func TestRun(t *testing.T) {
 		Run(targets, Check{Path: "/healthz", Interval: time.Millisecond, Timeout: 5 * time.Second}, done)
 		close(stopped)
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testutil.WaitFor(t, "two rounds of reports", func() bool {
 		mu.Lock()
-		n := len(got["gone"])
-		mu.Unlock()
-		if n >= 2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond) // polling the reports, not synchronising the prober
-	}
+		defer mu.Unlock()
+		return len(got["gone"]) >= 2
+	})
 	close(done)
 	<-stopped
 	want := map[string]bool{"up": true, "moved": true, "sick": false, "gone": false}
