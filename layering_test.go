@@ -27,6 +27,7 @@ func TestLayering(t *testing.T) {
 		"internal/asynclog": {anything},
 		"internal/sidshm":   {"core", "poller", "codec", "internal/reactor", "internal/master", "internal/admin", "bench", "loadtest", "cmd"},
 		"internal/testcert": {anything},
+		"internal/testutil": {anything}, // imported by tests only (the subtest "test-only packages")
 		"internal/timer":    {anything},
 		"examples":          {anything},
 		"e2e":               {"cmd"}, // test suites: their tests drive core and the wsproxy binary
@@ -58,6 +59,29 @@ func TestLayering(t *testing.T) {
 	allowed := map[string][]string{
 		"internal/admin": {"core/metrics"},
 	}
+	// testOnly are for tests: they take a testing.TB and fail the test
+	// instead of returning errors, and no package's own code may import
+	// them.
+	testOnly := []string{"internal/testutil", "internal/testcert"}
+	t.Run("test-only packages", func(t *testing.T) {
+		out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./...").CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list ./...: %v\n%s", err, out)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Fields(line)
+			for _, only := range testOnly {
+				if within(f[0], only) {
+					continue
+				}
+				for _, dep := range f[1:] {
+					if within(dep, only) {
+						t.Errorf("%s imports %s; want it imported by tests only", f[0], dep)
+					}
+				}
+			}
+		}
+	})
 	t.Run("every package has a row", func(t *testing.T) {
 		out, err := exec.Command("go", "list", "./...").CombinedOutput()
 		if err != nil {
