@@ -71,6 +71,11 @@ func (s *Server) Acquire() bool {
 	}
 }
 
+// Adopt counts a tunnel that is already open to s, whatever MaxConns says:
+// one handed over from another process (internal/handover). Release
+// undoes it as it undoes Acquire.
+func (s *Server) Adopt() { s.active.Add(1) }
+
 // Release undoes one successful Acquire or Pick. It panics when there is
 // nothing to release, which is always a bug in the caller's accounting.
 func (s *Server) Release() {

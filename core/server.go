@@ -99,6 +99,10 @@ type Server struct {
 	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
 
 	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
+
+	importMu   sync.Mutex  // guards importNext and detached (handover.go)
+	importNext int         // the loop the next imported tunnel goes to
+	detached   detachedSet // routes and servers of imported tunnels this configuration lacks
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream

@@ -62,9 +62,9 @@ func newFakeProxy(t *testing.T, n int) (*fakeProxy, peers) {
 				t.Fatalf("socketpair: %v", err)
 			}
 			if side == 0 {
-				tn.Client = fds[0]
+				tn.ClientFD = fds[0]
 			} else {
-				tn.Upstream = fds[0]
+				tn.UpstreamFD = fds[0]
 			}
 			mine[side] = fds[1]
 		}
@@ -92,7 +92,7 @@ func checkHeld(t *testing.T, p *fakeProxy, ps peers) {
 	t.Helper()
 	for _, tn := range p.held() {
 		m := ps[tn.Route]
-		for side, fd := range [2]int{tn.Client, tn.Upstream} {
+		for side, fd := range [2]int{tn.ClientFD, tn.UpstreamFD} {
 			msg := []byte(tn.Route + "/" + fmt.Sprint(side))
 			if _, err := unix.Write(m[side], msg); err != nil {
 				t.Fatalf("tunnel %s: write: %v", tn.Route, err)
@@ -207,9 +207,9 @@ func checkSoleOwner(t *testing.T, sink *fakeProxy, ps peers) {
 		return
 	}
 	tn := ts[0]
-	unix.Close(tn.Client)
+	unix.Close(tn.ClientFD)
 	sink.mu.Lock()
-	sink.ts[0].Client = -1
+	sink.ts[0].ClientFD = -1
 	sink.mu.Unlock()
 	m := ps[tn.Route][0]
 	unix.SetNonblock(m, false)

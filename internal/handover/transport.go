@@ -17,14 +17,14 @@ import (
 // them, passes them on, or closes them.
 type Tunnel struct {
 	State
-	Client, Upstream int
+	ClientFD, UpstreamFD int
 }
 
 // Close closes both descriptors of t (its holder's copies: the sockets live
 // on while another process holds them).
 func (t *Tunnel) Close() {
-	unix.Close(t.Client)
-	unix.Close(t.Upstream)
+	unix.Close(t.ClientFD)
+	unix.Close(t.UpstreamFD)
 }
 
 // MaxBatch is the most tunnels one message carries: two descriptors each,
@@ -104,7 +104,7 @@ func (c *Conn) sendBatch(ts []Tunnel) (int, error) {
 		}
 		b = binary.AppendUvarint(b, uint64(len(c.st)))
 		b = append(b, c.st...)
-		fds = append(fds, ts[n].Client, ts[n].Upstream)
+		fds = append(fds, ts[n].ClientFD, ts[n].UpstreamFD)
 		n++
 	}
 	b[1] = byte(n)
@@ -193,7 +193,7 @@ func decodeBatch(p []byte, fds []int) ([]Tunnel, error) {
 		}
 		p = p[size:]
 		if 2*i+1 < len(fds) {
-			t.Client, t.Upstream = fds[2*i], fds[2*i+1]
+			t.ClientFD, t.UpstreamFD = fds[2*i], fds[2*i+1]
 			ts = append(ts, t)
 		}
 	}
