@@ -125,6 +125,7 @@ func (c *conn) detach() {
 		e.flags &^= epRegistered
 		e.FD = -1
 		e.Release()
+		e.dropPipe(l) // an empty one: pending() counts what a pipe holds
 	}
 	l.srv.release(c.up.srv)
 	c.up = nil
