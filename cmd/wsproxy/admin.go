@@ -7,7 +7,9 @@ import (
 
 	"wsproxy/config"
 	"wsproxy/core"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/admin"
+	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
 )
 
@@ -30,9 +32,20 @@ func configLogger(lc config.Log, flagLevel string) *slog.Logger {
 // socket; in a process without a master, the admin listener itself, if
 // configured. A worker never serves the admin address itself. The returned
 // function stops it.
-func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (stop func(), err error) {
+//
+// A worker's snapshot adds the tunnels it received from an old worker (ho).
+func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger, ho *handover.Worker) (stop func(), err error) {
 	if dir := os.Getenv(admin.EnvDir); dir != "" {
-		s, err := admin.ServeWorker(dir, srv.Metrics, serverDrain(srv))
+		snapshot := srv.Metrics
+		if ho != nil {
+			snapshot = func() metrics.Snapshot {
+				m := srv.Metrics()
+				received, refused := ho.Counts()
+				m.Handover.Received, m.Handover.Refused = received, refused
+				return m
+			}
+		}
+		s, err := admin.ServeWorker(dir, snapshot, serverDrain(srv))
 		if err != nil {
 			log.Warn("cannot serve metrics to the master", "dir", dir, "err", err)
 			return func() {}, nil
@@ -53,7 +66,10 @@ func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (
 // workers' snapshots, and returns the workers' environment (nil: the
 // master's own). The listener keeps the address it started with across
 // reloads. The returned function stops it.
-func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, stop func(), err error) {
+//
+// The master adds the tunnels its old workers handed over and kept
+// (handed), which it learns from their answers.
+func startMasterAdmin(cfg *config.Config, log *slog.Logger, handed *master.HandoverCounts) (env []string, stop func(), err error) {
 	if cfg.Admin == nil {
 		return nil, func() {}, nil
 	}
@@ -62,7 +78,13 @@ func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, stop 
 		return nil, nil, err
 	}
 	workers := &admin.Workers{Dir: dir, Logger: log}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: workers.Snapshot, Logger: log, Drain: workers.Drain})
+	snapshot := func() metrics.Snapshot {
+		m := workers.Snapshot()
+		m.Handover.Sent += handed.Sent.Load()
+		m.Handover.Kept += handed.Kept.Load()
+		return m
+	}
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: snapshot, Logger: log, Drain: workers.Drain})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
@@ -79,4 +101,13 @@ func serverDrain(srv *core.Server) admin.DrainFunc {
 		}
 		return srv.DrainServer(upstream, server, window)
 	}
+}
+
+// tunnelsOpen sums the tunnels open on every route of m.
+func tunnelsOpen(m metrics.Snapshot) int64 {
+	var n int64
+	for _, r := range m.Routes {
+		n += r.TunnelsOpen
+	}
+	return n
 }

@@ -19,6 +19,7 @@ import (
 	"wsproxy/examples"
 	"wsproxy/internal/asynclog"
 	"wsproxy/internal/echo"
+	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
 )
 
@@ -74,7 +75,15 @@ func runCmd(args []string) error {
 		}
 		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
 		opts := core.Options{SidStore: sids, TicketSecret: w.Spec.TicketSecret}
-		return serve(cfg, *loops, log, opts, func(*core.Server) error { return w.Ready() }, hint, syscall.SIGTERM)
+		ho := &handover.Worker{Log: log}
+		w.ServeHandover(ho)
+		ready := func(srv *core.Server) error {
+			if ctl := w.Control(); ctl != nil {
+				ctl.Start() // the master sends nothing before the ready line
+			}
+			return w.Ready()
+		}
+		return serve(cfg, *loops, log, opts, ho, ready, hint, syscall.SIGTERM)
 	}
 
 	src, err := load()
@@ -108,13 +117,14 @@ func runCmd(args []string) error {
 		}()
 	}
 	if n > 1 || *asMaster {
-		env, stopAdmin, err := startMasterAdmin(src.Config, log)
+		handed := &master.HandoverCounts{}
+		env, stopAdmin, err := startMasterAdmin(src.Config, log, handed)
 		if err != nil {
 			return err
 		}
 		defer stopAdmin()
 		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env,
-			DrainLimit: core.DrainLimit})
+			DrainLimit: core.DrainLimit, Handover: handed})
 		if err != nil {
 			return err
 		}
@@ -126,7 +136,7 @@ func runCmd(args []string) error {
 		}
 		return nil
 	}
-	return serve(src.Config, *loops, log, core.Options{}, ready, hupSingle, syscall.SIGTERM, syscall.SIGINT)
+	return serve(src.Config, *loops, log, core.Options{}, nil, ready, hupSingle, syscall.SIGTERM, syscall.SIGINT)
 }
 
 // loadSource reads the configuration the flags name: a file, quick mode
@@ -157,8 +167,10 @@ func loadSource(file, listen, upstream string) (master.Source, error) {
 // for the configured drain_timeout; a second stop signal closes at once.
 // ready runs once every listener is bound; hupHint is logged on SIGHUP.
 // base holds what a worker's master hands it (core.Options.SidStore and
-// TicketSecret): zero in a process without a master.
-func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
+// TicketSecret): zero in a process without a master; ho is the worker's
+// side of the hand-over of tunnels to a new generation, nil without one.
+func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ho *handover.Worker,
+	ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, append(stop, syscall.SIGHUP, syscall.SIGUSR2)...)
 	defer signal.Stop(sig)
@@ -199,14 +211,18 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, r
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	stopAdmin, err := startProcessAdmin(cfg, srv, log)
+	if ho != nil {
+		ho.Proxy = srv
+		ho.Tunnels = func() int { return int(tunnelsOpen(srv.Metrics())) }
+	}
+	stopAdmin, err := startProcessAdmin(cfg, srv, log, ho)
 	if err != nil {
 		srv.Close()
 		return err
 	}
 	defer stopAdmin()
 	for _, a := range srv.Addrs() {
-		log.Info("listening", "addr", a.String(), "loops", cfg.Loops)
+		log.Info("listening", "addr", a.String(), "loops", cfg.Loops, "version", version)
 	}
 	if err := ready(srv); err != nil {
 		srv.Close()

@@ -35,9 +35,9 @@ type Sink interface {
 
 // Sent is what Send did.
 type Sent struct {
-	HandedOver int // tunnels the receiver took
-	Refused    int // tunnels it gave back: it was at its descriptor limit
-	Waiting    int // tunnels not at a frame boundary (or with output queued) when the window ended
+	HandedOver int `json:"handed_over"` // tunnels the receiver took
+	Refused    int `json:"refused"`     // tunnels it gave back: it was at its descriptor limit
+	Waiting    int `json:"waiting"`     // tunnels not at a frame boundary (or with output queued) when the window ended
 }
 
 // retryEvery is how long Send waits before it looks again for tunnels that

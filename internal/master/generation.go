@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wsproxy/internal/control"
+	"wsproxy/internal/handover"
 )
 
 // Restart delays of a worker slot: the first restart waits backoffMin, each
@@ -33,6 +34,7 @@ type generation struct {
 	retired bool            // told to stop; its workers are not replaced
 	drain   time.Duration   // the configuration's drain_timeout
 	all     []*worker       // every worker started, for signals and counting
+	handing int             // retired: workers whose hand-over has not answered yet (handover.go)
 }
 
 // worker is one worker process.
@@ -51,20 +53,23 @@ func (w *worker) name() string { return fmt.Sprintf("%d.%d", w.g.n, w.slot) }
 
 // event is what the watchers and timers report to Run.
 type event struct {
-	kind eventKind
-	w    *worker     // evReady, evExit
-	err  error       // evExit: the result of cmd.Wait
-	g    *generation // evRestart, evTimeout
-	slot int         // evRestart
+	kind   eventKind
+	w      *worker     // evReady, evExit, evHandedOver (the old worker)
+	err    error       // evExit: the result of cmd.Wait; evHandedOver: why it failed
+	g      *generation // evRestart, evTimeout
+	slot   int         // evRestart
+	to     *worker     // evHandedOver: the new worker
+	report handover.Report
 }
 
 type eventKind uint8
 
 const (
-	evReady   eventKind = iota // a worker wrote its ready line
-	evExit                     // a worker process ended
-	evRestart                  // a slot's restart delay is over
-	evTimeout                  // a starting generation ran out of time
+	evReady      eventKind = iota // a worker wrote its ready line
+	evExit                        // a worker process ended
+	evRestart                     // a slot's restart delay is over
+	evTimeout                     // a starting generation ran out of time
+	evHandedOver                  // an old worker answered MsgHandoverSend (or failed to)
 )
 
 // startGeneration starts the workers of a new generation for src and makes

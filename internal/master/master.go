@@ -24,9 +24,11 @@
 //	           (100ms, doubling to 10s; back to 100ms once a worker lived 30s)
 //	SIGHUP     load and validate the configuration again; a bad one is logged
 //	           and changes nothing. Otherwise start the next generation; once
-//	           all its workers are ready, send SIGTERM to the previous one,
-//	           which drains. If a new worker dies first, the reload is
-//	           abandoned and the old generation keeps serving.
+//	           all its workers are ready, each worker of the previous one
+//	           hands its plain WebSocket tunnels to a new worker
+//	           (handover.go), then gets SIGTERM and drains what it kept. If
+//	           a new worker dies first, the reload is abandoned and the old
+//	           generation keeps serving, every tunnel included.
 //	SIGUSR2    passed on to every worker: reload TLS certificates in place,
 //	           keeping every open connection
 //	SIGTERM,   send SIGTERM to every worker (workers drain), and exit once
@@ -45,6 +47,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -110,6 +113,15 @@ type Config struct {
 	// told to stop. Nil: the drain_timeout itself.
 	DrainLimit func(drainTimeout time.Duration) time.Duration
 
+	// Handover, when set, counts the tunnels old workers handed over to
+	// a new generation and kept, for the master's metrics.
+	Handover *HandoverCounts
+
+	// HandoverTimeout bounds the wait for an old worker's hand-over to a
+	// new one (handover.go); after it the old worker is told to drain.
+	// Zero: 30s.
+	HandoverTimeout time.Duration
+
 	// SidTableSize is the number of entries of the Engine.IO sid table the
 	// workers share (internal/sidshm), rounded up to a power of two; it is
 	// fixed when the first configuration with balance: sid is loaded. Zero:
@@ -158,6 +170,9 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 30 * time.Second
+	}
+	if cfg.HandoverTimeout <= 0 {
+		cfg.HandoverTimeout = defaultHandoverTimeout
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger, events: make(chan event), done: make(chan struct{}),
 		ports: make(map[string]*reservation), ticketSecret: make([]byte, 32)}
@@ -290,6 +305,8 @@ func (m *Master) onEvent(ev event) {
 		if !m.stopping && ev.g == m.cur && ev.g.workers[ev.slot] == nil {
 			m.startWorker(ev.g, ev.slot)
 		}
+	case evHandedOver:
+		m.handedOver(ev)
 	case evTimeout:
 		if ev.g == m.next {
 			m.abandon(ev.g, fmt.Errorf("not all workers ready after %s", m.cfg.ReadyTimeout))
@@ -311,8 +328,7 @@ func (m *Master) onReady(w *worker) {
 	m.prunePorts()
 	m.log.Info("generation serving", "generation", g.n, "workers", len(g.workers), "addrs", g.addrs())
 	if old != nil {
-		m.log.Info("previous generation draining", "generation", old.n)
-		m.retire(old)
+		m.handOver(old, g) // then SIGTERM: it drains what it kept
 	}
 }
 
@@ -368,12 +384,11 @@ func (m *Master) forget(g *generation) {
 	if !g.retired && !m.stopping || g.live() > 0 {
 		return
 	}
-	for i, h := range m.gens {
-		if h == g {
-			m.gens = append(m.gens[:i], m.gens[i+1:]...)
-			break
-		}
+	i := slices.Index(m.gens, g)
+	if i < 0 {
+		return // forgotten already
 	}
+	m.gens = slices.Delete(m.gens, i, i+1)
 	g.close()
 	if !m.stopping {
 		m.log.Info("generation finished", "generation", g.n)

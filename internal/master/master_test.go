@@ -15,13 +15,16 @@ import (
 	"time"
 
 	"wsproxy/config"
+	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
 )
 
 // TestMain turns the test binary into a fake worker when a master started
 // it. The Spec's Name says how the worker behaves:
 //
-//	ok     report ready, exit 0 on SIGTERM
+//	ok     report ready, hand over fakeTunnels tunnels when asked (and take
+//	       any), exit 0 on SIGTERM
+//	deaf   as ok, but never read the control channel
 //	fail   exit 3 without reporting ready
 //	slow   never report ready; exit 0 on SIGTERM
 func TestMain(m *testing.M) {
@@ -43,7 +46,11 @@ func fakeWorker() {
 	switch w.Spec.Name {
 	case "fail":
 		os.Exit(3)
-	case "ok":
+	case "ok", "deaf":
+		if w.Spec.Name == "ok" {
+			w.ServeHandover(&handover.Worker{Proxy: newFakeProxy(), Log: slog.New(slog.DiscardHandler)})
+			w.Control().Start()
+		}
 		if err := w.Ready(); err != nil {
 			os.Exit(4)
 		}
@@ -107,16 +114,20 @@ type fakeMaster struct {
 	loadErr error
 }
 
-func startMaster(t *testing.T, workers int, name string, readyTimeout time.Duration) *fakeMaster {
+func startMaster(t *testing.T, workers int, name string, readyTimeout time.Duration, opts ...func(*master.Config)) *fakeMaster {
 	t.Helper()
 	fm := &fakeMaster{sigs: make(chan os.Signal, 1), log: &logBuffer{}, done: make(chan error, 1), name: name}
-	m, err := master.New(master.Config{
+	cfg := master.Config{
 		Load:         fm.load,
 		Workers:      workers,
 		Logger:       slog.New(slog.NewTextHandler(fm.log, nil)),
 		Signals:      fm.sigs,
 		ReadyTimeout: readyTimeout,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := master.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,8 @@ type Client struct {
 	out   chan []byte // frames for the writer goroutine
 	pongs chan []byte // Pongs, which go before queued frames
 	next  uint64      // the number of the next message to send (Send, Pump)
+	every atomic.Uint64 // every every-th message is large (Size); 0: none
+	large atomic.Int64
 
 	got   atomic.Uint64 // echoes checked
 	pings atomic.Uint64
@@ -75,6 +77,7 @@ func Dial(addr, path string, id int, deadline time.Time) (*Client, error) {
 		}
 	}
 	cl := &Client{id: id, c: c, br: br, ev: make(chan struct{}), quit: make(chan struct{}), out: make(chan []byte, 16), pongs: make(chan []byte, 16)}
+	cl.SetLarge(16, 128<<10)
 	go cl.read()
 	go cl.writer()
 	return cl, nil
@@ -126,12 +129,20 @@ func (cl *Client) Err() error {
 }
 
 // Size is the payload of message n: every 16th is 128 KiB (the proxy
-// splices those), the others a few bytes, different per client.
+// splices those) unless SetLarge says otherwise, the others a few bytes,
+// different per client.
 func (cl *Client) Size(n uint64) int {
-	if n%16 == 15 {
-		return 128 << 10
+	if every := cl.every.Load(); every > 0 && n%every == every-1 {
+		return int(cl.large.Load())
 	}
 	return 8 + cl.id%64
+}
+
+// SetLarge makes every every-th message size bytes long (0: none). Call it
+// before the first message.
+func (cl *Client) SetLarge(every uint64, size int) {
+	cl.every.Store(every)
+	cl.large.Store(int64(size))
 }
 
 // message builds message n: its number, then filler that depends on it.

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"wsproxy/internal/wsseq"
+)
+
+// buildVersion builds the wsproxy command with main.version set to v.
+func buildVersion(t *testing.T, dir, v string) string {
+	t.Helper()
+	out := filepath.Join(dir, "wsproxy-"+v)
+	if b, err := exec.Command("go", "build", "-ldflags", "-X main.version="+v, "-o", out, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return out
+}
+
+// TestUpgradeHandsTunnelsOver is issue 12's proof, at test size: tunnels
+// sending numbered messages through a master with two workers, a binary
+// upgrade (another build at the master's path, then SIGHUP), with
+// drain_timeout: 3s. Every tunnel moves to the new generation: none is
+// closed, no message is lost, repeated or reordered, messages left open
+// across the upgrade (one frame before, the rest after) complete, and the
+// new workers' Pings reach every client. The master's metrics count them.
+func TestUpgradeHandsTunnelsOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command twice and runs a thousand tunnels")
+	}
+	const n = 1000
+	dir := t.TempDir()
+	v1, v2 := buildVersion(t, dir, "v1"), buildVersion(t, dir, "v2")
+	path := filepath.Join(dir, "wsproxy")
+	if err := os.Link(v1, path); err != nil {
+		t.Fatal(err)
+	}
+	backend := startEcho(t)
+	cfg := filepath.Join(dir, "wsproxy.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: [{addr: "127.0.0.1:0"}]
+workers: 2
+loops: 1
+drain_timeout: 3s
+admin: {addr: "127.0.0.1:0"}
+routes:
+  - path: /
+    upstream: %q
+    websocket: {ping: {interval: 1s, timeout: 10s, peers: client}}
+`, backend)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcAt(t, path, "run", "-config", cfg)
+	addr := p.waitLog(t, `msg="generation serving" generation=1 workers=2 addrs=(\S+)`)[1]
+	adminAddr := p.waitLog(t, `msg="admin listening" addr=(\S+)`)[1]
+	p.waitLog(t, `msg=listening .*version=v1`)
+
+	end := time.Now().Add(2 * time.Minute) // hang guard for every connection
+	clients := make([]*wsseq.Client, n)
+	for i := range clients {
+		cl, err := wsseq.Dial(addr, "/", i, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		clients[i] = cl
+		switch {
+		case i%100 == 0: // a few send 128 KiB messages too
+		case i%10 == 5: // these leave a message open across the upgrade
+			cl.SetLarge(0, 0)
+			if err := cl.OpenFragment(deadline); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		default:
+			cl.SetLarge(0, 0)
+		}
+		cl.Pump(1, 200*time.Millisecond)
+	}
+	for _, cl := range clients {
+		if err := cl.Wait(min(cl.Sent(), 1), deadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The upgrade: another build at the master's path, then SIGHUP.
+	if err := os.Rename(v2, path); err != nil {
+		t.Fatal(err)
+	}
+	p.signal(t, syscall.SIGHUP)
+	p.waitLog(t, `msg="generation serving" generation=2`)
+	p.waitLog(t, `msg="generation finished" generation=1`)
+	handed, kept := 0, 0
+	for _, m := range regexp.MustCompile(`msg="tunnels handed over" worker=1\.\d to=\S+ handed_over=(\d+) kept=(\d+)`).
+		FindAllStringSubmatch(p.out.String(), -1) {
+		h, _ := strconv.Atoi(m[1])
+		k, _ := strconv.Atoi(m[2])
+		handed, kept = handed+h, kept+k
+	}
+	if handed != n || kept != 0 {
+		t.Errorf("master's log: %d tunnels handed over, %d kept; want %d, 0", handed, kept, n)
+	}
+	if out := p.out.String(); !regexp.MustCompile(`msg=listening worker=2\.\d .*version=v2`).MatchString(out) {
+		t.Errorf("the new generation does not run the new build (version=v2)")
+	}
+
+	// Every tunnel goes on in the new generation.
+	pings := make([]uint64, n)
+	echoes := make([]uint64, n)
+	for i, cl := range clients {
+		pings[i], echoes[i] = cl.Pings(), cl.Echoed()+3
+	}
+	for i, cl := range clients {
+		if i%10 == 5 {
+			if err := cl.CloseFragment(deadline); err != nil {
+				t.Fatal(err)
+			}
+			cl.Pump(1, 200*time.Millisecond)
+		}
+	}
+	for i, cl := range clients {
+		if err := cl.Wait(echoes[i], deadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, cl := range clients {
+		if err := cl.Stop(deadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, cl := range clients {
+		if err := cl.WaitPings(pings[i]+1, deadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, series := range []struct {
+		name string
+		want int
+	}{
+		{"wsproxy_tunnels_handed_over_total", n},
+		{"wsproxy_tunnels_received_total", n},
+		{"wsproxy_tunnels_handover_kept_total", 0},
+		{"wsproxy_tunnels_handover_refused_total", 0},
+		{fmt.Sprintf(`wsproxy_websocket_tunnels_open{route="/",upstream=%q}`, backend), n},
+		{`wsproxy_websocket_tunnels_closed_total{closed_by="client"}`, 0},
+		{`wsproxy_websocket_tunnels_closed_total{closed_by="upstream"}`, 0},
+		{`wsproxy_websocket_tunnels_closed_total{closed_by="proxy"}`, 0},
+	} {
+		wantSeries(t, adminAddr, regexp.QuoteMeta(series.name), float64(series.want))
+	}
+}
+
+// startProcAt is startProc for the binary at path.
+func startProcAt(t *testing.T, path string, args ...string) *proc {
+	t.Helper()
+	saved := binary
+	binary = path
+	defer func() { binary = saved }()
+	return startProc(t, args...)
+}
+
