@@ -165,4 +165,3 @@ func startProcAt(t *testing.T, path string, args ...string) *proc {
 	defer func() { binary = saved }()
 	return startProc(t, args...)
 }
-

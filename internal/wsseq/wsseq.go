@@ -26,9 +26,9 @@ type Client struct {
 	id    int
 	c     net.Conn
 	br    *bufio.Reader
-	out   chan []byte // frames for the writer goroutine
-	pongs chan []byte // Pongs, which go before queued frames
-	next  uint64      // the number of the next message to send (Send, Pump)
+	out   chan []byte   // frames for the writer goroutine
+	pongs chan []byte   // Pongs, which go before queued frames
+	next  uint64        // the number of the next message to send (Send, Pump)
 	every atomic.Uint64 // every every-th message is large (Size); 0: none
 	large atomic.Int64
 
