@@ -1,16 +1,20 @@
 package main
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"wsproxy/internal/testcert"
 	"wsproxy/internal/wsseq"
 )
 
@@ -164,4 +168,93 @@ func startProcAt(t *testing.T, path string, args ...string) *proc {
 	binary = path
 	defer func() { binary = saved }()
 	return startProc(t, args...)
+}
+
+// TestUpgradeKeepsTLSTunnels: a wss tunnel cannot move (crypto/tls's state
+// cannot be exported), so it stays in the old worker, which keeps relaying
+// it until drain_timeout and then closes it with Close 1001; the plain
+// tunnels beside it move. The time from SIGHUP to the Close is logged.
+func TestUpgradeKeepsTLSTunnels(t *testing.T) {
+	const n = 20
+	dir := t.TempDir()
+	cert, key := testcert.Write(t, dir, "ws", testcert.Spec{Names: []string{"ws.example.com"}})
+	backend := startEcho(t)
+	cfg := filepath.Join(dir, "wsproxy.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: [{addr: "127.0.0.1:0"}, {addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
+workers: 2
+loops: 1
+drain_timeout: 3s
+routes: [{path: /, upstream: %q}]
+`, cert, key, backend)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, "run", "-config", cfg)
+	m := p.waitLog(t, `msg="generation serving" generation=1 workers=2 addrs=(\S+),(\S+)`)
+	end := time.Now().Add(time.Minute)
+	var plain, secure []*wsseq.Client
+	for i := range n {
+		cl, err := wsseq.Dial(m[1], "/", i, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		plain = append(plain, cl)
+		c, err := tls.Dial("tcp", m[2], &tls.Config{RootCAs: testcert.Roots(), ServerName: "ws.example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl, err = wsseq.Open(c, "/", n+i, end); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		secure = append(secure, cl)
+	}
+	for _, cl := range append(append([]*wsseq.Client(nil), plain...), secure...) {
+		cl.SetLarge(0, 0)
+		if err := cl.Send(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Wait(1, deadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	start := time.Now()
+	p.signal(t, syscall.SIGHUP)
+	p.waitLog(t, `msg="previous generation draining" generation=1`)
+	handed, kept := 0, 0
+	for _, m := range regexp.MustCompile(`msg="tunnels handed over" worker=1\.\d to=\S+ handed_over=(\d+) kept=(\d+)`).
+		FindAllStringSubmatch(p.out.String(), -1) {
+		h, _ := strconv.Atoi(m[1])
+		k, _ := strconv.Atoi(m[2])
+		handed, kept = handed+h, kept+k
+	}
+	if handed != n || kept != n {
+		t.Errorf("master's log: %d tunnels handed over, %d kept; want %d, %d (the wss ones)", handed, kept, n, n)
+	}
+	for _, cl := range append(append([]*wsseq.Client(nil), plain...), secure...) {
+		if err := cl.Send(1); err != nil { // the wss ones through the old worker
+			t.Fatal(err)
+		}
+		if err := cl.Wait(2, deadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last time.Duration
+	for _, cl := range secure {
+		err := cl.Wait(3, deadline) // nothing more comes: the Close does
+		if !errors.Is(err, wsseq.ErrClosed) || !strings.Contains(err.Error(), ": 03e9") {
+			t.Fatalf("wss tunnel: got %v; want a Close 1001 at the end of the drain", err)
+		}
+		last = max(last, time.Since(start))
+	}
+	t.Logf("the %d wss tunnels were closed (1001) within %s of SIGHUP, with drain_timeout 3s", n, last.Round(100*time.Millisecond))
+	for _, cl := range plain {
+		if err := cl.Send(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Wait(3, deadline); err != nil {
+			t.Fatalf("plain tunnel after the drain: %v", err)
+		}
+	}
 }

@@ -295,3 +295,25 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 	})
 }
+
+// TestRoom: every descriptor the process opens is one fewer for tunnels.
+func TestRoom(t *testing.T) {
+	before := Room(0)
+	var fds [10][2]int
+	for i := range fds {
+		if err := unix.Pipe2(fds[i][:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := Room(0)
+	for i := range fds {
+		unix.Close(fds[i][0])
+		unix.Close(fds[i][1])
+	}
+	if before-after != 20 {
+		t.Fatalf("Room: %d before opening 20 descriptors, %d after; want 20 fewer", before, after)
+	}
+	if got := Room(100); got != Room(0)-100 {
+		t.Fatalf("Room(100): got %d; want Room(0) - 100 = %d", got, Room(0)-100)
+	}
+}

@@ -49,10 +49,16 @@ type Client struct {
 // Dial opens a tunnel to path through the proxy at addr; deadline bounds
 // the whole life of the connection, as a hang guard.
 func Dial(addr, path string, id int, deadline time.Time) (*Client, error) {
-	c, err := net.Dial("tcp", addr)
+	c, err := net.DialTimeout("tcp", addr, time.Until(deadline))
 	if err != nil {
 		return nil, err
 	}
+	return Open(c, path, id, deadline)
+}
+
+// Open is Dial over c, a connection to the proxy already made (a
+// *tls.Conn for wss://). The Client owns c.
+func Open(c net.Conn, path string, id int, deadline time.Time) (*Client, error) {
 	c.SetDeadline(deadline)
 	req := "GET " + path + " HTTP/1.1\r\nHost: wsseq\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
