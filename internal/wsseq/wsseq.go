@@ -32,6 +32,9 @@ type Client struct {
 	every atomic.Uint64 // every every-th message is large (Size); 0: none
 	large atomic.Int64
 
+	sentAt [64]atomic.Int64 // unix nanos message n was queued, at n%64
+	maxRTT atomic.Int64     // the longest time from queueing a message to its echo
+
 	got   atomic.Uint64 // echoes checked
 	pings atomic.Uint64
 	frags atomic.Uint64 // fragments echoed (OpenFragment, CloseFragment)
@@ -125,6 +128,10 @@ func (cl *Client) Sent() uint64   { return atomic.LoadUint64(&cl.next) }
 func (cl *Client) Echoed() uint64 { return cl.got.Load() }
 func (cl *Client) Pings() uint64  { return cl.pings.Load() }
 
+// MaxRTT is the longest time a message took to come back (exact while at
+// most 64 are outstanding).
+func (cl *Client) MaxRTT() time.Duration { return time.Duration(cl.maxRTT.Load()) }
+
 // Err is the first error the client saw: a read or check that failed, a
 // Close frame.
 func (cl *Client) Err() error {
@@ -192,6 +199,7 @@ func (h *headerBuf) Write(p []byte) (int, error) { *h = append(*h, p...); return
 // Send sends the next n messages.
 func (cl *Client) Send(n int) error {
 	for range n {
+		cl.sentAt[cl.next%64].Store(time.Now().UnixNano())
 		if err := cl.write(ws.OpBinary, true, cl.message(cl.next)); err != nil {
 			return err
 		}
@@ -320,6 +328,9 @@ func (cl *Client) read() {
 				}
 				cl.fail(fmt.Errorf("wsseq: client %d: got message %d (%d bytes); want message %d (%d bytes)", cl.id, n, len(p), want, len(exp)))
 				return
+			}
+			if rtt := time.Now().UnixNano() - cl.sentAt[want%64].Load(); rtt > cl.maxRTT.Load() {
+				cl.maxRTT.Store(rtt) // only the reader writes it
 			}
 			cl.got.Add(1)
 		}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"wsproxy/internal/wsseq"
+)
+
+// reloadStep is one change of TestMeasureReloads: a configuration (from
+// reloadConfig) or, with upgrade, another build at the master's path.
+type reloadStep struct {
+	what    string
+	cfg     reloadConfig
+	upgrade bool
+}
+
+// reloadConfig is what the steps change.
+type reloadConfig struct {
+	workers      int
+	extraRoute   bool
+	servers      []string // the upstream's servers, by index into the backends
+	idle         string
+	maxConns     int
+	pingInterval string
+}
+
+func (c reloadConfig) text(backends []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen: [{addr: \"127.0.0.1:0\"}]\nworkers: %d\nloops: 1\ndrain_timeout: 3s\nlog: {sample: 0}\n", c.workers)
+	fmt.Fprintf(&b, "timeouts: {idle: %s}\n", c.idle)
+	if c.maxConns > 0 {
+		fmt.Fprintf(&b, "limits: {max_conns: %d}\n", c.maxConns)
+	}
+	b.WriteString("upstreams:\n  echo:\n    servers:\n")
+	for _, s := range c.servers {
+		i, _ := strconv.Atoi(s)
+		fmt.Fprintf(&b, "      - {addr: %q}\n", backends[i])
+	}
+	b.WriteString("routes:\n")
+	if c.extraRoute {
+		b.WriteString("  - {path: /extra/, upstream: echo}\n")
+	}
+	fmt.Fprintf(&b, "  - path: /\n    upstream: echo\n    websocket: {ping: {interval: %s, timeout: 10s, peers: client}}\n", c.pingInterval)
+	return b.String()
+}
+
+// TestMeasureReloads is issue 12's proof at full size, run by hand:
+// WSPROXY_MEASURE_RELOADS=1 (WSPROXY_MEASURE_CONNS, default 3,000 tunnels)
+// sends a numbered message a second on every tunnel through a master with
+// two workers while it goes through ten reloads (routes added and
+// removed, servers added and removed, timeouts, limits, pings, the number
+// of workers) and one binary upgrade, drain_timeout 3s, and reports what
+// moved, what closed and the longest round trip.
+func TestMeasureReloads(t *testing.T) {
+	if os.Getenv("WSPROXY_MEASURE_RELOADS") != "1" {
+		t.Skip("set WSPROXY_MEASURE_RELOADS=1 to measure")
+	}
+	n := envInt("WSPROXY_MEASURE_CONNS", 3000)
+	dir := t.TempDir()
+	v1, v2 := buildVersion(t, dir, "v1"), buildVersion(t, dir, "v2")
+	path := filepath.Join(dir, "wsproxy")
+	if err := os.Link(v1, path); err != nil {
+		t.Fatal(err)
+	}
+	backends := []string{startEcho(t), startEcho(t)}
+	c := reloadConfig{workers: 2, servers: []string{"0"}, idle: "60s", pingInterval: "1s"}
+	steps := []reloadStep{}
+	add := func(what string, f func(*reloadConfig)) {
+		f(&c)
+		steps = append(steps, reloadStep{what: what, cfg: c})
+	}
+	add("route added", func(c *reloadConfig) { c.extraRoute = true })
+	add("idle timeout 120s", func(c *reloadConfig) { c.idle = "120s" })
+	add("server added", func(c *reloadConfig) { c.servers = []string{"0", "1"} })
+	add("route removed", func(c *reloadConfig) { c.extraRoute = false })
+	add("max_conns 50000", func(c *reloadConfig) { c.maxConns = 50000 })
+	add("first server removed", func(c *reloadConfig) { c.servers = []string{"1"} })
+	add("first server back", func(c *reloadConfig) { c.servers = []string{"1", "0"} })
+	add("ping interval 2s", func(c *reloadConfig) { c.pingInterval = "2s" })
+	add("3 workers", func(c *reloadConfig) { c.workers = 3 })
+	add("2 workers", func(c *reloadConfig) { c.workers = 2 })
+	steps = append(steps, reloadStep{what: "binary upgrade", cfg: c, upgrade: true})
+
+	cfg := filepath.Join(dir, "wsproxy.yaml")
+	write := func(rc reloadConfig) {
+		if err := os.WriteFile(cfg, []byte(rc.text(backends)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(reloadConfig{workers: 2, servers: []string{"0"}, idle: "60s", pingInterval: "1s"})
+	p := startProcAt(t, path, "run", "-config", cfg)
+	p.waitLog(t, `msg="generation serving" generation=1 workers=2 addrs=(\S+)`)
+	addr := regexp.MustCompile(`msg="generation serving" generation=1 workers=2 addrs=(\S+)`).FindStringSubmatch(p.out.String())[1]
+
+	end := time.Now().Add(30 * time.Minute)
+	clients := make([]*wsseq.Client, n)
+	for i := range clients {
+		cl, err := wsseq.Dial(addr, "/", i, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		cl.SetLarge(0, 0)
+		cl.Pump(1, time.Second)
+		clients[i] = cl
+	}
+	for _, cl := range clients {
+		if err := cl.Wait(1, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("RESULT %d tunnels open, each sending a numbered message a second", n)
+
+	lines := regexp.MustCompile(`msg="tunnels handed over" worker=(\d+)\.\d to=\S+ handed_over=(\d+) kept=(\d+) refused=(\d+) waiting=(\d+) took=(\S+)`)
+	for i, st := range steps {
+		gen := i + 1
+		if st.upgrade {
+			if err := os.Rename(v2, path); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			write(st.cfg)
+		}
+		start := time.Now()
+		p.signal(t, syscall.SIGHUP)
+		p.waitLog(t, fmt.Sprintf(`msg="generation finished" generation=%d\b`, gen))
+		took := time.Since(start)
+		var handed, kept, refused, waiting int
+		var longest string
+		for _, m := range lines.FindAllStringSubmatch(p.out.String(), -1) {
+			if m[1] != strconv.Itoa(gen) {
+				continue
+			}
+			h, _ := strconv.Atoi(m[2])
+			k, _ := strconv.Atoi(m[3])
+			r, _ := strconv.Atoi(m[4])
+			w, _ := strconv.Atoi(m[5])
+			handed, kept, refused, waiting = handed+h, kept+k, refused+r, waiting+w
+			if longest == "" || parseDur(m[6]) > parseDur(longest) {
+				longest = m[6]
+			}
+		}
+		errs := 0
+		for _, cl := range clients {
+			if cl.Err() != nil {
+				errs++
+			}
+		}
+		t.Logf("RESULT reload %2d (%-20s): handed_over=%d kept=%d refused=%d waiting=%d longest_worker=%s old_generation_gone_after=%s clients_failed=%d",
+			gen, st.what, handed, kept, refused, waiting, longest, took.Round(10*time.Millisecond), errs)
+		time.Sleep(3 * time.Second) // traffic between reloads (pacing, not synchronisation)
+	}
+
+	var sent, echoed uint64
+	var maxRTT time.Duration
+	failed := 0
+	for _, cl := range clients {
+		if err := cl.Stop(time.Minute); err != nil {
+			failed++
+			if failed <= 5 {
+				t.Errorf("client: %v", err)
+			}
+		}
+		sent, echoed = sent+cl.Sent(), echoed+cl.Echoed()
+		maxRTT = max(maxRTT, cl.MaxRTT())
+	}
+	pings := make([]uint64, n)
+	for i, cl := range clients {
+		pings[i] = cl.Pings()
+	}
+	pinged := 0
+	for i, cl := range clients {
+		if cl.WaitPings(pings[i]+1, time.Minute) == nil {
+			pinged++
+		}
+	}
+	t.Logf("RESULT %d tunnels: %d failed (Close, error or a message lost, repeated or reordered); messages sent %d, echoed in order %d; longest round trip %s; %d answered a Ping after the last reload",
+		n, failed, sent, echoed, maxRTT.Round(time.Millisecond), pinged)
+	if out := p.out.String(); strings.Contains(out, "level=ERROR") {
+		t.Logf("errors in the log:\n%s", grepLines(out, "level=ERROR"))
+	}
+}
+
+func parseDur(s string) time.Duration {
+	d, _ := time.ParseDuration(s)
+	return d
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
