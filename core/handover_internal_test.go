@@ -14,6 +14,7 @@ import (
 	"wsproxy/codec"
 	"wsproxy/config"
 	"wsproxy/internal/handover"
+	"wsproxy/internal/tlsloop"
 )
 
 func TestHandoverCheck(t *testing.T) {
@@ -27,8 +28,8 @@ func TestHandoverCheck(t *testing.T) {
 		{"HTTP between requests", func(c *conn) { c.st = stHead }, hoStays},
 		{"HTTP request in flight", func(c *conn) { c.st = stWait }, hoStays},
 		{"handshake in flight", func(c *conn) { c.st, c.flags = stWait, cfUpgrade }, hoLater},
-		{"TLS client", func(c *conn) { c.cl.tls = &tlsConn{} }, hoStays},
-		{"TLS upstream", func(c *conn) { c.up.tls = &tlsConn{} }, hoStays},
+		{"TLS client", func(c *conn) { c.cl.tls = &tlsloop.Conn{} }, hoStays},
+		{"TLS upstream", func(c *conn) { c.up.tls = &tlsloop.Conn{} }, hoStays},
 		{"going away", func(c *conn) { c.flags |= cfGoingAway }, hoStays},
 		{"a Close passed", func(c *conn) { c.obs.code[1] = 1000 }, hoStays},
 		{"Close pending", func(c *conn) { c.dir[1].flags |= dsClosePending }, hoStays},
