@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -78,7 +79,16 @@ func NewConn(f *os.File) (*Conn, error) {
 // Pair returns the two ends of a new SOCK_SEQPACKET socketpair, as the
 // master makes one for each pair of old and new worker, and tests do.
 func Pair() (*os.File, *os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	// Close-on-exec set under ForkLock, as package net does where
+	// SOCK_CLOEXEC does not exist: no child started meanwhile inherits an
+	// end (which would keep the other from seeing it close).
+	syscall.ForkLock.RLock()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET, 0)
+	if err == nil {
+		unix.CloseOnExec(fds[0])
+		unix.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, nil, os.NewSyscallError("socketpair", err)
 	}

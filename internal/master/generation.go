@@ -35,6 +35,7 @@ type generation struct {
 	drain   time.Duration   // the configuration's drain_timeout
 	all     []*worker       // every worker started, for signals and counting
 	handing int             // retired: workers whose hand-over has not answered yet (handover.go)
+	exe     exeID           // the binary its workers were started from
 }
 
 // worker is one worker process.
@@ -90,6 +91,7 @@ func (m *Master) startGeneration(src Source) error {
 	g := &generation{n: m.last, spec: spec, file: file,
 		workers: make([]*worker, spec.Workers), backoff: make([]time.Duration, spec.Workers),
 		drain: time.Duration(src.Config.DrainTimeout)}
+	g.exe, _ = statExe(m.cfg.Path) // a binary that cannot be read fails to start below
 	m.gens = append(m.gens, g)
 	m.next = g
 	m.log.Info("starting workers", "generation", g.n, "workers", spec.Workers, "config", src.Name)

@@ -165,3 +165,31 @@ func (m *Master) stopRetired(g *generation) {
 	}
 	m.forget(g)
 }
+
+// exeID tells one binary file from another at the same path: a binary
+// replaced on disk (renamed over, or rewritten) has another.
+type exeID struct {
+	dev, ino    uint64
+	size, mtime int64
+}
+
+func statExe(path string) (exeID, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return exeID{}, err
+	}
+	id := exeID{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id.dev, id.ino = uint64(st.Dev), uint64(st.Ino)
+	}
+	return id, nil
+}
+
+// binaryChanged reports whether the binary at the master's path is not
+// the one the serving generation runs: a reload must then start a new
+// generation (an upgrade), whatever the configuration says, and its
+// workers hand their tunnels over.
+func (m *Master) binaryChanged() bool {
+	id, err := statExe(m.cfg.Path)
+	return err == nil && m.cur != nil && id != m.cur.exe
+}

@@ -1,6 +1,10 @@
 package master_test
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -81,4 +85,43 @@ func TestMasterHandover(t *testing.T) {
 		fm.log.wait(t, `msg="hand-over failed; the old worker drains what it has" worker=`+w+` to=3\.[01] .* err="new worker: .*context deadline exceeded"`)
 	}
 	fm.log.wait(t, `msg="generation finished" generation=2`)
+}
+
+// TestMasterSeesNewBinary: a reload says when the binary at the master's
+// path is not the one the serving generation runs (an upgrade), and only
+// then.
+func TestMasterSeesNewBinary(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wsproxy")
+	copyFile(t, self, path)
+	fm := startMaster(t, 1, "ok", 0, func(c *master.Config) { c.Path = path })
+	fm.log.wait(t, `msg="generation serving" generation=1`)
+
+	fm.sigs <- syscall.SIGHUP
+	fm.log.wait(t, `msg="generation finished" generation=1`)
+	if strings.Contains(fm.log.String(), "binary replaced") {
+		t.Fatalf("a reload with the same binary says it was replaced:\n%s", fm.log)
+	}
+	copyFile(t, self, path+".new")
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+	fm.sigs <- syscall.SIGHUP
+	fm.log.wait(t, `msg="binary replaced: the new generation runs it \(upgrade\)" path=`+regexp.QuoteMeta(path))
+	fm.log.wait(t, `msg="generation finished" generation=2`)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
 }

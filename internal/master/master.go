@@ -254,6 +254,9 @@ func (m *Master) reload() {
 		m.retire(g)
 		m.next = nil
 	}
+	if m.binaryChanged() {
+		m.log.Info("binary replaced: the new generation runs it (upgrade)", "path", m.cfg.Path)
+	}
 	if err := m.startGeneration(src); err != nil {
 		m.log.Error("reload failed; the workers keep serving the previous configuration", "err", err)
 	}
