@@ -78,7 +78,10 @@ type State struct {
 	Policy Policy
 }
 
-// Dir is the relay's state of one direction at a frame boundary.
+// Dir is the relay's state of one direction at a frame boundary. The
+// proxy checks no UTF-8 in text messages (only in Close reasons, and a
+// Close frame passing is never at a boundary), so none travels; nor does
+// the frame scanner's, which is empty at a boundary.
 type Dir struct {
 	// Fragmented says that a data message is under way: the next data
 	// frame must be a continuation.

@@ -59,8 +59,9 @@ func (p *fakeProxy) StopAccepting() {}
 // TestMasterHandover: once a new generation is ready, each old worker is
 // asked to hand its tunnels to a new one; the master logs what each
 // handed over, counts it, and only then tells the old generation to
-// drain. A new generation that does not answer (a build without the
-// hand-over) delays the drain by the hand-over timeout, no more.
+// drain. A new generation that fails before it is ready is handed
+// nothing. One that does not answer (a build without the hand-over)
+// delays the drain by the hand-over timeout, no more.
 func TestMasterHandover(t *testing.T) {
 	counts := &master.HandoverCounts{}
 	fm := startMaster(t, 2, "ok", 0, func(c *master.Config) {
@@ -79,10 +80,20 @@ func TestMasterHandover(t *testing.T) {
 		t.Errorf("tunnels handed over: got %d; want %d", got, 2*fakeTunnels)
 	}
 
+	// A generation that fails before it is ready takes nothing: the
+	// serving one keeps every tunnel.
+	fm.set("fail", nil)
+	fm.sigs <- syscall.SIGHUP
+	fm.log.wait(t, `msg="reload abandoned; the previous generation keeps serving" generation=3 serving=2`)
+	fm.log.wait(t, `msg="generation finished" generation=3`)
+	if strings.Contains(fm.log.String(), `msg="previous generation handing its tunnels over" generation=2`) {
+		t.Fatalf("a generation that never got ready was handed tunnels:\n%s", fm.log)
+	}
+
 	fm.set("deaf", nil)
 	fm.sigs <- syscall.SIGHUP
 	for _, w := range []string{"2.0", "2.1"} {
-		fm.log.wait(t, `msg="hand-over failed; the old worker drains what it has" worker=`+w+` to=3\.[01] .* err="new worker: .*context deadline exceeded"`)
+		fm.log.wait(t, `msg="hand-over failed; the old worker drains what it has" worker=`+w+` to=4\.[01] .* err="new worker: .*context deadline exceeded"`)
 	}
 	fm.log.wait(t, `msg="generation finished" generation=2`)
 }
