@@ -25,6 +25,7 @@ func TestLayering(t *testing.T) {
 		"core/metrics":      {anything}, // plain data: core fills it, admin reads it
 		"internal/admin":    {"core", "internal/master", "poller", "codec", "balance", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 		"internal/asynclog": {anything},
+		"internal/control":  {anything},
 		"internal/sidshm":   {"core", "poller", "codec", "internal/reactor", "internal/master", "internal/admin", "bench", "loadtest", "cmd"},
 		"internal/testcert": {anything},
 		"internal/timer":    {anything},

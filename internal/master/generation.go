@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"wsproxy/internal/control"
 )
 
 // Restart delays of a worker slot: the first restart waits backoffMin, each
@@ -42,6 +44,7 @@ type worker struct {
 	started time.Time
 	ready   bool
 	exited  bool
+	ctl     *control.Peer // the master's end of the worker's control channel
 }
 
 func (w *worker) name() string { return fmt.Sprintf("%d.%d", w.g.n, w.slot) }
@@ -102,21 +105,41 @@ func (m *Master) startWorker(g *generation, slot int) error {
 	if err != nil {
 		return m.startFailed(g, slot, err)
 	}
+	mine, theirs, err := control.Pair()
+	if err != nil {
+		r.Close()
+		wr.Close()
+		return m.startFailed(g, slot, err)
+	}
+	ctlFile, err := theirs.File()
+	theirs.Close()
+	if err != nil {
+		r.Close()
+		wr.Close()
+		mine.Close()
+		return m.startFailed(g, slot, err)
+	}
 	cmd := exec.Command(m.cfg.Path, m.cfg.Args...)
 	cmd.Env = append(append([]string(nil), m.cfg.Env...), fmt.Sprintf("%s=%d.%d", EnvWorker, g.n, slot))
 	cmd.Stdout, cmd.Stderr = m.cfg.Stdout, m.cfg.Stderr
-	cmd.ExtraFiles = []*os.File{wr, g.file} // descriptors 3 (readyFD) and 4 (specFD)
+	// Descriptors 3 (readyFD), 4 (specFD), 5 (sidFD, closed in the worker
+	// without a sid table) and 6 (ctlFD).
+	var sids *os.File
 	if g.spec.SidTable {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, m.sids) // descriptor 5 (sidFD)
+		sids = m.sids
 	}
+	cmd.ExtraFiles = []*os.File{wr, g.file, sids, ctlFile}
 	cmd.SysProcAttr = sysProcAttr()
 	err = cmd.Start()
 	wr.Close()
+	ctlFile.Close()
 	if err != nil {
 		r.Close()
+		mine.Close()
 		return m.startFailed(g, slot, err)
 	}
-	w := &worker{g: g, slot: slot, pid: cmd.Process.Pid, cmd: cmd, started: time.Now()}
+	w := &worker{g: g, slot: slot, pid: cmd.Process.Pid, cmd: cmd, started: time.Now(), ctl: control.NewPeer(mine)}
+	w.ctl.Start()
 	g.workers[slot] = w
 	g.all = append(g.all, w)
 	m.log.Info("worker started", "worker", w.name(), "pid", w.pid)
@@ -147,6 +170,7 @@ func (m *Master) watch(w *worker, r *os.File) {
 	}
 	r.Close()
 	err := w.cmd.Wait()
+	w.ctl.Close() // a Call waiting on the worker fails now
 	m.send(event{kind: evExit, w: w, err: err})
 }
 
