@@ -26,6 +26,7 @@ func TestLayering(t *testing.T) {
 		"internal/admin":    {"core", "internal/master", "poller", "codec", "balance", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 		"internal/asynclog": {anything},
 		"internal/control":  {anything},
+		"internal/reload":   {"core", "poller", "codec", "balance", "internal/reactor", "internal/sock", "internal/master", "internal/admin", "bench", "loadtest", "cmd"},
 		"internal/sidshm":   {"core", "poller", "codec", "internal/reactor", "internal/master", "internal/admin", "bench", "loadtest", "cmd"},
 		"internal/testcert": {anything},
 		"internal/timer":    {anything},
