@@ -34,6 +34,7 @@ type members struct {
 	list    []*server // in configuration order
 	policy  string
 	cfg     *config.Upstream // the configuration; the servers come from it or SetServers
+	conf    []config.Server  // the servers as configured, in the order of list
 	tls     map[*server]*tls.Config
 	removed []*server // servers the change took out (for on_remove)
 }
@@ -141,7 +142,7 @@ func (s *Server) prepare(u *upstream, p *plan) {
 		pool, _ = old.pool.Update(p.scs, p.bc) // checked
 	}
 	m := &members{pool: pool, servers: make(map[*balance.Server]*server), policy: p.cu.Balance, cfg: p.cu,
-		tls: make(map[*server]*tls.Config)}
+		conf: p.servers, tls: make(map[*server]*tls.Config)}
 	if m.policy == "" {
 		m.policy = pool.Policy()
 	}
