@@ -135,7 +135,7 @@ func (s *Server) SetServers(name string, servers []config.Server) error {
 	st := s.cur.Load()
 	u := st.ups[name]
 	if u == nil {
-		return fmt.Errorf("no upstream %q", name)
+		return fmt.Errorf("%w: %q", ErrUnknownUpstream, name)
 	}
 	cu := u.members().cfg
 	p, err := s.check(name, u, st.cfg, cu, servers)

@@ -1,12 +1,17 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"wsproxy/config"
 )
+
+// ErrUnknownUpstream is the error of Servers and SetServers for an
+// upstream the configuration does not have.
+var ErrUnknownUpstream = errors.New("core: no such upstream")
 
 // ServerState is one server of an upstream as it runs, for the runtime API.
 type ServerState struct {
@@ -23,7 +28,7 @@ type ServerState struct {
 func (s *Server) Servers(upstream string) ([]ServerState, error) {
 	u := s.cur.Load().ups[upstream]
 	if u == nil {
-		return nil, fmt.Errorf("no upstream %q", upstream)
+		return nil, fmt.Errorf("%w: %q", ErrUnknownUpstream, upstream)
 	}
 	m := u.members()
 	var mu sync.Mutex

@@ -14,11 +14,11 @@ import (
 // configLogger returns the logger the configuration's log section asks
 // for; flagLevel (-log-level), when given, wins over log.level.
 func configLogger(lc config.Log, flagLevel string) *slog.Logger {
-	log, err := admin.NewLogger(logOut(), lc, flagLevel)
+	log, err := admin.NewLoggerVar(logOut(), lc, flagLevel, logLevel)
 	if err == nil {
 		return log
 	}
-	if log, _ = admin.NewLogger(logOut(), lc, ""); log == nil {
+	if log, _ = admin.NewLoggerVar(logOut(), lc, "", logLevel); log == nil {
 		log = slog.Default()
 	}
 	log.Warn("ignoring -log-level", "err", err)
@@ -42,7 +42,8 @@ func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (
 	if cfg.Admin == nil || os.Getenv(master.EnvWorker) != "" {
 		return func() {}, nil
 	}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv)})
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv),
+		Reloads: reloads, Upstreams: processUpstreams{srv}})
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (
 // workers' snapshots, and returns the workers' environment (nil: the
 // master's own). The listener keeps the address it started with across
 // reloads. The returned function stops it.
-func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, stop func(), err error) {
+func startMasterAdmin(cfg *config.Config, log *slog.Logger, ups admin.Upstreams) (env []string, stop func(), err error) {
 	if cfg.Admin == nil {
 		return nil, func() {}, nil
 	}
@@ -62,7 +63,8 @@ func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, stop 
 		return nil, nil, err
 	}
 	workers := &admin.Workers{Dir: dir, Logger: log}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: workers.Snapshot, Logger: log, Drain: workers.Drain})
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: workers.Snapshot, Logger: log, Drain: workers.Drain,
+		Reloads: reloads, Upstreams: ups})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err

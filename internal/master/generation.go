@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"wsproxy/config"
 	"wsproxy/internal/control"
 )
 
@@ -33,6 +34,7 @@ type generation struct {
 	retired bool            // told to stop; its workers are not replaced
 	drain   time.Duration   // the configuration's drain_timeout
 	all     []*worker       // every worker started, for signals and counting
+	cfg     *config.Config  // the configuration it serves, as the master validated it
 }
 
 // worker is one worker process.
@@ -56,15 +58,20 @@ type event struct {
 	err  error       // evExit: the result of cmd.Wait
 	g    *generation // evRestart, evTimeout
 	slot int         // evRestart
+
+	applied *applied   // evApplied
+	bc      *broadcast // evBroadcast
 }
 
 type eventKind uint8
 
 const (
-	evReady   eventKind = iota // a worker wrote its ready line
-	evExit                     // a worker process ended
-	evRestart                  // a slot's restart delay is over
-	evTimeout                  // a starting generation ran out of time
+	evReady     eventKind = iota // a worker wrote its ready line
+	evExit                       // a worker process ended
+	evRestart                    // a slot's restart delay is over
+	evTimeout                    // a starting generation ran out of time
+	evApplied                    // an in-place reload is over (inplace.go)
+	evBroadcast                  // Broadcast wants the serving workers (control.go)
 )
 
 // startGeneration starts the workers of a new generation for src and makes
@@ -82,7 +89,7 @@ func (m *Master) startGeneration(src Source) error {
 		return err
 	}
 	m.last++
-	g := &generation{n: m.last, spec: spec, file: file,
+	g := &generation{n: m.last, spec: spec, file: file, cfg: src.Config,
 		workers: make([]*worker, spec.Workers), backoff: make([]time.Duration, spec.Workers),
 		drain: time.Duration(src.Config.DrainTimeout)}
 	m.gens = append(m.gens, g)

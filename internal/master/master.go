@@ -23,10 +23,13 @@
 //	serving    a worker that dies is started again in its slot after a delay
 //	           (100ms, doubling to 10s; back to 100ms once a worker lived 30s)
 //	SIGHUP     load and validate the configuration again; a bad one is logged
-//	           and changes nothing. Otherwise start the next generation; once
-//	           all its workers are ready, send SIGTERM to the previous one,
-//	           which drains. If a new worker dies first, the reload is
-//	           abandoned and the old generation keeps serving.
+//	           and changes nothing. When only what workers change in place
+//	           differs, send it to every worker over its control channel
+//	           and wait for all to apply it (all or nothing; inplace.go).
+//	           Otherwise (listen, workers, loops, admin) start the next
+//	           generation; once all its workers are ready, send SIGTERM to
+//	           the previous one, which drains. If a new worker dies first,
+//	           the reload is abandoned and the old generation keeps serving.
 //	SIGUSR2    passed on to every worker: reload TLS certificates in place,
 //	           keeping every open connection
 //	SIGTERM,   send SIGTERM to every worker (workers drain), and exit once
@@ -45,6 +48,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -110,6 +114,12 @@ type Config struct {
 	// told to stop. Nil: the drain_timeout itself.
 	DrainLimit func(drainTimeout time.Duration) time.Duration
 
+	// Reloaded, when set, is told the result of every reload (Reload*
+	// constants) and the number of the configuration now served (1 at
+	// start, one more per reload applied or generation started), for
+	// metrics. It runs on the master's goroutine and must not block.
+	Reloaded func(result string, version int)
+
 	// SidTableSize is the number of entries of the Engine.IO sid table the
 	// workers share (internal/sidshm), rounded up to a power of two; it is
 	// fixed when the first configuration with balance: sid is loaded. Zero:
@@ -133,6 +143,10 @@ type Master struct {
 	ticketSecret []byte   // Spec.TicketSecret, made once in New
 	stopping     bool
 	err          error // why Run will fail, if it will
+
+	applying bool // an in-place reload is under way (inplace.go)
+	pending  bool // a SIGHUP came meanwhile: reload again once it is over
+	version  int  // the configuration served: 1, then one more per reload applied
 }
 
 // New checks cfg and fills in its defaults.
@@ -192,6 +206,8 @@ func (m *Master) Run(src Source) error {
 	if err := m.startGeneration(src); err != nil && m.live() == 0 {
 		return err
 	}
+	m.version = 1
+	m.reloaded("")
 	// If the first generation failed part way, abandon has told the
 	// workers already started to stop; wait for them before returning.
 	for !m.stopping || m.live() > 0 {
@@ -227,12 +243,28 @@ func (m *Master) onSignal(s os.Signal) {
 	}
 }
 
-// reload loads the configuration again and starts the next generation.
+// reload loads the configuration again and applies it in place, or
+// starts the next generation when that cannot be done (inplace.go).
 func (m *Master) reload() {
+	if m.applying {
+		m.pending = true
+		return
+	}
 	src, err := m.cfg.Load()
 	if err != nil {
 		m.log.Error("reload refused; the workers keep serving the previous configuration", "err", err)
+		m.reloaded(ReloadRefused)
 		return
+	}
+	d, ok := m.inPlace(src)
+	if ok {
+		m.applying = true
+		m.log.Info("applying the configuration in place", "generation", m.cur.n, "workers", len(m.cur.workers))
+		go m.applyInPlace(m.cur, src, d)
+		return
+	}
+	if len(d.Generation) > 0 {
+		m.log.Info("reload needs a new generation", "changed", strings.Join(d.Generation, ","))
 	}
 	if g := m.next; g != nil {
 		m.log.Warn("reload supersedes a generation still starting", "generation", g.n)
@@ -241,7 +273,11 @@ func (m *Master) reload() {
 	}
 	if err := m.startGeneration(src); err != nil {
 		m.log.Error("reload failed; the workers keep serving the previous configuration", "err", err)
+		m.reloaded(ReloadRefused)
+		return
 	}
+	m.version++
+	m.reloaded(ReloadGeneration)
 }
 
 // drainLimit is how long the live workers take at most to drain, by the
@@ -294,6 +330,10 @@ func (m *Master) onEvent(ev event) {
 		if ev.g == m.next {
 			m.abandon(ev.g, fmt.Errorf("not all workers ready after %s", m.cfg.ReadyTimeout))
 		}
+	case evApplied:
+		m.onApplied(ev.applied)
+	case evBroadcast:
+		m.onBroadcast(ev.bc)
 	}
 }
 

@@ -16,8 +16,8 @@ import (
 // Diff is what changes from one configuration to the next.
 type Diff struct {
 	// Generation lists the changed fields that only a new generation of
-	// processes can apply: listen, workers, loops, admin. Empty: the rest
-	// applies in place.
+	// processes can apply: listen, workers, loops, admin, log.format.
+	// Empty: the rest applies in place.
 	Generation []string
 
 	// Routes and upstreams that come and go, "HOST/PATH -> UPSTREAM" and
@@ -47,6 +47,9 @@ func Compare(old, next *config.Config) Diff {
 	if !reflect.DeepEqual(old.Admin, next.Admin) {
 		d.Generation = append(d.Generation, "admin")
 	}
+	if old.Log.Format != next.Log.Format {
+		d.Generation = append(d.Generation, "log.format") // a new handler; the level changes in place
+	}
 	// Certificates of a TLS listener are reloaded in place: its files are
 	// compared here, the rest of the listener above.
 	for i := range min(len(old.Listen), len(next.Listen)) {
@@ -55,6 +58,9 @@ func Compare(old, next *config.Config) Diff {
 		}
 	}
 	top := []string{"listen", "workers", "loops", "admin", "routes", "upstreams"}
+	if len(d.Generation) > 0 && old.Log.Format != next.Log.Format {
+		top = append(top, "log") // said above; log.level would repeat it
+	}
 	d.Changed = append(d.Changed, fields("", reflect.ValueOf(*old), reflect.ValueOf(*next), top)...)
 	d.routes(old, next)
 	d.upstreams(old, next)
