@@ -194,3 +194,32 @@ func getBody(t *testing.T, url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestReloadSingleProcess: without a master, SIGHUP applies the file in
+// place (a WebSocket keeps echoing, the new route serves); a change of
+// listen is refused, saying why, and changes nothing.
+func TestReloadSingleProcess(t *testing.T) {
+	a, c := startEchoID(t, "a"), startEchoID(t, "c")
+	addr := freePort(t)
+	cfg := writeConfig(t, "", addr, a, "", "1s", "")
+	p := startProc(t, "run", "-config", cfg)
+	p.waitLog(t, `msg=listening addr=`)
+	conns := dialWS(t, addr, 3)
+	echoAll(t, conns, "before")
+
+	writeConfig(t, cfg, addr, a, "", "1s", fmt.Sprintf("  - {path: /new, upstream: %q}\n", c))
+	p.signal(t, syscall.SIGHUP)
+	p.waitLog(t, `msg="configuration applied in place" config=\S+ routes_added="/new -> `+c)
+	echoAll(t, conns, "after")
+	if id, err := backendOf("http://" + addr + "/new/x"); err != nil || id != "c" {
+		t.Errorf("GET /new/x: %q, %v; want c", id, err)
+	}
+
+	writeConfig(t, cfg, freePort(t), a, "", "1s", "")
+	p.signal(t, syscall.SIGHUP)
+	p.waitLog(t, `msg="reload refused: listen changed, which needs new processes`)
+	echoAll(t, conns, "after the refused reload")
+	if id, err := backendOf("http://" + addr + "/new/x"); err != nil || id != "c" {
+		t.Errorf("GET /new/x after the refused reload: %q, %v; want c", id, err)
+	}
+}
