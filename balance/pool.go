@@ -41,7 +41,7 @@ type Pool struct {
 	servers     []*Server
 	tiers       []tier // primaries, then backups when there are any
 	byID        map[uint64]*Server
-	byCookie    map[string]*Server // policy cookie: value -> server
+	byCookie    map[string]*Server       // policy cookie: value -> server
 	cookies     map[*Server]serverCookie // policy cookie: server -> its cookie
 	retired     map[string]*Server       // servers Update removed while they had work (see Update)
 	sel         Selector

@@ -46,7 +46,7 @@ type server struct {
 	up   *upstream
 	addr netip.AddrPort
 	name string
-	obs  *serverObs                // its counters (metrics.go), shared by every server of this name
+	obs  *serverObs                 // its counters (metrics.go), shared by every server of this name
 	tls  atomic.Pointer[tls.Config] // client configuration with tls: true, else nil
 
 	drained atomic.Bool // taken out by DrainServer: health checks leave it down
