@@ -3,24 +3,12 @@ package core
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"wsproxy/config"
 	"wsproxy/internal/certs"
 	"wsproxy/internal/reload"
 )
-
-// GenerationError is Apply's refusal of a configuration that changes what
-// only a new generation of processes can: listeners, workers, loops, the
-// admin listener. Nothing was changed.
-type GenerationError struct {
-	Fields []string // the top-level fields that differ
-}
-
-func (e *GenerationError) Error() string {
-	return "core: " + strings.Join(e.Fields, ", ") + " changed: a new generation of processes is needed"
-}
 
 // Apply makes cfg, validated, the configuration of the running Server,
 // in place: no connection is closed. New requests and tunnels see the new
@@ -36,8 +24,8 @@ func (e *GenerationError) Error() string {
 // background. Servers added by SetServers (DNS, the runtime API) are
 // replaced by cfg's.
 //
-// A configuration that changes listeners, workers, loops or the admin
-// listener is refused with a *GenerationError; one that fails to load
+// A configuration that changes listeners, workers, loops, the admin
+// listener or log.format is refused with a *reload.GenerationError; one that fails to load
 // (a certificate, a CA file, an upstream name that does not resolve)
 // with that error. Either way nothing changes. Safe from any goroutine;
 // calls are serialised with each other and with SetServers.
@@ -47,7 +35,7 @@ func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
 	prev := s.cur.Load()
 	d := reload.Compare(prev.cfg, cfg)
 	if len(d.Generation) > 0 {
-		return d, &GenerationError{Fields: d.Generation}
+		return d, &reload.GenerationError{Fields: d.Generation}
 	}
 	stores, err := s.loadCertificates(cfg)
 	if err != nil {
@@ -62,7 +50,7 @@ func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
 	for i, tl := range s.tls.order {
 		tl.certs.Adopt(stores[i])
 	}
-	s.health.start(s, st)
+	s.checkAll(st)
 	s.onRemove(removed)
 	return d, nil
 }
@@ -145,7 +133,7 @@ func (s *Server) SetServers(name string, servers []config.Server) error {
 	s.prepare(u, p)
 	removed := map[*upstream][]*server{u: u.next.removed}
 	u.commit()
-	s.health.restart(s, u)
+	s.check1(u)
 	s.onRemove(removed)
 	return nil
 }

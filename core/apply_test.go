@@ -10,6 +10,7 @@ import (
 
 	"wsproxy/config"
 	"wsproxy/core"
+	"wsproxy/internal/reload"
 )
 
 // applyYAML parses a configuration for Apply.
@@ -234,7 +235,7 @@ routes: [{path: /, upstream: %q}]
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := srv.Apply(applyYAML(t, tc.yaml))
-			var ge *core.GenerationError
+			var ge *reload.GenerationError
 			if err == nil || errors.As(err, &ge) != tc.wantGen {
 				t.Fatalf("got %v; want an error (generation %v)", err, tc.wantGen)
 			}

@@ -3,7 +3,6 @@ package core
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/config"
+	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
 	"wsproxy/internal/tlstrim"
 )
@@ -89,7 +89,7 @@ type Server struct {
 	closed sync.Once
 
 	applyMu sync.Mutex   // serialises Apply and SetServers
-	health  healthChecks // the running health checkers (health.go)
+	health  health.Group // the running health checkers (health.go)
 
 	tlsTrim          bool        // drop crypto/tls's empty input buffers (tls_trim.go)
 	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
@@ -157,7 +157,7 @@ func (s *Server) Start() error {
 			s.lns = append(s.lns, ln)
 		}
 	}
-	s.health.start(s, s.cur.Load())
+	s.checkAll(s.cur.Load())
 	s.startMemoryReleaser()
 	s.tls.startTickets()
 	for _, l := range s.loops {
@@ -182,6 +182,7 @@ func (s *Server) Close() {
 	for _, l := range s.loops {
 		l.Stop()
 	}
+	s.health.Close()
 	s.wg.Wait()
 }
 
@@ -208,16 +209,4 @@ func (s *Server) proto(c *conn) string {
 		return "https"
 	}
 	return "http"
-}
-
-func resolve(hostport string) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(hostport); err == nil {
-		return ap, nil
-	}
-	ta, err := net.ResolveTCPAddr("tcp", hostport)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	ap := ta.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }

@@ -1,49 +1,14 @@
 package core
 
 import (
-	"crypto/tls"
-	"fmt"
-	"net"
-
 	"github.com/valyala/bytebufferpool"
 
-	"wsproxy/config"
-	"wsproxy/internal/certs"
 	"wsproxy/internal/tlsloop"
 )
 
 // TLS toward upstream servers with tls: true: the client configuration
 // of each, and what the client side of a tlsloop.Conn does differently.
 // The request written before the handshake ends waits in its plaintext.
-
-// serverTLS makes the client configuration of server i of upstream name,
-// when it has tls: true (else nil): verification on (against ca_file, or
-// the system roots), SNI and the name verified from server_name or the
-// host of the address, and a session cache so that new connections resume.
-func serverTLS(cfg *config.Config, name string, i int, cs config.Server) (*tls.Config, error) {
-	if !cs.TLS {
-		return nil, nil
-	}
-	tc := &tls.Config{
-		ServerName:         cs.ServerName,
-		InsecureSkipVerify: cs.InsecureSkipVerify,
-		MinVersion:         tls.VersionTLS12,
-		NextProtos:         []string{"http/1.1"},
-		ClientSessionCache: tls.NewLRUClientSessionCache(64),
-	}
-	if tc.ServerName == "" {
-		tc.ServerName, _, _ = net.SplitHostPort(cs.Addr)
-	}
-	if cs.CAFile != "" {
-		file := resolvePath(cfg.File, cs.CAFile)
-		pool, err := certs.LoadCAFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.At(fmt.Sprintf("upstreams.%s.servers[%d].ca_file", name, i)), err)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, nil
-}
 
 // dialTLS makes up, just dialled to srv, a TLS client endpoint if srv has
 // tls: true. The handshake starts once the connect completes

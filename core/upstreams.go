@@ -3,15 +3,14 @@ package core
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
 	"sync/atomic"
-	"time"
 
 	"wsproxy/balance"
 	"wsproxy/config"
+	"wsproxy/internal/upstreams"
 )
 
 // upstream is a group of servers and the balance.Pool that picks one. An
@@ -67,96 +66,54 @@ func (u *upstream) commit() {
 	u.m.Store(m)
 }
 
-// balanceConfig translates an upstream's config for package balance.
-func balanceConfig(cu *config.Upstream) balance.Config {
-	bc := balance.Config{
-		Policy:       cu.Balance,
-		HashKey:      cu.HashKey,
-		IPv4Prefix24: cu.IPHashPrefix24,
-		Fallback:     cu.Fallback,
-		SidTTL:       time.Duration(cu.SidTTL),
-		MaxFails:     cu.MaxFails,
-		FailTimeout:  time.Duration(cu.FailTimeout),
-	}
-	if ck := cu.Cookie; ck != nil {
-		bc.CookieName, bc.CookieSecret, bc.CookieSecure = ck.Name, []byte(ck.Secret), ck.Secure
-	}
-	return bc
-}
-
-// plan is what prepare needs of one upstream, checked beforehand so that
-// preparing cannot fail half way through a reload.
-type plan struct {
-	cu      *config.Upstream
-	servers []config.Server
-	bc      balance.Config
-	scs     []balance.ServerConfig
-	addrs   []netip.AddrPort
-	tls     []*tls.Config
-}
-
-// check resolves and validates what u (nil: a new upstream) would become
-// with servers; field locates errors ("upstreams.NAME").
-func (s *Server) check(name string, u *upstream, cfg *config.Config, cu *config.Upstream, servers []config.Server) (*plan, error) {
-	p := &plan{cu: cu, servers: servers, bc: balanceConfig(cu)}
-	var errs []error
-	for i, cs := range servers {
-		p.scs = append(p.scs, balance.ServerConfig{Addr: cs.Addr, Weight: cs.Weight, MaxConns: cs.MaxConns, Backup: cs.Backup})
-		var ap netip.AddrPort
-		if u != nil && u.known[cs.Addr] != nil {
-			ap = u.known[cs.Addr].addr // resolved once, when first seen
-		} else {
-			var err error
-			if ap, err = resolve(cs.Addr); err != nil {
-				errs = append(errs, fmt.Errorf("upstream %s: server %s: %w", name, cs.Addr, err))
+// check checks what u (nil: a new upstream) would become with servers:
+// addresses u knows are not resolved again.
+func (s *Server) check(name string, u *upstream, cfg *config.Config, cu *config.Upstream, servers []config.Server) (*upstreams.Plan, error) {
+	var known func(string) (netip.AddrPort, bool)
+	if u != nil {
+		known = func(addr string) (netip.AddrPort, bool) {
+			if srv := u.known[addr]; srv != nil {
+				return srv.addr, true
 			}
+			return netip.AddrPort{}, false
 		}
-		p.addrs = append(p.addrs, ap)
-		tc, err := serverTLS(cfg, name, i, cs)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		p.tls = append(p.tls, tc)
 	}
-	if err := balance.Validate(p.scs, p.bc); err != nil {
-		errs = append(errs, fmt.Errorf("upstream %s: %w", name, err))
-	}
-	return p, errors.Join(errs...)
+	return upstreams.Check(cfg, name, cu, servers, known)
 }
 
 // prepare makes u's next members from a checked plan. sids gives a new
 // pool of policy sid its store (Options.SidStore). Servers u keeps are
 // the same objects; their weights and caps change at once.
-func (s *Server) prepare(u *upstream, p *plan) {
+func (s *Server) prepare(u *upstream, p *upstreams.Plan) {
 	old := u.members()
 	var pool *balance.Pool
 	if old == nil {
-		if s.opts.SidStore != nil && p.cu.Balance == balance.PolicySid {
-			p.bc.SidStore = s.opts.SidStore(u.name)
+		if s.opts.SidStore != nil && p.Upstream.Balance == balance.PolicySid {
+			p.Balance.SidStore = s.opts.SidStore(u.name)
 		}
-		pool, _ = balance.NewPool(u.name, p.scs, p.bc) // checked
+		pool, _ = balance.NewPool(u.name, p.Pool, p.Balance) // checked
 	} else {
-		if s.opts.SidStore != nil && p.cu.Balance == balance.PolicySid && old.policy != balance.PolicySid {
-			p.bc.SidStore = s.opts.SidStore(u.name)
+		if s.opts.SidStore != nil && p.Upstream.Balance == balance.PolicySid && old.policy != balance.PolicySid {
+			p.Balance.SidStore = s.opts.SidStore(u.name)
 		}
-		pool, _ = old.pool.Update(p.scs, p.bc) // checked
+		pool, _ = old.pool.Update(p.Pool, p.Balance) // checked
 	}
-	m := &members{pool: pool, servers: make(map[*balance.Server]*server), policy: p.cu.Balance, cfg: p.cu,
-		conf: p.servers, tls: make(map[*server]*tls.Config)}
+	m := &members{pool: pool, servers: make(map[*balance.Server]*server), policy: p.Upstream.Balance, cfg: p.Upstream,
+		conf: p.Servers, tls: make(map[*server]*tls.Config)}
 	if m.policy == "" {
 		m.policy = pool.Policy()
 	}
-	known := make(map[string]*server, len(p.scs))
+	known := make(map[string]*server, len(p.Pool))
 	for i, b := range pool.Servers() { // in configuration order
 		srv := u.known[b.Addr]
 		if srv == nil || srv.b != b {
-			srv = &server{b: b, up: u, addr: p.addrs[i], name: b.Addr, obs: s.obs.serverObs(u.name, b.Addr)}
+			srv = &server{b: b, up: u, addr: p.Addrs[i], name: b.Addr, obs: s.obs.serverObs(u.name, b.Addr)}
 		}
 		known[b.Addr] = srv
 		m.servers[b] = srv
 		m.list = append(m.list, srv)
-		if p.tls[i] != nil {
-			m.tls[srv] = p.tls[i]
+		if p.TLS[i] != nil {
+			m.tls[srv] = p.TLS[i]
 			s.tls.upstreams.Store(true)
 		}
 	}
@@ -182,7 +139,7 @@ func (s *Server) prepare(u *upstream, p *plan) {
 // an upstream of prev with the same name is kept and updated. On error
 // nothing is prepared.
 func (s *Server) prepareUpstreams(cfg *config.Config, prev map[string]*upstream) (map[string]*upstream, error) {
-	plans := make(map[string]*plan, len(cfg.Upstreams))
+	plans := make(map[string]*upstreams.Plan, len(cfg.Upstreams))
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(cfg.Upstreams)) {
 		cu := cfg.Upstreams[name]

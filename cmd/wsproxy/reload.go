@@ -84,7 +84,7 @@ func (a *applier) reload(load func() (master.Source, error)) {
 		}
 	}
 	reloads.Note(admin.ReloadRefused, int(reloadVersion.Load()))
-	var ge *core.GenerationError
+	var ge *reload.GenerationError
 	if errors.As(err, &ge) {
 		a.log.Error("reload refused: "+strings.Join(ge.Fields, ", ")+" changed, which needs new processes"+
 			" (restart, or run with -master so that SIGHUP starts a new generation); nothing changed", "err", err)

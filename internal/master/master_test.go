@@ -21,7 +21,7 @@ import (
 // TestMain turns the test binary into a fake worker when a master started
 // it. The Spec's Name says how the worker behaves:
 //
-//	ok     report ready, exit 0 on SIGTERM
+//	ok     report ready, exit 0 on SIGTERM (any other name too)
 //	fail   exit 3 without reporting ready
 //	slow   never report ready; exit 0 on SIGTERM
 func TestMain(m *testing.M) {
@@ -38,12 +38,14 @@ func fakeWorker() {
 		fmt.Fprintln(os.Stderr, "fake worker:", err)
 		os.Exit(2)
 	}
+	serveFakeControl(w)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
 	switch w.Spec.Name {
 	case "fail":
 		os.Exit(3)
-	case "ok":
+	case "slow":
+	default: // "ok", or a name an in-place reload gave the generation
 		if err := w.Ready(); err != nil {
 			os.Exit(4)
 		}
@@ -98,13 +100,16 @@ func (l *logBuffer) waitFor(t *testing.T, re string, ok func(m []string) bool) [
 
 // fakeMaster is a master of fake workers, run in this process.
 type fakeMaster struct {
+	m    *master.Master
 	sigs chan os.Signal
 	log  *logBuffer
 	done chan error
 
 	mu      sync.Mutex
 	name    string // the behaviour of the next generation's workers
+	loops   int    // the configuration's loops: a change needs a new generation
 	loadErr error
+	results []string // reloads as Config.Reloaded reported them
 }
 
 func startMaster(t *testing.T, workers int, name string, readyTimeout time.Duration) *fakeMaster {
@@ -116,10 +121,16 @@ func startMaster(t *testing.T, workers int, name string, readyTimeout time.Durat
 		Logger:       slog.New(slog.NewTextHandler(fm.log, nil)),
 		Signals:      fm.sigs,
 		ReadyTimeout: readyTimeout,
+		Reloaded: func(result string, version int) {
+			fm.mu.Lock()
+			fm.results = append(fm.results, fmt.Sprintf("%s %d", result, version))
+			fm.mu.Unlock()
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	fm.m = m
 	src, err := fm.load()
 	if err != nil {
 		t.Fatal(err)
@@ -142,12 +153,22 @@ func startMaster(t *testing.T, workers int, name string, readyTimeout time.Durat
 func (fm *fakeMaster) load() (master.Source, error) {
 	fm.mu.Lock()
 	defer fm.mu.Unlock()
-	return master.Source{Config: &config.Config{}, Name: fm.name, Data: []byte("-")}, fm.loadErr
+	return master.Source{Config: &config.Config{Loops: fm.loops}, Name: fm.name, Data: []byte("-")}, fm.loadErr
 }
 
+// set says what the next reload loads; each call changes loops, so that
+// the reload starts a new generation.
 func (fm *fakeMaster) set(name string, loadErr error) {
 	fm.mu.Lock()
 	fm.name, fm.loadErr = name, loadErr
+	fm.loops++
+	fm.mu.Unlock()
+}
+
+// setInPlace is set without a change of loops: the reload applies in place.
+func (fm *fakeMaster) setInPlace(name string) {
+	fm.mu.Lock()
+	fm.name = name
 	fm.mu.Unlock()
 }
 
@@ -185,6 +206,7 @@ func TestMasterReload(t *testing.T) {
 	fm := startMaster(t, 2, "ok", 0)
 	fm.log.wait(t, `msg="generation serving" generation=1`)
 
+	fm.set("ok", nil)
 	fm.sigs <- syscall.SIGHUP
 	fm.log.wait(t, `msg="generation serving" generation=2 workers=2`)
 	fm.log.wait(t, `msg="generation finished" generation=1`)

@@ -32,6 +32,16 @@ type Diff struct {
 	Changed []string
 }
 
+// GenerationError is the refusal to apply in place a configuration that
+// changes what only a new generation of processes can (Diff.Generation).
+type GenerationError struct {
+	Fields []string // the top-level fields that differ
+}
+
+func (e *GenerationError) Error() string {
+	return strings.Join(e.Fields, ", ") + " changed: a new generation of processes is needed"
+}
+
 // Compare returns what changes from old to next, both validated.
 func Compare(old, next *config.Config) Diff {
 	var d Diff
