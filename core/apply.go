@@ -49,6 +49,11 @@ func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
 	s.commit(st)
 	for i, tl := range s.tls.order {
 		tl.certs.Adopt(stores[i])
+		// Key files are read again as SIGUSR2 does; their paths cannot
+		// change here (a new generation).
+		if err := tl.reloadTickets(); err != nil {
+			s.log.Error("TLS session ticket key reload failed; keeping the previous keys", "err", err)
+		}
 	}
 	s.checkAll(st)
 	s.onRemove(removed)

@@ -45,9 +45,7 @@ func (e *GenerationError) Error() string {
 // Compare returns what changes from old to next, both validated.
 func Compare(old, next *config.Config) Diff {
 	var d Diff
-	if !reflect.DeepEqual(listeners(old), listeners(next)) {
-		d.Generation = append(d.Generation, "listen")
-	}
+	d.Generation = append(d.Generation, listeners(old, next)...)
 	if old.Workers != next.Workers {
 		d.Generation = append(d.Generation, "workers")
 	}
@@ -78,15 +76,23 @@ func Compare(old, next *config.Config) Diff {
 }
 
 // listeners is what of the listeners needs a new generation to change:
-// everything but the certificate files.
-func listeners(c *config.Config) []string {
+// everything but the certificate files, as "listen[i].field" paths.
+func listeners(old, next *config.Config) []string {
+	if len(old.Listen) != len(next.Listen) {
+		return []string{"listen"}
+	}
 	var out []string
-	for _, l := range c.Listen {
-		s := fmt.Sprintf("%s proxy=%v", l.Addr, l.ProxyProtocol)
-		if t := l.TLS; t != nil {
-			s += fmt.Sprintf(" tls min=%s ciphers=%v", t.MinVersion, t.Ciphers)
+	for i := range old.Listen {
+		a, b := old.Listen[i], next.Listen[i]
+		a.TLS, b.TLS = nil, nil
+		f := fmt.Sprintf("listen[%d]", i)
+		out = append(out, fields(f, reflect.ValueOf(a), reflect.ValueOf(b), nil)...)
+		at, bt := old.Listen[i].TLS, next.Listen[i].TLS
+		if (at == nil) != (bt == nil) {
+			out = append(out, f+".tls")
+		} else if at != nil {
+			out = append(out, fields(f+".tls", reflect.ValueOf(*at), reflect.ValueOf(*bt), []string{"cert", "key", "certificates"})...)
 		}
-		out = append(out, s)
 	}
 	return out
 }

@@ -48,7 +48,9 @@ func TestCompare(t *testing.T) {
 			"[servers_added api 10.0.0.3:80 servers_removed api 10.0.0.1:80]"},
 		{"server weight and policy", replace(replace(base, "weight: 2", "weight: 3"), "least_conn", "round_robin"),
 			"[changed upstreams.api.balance,upstreams.api.servers[10.0.0.2:80].weight]"},
-		{"listener", replace(base, "8080", "8081"), "[generation listen]"},
+		{"listener", replace(base, "8080", "8081"), "[generation listen[0].addr]"},
+		{"listener added", replace(base, `listen: [{addr: "127.0.0.1:8080"}]`, `listen: [{addr: "127.0.0.1:8080"}, {addr: ":8443"}]`), "[generation listen]"},
+		{"proxy protocol", replace(base, `{addr: "127.0.0.1:8080"}`, `{addr: "127.0.0.1:8080", proxy_protocol: true}`), "[generation listen[0].proxy_protocol]"},
 		{"workers and loops", replace(replace(base, "workers: 2", "workers: 3"), "loops: 2", "loops: 4"), "[generation workers,loops]"},
 		{"admin", replace(base, "9090", "9091"), "[generation admin]"},
 	}
@@ -71,4 +73,23 @@ func replace(s, old, new string) string {
 		panic("no " + old)
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+// TestCompareTLS: a listener's certificate files change in place; the rest
+// of its tls section needs a new generation.
+func TestCompareTLS(t *testing.T) {
+	tlsBase := replace(base, `{addr: "127.0.0.1:8080"}`, `{addr: "127.0.0.1:8443", tls: {cert: a.pem, key: a.key, curves: [X25519]}}`)
+	tests := []struct{ name, next, want string }{
+		{"certificate files", replace(tlsBase, "a.pem", "b.pem"), "[changed listen[0].tls.certificates]"},
+		{"curves", replace(tlsBase, "[X25519]", "[P-256]"), "[generation listen[0].tls.curves]"},
+		{"tls off", replace(tlsBase, `, tls: {cert: a.pem, key: a.key, curves: [X25519]}`, ""), "[generation listen[0].tls]"},
+	}
+	old := parse(t, tlsBase)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fmt.Sprint(Compare(old, parse(t, tc.next)).Attrs()); got != tc.want {
+				t.Errorf("got %s; want %s", got, tc.want)
+			}
+		})
+	}
 }
