@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"wsproxy/codec"
 	"wsproxy/config"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/handover"
 	"wsproxy/internal/tlsloop"
 )
@@ -125,7 +127,7 @@ func TestHandoverRestore(t *testing.T) {
 	if n := s.ImportTunnels([]handover.Tunnel{socketTunnel(t, st)}); n != 1 {
 		t.Fatalf("ImportTunnels: got %d; want 1", n)
 	}
-	srv := s.ups["u"].servers[s.ups["u"].pool.Servers()[0]]
+	srv := s.cur.Load().ups["u"].members().list[0]
 	if got := srv.b.Active(); got != 1 {
 		t.Errorf("server's active count: got %d; want 1", got)
 	}
@@ -185,7 +187,7 @@ func TestHandoverRestore(t *testing.T) {
 
 // TestHandoverDetached imports a tunnel whose route, upstream and server
 // the Server's configuration does not have: it runs under the policy it
-// brought, counted under the route "(none)".
+// brought, counted under its old route name.
 func TestHandoverDetached(t *testing.T) {
 	s := handoverServer(t, "{}")
 	st := handover.State{Route: "gone.example/ws", Upstream: "gone", Server: "10.9.9.9:1",
@@ -198,8 +200,8 @@ func TestHandoverDetached(t *testing.T) {
 		t.Fatalf("ImportTunnels: got %d; want 2", n)
 	}
 	m := s.Metrics()
-	if r := m.Routes[len(m.Routes)-1]; r.TunnelsOpen != 2 {
-		t.Errorf("route %q: got %d tunnels open; want 2", r.Route, r.TunnelsOpen)
+	if i := slices.IndexFunc(m.Routes, func(r metrics.RouteMetrics) bool { return r.Route == st.Route }); i < 0 || m.Routes[i].TunnelsOpen != 2 {
+		t.Errorf("routes: got %+v; want %q with 2 tunnels open", m.Routes, st.Route)
 	}
 	srv := s.detached.servers[[2]string{"gone", "10.9.9.9:1"}]
 	if srv == nil || srv.b.Active() != 2 {

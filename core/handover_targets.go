@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"wsproxy/balance"
+	"wsproxy/config"
 	"wsproxy/internal/handover"
 )
 
@@ -22,17 +23,22 @@ type detachedSet struct {
 	servers map[[2]string]*server // by upstream and server name
 }
 
-// handoverTargets finds the route and server of each tunnel by name. A
-// route the configuration no longer has is replaced by a detached one:
-// the tunnel keeps the WebSocket policy it ran under and is counted under
-// the route "(none)" in the metrics. A server (or upstream) it no longer
-// has is replaced by a detached server of that name, outside every pool:
-// the tunnel counts against nothing new connections are balanced over.
-// Either way the tunnel goes on until one side ends it, as on a server
-// taken out of an upstream.
+// handoverTargets finds the route and server of each tunnel by name in
+// the configuration the Server serves now. A route it no longer has is
+// replaced by a detached one: the tunnel keeps the WebSocket policy it
+// ran under and is counted under its old name (listed while tunnels of it
+// are open). A server it no longer has (removed, or its upstream gone) is
+// one the upstream still knows if it was removed with tunnels left, else
+// a detached server of that name outside every pool: the tunnel counts
+// against nothing new connections are balanced over. Either way the
+// tunnel goes on until one side ends it, as on a server removed with
+// on_remove: keep.
 func (s *Server) handoverTargets(ts []handover.Tunnel) []handoverTarget {
-	byName := make(map[string]*route, len(s.obs.routes))
-	for _, rt := range s.obs.routes {
+	s.applyMu.Lock() // upstream.known
+	defer s.applyMu.Unlock()
+	cur := s.cur.Load()
+	byName := make(map[string]*route)
+	for _, rt := range cur.router.Values() {
 		byName[rt.name] = rt
 	}
 	out := make([]handoverTarget, len(ts))
@@ -40,10 +46,10 @@ func (s *Server) handoverTargets(ts []handover.Tunnel) []handoverTarget {
 	defer s.importMu.Unlock()
 	for i := range ts {
 		st := &ts[i].State
-		srv := s.handoverServer(st)
+		srv := s.handoverServer(cur, st)
 		rt := byName[st.Route]
 		if rt == nil {
-			rt = s.detachedRoute(st, srv)
+			rt = s.detachedRoute(cur, st, srv)
 		}
 		out[i] = handoverTarget{rt: rt, srv: srv}
 	}
@@ -51,13 +57,11 @@ func (s *Server) handoverTargets(ts []handover.Tunnel) []handoverTarget {
 }
 
 // handoverServer returns the server st names, or a detached one. Called
-// with importMu held.
-func (s *Server) handoverServer(st *handover.State) *server {
-	if u := s.ups[st.Upstream]; u != nil {
-		for _, srv := range u.servers {
-			if srv.name == st.Server {
-				return srv
-			}
+// with applyMu and importMu held.
+func (s *Server) handoverServer(cur *settings, st *handover.State) *server {
+	if u := cur.ups[st.Upstream]; u != nil {
+		if srv := u.known[st.Server]; srv != nil {
+			return srv
 		}
 	}
 	key := [2]string{st.Upstream, st.Server}
@@ -71,10 +75,11 @@ func (s *Server) handoverServer(st *handover.State) *server {
 		pool, _ = balance.NewPool(st.Upstream, []balance.ServerConfig{{Addr: "detached:0"}}, balance.Config{})
 	}
 	b := pool.Servers()[0]
-	u := &upstream{name: st.Upstream, pool: pool, servers: map[*balance.Server]*server{}}
-	srv := &server{b: b, up: u, name: st.Server}
+	u := &upstream{name: st.Upstream}
+	srv := &server{b: b, up: u, name: st.Server, obs: s.obs.serverObs(st.Upstream, st.Server)}
 	srv.addr, _ = netip.ParseAddrPort(st.Server)
-	u.servers[b] = srv
+	u.m.Store(&members{pool: pool, servers: map[*balance.Server]*server{b: srv}, list: []*server{srv},
+		policy: pool.Policy(), cfg: &config.Upstream{}})
 	if s.detached.servers == nil {
 		s.detached.servers = make(map[[2]string]*server)
 	}
@@ -86,11 +91,11 @@ func (s *Server) handoverServer(st *handover.State) *server {
 
 // detachedRoute returns the detached route for st. Called with importMu
 // held.
-func (s *Server) detachedRoute(st *handover.State, srv *server) *route {
+func (s *Server) detachedRoute(cur *settings, st *handover.State, srv *server) *route {
 	if rt := s.detached.routes[st.Route]; rt != nil {
 		return rt
 	}
-	rt := &route{up: srv.up, ws: policyFrom(&st.Policy), name: st.Route, idx: len(s.obs.routes)}
+	rt := &route{up: srv.up, ws: policyFrom(&st.Policy), set: cur, name: st.Route, obs: s.obs.routeObs(st.Route, st.Upstream)}
 	if s.detached.routes == nil {
 		s.detached.routes = make(map[string]*route)
 	}

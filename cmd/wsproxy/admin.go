@@ -16,11 +16,11 @@ import (
 // configLogger returns the logger the configuration's log section asks
 // for; flagLevel (-log-level), when given, wins over log.level.
 func configLogger(lc config.Log, flagLevel string) *slog.Logger {
-	log, err := admin.NewLogger(logOut(), lc, flagLevel)
+	log, err := admin.NewLoggerVar(logOut(), lc, flagLevel, logLevel)
 	if err == nil {
 		return log
 	}
-	if log, _ = admin.NewLogger(logOut(), lc, ""); log == nil {
+	if log, _ = admin.NewLoggerVar(logOut(), lc, "", logLevel); log == nil {
 		log = slog.Default()
 	}
 	log.Warn("ignoring -log-level", "err", err)
@@ -55,7 +55,8 @@ func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger, h
 	if cfg.Admin == nil || os.Getenv(master.EnvWorker) != "" {
 		return func() {}, nil
 	}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv)})
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv),
+		Reloads: reloads, Upstreams: processUpstreams{srv}})
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger, h
 //
 // The master adds the tunnels its old workers handed over and kept
 // (handed), which it learns from their answers.
-func startMasterAdmin(cfg *config.Config, log *slog.Logger, handed *master.HandoverCounts) (env []string, stop func(), err error) {
+func startMasterAdmin(cfg *config.Config, log *slog.Logger, ups admin.Upstreams, handed *master.HandoverCounts) (env []string, stop func(), err error) {
 	if cfg.Admin == nil {
 		return nil, func() {}, nil
 	}
@@ -84,7 +85,8 @@ func startMasterAdmin(cfg *config.Config, log *slog.Logger, handed *master.Hando
 		m.Handover.Kept += handed.Kept.Load()
 		return m
 	}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: snapshot, Logger: log, Drain: workers.Drain})
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: snapshot, Logger: log, Drain: workers.Drain,
+		Reloads: reloads, Upstreams: ups})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err

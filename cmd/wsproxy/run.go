@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -76,14 +77,13 @@ func runCmd(args []string) error {
 		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
 		opts := core.Options{SidStore: sids, TicketSecret: w.Spec.TicketSecret}
 		ho := &handover.Worker{Log: log}
-		w.ServeHandover(ho)
+		w.ServeHandover(ho) // before serveControl starts the control channel
+		onHUP := func(*core.Server) { log.Warn(hint) }
 		ready := func(srv *core.Server) error {
-			if ctl := w.Control(); ctl != nil {
-				ctl.Start() // the master sends nothing before the ready line
-			}
+			serveControl(w, &applier{srv: srv, log: log, loops: *loops, flagLevel: *level, workers: w.Spec.Workers, listen: w.Spec.Listen})
 			return w.Ready()
 		}
-		return serve(cfg, *loops, log, opts, ho, ready, hint, syscall.SIGTERM)
+		return serve(cfg, *loops, log, opts, ho, ready, onHUP, syscall.SIGTERM)
 	}
 
 	src, err := load()
@@ -117,17 +117,19 @@ func runCmd(args []string) error {
 		}()
 	}
 	if n > 1 || *asMaster {
+		ups := new(masterUpstreams)
 		handed := &master.HandoverCounts{}
-		env, stopAdmin, err := startMasterAdmin(src.Config, log, handed)
+		env, stopAdmin, err := startMasterAdmin(src.Config, log, ups, handed)
 		if err != nil {
 			return err
 		}
 		defer stopAdmin()
 		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env,
-			DrainLimit: core.DrainLimit, Handover: handed})
+			DrainLimit: core.DrainLimit, Reloaded: reloads.Note, Handover: handed})
 		if err != nil {
 			return err
 		}
+		ups.m.Store(m)
 		return m.Run(src)
 	}
 	ready := func(srv *core.Server) error {
@@ -136,7 +138,13 @@ func runCmd(args []string) error {
 		}
 		return nil
 	}
-	return serve(src.Config, *loops, log, core.Options{}, nil, ready, hupSingle, syscall.SIGTERM, syscall.SIGINT)
+	reloadVersion.Store(1)
+	reloads.Note("", 1)
+	onHUP := func(srv *core.Server) {
+		a := &applier{srv: srv, log: log, loops: *loops, flagLevel: *level}
+		a.reload(load)
+	}
+	return serve(src.Config, *loops, log, core.Options{}, nil, ready, onHUP, syscall.SIGTERM, syscall.SIGINT)
 }
 
 // loadSource reads the configuration the flags name: a file, quick mode
@@ -165,12 +173,15 @@ func loadSource(file, listen, upstream string) (master.Source, error) {
 
 // serve runs one proxy process until one of stop arrives, then drains it
 // for the configured drain_timeout; a second stop signal closes at once.
-// ready runs once every listener is bound; hupHint is logged on SIGHUP.
+// ready runs once every listener is bound; onHUP on SIGHUP (a process
+// without a master reloads in place, a worker says to ask its master).
 // base holds what a worker's master hands it (core.Options.SidStore and
 // TicketSecret): zero in a process without a master; ho is the worker's
 // side of the hand-over of tunnels to a new generation, nil without one.
+// A process without a master is the one that stops on SIGINT.
 func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ho *handover.Worker,
-	ready func(*core.Server) error, hupHint string, stop ...os.Signal) error {
+	ready func(*core.Server) error, onHUP func(*core.Server), stop ...os.Signal) error {
+	single := slices.Contains(stop, os.Signal(syscall.SIGINT))
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, append(stop, syscall.SIGHUP, syscall.SIGUSR2)...)
 	defer signal.Stop(sig)
@@ -178,7 +189,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, h
 	next := func() os.Signal {
 		for s := range sig {
 			switch {
-			case s == syscall.SIGUSR2 || s == syscall.SIGHUP && hupHint == hupSingle:
+			case s == syscall.SIGUSR2:
 				// Renewed certificates are picked up in place: no open
 				// connection is closed.
 				if err := srvp.ReloadCertificates(); err != nil {
@@ -186,11 +197,8 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, h
 				} else {
 					log.Info("certificates reloaded", "signal", s.String())
 				}
-				if s == syscall.SIGHUP {
-					log.Warn(hupHint)
-				}
 			case s == syscall.SIGHUP:
-				log.Warn(hupHint)
+				onHUP(srvp)
 			default:
 				return s
 			}
@@ -229,7 +237,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, h
 		return err
 	}
 	s := next()
-	if hupHint == hupSingle {
+	if single {
 		// One line for whoever pressed Ctrl-C (a worker leaves it to its
 		// master): Drain returns as soon as nothing is open.
 		log.Info(fmt.Sprintf("stopping: open connections get up to %s to finish; a second Ctrl-C or SIGTERM closes them at once",
@@ -352,10 +360,6 @@ func echoCmd(args []string) error {
 	e.Close()
 	return nil
 }
-
-// hupSingle is what a process without a master says on SIGHUP, after
-// reloading its TLS certificates in place.
-const hupSingle = "SIGHUP: certificates reloaded; a configuration reload needs a master (run with -master, or -workers N)"
 
 // envOptions reads the switches kept for measuring with and without a
 // feature: WSPROXY_SPLICE=0, WSPROXY_TLS_TRIM=0, WSPROXY_RELEASE_MEMORY=0

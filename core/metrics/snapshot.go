@@ -162,7 +162,7 @@ var DirectionNames = [2]string{"to_upstream", "to_client"}
 // of its rules (a core test keeps the two lists equal). The admin listener
 // exports every one of them, zero or not.
 var CloseReasons = [...]string{
-	"idle_timeout", "ping_timeout", "drain", "server_drained",
+	"idle_timeout", "ping_timeout", "drain", "server_drained", "server_removed",
 	"max_frame", "max_message", "reserved_opcode", "rsv_without_extension", "rsv1_placement",
 	"unmasked_client_frame", "masked_server_frame", "control_too_long", "control_fragmented",
 	"close_length", "frame_length", "continuation_expected", "continuation_unexpected",

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"wsproxy/config"
 	"wsproxy/internal/control"
 	"wsproxy/internal/handover"
 )
@@ -36,6 +37,7 @@ type generation struct {
 	all     []*worker       // every worker started, for signals and counting
 	handing int             // retired: workers whose hand-over has not answered yet (handover.go)
 	exe     exeID           // the binary its workers were started from
+	cfg     *config.Config  // the configuration it serves, as the master validated it
 }
 
 // worker is one worker process.
@@ -54,12 +56,16 @@ func (w *worker) name() string { return fmt.Sprintf("%d.%d", w.g.n, w.slot) }
 
 // event is what the watchers and timers report to Run.
 type event struct {
-	kind   eventKind
-	w      *worker     // evReady, evExit, evHandedOver (the old worker)
-	err    error       // evExit: the result of cmd.Wait; evHandedOver: why it failed
-	g      *generation // evRestart, evTimeout
-	slot   int         // evRestart
-	to     *worker     // evHandedOver: the new worker
+	kind eventKind
+	w    *worker     // evReady, evExit, evHandedOver (the old worker)
+	err  error       // evExit: the result of cmd.Wait; evHandedOver: why it failed
+	g    *generation // evRestart, evTimeout
+	slot int         // evRestart
+
+	applied *applied   // evApplied
+	bc      *broadcast // evBroadcast
+
+	to     *worker // evHandedOver: the new worker
 	report handover.Report
 }
 
@@ -70,7 +76,9 @@ const (
 	evExit                        // a worker process ended
 	evRestart                     // a slot's restart delay is over
 	evTimeout                     // a starting generation ran out of time
+	evApplied                     // an in-place reload is over (inplace.go)
 	evHandedOver                  // an old worker answered MsgHandoverSend (or failed to)
+	evBroadcast                   // Broadcast wants the serving workers (control.go)
 )
 
 // startGeneration starts the workers of a new generation for src and makes
@@ -88,7 +96,7 @@ func (m *Master) startGeneration(src Source) error {
 		return err
 	}
 	m.last++
-	g := &generation{n: m.last, spec: spec, file: file,
+	g := &generation{n: m.last, spec: spec, file: file, cfg: src.Config,
 		workers: make([]*worker, spec.Workers), backoff: make([]time.Duration, spec.Workers),
 		drain: time.Duration(src.Config.DrainTimeout)}
 	g.exe, _ = statExe(m.cfg.Path) // a binary that cannot be read fails to start below

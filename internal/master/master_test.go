@@ -15,15 +15,14 @@ import (
 	"time"
 
 	"wsproxy/config"
-	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
 )
 
 // TestMain turns the test binary into a fake worker when a master started
 // it. The Spec's Name says how the worker behaves:
 //
-//	ok     report ready, hand over fakeTunnels tunnels when asked (and take
-//	       any), exit 0 on SIGTERM
+//	ok     report ready, exit 0 on SIGTERM (any other name too); hand
+//	       over fakeTunnels tunnels when asked (and take any)
 //	deaf   as ok, but never read the control channel
 //	fail   exit 3 without reporting ready
 //	slow   never report ready; exit 0 on SIGTERM
@@ -41,16 +40,16 @@ func fakeWorker() {
 		fmt.Fprintln(os.Stderr, "fake worker:", err)
 		os.Exit(2)
 	}
+	if w.Spec.Name != "deaf" {
+		serveFakeControl(w)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
 	switch w.Spec.Name {
 	case "fail":
 		os.Exit(3)
-	case "ok", "deaf":
-		if w.Spec.Name == "ok" {
-			w.ServeHandover(&handover.Worker{Proxy: newFakeProxy(), Log: slog.New(slog.DiscardHandler)})
-			w.Control().Start()
-		}
+	case "slow":
+	default: // "ok", or a name an in-place reload gave the generation
 		if err := w.Ready(); err != nil {
 			os.Exit(4)
 		}
@@ -105,13 +104,16 @@ func (l *logBuffer) waitFor(t *testing.T, re string, ok func(m []string) bool) [
 
 // fakeMaster is a master of fake workers, run in this process.
 type fakeMaster struct {
+	m    *master.Master
 	sigs chan os.Signal
 	log  *logBuffer
 	done chan error
 
 	mu      sync.Mutex
 	name    string // the behaviour of the next generation's workers
+	loops   int    // the configuration's loops: a change needs a new generation
 	loadErr error
+	results []string // reloads as Config.Reloaded reported them
 }
 
 func startMaster(t *testing.T, workers int, name string, readyTimeout time.Duration, opts ...func(*master.Config)) *fakeMaster {
@@ -123,6 +125,11 @@ func startMaster(t *testing.T, workers int, name string, readyTimeout time.Durat
 		Logger:       slog.New(slog.NewTextHandler(fm.log, nil)),
 		Signals:      fm.sigs,
 		ReadyTimeout: readyTimeout,
+		Reloaded: func(result string, version int) {
+			fm.mu.Lock()
+			fm.results = append(fm.results, fmt.Sprintf("%s %d", result, version))
+			fm.mu.Unlock()
+		},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -131,6 +138,7 @@ func startMaster(t *testing.T, workers int, name string, readyTimeout time.Durat
 	if err != nil {
 		t.Fatal(err)
 	}
+	fm.m = m
 	src, err := fm.load()
 	if err != nil {
 		t.Fatal(err)
@@ -153,12 +161,22 @@ func startMaster(t *testing.T, workers int, name string, readyTimeout time.Durat
 func (fm *fakeMaster) load() (master.Source, error) {
 	fm.mu.Lock()
 	defer fm.mu.Unlock()
-	return master.Source{Config: &config.Config{}, Name: fm.name, Data: []byte("-")}, fm.loadErr
+	return master.Source{Config: &config.Config{Loops: fm.loops}, Name: fm.name, Data: []byte("-")}, fm.loadErr
 }
 
+// set says what the next reload loads; each call changes loops, so that
+// the reload starts a new generation.
 func (fm *fakeMaster) set(name string, loadErr error) {
 	fm.mu.Lock()
 	fm.name, fm.loadErr = name, loadErr
+	fm.loops++
+	fm.mu.Unlock()
+}
+
+// setInPlace is set without a change of loops: the reload applies in place.
+func (fm *fakeMaster) setInPlace(name string) {
+	fm.mu.Lock()
+	fm.name = name
 	fm.mu.Unlock()
 }
 
@@ -196,6 +214,7 @@ func TestMasterReload(t *testing.T) {
 	fm := startMaster(t, 2, "ok", 0)
 	fm.log.wait(t, `msg="generation serving" generation=1`)
 
+	fm.set("ok", nil)
 	fm.sigs <- syscall.SIGHUP
 	fm.log.wait(t, `msg="generation serving" generation=2 workers=2`)
 	fm.log.wait(t, `msg="generation finished" generation=1`)
