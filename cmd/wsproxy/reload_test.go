@@ -217,7 +217,7 @@ func TestReloadSingleProcess(t *testing.T) {
 
 	writeConfig(t, cfg, freePort(t), a, "", "1s", "")
 	p.signal(t, syscall.SIGHUP)
-	p.waitLog(t, `msg="reload refused: listen changed, which needs new processes`)
+	p.waitLog(t, `msg="reload refused: listen\[0\]\.addr changed, which needs new processes`)
 	echoAll(t, conns, "after the refused reload")
 	if id, err := backendOf("http://" + addr + "/new/x"); err != nil || id != "c" {
 		t.Errorf("GET /new/x after the refused reload: %q, %v; want c", id, err)
