@@ -180,14 +180,17 @@ func TestUpgradeKeepsTLSTunnels(t *testing.T) {
 	cert, key := testcert.Write(t, dir, "ws", testcert.Spec{Names: []string{"ws.example.com"}})
 	backend := startEcho(t)
 	cfg := filepath.Join(dir, "wsproxy.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: [{addr: "127.0.0.1:0"}, {addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
+	write := func(loops int) {
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: [{addr: "127.0.0.1:0"}, {addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
 workers: 2
-loops: 1
+loops: %d
 drain_timeout: 3s
 routes: [{path: /, upstream: %q}]
-`, cert, key, backend)), 0o644); err != nil {
-		t.Fatal(err)
+`, cert, key, loops, backend)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	write(1)
 	p := startProc(t, "run", "-config", cfg)
 	m := p.waitLog(t, `msg="generation serving" generation=1 workers=2 addrs=(\S+),(\S+)`)
 	end := time.Now().Add(time.Minute)
@@ -219,6 +222,7 @@ routes: [{path: /, upstream: %q}]
 		}
 	}
 
+	write(2) // another number of loops: a new generation
 	start := time.Now()
 	p.signal(t, syscall.SIGHUP)
 	p.waitLog(t, `msg="previous generation draining" generation=1`)
