@@ -68,20 +68,28 @@ func setCookieValue(name, value string, secure bool) string {
 
 // CookieValue returns the cookie value that names s, or "" unless the
 // pool's policy is cookie.
-func (p *Pool) CookieValue(s *Server) string { return s.cookie }
+func (p *Pool) CookieValue(s *Server) string { return p.cookies[s].value }
 
 // SetCookie returns the value of the Set-Cookie header that pins a client
 // to s, such as "wsproxy_srv=…; Path=/; HttpOnly; SameSite=Lax", or ""
 // unless the pool's policy is cookie. The core appends it to the response
 // head when NeedsCookie says so; the string is computed once by NewPool.
-func (p *Pool) SetCookie(s *Server) string { return s.setCookie }
+func (p *Pool) SetCookie(s *Server) string { return p.cookies[s].setCookie }
 
 // NeedsCookie reports whether the response to r, served by s, must insert
 // the cookie: the policy is cookie and r does not already carry the value
-// naming s. It does not allocate.
+// naming s. A server the pool does not have (removed by Update) gets no
+// cookie. It does not allocate.
 func (p *Pool) NeedsCookie(r Request, s *Server) bool {
 	if p.byCookie == nil {
 		return false
 	}
-	return string(r.Cookie(p.cfg.CookieName)) != s.cookie
+	c, ok := p.cookies[s]
+	return ok && string(r.Cookie(p.cfg.CookieName)) != c.value
+}
+
+// serverCookie is what policy cookie computes once per server.
+type serverCookie struct {
+	value     string // the cookie value naming the server
+	setCookie string // the whole Set-Cookie header value
 }

@@ -27,15 +27,16 @@ func (lc *leastConn) Select(p *Pool, _ Request, now time.Time) *Server {
 		n := len(servers)
 		first := int(start % uint32(n))
 		var best *Server
-		var bestActive int64
+		var bestActive, bestWeight int64
 		for j := range n {
 			s := servers[(first+j)%n]
 			if !s.availableAt(ns) {
 				continue
 			}
 			a := s.active.Load()
-			if best == nil || a*int64(best.Weight) < bestActive*int64(s.Weight) {
-				best, bestActive = s, a
+			w := s.weight.Load()
+			if best == nil || a*bestWeight < bestActive*w {
+				best, bestActive, bestWeight = s, a, w
 			}
 		}
 		if best != nil {

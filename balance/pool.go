@@ -41,7 +41,9 @@ type Pool struct {
 	servers     []*Server
 	tiers       []tier // primaries, then backups when there are any
 	byID        map[uint64]*Server
-	byCookie    map[string]*Server // policy cookie: value -> server
+	byCookie    map[string]*Server       // policy cookie: value -> server
+	cookies     map[*Server]serverCookie // policy cookie: server -> its cookie
+	retired     map[string]*Server       // servers Update removed while they had work (see Update)
 	sel         Selector
 	sids        SidStore // policy sid only
 	failTimeout int64    // ns
@@ -51,12 +53,25 @@ type Pool struct {
 // ServerConfig, in the same order. name names the upstream for logs and
 // metrics.
 func NewPool(name string, servers []ServerConfig, cfg Config) (*Pool, error) {
+	if err := Validate(servers, cfg); err != nil {
+		return nil, err
+	}
+	return build(name, servers, cfg, nil), nil
+}
+
+// Validate reports what NewPool and Update would refuse in servers and cfg,
+// as a *ConfigError.
+func Validate(servers []ServerConfig, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := validateServers(servers); err != nil {
-		return nil, err
-	}
+	return validateServers(servers)
+}
+
+// build makes the pool of valid servers and cfg. reuse, when not nil,
+// returns the Server an address had before (or nil): that Server is kept,
+// with its configuration changed in place.
+func build(name string, servers []ServerConfig, cfg Config, reuse func(addr string) *Server) *Pool {
 	c := cfg.withDefaults()
 	p := &Pool{
 		name:        name,
@@ -65,18 +80,19 @@ func NewPool(name string, servers []ServerConfig, cfg Config) (*Pool, error) {
 		failTimeout: int64(c.FailTimeout),
 	}
 	var primaries, backups []*Server
-	for i := range servers {
-		s := &Server{ServerConfig: servers[i]}
-		s.Weight = max(s.Weight, 1)
-		s.id = hashString(s.Addr)
-		s.index = i
-		s.weight = float64(s.Weight)
-		if _, dup := p.byID[s.id]; dup {
-			return nil, configError(fmt.Sprintf("servers[%d].Addr", i), fmt.Sprintf("%q hashes like another server's address", s.Addr))
+	for _, sc := range servers {
+		var s *Server
+		if reuse != nil {
+			s = reuse(sc.Addr)
+		}
+		if s == nil {
+			s = newServer(sc)
+		} else {
+			s.set(sc)
 		}
 		p.byID[s.id] = s
 		p.servers = append(p.servers, s)
-		if s.Backup {
+		if sc.Backup {
 			backups = append(backups, s)
 		} else {
 			primaries = append(primaries, s)
@@ -88,10 +104,11 @@ func NewPool(name string, servers []ServerConfig, cfg Config) (*Pool, error) {
 	}
 	if c.Policy == PolicyCookie {
 		p.byCookie = make(map[string]*Server, len(p.servers))
+		p.cookies = make(map[*Server]serverCookie, len(p.servers))
 		for _, s := range p.servers {
-			s.cookie = cookieValue(c.CookieSecret, s.Addr)
-			s.setCookie = setCookieValue(c.CookieName, s.cookie, c.CookieSecure)
-			p.byCookie[s.cookie] = s
+			v := cookieValue(c.CookieSecret, s.Addr)
+			p.cookies[s] = serverCookie{value: v, setCookie: setCookieValue(c.CookieName, v, c.CookieSecure)}
+			p.byCookie[v] = s
 		}
 	}
 	if c.Policy == PolicySid {
@@ -101,13 +118,13 @@ func NewPool(name string, servers []ServerConfig, cfg Config) (*Pool, error) {
 		}
 	}
 	p.sel = newSelector(c.Policy, &c, p)
-	return p, nil
+	return p
 }
 
 func newTier(servers []*Server) tier {
 	t := tier{servers: servers, uniform: true}
 	for _, s := range servers {
-		t.uniform = t.uniform && s.Weight == servers[0].Weight
+		t.uniform = t.uniform && s.weight.Load() == servers[0].weight.Load()
 	}
 	return t
 }
@@ -118,16 +135,16 @@ func newSelector(policy string, c *Config, p *Pool) Selector {
 	case PolicyLeastConn:
 		return &leastConn{}
 	case PolicyIPHash:
-		return &ipHash{prefix24: c.IPv4Prefix24, fallback: newRoundRobin(len(p.servers))}
+		return &ipHash{prefix24: c.IPv4Prefix24, fallback: newRoundRobin(p)}
 	case PolicyHash:
 		src, name, _ := parseHashKey(c.HashKey) // validated
-		return &keyHash{src: src, name: name, ip: ipHash{prefix24: c.IPv4Prefix24, fallback: newRoundRobin(len(p.servers))}}
+		return &keyHash{src: src, name: name, ip: ipHash{prefix24: c.IPv4Prefix24, fallback: newRoundRobin(p)}}
 	case PolicyCookie:
 		return &cookieSticky{name: c.CookieName, fallback: newSelector(c.Fallback, c, p)}
 	case PolicySid:
 		return &sidSticky{store: p.sids, fallback: newSelector(c.Fallback, c, p)}
 	}
-	return newRoundRobin(len(p.servers))
+	return newRoundRobin(p)
 }
 
 func validateServers(servers []ServerConfig) error {
@@ -135,6 +152,7 @@ func validateServers(servers []ServerConfig) error {
 		return configError("servers", "no servers")
 	}
 	seen := make(map[string]int, len(servers))
+	ids := make(map[uint64]int, len(servers))
 	primaries := 0
 	for i, s := range servers {
 		field := fmt.Sprintf("servers[%d]", i)
@@ -150,6 +168,11 @@ func validateServers(servers []ServerConfig) error {
 			return configError(field+".Addr", fmt.Sprintf("%q repeats servers[%d]", s.Addr, j))
 		}
 		seen[s.Addr] = i
+		id := hashString(s.Addr)
+		if j, dup := ids[id]; dup {
+			return configError(field+".Addr", fmt.Sprintf("%q hashes like servers[%d]'s address", s.Addr, j))
+		}
+		ids[id] = i
 		if !s.Backup {
 			primaries++
 		}
@@ -216,5 +239,5 @@ func (p *Pool) primaryAvailable(ns int64) bool {
 // eligible reports whether a server named by a cookie or sid may serve:
 // available, and not a backup while a primary is.
 func (p *Pool) eligible(s *Server, ns int64) bool {
-	return s.availableAt(ns) && (!s.Backup || !p.primaryAvailable(ns))
+	return s.availableAt(ns) && (!s.backup.Load() || !p.primaryAvailable(ns))
 }

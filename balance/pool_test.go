@@ -140,7 +140,7 @@ func TestPoolAccessors(t *testing.T) {
 		t.Errorf("Name, Policy = %q, %q", p.Name(), p.Policy())
 	}
 	ss := p.Servers()
-	if len(ss) != 2 || ss[1].Weight != 1 || ss[0].ID() == ss[1].ID() {
+	if len(ss) != 2 || ss[1].Config().Weight != 1 || ss[0].ID() == ss[1].ID() {
 		t.Errorf("Servers = %v; want a, b with weight 1 and distinct IDs", ss)
 	}
 	ss[0] = nil

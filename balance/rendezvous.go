@@ -95,10 +95,11 @@ func (p *Pool) rendezvous(key uint64, ns int64) *Server {
 				sc = float64(h >> 11)
 			} else {
 				u := (float64(h>>11) + 0.5) * (1.0 / (1 << 53))
-				if best != nil && s.weight <= bestScore*(1-u) {
+				w := float64(s.weight.Load())
+				if best != nil && w <= bestScore*(1-u) {
 					continue
 				}
-				sc = s.weight / -math.Log(u)
+				sc = w / -math.Log(u)
 			}
 			if best == nil || sc > bestScore {
 				best, bestScore = s, sc

@@ -52,7 +52,7 @@ func fullScore(p *Pool, key uint64) *Server {
 	for _, s := range p.tiers[0].servers {
 		h := mix64(key ^ s.id)
 		u := (float64(h>>11) + 0.5) * (1.0 / (1 << 53))
-		if sc := s.weight / -math.Log(u); best == nil || sc > bestScore {
+		if sc := float64(s.weight.Load()) / -math.Log(u); best == nil || sc > bestScore {
 			best, bestScore = s, sc
 		}
 	}

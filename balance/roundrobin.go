@@ -18,10 +18,17 @@ import (
 // all atomically, and the critical section is a few ns per server.
 type roundRobin struct {
 	mu sync.Mutex
-	cw []int // current weight, by Server.index
+	cw [][]int // current weight, by tier and position in the tier
 }
 
-func newRoundRobin(n int) *roundRobin { return &roundRobin{cw: make([]int, n)} }
+// newRoundRobin makes the round robin of p, whose tiers are built.
+func newRoundRobin(p *Pool) *roundRobin {
+	rr := &roundRobin{cw: make([][]int, len(p.tiers))}
+	for i, t := range p.tiers {
+		rr.cw[i] = make([]int, len(t.servers))
+	}
+	return rr
+}
 
 // Select implements Selector.
 func (rr *roundRobin) Select(p *Pool, _ Request, now time.Time) *Server {
@@ -29,21 +36,22 @@ func (rr *roundRobin) Select(p *Pool, _ Request, now time.Time) *Server {
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
 	for i := range p.tiers {
-		var best *Server
-		total := 0
-		for _, s := range p.tiers[i].servers {
+		cw := rr.cw[i]
+		best, total := -1, 0
+		for j, s := range p.tiers[i].servers {
 			if !s.availableAt(ns) {
 				continue
 			}
-			rr.cw[s.index] += s.Weight
-			total += s.Weight
-			if best == nil || rr.cw[s.index] > rr.cw[best.index] {
-				best = s
+			w := int(s.weight.Load())
+			cw[j] += w
+			total += w
+			if best < 0 || cw[j] > cw[best] {
+				best = j
 			}
 		}
-		if best != nil {
-			rr.cw[best.index] -= total
-			return best
+		if best >= 0 {
+			cw[best] -= total
+			return p.tiers[i].servers[best]
 		}
 	}
 	return nil

@@ -23,17 +23,21 @@ type ServerConfig struct {
 	Backup bool
 }
 
-// Server is one backend of a Pool: its configuration, with Weight at least
-// 1, and the runtime state that all event loops share. Only NewPool makes
-// Servers; the embedded ServerConfig is read-only after it.
+// Server is one backend of a Pool: its address, its configuration, with
+// Weight at least 1, and the runtime state that all event loops share.
+// Only NewPool and Pool.Update make Servers. Update keeps the Server of an
+// address the pool already had, changing its weight, max_conns and backup
+// in place, so that its count of tunnels and its health carry over; that
+// is why those three are atomics, read through Config.
 type Server struct {
-	ServerConfig
+	// Addr is the dial address, "host:port", and the server's identity:
+	// it never changes.
+	Addr string
 
-	id        uint64  // hash of Addr: rendezvous seed and SidStore value
-	index     int     // position in Pool.servers
-	weight    float64 // Weight, for rendezvous scores
-	cookie    string  // policy cookie: the cookie value naming this server
-	setCookie string  // policy cookie: the whole Set-Cookie header value
+	id       uint64       // hash of Addr: rendezvous seed and SidStore value
+	weight   atomic.Int64 // ServerConfig.Weight, at least 1
+	maxConns atomic.Int64 // ServerConfig.MaxConns; 0: no cap
+	backup   atomic.Bool  // ServerConfig.Backup
 
 	active    atomic.Int64 // tunnels + in-flight requests (Acquire/Release)
 	adminDown atomic.Bool  // set by MarkDown: active health checks
@@ -43,6 +47,26 @@ type Server struct {
 	mu        sync.Mutex // serialises Report's read-modify-write
 	fails     int        // guarded by mu: failures in the current window
 	windowEnd int64      // guarded by mu: Unix ns at which fails resets
+}
+
+// newServer makes the Server of sc, whose Weight is at least 1.
+func newServer(sc ServerConfig) *Server {
+	s := &Server{Addr: sc.Addr, id: hashString(sc.Addr)}
+	s.set(sc)
+	return s
+}
+
+// set stores the changeable part of sc (Addr is not).
+func (s *Server) set(sc ServerConfig) {
+	s.weight.Store(int64(max(sc.Weight, 1)))
+	s.maxConns.Store(int64(sc.MaxConns))
+	s.backup.Store(sc.Backup)
+}
+
+// Config returns the server's configuration as NewPool or the last Update
+// set it, with Weight at least 1. Safe for concurrent use.
+func (s *Server) Config() ServerConfig {
+	return ServerConfig{Addr: s.Addr, Weight: int(s.weight.Load()), MaxConns: int(s.maxConns.Load()), Backup: s.backup.Load()}
 }
 
 // ID is a stable 64-bit identity derived from Addr alone: equal on every
@@ -56,13 +80,14 @@ func (s *Server) ID() uint64 { return s.id }
 // such as a request on a kept-alive upstream connection. Safe for
 // concurrent use.
 func (s *Server) Acquire() bool {
-	if s.MaxConns <= 0 {
+	limit := s.maxConns.Load()
+	if limit <= 0 {
 		s.active.Add(1)
 		return true
 	}
 	for {
 		n := s.active.Load()
-		if n >= int64(s.MaxConns) {
+		if n >= limit {
 			return false
 		}
 		if s.active.CompareAndSwap(n, n+1) {
@@ -70,6 +95,11 @@ func (s *Server) Acquire() bool {
 		}
 	}
 }
+
+// Adopt counts a tunnel that is already open to s, whatever MaxConns says:
+// one handed over from another process (internal/handover). Release
+// undoes it as it undoes Acquire.
+func (s *Server) Adopt() { s.active.Add(1) }
 
 // Release undoes one successful Acquire or Pick. It panics when there is
 // nothing to release, which is always a bug in the caller's accounting.
@@ -91,7 +121,8 @@ func (s *Server) Available(now time.Time) bool { return s.availableAt(now.UnixNa
 func (s *Server) Healthy(now time.Time) bool { return s.healthyAt(now.UnixNano()) }
 
 func (s *Server) availableAt(ns int64) bool {
-	return s.healthyAt(ns) && (s.MaxConns <= 0 || s.active.Load() < int64(s.MaxConns))
+	limit := s.maxConns.Load()
+	return s.healthyAt(ns) && (limit <= 0 || s.active.Load() < limit)
 }
 
 func (s *Server) healthyAt(ns int64) bool {

@@ -82,4 +82,5 @@ func (v *validator) balanceOptions(f string, u *Upstream) {
 			v.p.addf(f+".health_check", "interval and timeout must be positive")
 		}
 	}
+	v.onRemove(f, u)
 }

@@ -280,6 +280,17 @@ type Upstream struct {
 	// HealthCheck, when set, probes every server over HTTP.
 	HealthCheck *HealthCheck `yaml:"health_check"`
 
+	// OnRemove is what happens to the open tunnels of a server removed
+	// from this upstream while the proxy runs (a reload, the runtime API):
+	// "keep" (default) lets them run until either side ends them; "close"
+	// sends them Close 1001, spread over RemoveWindow so that their clients
+	// do not all reconnect at once.
+	OnRemove string `yaml:"on_remove"`
+
+	// RemoveWindow is the window over which on_remove: close spreads its
+	// closes. Default: 10s.
+	RemoveWindow Duration `yaml:"remove_window"`
+
 	// Name is the key of this upstream in Config.Upstreams, set by Validate.
 	Name string `yaml:"-"`
 

@@ -144,6 +144,15 @@ var errorCases = []struct {
 		`x.yaml:7: upstreams.c.hash_key: invalid header name "" in "header:"`,
 		`x.yaml:8: upstreams.d.hash_key: invalid key "body:x" (want header:NAME, cookie:NAME, query:NAME or ip)`,
 		`x.yaml:9: upstreams.e.hash_key: has no effect with balance: ip_hash`}},
+	{"on_remove", y(
+		`listen: [{addr: ":80"}]`,
+		`upstreams:`,
+		`  a: {on_remove: drop, servers: [{addr: "h:1"}]}`,
+		`  b: {on_remove: close, remove_window: -1s, servers: [{addr: "h:1"}]}`,
+		`  c: {on_remove: keep, remove_window: 5s, servers: [{addr: "h:1"}]}`,
+	), []string{
+		`x.yaml:3: upstreams.a.on_remove: unknown value "drop" (want keep or close)`,
+		`x.yaml:4: upstreams.b.remove_window: must not be negative`}},
 
 	// Routes.
 	{"route paths and upstreams", head(
@@ -305,5 +314,18 @@ func TestAliasBomb(t *testing.T) {
 	_, err := config.Parse("x.yaml", []byte("listen: ["+listeners+"]\n"))
 	if want := "document too large once aliases are expanded"; !strings.Contains(errString(err), want) {
 		t.Errorf("Parse = %v; want %q", err, want)
+	}
+}
+
+// TestOnRemoveDefaults: an upstream without on_remove keeps a removed
+// server's tunnels, with the window /drain uses.
+func TestOnRemoveDefaults(t *testing.T) {
+	c, err := config.Parse("x.yaml", []byte(head(`  - {path: /, upstream: webpush}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := c.Upstreams["webpush"]
+	if u.OnRemove != config.OnRemoveKeep || u.RemoveWindow != config.Duration(config.DefaultRemoveWindow) {
+		t.Errorf("on_remove %q, remove_window %v; want keep, %v", u.OnRemove, u.RemoveWindow, config.DefaultRemoveWindow)
 	}
 }

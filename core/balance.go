@@ -2,9 +2,6 @@ package core
 
 import (
 	"bytes"
-	"sync/atomic"
-
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -12,76 +9,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/codec"
-	"wsproxy/config"
 )
-
-// upstream is a group of servers and the balance.Pool that picks one.
-type upstream struct {
-	name    string
-	pool    *balance.Pool
-	servers map[*balance.Server]*server
-	policy  string
-}
-
-// server is one backend address, as the core dials it.
-type server struct {
-	b    *balance.Server
-	up   *upstream
-	addr netip.AddrPort
-	name string
-	idx  int // position among all servers, for per-loop counters (metrics.go)
-
-	drained atomic.Bool // taken out by DrainServer: health checks leave it down
-}
-
-// balanceConfig translates an upstream's config for package balance.
-func balanceConfig(cu *config.Upstream) balance.Config {
-	bc := balance.Config{
-		Policy:       cu.Balance,
-		HashKey:      cu.HashKey,
-		IPv4Prefix24: cu.IPHashPrefix24,
-		Fallback:     cu.Fallback,
-		SidTTL:       time.Duration(cu.SidTTL),
-		MaxFails:     cu.MaxFails,
-		FailTimeout:  time.Duration(cu.FailTimeout),
-	}
-	if ck := cu.Cookie; ck != nil {
-		bc.CookieName, bc.CookieSecret, bc.CookieSecure = ck.Name, []byte(ck.Secret), ck.Secure
-	}
-	return bc
-}
-
-// newUpstreams builds a pool per upstream of cfg; sids, when not nil, gives
-// the upstreams with balance: sid their store (Options.SidStore).
-func newUpstreams(cfg *config.Config, sids func(string) balance.SidStore) (map[string]*upstream, error) {
-	ups := make(map[string]*upstream, len(cfg.Upstreams))
-	for name, cu := range cfg.Upstreams {
-		scs := make([]balance.ServerConfig, len(cu.Servers))
-		addrs := make([]netip.AddrPort, len(cu.Servers))
-		for i, cs := range cu.Servers {
-			ap, err := resolve(cs.Addr)
-			if err != nil {
-				return nil, fmt.Errorf("upstream %s: server %s: %w", name, cs.Addr, err)
-			}
-			addrs[i] = ap
-			scs[i] = balance.ServerConfig{Addr: cs.Addr, Weight: cs.Weight, MaxConns: cs.MaxConns, Backup: cs.Backup}
-		}
-		bc := balanceConfig(cu)
-		if sids != nil && cu.Balance == balance.PolicySid {
-			bc.SidStore = sids(name)
-		}
-		pool, err := balance.NewPool(name, scs, bc)
-		if err != nil {
-			return nil, fmt.Errorf("upstream %s: %w", name, err)
-		}
-		u := &upstream{name: name, pool: pool, servers: make(map[*balance.Server]*server), policy: cu.Balance}
-		for i, bs := range pool.Servers() {
-			u.servers[bs] = &server{b: bs, up: u, addr: addrs[i], name: bs.Addr}
-		}
-		ups[name] = u
-	}
-	return ups, nil
-}
 
 // pick chooses a server of c's route and counts the request against it
 // until release.
@@ -90,21 +18,22 @@ func (s *Server) pick(c *conn) (*server, error) {
 	if u == nil {
 		return nil, errNoUpstream
 	}
+	m := u.members()
 	r := &c.l.breq
 	r.req, r.peer = &c.l.req, c.l.client
-	b, err := u.pool.Pick(r, c.l.Now)
+	b, err := m.pool.Pick(r, c.l.Now)
 	r.req = nil
 	if err != nil {
 		return nil, errNoUpstream
 	}
-	return u.servers[b], nil
+	return m.servers[b], nil
 }
 
 func (s *Server) release(srv *server) { srv.b.Release() }
 
 // connected reports the result of a connect to srv (passive health).
 func (s *Server) connected(srv *server, ok bool) {
-	srv.up.pool.Report(srv.b, ok, time.Now())
+	srv.up.members().pool.Report(srv.b, ok, time.Now())
 	if !ok {
 		s.noteConnectError(srv)
 	}
@@ -172,7 +101,7 @@ func (r *balanceRequest) Query(name string) []byte {
 func (c *conn) redial() bool {
 	l := c.l
 	old := c.up
-	if c.x == nil || c.flags&cfRespStarted != 0 || int(c.x.tries)+1 >= len(c.rt.up.servers) {
+	if c.x == nil || c.flags&cfRespStarted != 0 || int(c.x.tries)+1 >= len(c.rt.up.members().list) {
 		return false
 	}
 	out, off := old.takeUnsent()
@@ -223,12 +152,12 @@ func (c *conn) repick(failed *server) (*server, error) {
 // or teach the pool an Engine.IO sid. Called right after pick, while the
 // loop's balanceRequest still describes the request.
 func (c *conn) noteSticky(srv *server) {
-	u := srv.up
+	m := srv.up.members()
 	r := &c.l.breq
 	r.req, r.peer = &c.l.req, c.l.client
-	switch u.policy {
+	switch m.policy {
 	case balance.PolicyCookie:
-		if u.pool.NeedsCookie(r, srv.b) {
+		if m.pool.NeedsCookie(r, srv.b) {
 			c.flags |= cfSetCookie
 		}
 	case balance.PolicySid:
@@ -261,7 +190,7 @@ func (c *conn) learnSid(chunk []byte) {
 	}
 	if sid, ok := balance.ParseEngineIOHandshake(b); ok {
 		srv := c.up.srv
-		srv.up.pool.Learn(sid, srv.b, c.l.Now)
+		srv.up.members().pool.Learn(sid, srv.b, c.l.Now)
 	} else if len(body) < sidLookahead {
 		if c.x.retry == nil {
 			c.x.retry = bytebufferpool.Get()
@@ -276,17 +205,17 @@ func (c *conn) learnSid(chunk []byte) {
 // other picks, in configuration order after failed, a server that is
 // available and below its max_conns, and counts the request against it.
 func (u *upstream) other(failed *server, now time.Time) (*server, error) {
-	list := u.pool.Servers()
+	list := u.members().list
 	start := 0
-	for i, b := range list {
-		if b == failed.b {
+	for i, srv := range list {
+		if srv == failed {
 			start = i + 1
 		}
 	}
-	for k := 0; k < len(list)-1; k++ {
-		b := list[(start+k)%len(list)]
-		if b != failed.b && b.Available(now) && b.Acquire() {
-			return u.servers[b], nil
+	for k := range len(list) {
+		srv := list[(start+k)%len(list)]
+		if srv != failed && srv.b.Available(now) && srv.b.Acquire() {
+			return srv, nil
 		}
 	}
 	return nil, errNoUpstream

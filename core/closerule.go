@@ -18,6 +18,7 @@ const (
 	rulePing
 	ruleDrain
 	ruleServerDrained
+	ruleServerRemoved
 	// The rules below are broken by a frame of a peer (max_frame,
 	// max_message, RFC 6455 checks): the tunnel's closing line is written
 	// whatever log.sample says, naming the peer.
@@ -50,6 +51,7 @@ var closeRules = [numCloseRules]struct{ label, text string }{
 	rulePing:                   {"ping_timeout", "a peer did not answer the proxy's Ping"},
 	ruleDrain:                  {"drain", "the proxy is draining"},
 	ruleServerDrained:          {"server_drained", "the upstream server is being drained"},
+	ruleServerRemoved:          {"server_removed", "the upstream server was removed (on_remove: close)"},
 	ruleMaxFrame:               {"max_frame", "frame over max_frame"},
 	ruleMaxMessage:             {"max_message", "message over max_message"},
 	ruleReservedOpcode:         {"reserved_opcode", "reserved opcode"},

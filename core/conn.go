@@ -153,7 +153,7 @@ func (c *conn) clientReadable() bool {
 	if c.cl.flags&epEOF != 0 {
 		return false
 	}
-	max := c.l.srv.limits.MaxPendingBytes
+	max := c.l.set.limits.MaxPendingBytes
 	switch c.st {
 	case stHead:
 		return true
@@ -176,7 +176,7 @@ func (c *conn) upstreamReadable() bool {
 	}
 	switch c.st {
 	case stSend, stWait, stResp:
-		return c.cl.pending() < c.l.srv.limits.MaxPendingBytes && c.cl.pipe == nil
+		return c.cl.pending() < c.l.set.limits.MaxPendingBytes && c.cl.pipe == nil
 	}
 	return false
 }
@@ -217,7 +217,7 @@ func (c *conn) readClient() {
 	max := len(l.Buf)
 	switch c.st {
 	case stWait, stResp:
-		max = l.srv.limits.MaxPendingBytes
+		max = l.set.limits.MaxPendingBytes
 		if c.in != nil {
 			max -= len(c.in.B)
 		}
@@ -315,7 +315,7 @@ func (c *conn) processClient(data []byte) int {
 			}
 			off += n
 		case stSend:
-			if c.up.pending() >= c.l.srv.limits.MaxPendingBytes {
+			if c.up.pending() >= c.l.set.limits.MaxPendingBytes {
 				return off
 			}
 			n, err := c.forwardRequestBody(data[off:])

@@ -49,13 +49,7 @@ func DrainLimit(timeout time.Duration) time.Duration { return timeout + goAwayGr
 // drain is Drain with the closes of what is left spread over the last
 // spread of timeout.
 func (s *Server) drain(timeout, spread time.Duration) {
-	s.each(func(l *Loop) {
-		for _, ln := range s.lns {
-			if ln.l == l {
-				ln.StopAccepting(drainSweepMax)
-			}
-		}
-	})
+	s.StopAccepting()
 	s.log.Info("draining", "open", s.Open(), "timeout", timeout)
 	s.waitOpen(time.Now().Add(timeout-spread), (*conn).drainNudge)
 	if n := s.Open(); n > 0 {
@@ -70,6 +64,21 @@ func (s *Server) drain(timeout, spread time.Duration) {
 		s.each(func(l *Loop) { l.eachConn((*conn).close) })
 	}
 	s.log.Info("drained", "accepted", s.stats.accepted.Load())
+}
+
+// StopAccepting sweeps each listener's accept queue a last time and closes
+// it; the connections it has go on. Drain begins with it, and a worker
+// handing its tunnels to a new generation calls it first, so that no new
+// tunnel starts there meanwhile. Safe from any goroutine; calling it again
+// does nothing.
+func (s *Server) StopAccepting() {
+	s.each(func(l *Loop) {
+		for _, ln := range s.lns {
+			if ln.l == l {
+				ln.StopAccepting(drainSweepMax)
+			}
+		}
+	})
 }
 
 // waitOpen polls until no client connection is open or deadline passes,

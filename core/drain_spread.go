@@ -121,11 +121,11 @@ func (s *Server) UndrainServer(upstream, server string) error {
 }
 
 func (s *Server) findServer(upstream, server string) (*server, error) {
-	u := s.ups[upstream]
+	u := s.cur.Load().ups[upstream]
 	if u == nil {
 		return nil, fmt.Errorf("no upstream %q", upstream)
 	}
-	for _, srv := range u.servers {
+	for _, srv := range u.members().list {
 		if srv.name == server || srv.addr.String() == server {
 			return srv, nil
 		}

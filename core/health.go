@@ -6,31 +6,40 @@ import (
 	"wsproxy/internal/health"
 )
 
-// startHealthChecks starts one goroutine per upstream that has a
-// health_check (internal/health probes; a result marks the server up or
-// down unless an operator drained it). These goroutines are per upstream,
-// not per connection, and stop when the Server closes.
-func (s *Server) startHealthChecks() {
-	for name, cu := range s.cfg.Upstreams {
-		u := s.ups[name]
-		if cu.HealthCheck == nil || u == nil {
-			continue
+// Health checks: one internal/health checker per upstream that has a
+// health_check, in the Server's health.Group; a result marks the server up
+// or down unless an operator drained it. Apply and SetServers replace the
+// checker of an upstream whose servers may have changed; Close stops them.
+
+// checkAll (re)starts the checkers of st's upstreams and stops those of
+// upstreams st no longer has.
+func (s *Server) checkAll(st *settings) {
+	for _, name := range s.health.Names() {
+		if st.ups[name] == nil {
+			s.health.Set(name, nil, health.Check{})
 		}
-		var targets []health.Target
-		for _, srv := range u.servers {
-			targets = append(targets, health.Target{
-				Name: srv.name, Addr: srv.addr.String(), TLS: s.tls.ups[srv],
-				Report: func(ok bool) { s.healthResult(u, srv, ok) },
-			})
-		}
-		hc := cu.HealthCheck
-		check := health.Check{Path: hc.Path, Interval: time.Duration(hc.Interval), Timeout: time.Duration(hc.Timeout)}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			health.Run(targets, check, s.done)
-		}()
 	}
+	for _, u := range st.ups {
+		s.check1(u)
+	}
+}
+
+// check1 (re)starts the checker of u, for its current servers.
+func (s *Server) check1(u *upstream) {
+	m := u.members()
+	hc := m.cfg.HealthCheck
+	if hc == nil {
+		s.health.Set(u.name, nil, health.Check{})
+		return
+	}
+	var targets []health.Target
+	for _, srv := range m.list {
+		targets = append(targets, health.Target{
+			Name: srv.name, Addr: srv.addr.String(), TLS: srv.tls.Load(),
+			Report: func(ok bool) { s.healthResult(u, srv, ok) },
+		})
+	}
+	s.health.Set(u.name, targets, health.Check{Path: hc.Path, Interval: time.Duration(hc.Interval), Timeout: time.Duration(hc.Timeout)})
 }
 
 // healthResult applies one probe's result to srv.

@@ -19,7 +19,7 @@ import (
 // connection failed.
 func (c *conn) onHead(data []byte) (n int, ok bool) {
 	l := c.l
-	lim := l.srv.limits.MaxHeaderBytes
+	lim := l.set.limits.MaxHeaderBytes
 	req := &l.req
 	n, err := codec.ParseRequest(data, req)
 	if err == codec.ErrShort {
@@ -27,7 +27,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 			c.fail(errHeadTooLarge)
 		} else if c.flags&cfKeepAliveWait != 0 {
 			c.flags &^= cfKeepAliveWait
-			c.schedule(l.srv.timeouts.HeaderRead)
+			c.schedule(l.set.timeouts.HeaderRead)
 		}
 		return 0, false
 	}
@@ -52,12 +52,12 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.fail(err)
 		return 0, false
 	}
-	l.client = l.srv.trusted.Client(c.peer.Addr(), req.Headers)
+	l.client = l.set.trusted.Client(c.peer.Addr(), req.Headers)
 	if err := c.admit(req); err != nil {
 		c.fail(err)
 		return 0, false
 	}
-	rt := l.srv.router.Match(req.Host, req.Path)
+	rt := l.set.router.Match(req.Host, req.Path)
 	if rt == nil {
 		c.fail(errNoRoute)
 		return 0, false
@@ -153,8 +153,8 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 		peer = pa.AppendTo(ip[len(ip):])
 	}
 	l.ipbuf = ip[:0]
-	srv := l.srv
-	trusted := srv.trusted.Contains(c.peer.Addr())
+	st := l.set
+	trusted := st.trusted.Contains(c.peer.Addr())
 	var xff, fwd []byte
 	for _, h := range req.Headers {
 		switch {
@@ -177,7 +177,7 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 			continue
 		case codec.EqualFold(h.Name, "X-Real-IP"), codec.EqualFold(h.Name, "X-Forwarded-Proto"):
 			continue
-		case !srv.underscores && bytes.IndexByte(h.Name, '_') >= 0:
+		case !st.underscores && bytes.IndexByte(h.Name, '_') >= 0:
 			continue // nginx's underscores_in_headers off
 		case conn != nil && codec.ConnectionHas(conn, string(h.Name)):
 			continue
@@ -194,7 +194,7 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	if c.flags&cfUpgrade != 0 {
 		dst = append(dst, "Connection: Upgrade\r\n"...)
 	}
-	proto := srv.proto(c)
+	proto := l.srv.proto(c)
 	dst = append(dst, "X-Real-IP: "...)
 	dst = append(append(dst, ip...), "\r\nX-Forwarded-For: "...)
 	dst = append(append(append(dst, xff...), peer...), "\r\nX-Forwarded-Proto: "...)

@@ -49,5 +49,5 @@ func (ln *listener) serve(fd int, peer netip.AddrPort) {
 	} else {
 		c.admitConn()
 	}
-	c.schedule(l.srv.timeouts.HeaderRead)
+	c.schedule(l.set.timeouts.HeaderRead)
 }

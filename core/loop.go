@@ -17,6 +17,7 @@ import (
 type Loop struct {
 	reactor.Loop
 	srv *Server
+	set *settings // routes, upstreams, timeouts, limits now (settings.go); swapped by Apply
 
 	obs *loopMetrics // this loop's counters (metrics.go)
 
@@ -50,7 +51,9 @@ func newLoop(s *Server, id, bufSize int) (*Loop, error) {
 		return nil, err
 	}
 	l.Log = s.log
-	l.req.MaxHeaders, l.resp.MaxHeaders = s.limits.MaxHeaders, s.limits.MaxHeaders
+	if st := s.cur.Load(); st != nil {
+		l.use(st)
+	}
 	l.idle.init()
 	l.tls.Init(&l.Loop, s.tls.slots, s.tlsTrim, &s.tls.goroutines)
 	if !s.opts.NoSplice {

@@ -6,15 +6,19 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"wsproxy/core/metrics"
 )
 
 // Metrics.
 //
 // Every Loop owns one loopMetrics and is the only writer of it; the counters
 // are atomics so that Server.Metrics can read them from another goroutine
-// and sum them over the loops. Routes and upstream servers are numbered
-// (route.idx, server.idx) when the Server is made, so a hook costs a slice
-// index and an atomic add: no map lookup, no lock, no allocation.
+// and sum them over the loops. Each route and upstream server points to its
+// counters (routeObs, serverObs), one set per loop, so a hook costs a slice
+// index and an atomic add: no map lookup, no lock, no allocation. Counters
+// belong to a name, not to a configuration: the route or server of the
+// same name after a reload (Apply) counts on.
 //
 // A connection keeps what its own log lines need in conn.obs (connObs).
 
@@ -74,8 +78,6 @@ const (
 
 // loopMetrics are the counters of one Loop (see above).
 type loopMetrics struct {
-	routes   []routeCounters  // by route.idx; the extra last one counts requests no route took
-	servers  []serverCounters // by server.idx
 	bytes    [2]atomic.Uint64 // tunnel bytes by direction
 	messages [2]atomic.Uint64 // tunnel messages by direction
 	closedBy [numClosers]atomic.Uint64
@@ -89,15 +91,35 @@ type loopMetrics struct {
 	sampled     float64 // log sampling credit; loop-owned, not a counter
 }
 
+// routeCounters are one loop's counters of a route, padded to two cache
+// lines so that loops do not share one.
 type routeCounters struct {
 	requests   [6]atomic.Uint64 // plain HTTP requests by status/100; [0] a status outside 100..599
 	handshakes [numHandshakeResults]atomic.Uint64
 	tunnels    atomic.Int64 // open now
+	_          [48]byte
 }
 
+// serverCounters are one loop's counters of a server, padded to three
+// cache lines.
 type serverCounters struct {
 	connect    [len(connectBuckets) + 1]atomic.Uint64 // connect latencies by bucket
 	connectSum atomic.Int64                           // nanoseconds
+	_          [56]byte
+}
+
+// routeObs are the counters of a route name and upstream, by Loop.ID.
+type routeObs struct {
+	route, upstream string
+	loops           []routeCounters
+}
+
+// serverObs are the counters of an upstream's server, by Loop.ID, and its
+// failed connects (any loop writes them, rarely).
+type serverObs struct {
+	upstream, server string
+	loops            []serverCounters
+	connectErrors    atomic.Uint64
 }
 
 // closeCodes counts Close frames by code. Codes take the first free slot
@@ -126,55 +148,62 @@ func (t *closeCodes) add(code uint16) {
 	t.other.Add(1)
 }
 
-// metricsState is the Server's side of the metrics: the numbering of routes
-// and servers and every loop's counters.
+// metricsState is the Server's side of the metrics: the counters of every
+// route and server name seen, and every loop's counters.
 type metricsState struct {
-	routes        []*route        // by idx
-	servers       []*server       // by idx
-	connectErrors []atomic.Uint64 // by server.idx; written by every loop, but rarely
-	sample        float64         // log.sample
-	mu            sync.Mutex      // guards loops
-	loops         []*loopMetrics
+	nloops   int       // the number of loops, for the per-loop counters
+	unrouted *routeObs // requests no route took
+	mu       sync.Mutex
+	routes   map[[2]string]*routeObs  // by route name and upstream; guarded by mu
+	servers  map[[2]string]*serverObs // by upstream and server name; guarded by mu
+	loops    []*loopMetrics           // guarded by mu
 }
 
-// initMetrics numbers the routes and servers of s. Called from New.
+// initMetrics prepares the counters. Called from New.
 func (s *Server) initMetrics() {
 	m := &s.obs
-	m.routes = s.router.Values()
-	for i, rt := range m.routes {
-		rt.idx = i
+	m.nloops = max(s.cfg.Loops, 1)
+	m.routes = make(map[[2]string]*routeObs)
+	m.servers = make(map[[2]string]*serverObs)
+	m.unrouted = &routeObs{route: metrics.UnroutedName, upstream: metrics.UnroutedName, loops: make([]routeCounters, m.nloops)}
+}
+
+// routeObs returns the counters of route name to upstream, made on first use.
+func (m *metricsState) routeObs(name, upstream string) *routeObs {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := [2]string{name, upstream}
+	o := m.routes[k]
+	if o == nil {
+		o = &routeObs{route: name, upstream: upstream, loops: make([]routeCounters, m.nloops)}
+		m.routes[k] = o
 	}
-	for _, u := range sortedUpstreams(s.ups) {
-		for _, b := range u.pool.Servers() {
-			srv := u.servers[b]
-			srv.idx = len(m.servers)
-			m.servers = append(m.servers, srv)
-		}
+	return o
+}
+
+// serverObs returns the counters of server name of upstream, made on
+// first use.
+func (m *metricsState) serverObs(upstream, name string) *serverObs {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := [2]string{upstream, name}
+	o := m.servers[k]
+	if o == nil {
+		o = &serverObs{upstream: upstream, server: name, loops: make([]serverCounters, m.nloops)}
+		m.servers[k] = o
 	}
-	m.connectErrors = make([]atomic.Uint64, len(m.servers))
-	m.sample = 1
-	if p := s.cfg.Log.Sample; p != nil {
-		m.sample = *p
-	}
+	return o
 }
 
 // attachMetrics gives l its counters. Called from Start before l runs.
 func (s *Server) attachMetrics(l *Loop) {
 	m := &s.obs
-	lm := &loopMetrics{
-		// One spare element each, so the next allocation does not share a
-		// cache line with the last counters this loop writes.
-		routes:  make([]routeCounters, len(m.routes)+1, len(m.routes)+2),
-		servers: make([]serverCounters, len(m.servers), len(m.servers)+1),
-	}
+	lm := &loopMetrics{}
 	m.mu.Lock()
 	m.loops = append(m.loops, lm)
 	m.mu.Unlock()
 	l.obs = lm
 }
-
-// unrouted is the index of the counters of requests no route took.
-func (lm *loopMetrics) unrouted() int { return len(lm.routes) - 1 }
 
 // noteHead is called when a request head has been read and parsed; upgrade
 // says whether it asks for a WebSocket upgrade.
@@ -204,7 +233,7 @@ func (c *conn) noteResponse(status int) {
 		return // interim; the final status follows
 	}
 	c.obs.bits &^= obsPending
-	rc := &lm.routes[c.rt.idx]
+	rc := &c.rt.obs.loops[c.l.ID]
 	switch {
 	case !upgrade:
 		rc.requests[statusClass(status)].Add(1)
@@ -217,7 +246,7 @@ func (c *conn) noteResponse(status int) {
 		now := c.l.Now.UnixNano()
 		latency := time.Duration(now - c.obs.start)
 		c.obs.start = now
-		if c.l.srv.sampleTunnel(lm) {
+		if c.l.srv.sampleTunnel(lm, c.l.set.sample) {
 			c.obs.bits |= obsLog
 			c.logUpgraded(latency)
 		}
@@ -236,11 +265,12 @@ func (c *conn) noteFail(status int, err error) {
 		return
 	}
 	c.obs.bits &^= obsPending
-	idx := lm.unrouted()
-	if bits&(obsPending|obsRouted) == obsPending|obsRouted {
-		idx = c.rt.idx
+	o := c.l.srv.obs.unrouted
+	routed := bits&(obsPending|obsRouted) == obsPending|obsRouted
+	if routed {
+		o = c.rt.obs
 	}
-	rc := &lm.routes[idx]
+	rc := &o.loops[c.l.ID]
 	upgrade := bits&(obsPending|obsUpgrade) == obsPending|obsUpgrade
 	if upgrade {
 		rc.handshakes[hsFailed].Add(1)
@@ -248,7 +278,7 @@ func (c *conn) noteFail(status int, err error) {
 		rc.requests[statusClass(status)].Add(1)
 	}
 	if status >= 500 {
-		c.logFailed(status, err, idx != lm.unrouted(), upgrade)
+		c.logFailed(status, err, routed, upgrade)
 	}
 }
 
@@ -266,7 +296,7 @@ func (c *conn) noteClosing() {
 	}
 	c.obs.bits &^= obsTunnel
 	lm := c.l.obs
-	lm.routes[c.rt.idx].tunnels.Add(-1)
+	c.rt.obs.loops[c.l.ID].tunnels.Add(-1)
 	who := c.closer()
 	lm.closedBy[who].Add(1)
 	if c.obs.bits&obsLog != 0 {
@@ -312,7 +342,7 @@ func (c *conn) noteConnected(up *endpoint) {
 	}
 	d := time.Duration(time.Now().UnixNano() - up.parked)
 	up.parked = 0
-	sc := &lm.servers[up.srv.idx]
+	sc := &up.srv.obs.loops[c.l.ID]
 	i := 0
 	for i < len(connectBuckets) && d > connectBuckets[i] {
 		i++
@@ -322,11 +352,7 @@ func (c *conn) noteConnected(up *endpoint) {
 }
 
 // noteConnectError counts a failed connect to srv. It may run on any loop.
-func (s *Server) noteConnectError(srv *server) {
-	if srv.idx < len(s.obs.connectErrors) {
-		s.obs.connectErrors[srv.idx].Add(1)
-	}
-}
+func (s *Server) noteConnectError(srv *server) { srv.obs.connectErrors.Add(1) }
 
 // Hooks called by the relay for observability. Directions: 0 client →
 // upstream, 1 upstream → client. They run on the loop's goroutine, on the

@@ -59,11 +59,10 @@ func TestSampleTunnel(t *testing.T) {
 	}
 	for _, tc := range tests {
 		s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		s.obs.sample = tc.rate
 		lm := &loopMetrics{}
 		var got []byte
 		for range len(tc.want) {
-			if s.sampleTunnel(lm) {
+			if s.sampleTunnel(lm, tc.rate) {
 				got = append(got, 'x')
 			} else {
 				got = append(got, '.')

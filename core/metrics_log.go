@@ -19,8 +19,7 @@ import (
 // sampleTunnel decides whether a new tunnel's lines are written: a credit of
 // log.sample per tunnel, a line whenever it reaches 1, so exactly that
 // fraction is kept, evenly spread.
-func (s *Server) sampleTunnel(lm *loopMetrics) bool {
-	rate := s.obs.sample
+func (s *Server) sampleTunnel(lm *loopMetrics, rate float64) bool {
 	switch {
 	case rate <= 0 || !s.log.Enabled(context.Background(), slog.LevelInfo):
 		return false

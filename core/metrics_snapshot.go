@@ -22,31 +22,12 @@ func (s *Server) Metrics() metrics.Snapshot {
 		ConnectionsAccepted: s.stats.accepted.Load(),
 		ConnectionsOpen:     s.stats.open.Load(),
 		TLSHandshakeErrors:  s.tls.handshakeErrors.Load(),
-		Routes:              make([]metrics.RouteMetrics, len(m.routes)+1),
-		Servers:             make([]metrics.ServerMetrics, len(m.servers)),
 	}
-	for i, rt := range m.routes {
-		snap.Routes[i].Route = rt.name
-		if rt.up != nil {
-			snap.Routes[i].Upstream = rt.up.name
-		}
-	}
-	snap.Routes[len(m.routes)] = metrics.RouteMetrics{Route: metrics.UnroutedName, Upstream: metrics.UnroutedName}
-	now := time.Now()
-	for i, srv := range m.servers {
-		sm := &snap.Servers[i]
-		sm.Upstream, sm.Server, sm.Processes = srv.up.name, srv.name, 1
-		if srv.b.Healthy(now) {
-			sm.Up = 1
-		}
-		sm.ConnectErrors = m.connectErrors[i].Load()
-		sm.Connect = metrics.Histogram{Bounds: connectBounds(), Counts: make([]uint64, len(connectBuckets)+1)}
-	}
-	codes := make(map[[2]int]uint64)
-	ws := &snap.WebSocket
-	for _, lm := range loops {
-		for i := range lm.routes {
-			rc, rm := &lm.routes[i], &snap.Routes[i]
+	routes, servers := s.listedObs()
+	for _, o := range routes {
+		rm := metrics.RouteMetrics{Route: o.route, Upstream: o.upstream}
+		for i := range o.loops {
+			rc := &o.loops[i]
 			for c := range rc.requests {
 				rm.Requests[c] += rc.requests[c].Load()
 			}
@@ -55,13 +36,28 @@ func (s *Server) Metrics() metrics.Snapshot {
 			rm.Handshakes.Failed += rc.handshakes[hsFailed].Load()
 			rm.TunnelsOpen += rc.tunnels.Load()
 		}
-		for i := range lm.servers {
-			sc, h := &lm.servers[i], &snap.Servers[i].Connect
-			for b := range sc.connect {
-				h.Counts[b] += sc.connect[b].Load()
-			}
-			h.Sum += time.Duration(sc.connectSum.Load()).Seconds()
+		snap.Routes = append(snap.Routes, rm)
+	}
+	now := time.Now()
+	for _, srv := range servers {
+		o := srv.obs
+		sm := metrics.ServerMetrics{Upstream: o.upstream, Server: o.server, Processes: 1, ConnectErrors: o.connectErrors.Load()}
+		if srv.b.Healthy(now) {
+			sm.Up = 1
 		}
+		sm.Connect = metrics.Histogram{Bounds: connectBounds(), Counts: make([]uint64, len(connectBuckets)+1)}
+		for i := range o.loops {
+			sc := &o.loops[i]
+			for b := range sc.connect {
+				sm.Connect.Counts[b] += sc.connect[b].Load()
+			}
+			sm.Connect.Sum += time.Duration(sc.connectSum.Load()).Seconds()
+		}
+		snap.Servers = append(snap.Servers, sm)
+	}
+	codes := make(map[[2]int]uint64)
+	ws := &snap.WebSocket
+	for _, lm := range loops {
 		for d := range 2 {
 			ws.Bytes[d] += lm.bytes[d].Load()
 			ws.Messages[d] += lm.messages[d].Load()
@@ -103,6 +99,47 @@ func connectBounds() []float64 {
 		b[i] = d.Seconds()
 	}
 	return b
+}
+
+// listedObs returns the counters a snapshot lists: the routes of the
+// current configuration, in order, then routes of earlier ones with
+// tunnels still open, then requests no route took; and the servers of
+// the current upstreams, by upstream name and in configuration order.
+func (s *Server) listedObs() ([]*routeObs, []*server) {
+	st := s.cur.Load()
+	var routes []*routeObs
+	seen := make(map[*routeObs]bool)
+	for _, rt := range st.router.Values() {
+		if !seen[rt.obs] {
+			seen[rt.obs] = true
+			routes = append(routes, rt.obs)
+		}
+	}
+	m := &s.obs
+	m.mu.Lock()
+	var gone []*routeObs
+	for _, o := range m.routes {
+		if seen[o] {
+			continue
+		}
+		var open int64
+		for i := range o.loops {
+			open += o.loops[i].tunnels.Load()
+		}
+		if open > 0 {
+			gone = append(gone, o)
+		}
+	}
+	m.mu.Unlock()
+	slices.SortFunc(gone, func(a, b *routeObs) int {
+		return cmp.Or(cmp.Compare(a.route, b.route), cmp.Compare(a.upstream, b.upstream))
+	})
+	routes = append(append(routes, gone...), m.unrouted)
+	var servers []*server
+	for _, u := range sortedUpstreams(st.ups) {
+		servers = append(servers, u.members().list...)
+	}
+	return routes, servers
 }
 
 // sortedUpstreams lists ups by name.

@@ -63,7 +63,7 @@ func (c *conn) idleTimeout() time.Duration {
 	if d := c.rt.ws.idle; d > 0 {
 		return d
 	}
-	return c.l.srv.timeouts.Idle
+	return c.settings().timeouts.Idle
 }
 
 // startTunnel arms the tunnel's timer after the 101.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
@@ -29,7 +30,9 @@ type relayRig struct {
 
 func newRelayRig(t *testing.T, pol *wsPolicy, flags connFlags) *relayRig {
 	t.Helper()
-	l, err := newLoop(&Server{log: slog.New(slog.DiscardHandler), limits: config.Limits{MaxPendingBytes: 64 << 10}}, 0, 64<<10)
+	srv := &Server{log: slog.New(slog.DiscardHandler)}
+	srv.cur.Store(&settings{limits: config.Limits{MaxPendingBytes: 64 << 10}, timeouts: timeouts{Idle: time.Hour}})
+	l, err := newLoop(srv, 0, 64<<10)
 	if err != nil {
 		t.Fatal(err)
 	}

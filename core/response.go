@@ -156,7 +156,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 	resp := &l.resp
 	n, err := codec.ParseResponse(data, resp)
 	if err == codec.ErrShort {
-		if len(data) > l.srv.limits.MaxHeaderBytes {
+		if len(data) > l.set.limits.MaxHeaderBytes {
 			c.fail(errUpstreamHeadTooLarge)
 		}
 		return 0, false
@@ -274,7 +274,7 @@ func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
 	if c.flags&cfSetCookie != 0 {
 		srv := c.up.srv
 		dst = append(dst, "Set-Cookie: "...)
-		dst = append(append(dst, srv.up.pool.SetCookie(srv.b)...), "\r\n"...)
+		dst = append(append(dst, srv.up.members().pool.SetCookie(srv.b)...), "\r\n"...)
 	}
 	return append(dst, "\r\n"...)
 }
@@ -313,7 +313,7 @@ func (c *conn) finishResponse(extra bool) {
 	c.st = stHead
 	c.flags &^= cfRespStarted // a bad next request still gets its 400
 	c.flags |= cfKeepAliveWait
-	c.schedule(l.srv.timeouts.KeepAlive)
+	c.schedule(l.set.timeouts.KeepAlive)
 }
 
 // upstreamEOF handles the upstream's end of stream.

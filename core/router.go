@@ -3,7 +3,6 @@ package core
 import (
 	"regexp"
 
-	"wsproxy/config"
 	"wsproxy/internal/routing"
 )
 
@@ -13,15 +12,16 @@ type route struct {
 	routing.Rule
 	up   *upstream
 	ws   *wsPolicy
-	name string // for logs and metrics: host+path
-	idx  int    // position among the routes, for per-loop counters (metrics.go)
+	set  *settings // the settings it belongs to: timeouts of what it serves
+	name string    // for logs and metrics: host+path
+	obs  *routeObs // its counters (metrics.go), shared by every route of this name and upstream
 }
 
-// newRouter compiles the routes of cfg into the table requests are matched
-// against (internal/routing).
-func newRouter(cfg *config.Config, ups map[string]*upstream) *routing.Table[*route] {
+// newRouter compiles the routes of st's configuration into the table
+// requests are matched against (internal/routing).
+func (s *Server) newRouter(st *settings) *routing.Table[*route] {
 	t := &routing.Table[*route]{}
-	for _, cr := range cfg.Routes {
+	for _, cr := range st.cfg.Routes {
 		var re *regexp.Regexp
 		var to string
 		if cr.Rewrite != nil {
@@ -32,10 +32,12 @@ func newRouter(cfg *config.Config, ups map[string]*upstream) *routing.Table[*rou
 		}
 		rt := &route{
 			Rule: routing.NewRule(cr.Host, cr.Path, cr.StripPrefix, re, to),
-			up:   ups[cr.Upstream],
+			up:   st.ups[cr.Upstream],
 			ws:   newWSPolicy(cr.WebSocket),
+			set:  st,
 			name: cr.Host + cr.Path,
 		}
+		rt.obs = s.obs.routeObs(rt.name, cr.Upstream)
 		t.Add(&rt.Rule, rt)
 	}
 	return t

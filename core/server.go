@@ -3,7 +3,6 @@ package core
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -11,9 +10,8 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/config"
+	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
-	"wsproxy/internal/realip"
-	"wsproxy/internal/routing"
 	"wsproxy/internal/tlstrim"
 )
 
@@ -76,68 +74,54 @@ type stats struct {
 
 // Server is a running proxy: its loops, listeners, routes and upstreams.
 type Server struct {
-	cfg         *config.Config
-	opts        Options
-	log         *slog.Logger
-	loops       []*Loop
-	lns         []*listener
-	router      *routing.Table[*route] // router.go
-	ups         map[string]*upstream
-	limits      config.Limits
-	timeouts    timeouts
-	stats       stats
-	tls         tlsState // TLS listeners and their certificates (tls.go)
-	addrs       []netip.AddrPort
-	wg          sync.WaitGroup
-	done        chan struct{}  // closed by Close
-	limit       connLimiter    // limits.go; its Limiter is nil without connection limits
-	trusted     realip.Proxies // trusted_proxies
-	underscores bool           // underscores_in_headers: forward field names with "_"
-	closed      sync.Once
+	cfg    *config.Config // as New got it: listeners and loops (Apply changes neither)
+	opts   Options
+	log    *slog.Logger
+	loops  []*Loop
+	lns    []*listener
+	cur    atomic.Pointer[settings] // routes, upstreams, timeouts, limits (settings.go); each Loop has its copy
+	stats  stats
+	tls    tlsState // TLS listeners and their certificates (tls.go)
+	addrs  []netip.AddrPort
+	wg     sync.WaitGroup
+	done   chan struct{} // closed by Close
+	limit  connLimiter   // limits.go; Apply changes its limits in place
+	closed sync.Once
+
+	applyMu sync.Mutex   // serialises Apply and SetServers
+	health  health.Group // the running health checkers (health.go)
 
 	tlsTrim          bool        // drop crypto/tls's empty input buffers (tls_trim.go)
 	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
 
 	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
+
+	importMu   sync.Mutex  // guards importNext and detached (handover.go)
+	importNext int         // the loop the next imported tunnel goes to
+	detached   detachedSet // routes and servers of imported tunnels this configuration lacks
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream
 // host names are resolved here, once.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, limits: cfg.Limits, underscores: cfg.UnderscoresInHeaders, done: make(chan struct{})}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.opts.ReadBuffer <= 0 {
 		s.opts.ReadBuffer = 64 << 10
 	}
-	s.timeouts = timeouts{
-		Connect:    time.Duration(cfg.Timeouts.Connect),
-		HeaderRead: time.Duration(cfg.Timeouts.HeaderRead),
-		Idle:       time.Duration(cfg.Timeouts.Idle),
-		Read:       time.Duration(cfg.Timeouts.Read),
-		KeepAlive:  time.Duration(cfg.Timeouts.KeepAlive),
-		Handshake:  time.Duration(cfg.Timeouts.Handshake),
-	}
-	for _, p := range cfg.TrustedProxies {
-		pfx, err := config.ParsePrefix(p)
-		if err != nil {
-			return nil, fmt.Errorf("trusted_proxies: %w", err)
-		}
-		s.trusted = append(s.trusted, pfx)
-	}
 	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
 	s.limit = connLimiter{limit.New(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)}
-	ups, err := newUpstreams(cfg, opts.SidStore)
+	s.initMetrics()
+	st, err := s.newSettings(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	s.ups = ups
-	s.router = newRouter(cfg, ups)
-	s.initMetrics()
-	if err := s.tls.init(cfg, s.ups, opts.TicketSecret); err != nil {
+	if err := s.tls.init(cfg, opts.TicketSecret); err != nil {
 		return nil, err
 	}
+	s.commit(st)
 	return s, nil
 }
 
@@ -177,7 +161,7 @@ func (s *Server) Start() error {
 			s.lns = append(s.lns, ln)
 		}
 	}
-	s.startHealthChecks()
+	s.checkAll(s.cur.Load())
 	s.startMemoryReleaser()
 	s.tls.startTickets()
 	for _, l := range s.loops {
@@ -202,6 +186,7 @@ func (s *Server) Close() {
 	for _, l := range s.loops {
 		l.Stop()
 	}
+	s.health.Close()
 	s.wg.Wait()
 }
 
@@ -228,16 +213,4 @@ func (s *Server) proto(c *conn) string {
 		return "https"
 	}
 	return "http"
-}
-
-func resolve(hostport string) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(hostport); err == nil {
-		return ap, nil
-	}
-	ta, err := net.ResolveTCPAddr("tcp", hostport)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	ap := ta.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }

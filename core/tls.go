@@ -29,11 +29,9 @@ import (
 type tlsState struct {
 	lns   map[*config.TLS]*tlsListener
 	order []*tlsListener // config order, for reloads and their messages
-	slots int            // handshakes that work at once on each loop (0: no TLS at all)
+	slots int            // handshakes that work at once on each loop
 
-	// ups holds the client configuration of each upstream server with
-	// tls: true. Read-only after init.
-	ups map[*server]*tls.Config
+	upstreams atomic.Bool // a server with tls: true was ever configured (tls_trim.go)
 
 	// tickets rotates the session-ticket keys of the listeners that derive
 	// them from Options.TicketSecret (tls_tickets.go); nil if none does.
@@ -53,9 +51,10 @@ type tlsListener struct {
 	ticketFiles []tickets.File // session_ticket_keys, paths resolved; none: derived keys or no tickets
 }
 
-// init loads every TLS listener's certificates and every TLS upstream's
-// CA file; an error names the field, the file and what is wrong with it.
-func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream, ticketSecret []byte) error {
+// init loads every TLS listener's certificates; an error names the field,
+// the file and what is wrong with it. (TLS upstreams' CA files are loaded
+// with the upstreams: serverTLS.)
+func (ts *tlsState) init(cfg *config.Config, ticketSecret []byte) error {
 	prefix := ""
 	if cfg.File != "" {
 		prefix = cfg.File + ": "
@@ -67,11 +66,7 @@ func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream, ticketSec
 			continue
 		}
 		tl := &tlsListener{field: fmt.Sprintf("%slisten[%d].tls", prefix, i), state: ts}
-		var pairs []certs.Pair
-		for _, p := range lc.Pairs() {
-			pairs = append(pairs, certs.Pair{Cert: resolvePath(cfg.File, p.Cert), Key: resolvePath(cfg.File, p.Key), CertAt: p.CertAt, KeyAt: p.KeyAt})
-		}
-		store, err := certs.NewStore(tl.field, pairs, time.Now())
+		store, err := certs.NewStore(tl.field, listenerPairs(cfg, lc), time.Now())
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -98,15 +93,23 @@ func (ts *tlsState) init(cfg *config.Config, ups map[string]*upstream, ticketSec
 		ts.lns[lc] = tl
 		ts.order = append(ts.order, tl)
 	}
-	errs = append(errs, ts.initUpstreams(cfg, ups))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if len(ts.order) > 0 || len(ts.ups) > 0 {
-		loops := max(cfg.Loops, 1)
-		ts.slots = max(2, (4*runtime.GOMAXPROCS(0)+loops-1)/loops)
-	}
+	// Always, even without TLS now: a reload may add a server with tls: true.
+	loops := max(cfg.Loops, 1)
+	ts.slots = max(2, (4*runtime.GOMAXPROCS(0)+loops-1)/loops)
 	return nil
+}
+
+// listenerPairs lists the certificate files of a listener's tls section,
+// relative paths resolved.
+func listenerPairs(cfg *config.Config, lc *config.TLS) []certs.Pair {
+	var pairs []certs.Pair
+	for _, p := range lc.Pairs() {
+		pairs = append(pairs, certs.Pair{Cert: resolvePath(cfg.File, p.Cert), Key: resolvePath(cfg.File, p.Key), CertAt: p.CertAt, KeyAt: p.KeyAt})
+	}
+	return pairs
 }
 
 // listener returns the TLS configuration of the listen entry whose tls

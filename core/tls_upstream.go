@@ -1,17 +1,8 @@
 package core
 
 import (
-	"crypto/tls"
-	"errors"
-	"fmt"
-	"maps"
-	"net"
-	"slices"
-
 	"github.com/valyala/bytebufferpool"
 
-	"wsproxy/config"
-	"wsproxy/internal/certs"
 	"wsproxy/internal/tlsloop"
 )
 
@@ -19,55 +10,11 @@ import (
 // of each, and what the client side of a tlsloop.Conn does differently.
 // The request written before the handshake ends waits in its plaintext.
 
-// initUpstreams makes the client configuration of each server with
-// tls: true: verification on (against ca_file, or the system roots), SNI
-// and the name verified from server_name or the host of the address, and a
-// session cache so that new connections resume.
-func (ts *tlsState) initUpstreams(cfg *config.Config, ups map[string]*upstream) error {
-	var errs []error
-	for _, name := range slices.Sorted(maps.Keys(cfg.Upstreams)) {
-		cu, u := cfg.Upstreams[name], ups[name]
-		if cu == nil || u == nil {
-			continue
-		}
-		for i, bs := range u.pool.Servers() { // in config order
-			cs := cu.Servers[i]
-			if !cs.TLS {
-				continue
-			}
-			tc := &tls.Config{
-				ServerName:         cs.ServerName,
-				InsecureSkipVerify: cs.InsecureSkipVerify,
-				MinVersion:         tls.VersionTLS12,
-				NextProtos:         []string{"http/1.1"},
-				ClientSessionCache: tls.NewLRUClientSessionCache(64),
-			}
-			if tc.ServerName == "" {
-				tc.ServerName, _, _ = net.SplitHostPort(cs.Addr)
-			}
-			if cs.CAFile != "" {
-				file := resolvePath(cfg.File, cs.CAFile)
-				pool, err := certs.LoadCAFile(file)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", cfg.At(fmt.Sprintf("upstreams.%s.servers[%d].ca_file", name, i)), err))
-					continue
-				}
-				tc.RootCAs = pool
-			}
-			if ts.ups == nil {
-				ts.ups = make(map[*server]*tls.Config)
-			}
-			ts.ups[u.servers[bs]] = tc
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // dialTLS makes up, just dialled to srv, a TLS client endpoint if srv has
 // tls: true. The handshake starts once the connect completes
 // (tlsloop.Conn.Interest); what is written before it ends waits in plain.
 func (ts *tlsState) dialTLS(up *endpoint) {
-	if tc := ts.ups[up.srv]; tc != nil {
+	if tc := up.srv.tls.Load(); tc != nil {
 		up.tls = tlsloop.Client(up, &up.Socket, &up.l.tls, tc)
 	}
 }

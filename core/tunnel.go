@@ -62,7 +62,7 @@ func (c *conn) onTunnel(e *endpoint, ev poller.Event) {
 // and its destination has no output waiting (back-pressure).
 func (c *conn) canPump(d direction) bool {
 	dst := c.dst(d)
-	return c.src(d).flags&epEOF == 0 && dst.pipe == nil && dst.pending() < c.l.srv.limits.MaxPendingBytes
+	return c.src(d).flags&epEOF == 0 && dst.pipe == nil && dst.pending() < c.l.set.limits.MaxPendingBytes
 }
 
 // pump moves one read's worth of direction d.

@@ -75,7 +75,7 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 		l.srv.connected(srv, true)
 		c.scheduleRead()
 	} else {
-		c.schedule(l.srv.timeouts.Connect)
+		c.schedule(c.settings().timeouts.Connect)
 	}
 	return up, nil
 }
@@ -95,7 +95,7 @@ func (c *conn) dialAny(srv *server) (*endpoint, error) {
 			return up, nil
 		}
 		l.srv.release(srv)
-		if c.x == nil || int(c.x.tries)+1 >= len(c.rt.up.servers) {
+		if c.x == nil || int(c.x.tries)+1 >= len(c.rt.up.members().list) {
 			return nil, err
 		}
 		c.x.tries++
@@ -174,9 +174,9 @@ func (c *conn) releaseRetry() {
 
 func (c *conn) scheduleRead() {
 	c.active = c.l.Now.UnixNano()
-	d := c.l.srv.timeouts.Read
+	d := c.settings().timeouts.Read
 	if c.flags&cfUpgrade != 0 {
-		d = min(d, c.l.srv.timeouts.Handshake)
+		d = min(d, c.settings().timeouts.Handshake)
 	}
 	c.schedule(d)
 }
@@ -197,9 +197,9 @@ func (c *conn) OnTimer() {
 		}
 		c.fail(errHeaderTimeout)
 	case c.st == stSend || c.st == stWait || c.st == stResp:
-		limit := l.srv.timeouts.Read
+		limit := c.settings().timeouts.Read
 		if c.st == stWait && c.flags&cfUpgrade != 0 {
-			limit = l.srv.timeouts.Handshake
+			limit = c.settings().timeouts.Handshake
 		}
 		if d := time.Duration(now - c.active); d < limit {
 			c.schedule(limit - d)

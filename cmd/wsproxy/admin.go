@@ -7,18 +7,20 @@ import (
 
 	"wsproxy/config"
 	"wsproxy/core"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/admin"
+	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
 )
 
 // configLogger returns the logger the configuration's log section asks
 // for; flagLevel (-log-level), when given, wins over log.level.
 func configLogger(lc config.Log, flagLevel string) *slog.Logger {
-	log, err := admin.NewLogger(logOut(), lc, flagLevel)
+	log, err := admin.NewLoggerVar(logOut(), lc, flagLevel, logLevel)
 	if err == nil {
 		return log
 	}
-	if log, _ = admin.NewLogger(logOut(), lc, ""); log == nil {
+	if log, _ = admin.NewLoggerVar(logOut(), lc, "", logLevel); log == nil {
 		log = slog.Default()
 	}
 	log.Warn("ignoring -log-level", "err", err)
@@ -31,9 +33,20 @@ func configLogger(lc config.Log, flagLevel string) *slog.Logger {
 // configured. A worker never serves the admin address itself. It returns
 // the admin listener's address ("" when this process serves none) and a
 // function that stops it.
-func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (addr string, stop func(), err error) {
+//
+// A worker's snapshot adds the tunnels it received from an old worker (ho).
+func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger, ho *handover.Worker) (addr string, stop func(), err error) {
 	if dir := os.Getenv(admin.EnvDir); dir != "" {
-		s, err := admin.ServeWorker(dir, srv.Metrics, serverDrain(srv))
+		snapshot := srv.Metrics
+		if ho != nil {
+			snapshot = func() metrics.Snapshot {
+				m := srv.Metrics()
+				received, refused := ho.Counts()
+				m.Handover.Received, m.Handover.Refused = received, refused
+				return m
+			}
+		}
+		s, err := admin.ServeWorker(dir, snapshot, serverDrain(srv))
 		if err != nil {
 			log.Warn("cannot serve metrics to the master", "dir", dir, "err", err)
 			return "", func() {}, nil
@@ -43,7 +56,8 @@ func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (
 	if cfg.Admin == nil || os.Getenv(master.EnvWorker) != "" {
 		return "", func() {}, nil
 	}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv)})
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: srv.Metrics, Logger: log, Drain: serverDrain(srv),
+		Reloads: reloads, Upstreams: processUpstreams{srv}})
 	if err != nil {
 		return "", nil, err
 	}
@@ -55,7 +69,10 @@ func startProcessAdmin(cfg *config.Config, srv *core.Server, log *slog.Logger) (
 // master's own) and the listener's address ("" without one). The listener
 // keeps the address it started with across reloads. The returned function
 // stops it.
-func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, addr string, stop func(), err error) {
+//
+// The master adds the tunnels its old workers handed over and kept
+// (handed), which it learns from their answers.
+func startMasterAdmin(cfg *config.Config, log *slog.Logger, ups admin.Upstreams, handed *master.HandoverCounts) (env []string, addr string, stop func(), err error) {
 	if cfg.Admin == nil {
 		return nil, "", func() {}, nil
 	}
@@ -64,7 +81,14 @@ func startMasterAdmin(cfg *config.Config, log *slog.Logger) (env []string, addr 
 		return nil, "", nil, err
 	}
 	workers := &admin.Workers{Dir: dir, Logger: log}
-	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: workers.Snapshot, Logger: log, Drain: workers.Drain})
+	snapshot := func() metrics.Snapshot {
+		m := workers.Snapshot()
+		m.Handover.Sent += handed.Sent.Load()
+		m.Handover.Kept += handed.Kept.Load()
+		return m
+	}
+	s, err := admin.Start(admin.Config{Admin: *cfg.Admin, Metrics: snapshot, Logger: log, Drain: workers.Drain,
+		Reloads: reloads, Upstreams: ups})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, "", nil, err
@@ -81,4 +105,13 @@ func serverDrain(srv *core.Server) admin.DrainFunc {
 		}
 		return srv.DrainServer(upstream, server, window)
 	}
+}
+
+// tunnelsOpen sums the tunnels open on every route of m.
+func tunnelsOpen(m metrics.Snapshot) int64 {
+	var n int64
+	for _, r := range m.Routes {
+		n += r.TunnelsOpen
+	}
+	return n
 }

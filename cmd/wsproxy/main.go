@@ -13,6 +13,10 @@ import (
 	"os"
 )
 
+// version names the build in the log ("listening … version=…"); set it with
+// go build -ldflags "-X main.version=…".
+var version = "dev"
+
 const usage = `usage: wsproxy <command> [flags]
 
 commands:

@@ -132,20 +132,24 @@ func startEcho(t *testing.T) string {
 
 // writeConfig writes a config with one route to backend, rewritten to
 // prefix, and returns its path; a new file in t.TempDir() when path is
-// empty.
+// empty. It says loops: 1 unless extra sets loops (a change of loops
+// makes a reload start a new generation).
 func writeConfig(t *testing.T, path, listen, backend, prefix, drain, extra string) string {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "wsproxy.yaml")
 	}
+	loops := "loops: 1\n"
+	if strings.Contains(extra, "loops:") {
+		loops = ""
+	}
 	text := fmt.Sprintf(`listen: [{addr: %q}]
-loops: 1
-drain_timeout: %s
+%sdrain_timeout: %s
 routes:
   - path: /
     upstream: %q
     rewrite: {regex: "^/(.*)", to: "%s/$1"}
-%s`, listen, drain, backend, prefix, extra)
+%s`, listen, loops, drain, backend, prefix, extra)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}

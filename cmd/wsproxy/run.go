@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"wsproxy/examples"
 	"wsproxy/internal/asynclog"
 	"wsproxy/internal/echo"
+	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
 )
 
@@ -75,8 +77,15 @@ func runCmd(args []string) error {
 		}
 		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
 		opts := core.Options{SidStore: sids, TicketSecret: w.Spec.TicketSecret}
+		ho := &handover.Worker{Log: log}
+		w.ServeHandover(ho) // before serveControl starts the control channel
+		onHUP := func(*core.Server) { log.Warn(hint) }
 		// The master writes -addr-file, which its workers inherit.
-		return serve(cfg, *loops, log, opts, func(*core.Server, string) error { return w.Ready() }, hint, syscall.SIGTERM)
+		ready := func(srv *core.Server, _ string) error {
+			serveControl(w, &applier{srv: srv, log: log, loops: *loops, flagLevel: *level, workers: w.Spec.Workers, listen: w.Spec.Listen})
+			return w.Ready()
+		}
+		return serve(cfg, *loops, log, opts, ho, ready, onHUP, syscall.SIGTERM)
 	}
 
 	src, err := load()
@@ -113,7 +122,9 @@ func runCmd(args []string) error {
 		defer os.Remove(*addrFile)
 	}
 	if n > 1 || *asMaster {
-		env, adminAddr, stopAdmin, err := startMasterAdmin(src.Config, log)
+		ups := new(masterUpstreams)
+		handed := &master.HandoverCounts{}
+		env, adminAddr, stopAdmin, err := startMasterAdmin(src.Config, log, ups, handed)
 		if err != nil {
 			return err
 		}
@@ -127,10 +138,11 @@ func runCmd(args []string) error {
 			}
 		}
 		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env,
-			DrainLimit: core.DrainLimit, Serving: serving})
+			DrainLimit: core.DrainLimit, Reloaded: reloads.Note, Handover: handed, Serving: serving})
 		if err != nil {
 			return err
 		}
+		ups.m.Store(m)
 		return m.Run(src)
 	}
 	ready := func(srv *core.Server, adminAddr string) error {
@@ -148,7 +160,13 @@ func runCmd(args []string) error {
 		}
 		return nil
 	}
-	return serve(src.Config, *loops, log, core.Options{}, ready, hupSingle, syscall.SIGTERM, syscall.SIGINT)
+	reloadVersion.Store(1)
+	reloads.Note("", 1)
+	onHUP := func(srv *core.Server) {
+		a := &applier{srv: srv, log: log, loops: *loops, flagLevel: *level}
+		a.reload(load)
+	}
+	return serve(src.Config, *loops, log, core.Options{}, nil, ready, onHUP, syscall.SIGTERM, syscall.SIGINT)
 }
 
 // loadSource reads the configuration the flags name: a file, quick mode
@@ -178,10 +196,15 @@ func loadSource(file, listen, upstream string) (master.Source, error) {
 // serve runs one proxy process until one of stop arrives, then drains it
 // for the configured drain_timeout; a second stop signal closes at once.
 // ready runs once every listener is bound, with the admin listener's
-// address ("" if this process serves none); hupHint is logged on SIGHUP.
+// address ("" if this process serves none); onHUP on SIGHUP (a process
+// without a master reloads in place, a worker says to ask its master).
 // base holds what a worker's master hands it (core.Options.SidStore and
-// TicketSecret): zero in a process without a master.
-func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ready func(srv *core.Server, adminAddr string) error, hupHint string, stop ...os.Signal) error {
+// TicketSecret): zero in a process without a master; ho is the worker's
+// side of the hand-over of tunnels to a new generation, nil without one.
+// A process without a master is the one that stops on SIGINT.
+func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ho *handover.Worker,
+	ready func(srv *core.Server, adminAddr string) error, onHUP func(*core.Server), stop ...os.Signal) error {
+	single := slices.Contains(stop, os.Signal(syscall.SIGINT))
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, append(stop, syscall.SIGHUP, syscall.SIGUSR2)...)
 	defer signal.Stop(sig)
@@ -189,7 +212,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, r
 	next := func() os.Signal {
 		for s := range sig {
 			switch {
-			case s == syscall.SIGUSR2 || s == syscall.SIGHUP && hupHint == hupSingle:
+			case s == syscall.SIGUSR2:
 				// Renewed certificates are picked up in place: no open
 				// connection is closed.
 				if err := srvp.ReloadCertificates(); err != nil {
@@ -197,11 +220,8 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, r
 				} else {
 					log.Info("certificates reloaded", "signal", s.String())
 				}
-				if s == syscall.SIGHUP {
-					log.Warn(hupHint)
-				}
 			case s == syscall.SIGHUP:
-				log.Warn(hupHint)
+				onHUP(srvp)
 			default:
 				return s
 			}
@@ -222,21 +242,25 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, r
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	adminAddr, stopAdmin, err := startProcessAdmin(cfg, srv, log)
+	if ho != nil {
+		ho.Proxy = srv
+		ho.Tunnels = func() int { return int(tunnelsOpen(srv.Metrics())) }
+	}
+	adminAddr, stopAdmin, err := startProcessAdmin(cfg, srv, log, ho)
 	if err != nil {
 		srv.Close()
 		return err
 	}
 	defer stopAdmin()
 	for _, a := range srv.Addrs() {
-		log.Info("listening", "addr", a.String(), "loops", cfg.Loops)
+		log.Info("listening", "addr", a.String(), "loops", cfg.Loops, "version", version)
 	}
 	if err := ready(srv, adminAddr); err != nil {
 		srv.Close()
 		return err
 	}
 	s := next()
-	if hupHint == hupSingle {
+	if single {
 		// One line for whoever pressed Ctrl-C (a worker leaves it to its
 		// master): Drain returns as soon as nothing is open.
 		log.Info(fmt.Sprintf("stopping: open connections get up to %s to finish; a second Ctrl-C or SIGTERM closes them at once",
@@ -367,10 +391,6 @@ func echoCmd(args []string) error {
 	e.Close()
 	return nil
 }
-
-// hupSingle is what a process without a master says on SIGHUP, after
-// reloading its TLS certificates in place.
-const hupSingle = "SIGHUP: certificates reloaded; a configuration reload needs a master (run with -master, or -workers N)"
 
 // envOptions reads the switches kept for measuring with and without a
 // feature: WSPROXY_SPLICE=0, WSPROXY_TLS_TRIM=0, WSPROXY_RELEASE_MEMORY=0

@@ -212,7 +212,11 @@ routes: [{path: /engine.io/, upstream: eio}]
 	}
 	e.mu.Unlock()
 
-	// A reload keeps the table: the next generation routes the same sids.
+	// A reload that starts a new generation (loops change) keeps the
+	// table: the next generation's workers route the same sids.
+	if err := os.WriteFile(cfg, []byte(strings.Replace(text, "loops: 1", "loops: 2", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	p.Signal(t, syscall.SIGHUP)
 	p.WaitLog(t, `msg="generation finished" generation=1`)
 	for _, s := range sessions {

@@ -84,7 +84,11 @@ routes: [{path: /, upstream: %q}]
 
 	// Reload: the old generation exits once its connections are closed;
 	// the new one's workers resume the tickets the old one issued.
+	// loops changes: a new generation (otherwise the file applies in place).
 	closeAll()
+	if err := os.WriteFile(cfg, []byte(strings.Replace(text, "loops: 1", "loops: 2", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	p.Signal(t, syscall.SIGHUP)
 	p.WaitLog(t, `msg="generation serving" generation=2 workers=2`)
 	p.WaitLog(t, `msg="generation finished" generation=1`)

@@ -58,7 +58,8 @@ func echoAll(t *testing.T, conns []*websocket.Conn, what string) {
 // config says port 0, and workers: 1, which -workers overrides) and checks
 // that connections land on both, and that a reload keeps the port.
 func TestWorkersSharePort(t *testing.T) {
-	cfg := writeConfig(t, "", "127.0.0.1:0", startEcho(t), "/v1", "30s", "workers: 1\n")
+	backend := startEcho(t)
+	cfg := writeConfig(t, "", "127.0.0.1:0", backend, "/v1", "30s", "workers: 1\n")
 	p := startProc(t, "run", "-config", cfg, "-workers", "2")
 	addr := p.WaitLog(t, servingLine)[1]
 	port := netip.MustParseAddrPort(addr).Port()
@@ -86,6 +87,7 @@ func TestWorkersSharePort(t *testing.T) {
 			t.Errorf("worker %s (pid %d) holds no established connection on port %d; want some of the 40", name, pid, port)
 		}
 	}
+	writeConfig(t, cfg, "127.0.0.1:0", backend, "/v1", "30s", "workers: 1\nloops: 2\n") // loops: a new generation
 	p.Signal(t, syscall.SIGHUP)
 	p.WaitLog(t, `msg="generation serving" generation=2 workers=2 addrs=`+regexp.QuoteMeta(addr)+`\n`)
 	servesPath(t, addr, "/v1/x", 5)
@@ -164,7 +166,7 @@ func TestReloadKeepsConnections(t *testing.T) {
 		}()
 	}
 
-	writeConfig(t, cfg, "127.0.0.1:0", backend, "/v2", "30s", "") // the master keeps the port it reserved
+	writeConfig(t, cfg, "127.0.0.1:0", backend, "/v2", "30s", "loops: 2\n") // the master keeps the port it reserved; loops: a new generation
 	p.Signal(t, syscall.SIGHUP)
 	p.WaitLog(t, `msg="generation serving" generation=2 workers=2 addrs=`+regexp.QuoteMeta(addr)+`\n`)
 	servesPath(t, addr, "/v2/x", 10)

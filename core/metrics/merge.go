@@ -17,6 +17,7 @@ func (m *Snapshot) Merge(o *Snapshot) {
 	m.ConnectionsAccepted += o.ConnectionsAccepted
 	m.ConnectionsOpen += o.ConnectionsOpen
 	m.TLSHandshakeErrors += o.TLSHandshakeErrors
+	m.Handover.Add(o.Handover)
 	for _, orm := range o.Routes {
 		i := slices.IndexFunc(m.Routes, func(r RouteMetrics) bool { return r.Route == orm.Route && r.Upstream == orm.Upstream })
 		if i < 0 {
@@ -95,6 +96,7 @@ func (m *Snapshot) Counters() Snapshot {
 		ConnectionsAccepted: m.ConnectionsAccepted,
 		TLSHandshakeErrors:  m.TLSHandshakeErrors,
 		WebSocket:           m.WebSocket,
+		Handover:            m.Handover,
 	}
 	c.WebSocket.CloseCodes = slices.Clone(m.WebSocket.CloseCodes)
 	for _, r := range m.Routes {

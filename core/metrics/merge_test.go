@@ -30,6 +30,7 @@ var (
 			ClosedBy:   metrics.ClosedBy{Client: 1, Proxy: 1},
 			CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 1000, Count: 1}, {Direction: 1, Code: 1001, Count: 1}},
 		},
+		Handover: metrics.Handover{Received: 40, Refused: 2},
 	}
 	worker2 = metrics.Snapshot{
 		Processes: 1, ConnectionsAccepted: 7, ConnectionsOpen: 1,
@@ -46,6 +47,7 @@ var (
 			ClosedBy:   metrics.ClosedBy{Upstream: 2},
 			CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 4001, Count: 2}, {Direction: 0, Code: 1000, Count: 1}, {Direction: 1, Code: -1, Count: 5}},
 		},
+		Handover: metrics.Handover{Sent: 42, Kept: 3, Received: 1},
 	}
 )
 
@@ -66,6 +68,7 @@ func TestMerge(t *testing.T) {
 			ClosedBy:   metrics.ClosedBy{Client: 1, Upstream: 2, Proxy: 1},
 			CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 1000, Count: 2}, {Direction: 0, Code: 4001, Count: 2}, {Direction: 1, Code: -1, Count: 5}, {Direction: 1, Code: 1001, Count: 1}},
 		},
+		Handover: metrics.Handover{Sent: 42, Kept: 3, Received: 41, Refused: 2},
 	}
 	tests := []struct {
 		name  string

@@ -38,6 +38,36 @@ type Snapshot struct {
 
 	// WebSocket counts what passed through tunnels.
 	WebSocket WebSocketMetrics `json:"websocket"`
+
+	// Handover counts the tunnels moved between workers when a new
+	// generation starts.
+	Handover Handover `json:"handover"`
+}
+
+// Handover counts the WebSocket tunnels handed from an old worker to a new
+// one when a new generation starts (internal/handover). All are counters.
+type Handover struct {
+	// Sent counts the tunnels old workers handed over, and Kept those
+	// they still held when their hand-over ended (TLS, closing, inside a
+	// frame for the whole window, refused): those drain as before. A
+	// master counts both from its old workers' answers; a worker reports
+	// neither.
+	Sent uint64 `json:"sent"`
+	Kept uint64 `json:"kept"`
+
+	// Received counts the tunnels a worker took from an old one, and
+	// Refused those it left there because they would have taken it past
+	// its open-files limit.
+	Received uint64 `json:"received"`
+	Refused  uint64 `json:"refused"`
+}
+
+// Add adds o to h.
+func (h *Handover) Add(o Handover) {
+	h.Sent += o.Sent
+	h.Kept += o.Kept
+	h.Received += o.Received
+	h.Refused += o.Refused
 }
 
 // UnroutedName is the RouteMetrics.Route (and Upstream) of requests that
@@ -132,7 +162,7 @@ var DirectionNames = [2]string{"to_upstream", "to_client"}
 // of its rules (a core test keeps the two lists equal). The admin listener
 // exports every one of them, zero or not.
 var CloseReasons = [...]string{
-	"idle_timeout", "ping_timeout", "drain", "server_drained",
+	"idle_timeout", "ping_timeout", "drain", "server_drained", "server_removed",
 	"max_frame", "max_message", "reserved_opcode", "rsv_without_extension", "rsv1_placement",
 	"unmasked_client_frame", "masked_server_frame", "control_too_long", "control_fragmented",
 	"close_length", "frame_length", "continuation_expected", "continuation_unexpected",

@@ -49,6 +49,14 @@ type Config struct {
 	// Drain serves POST /drain and /undrain (backend drain by operators).
 	// Nil: those endpoints do not exist.
 	Drain DrainFunc
+
+	// Reloads, when set, exports wsproxy_reloads_total and
+	// wsproxy_config_generation.
+	Reloads *Reloads
+
+	// Upstreams serves the runtime API, /upstreams/NAME/servers (see
+	// upstreams.go). Nil: it does not exist.
+	Upstreams Upstreams
 }
 
 // Server is a running admin listener.
@@ -109,6 +117,9 @@ func Handler(cfg Config) http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
 	)
+	if cfg.Reloads != nil {
+		reg.MustRegister(cfg.Reloads)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -118,6 +129,9 @@ func Handler(cfg Config) http.Handler {
 	if cfg.Drain != nil {
 		mux.HandleFunc("POST /drain", drainHandler(cfg.Drain, false))
 		mux.HandleFunc("POST /undrain", drainHandler(cfg.Drain, true))
+	}
+	if cfg.Upstreams != nil {
+		handleUpstreams(mux, cfg.Upstreams)
 	}
 	if cfg.Admin.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

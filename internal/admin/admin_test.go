@@ -36,6 +36,7 @@ var sample = metrics.Snapshot{
 		ClosedBy:   metrics.ClosedBy{Client: 1, Upstream: 2, Proxy: 3},
 		CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 1000, Count: 2}, {Direction: 0, Code: 4001, Count: 2}, {Direction: 1, Code: -1, Count: 5}},
 	},
+	Handover: metrics.Handover{Sent: 40, Kept: 2, Received: 39, Refused: 1},
 }
 
 func startAdmin(t *testing.T, pprof bool, metrics func() metrics.Snapshot) string {
@@ -82,6 +83,10 @@ func TestEndpoints(t *testing.T) {
 			`wsproxy_websocket_close_codes_total{code="4001",direction="to_upstream"} 2`,
 			`wsproxy_websocket_close_codes_total{code="other",direction="to_client"} 5`,
 			`wsproxy_websocket_tunnels_closed_total{closed_by="proxy"} 3`,
+			`wsproxy_tunnels_handed_over_total 40`,
+			`wsproxy_tunnels_handover_kept_total 2`,
+			`wsproxy_tunnels_received_total 39`,
+			`wsproxy_tunnels_handover_refused_total 1`,
 			`wsproxy_upstream_server_up{server="10.0.0.1:80",upstream="chat"} 1`,
 			`wsproxy_upstream_server_up{server="10.0.0.2:80",upstream="chat"} 0`,
 			`wsproxy_upstream_connect_errors_total{server="10.0.0.2:80",upstream="chat"} 3`,
@@ -92,7 +97,7 @@ func TestEndpoints(t *testing.T) {
 			`wsproxy_upstream_connect_duration_seconds_count{server="10.0.0.1:80",upstream="chat"} 6`,
 			`wsproxy_upstream_connect_duration_seconds_count{server="10.0.0.3:80",upstream="old"} 1`,
 		}, []string{
-			`tunnels_open{route="(none)"`,                 // no tunnel is ever unrouted
+			`tunnels_open{route="(none)"`,                 // none open: only tunnels a new generation has no route for are
 			`wsproxy_upstream_server_up{server="10.0.0.3`, // known only to exited workers
 		}},
 	}

@@ -38,6 +38,14 @@ var (
 	descProxyCloses = prometheus.NewDesc("wsproxy_websocket_proxy_closes_total",
 		"WebSocket tunnels the proxy closed on its own, by the rule that fired: a frame that broke the route's policy (RFC 6455 checks, max_frame, max_message), the idle timeout, a peer that did not answer a Ping, a drain.",
 		[]string{"reason"}, nil)
+	descHandedOver = prometheus.NewDesc("wsproxy_tunnels_handed_over_total",
+		"WebSocket tunnels old workers handed to the new generation without closing them.", nil, nil)
+	descHandoverKept = prometheus.NewDesc("wsproxy_tunnels_handover_kept_total",
+		"WebSocket tunnels old workers still held when their hand-over ended (TLS, closing, inside a frame, refused): they drain.", nil, nil)
+	descReceived = prometheus.NewDesc("wsproxy_tunnels_received_total",
+		"WebSocket tunnels workers took over from the previous generation.", nil, nil)
+	descHandoverRefused = prometheus.NewDesc("wsproxy_tunnels_handover_refused_total",
+		"WebSocket tunnels workers refused to take over: they would have passed the open-files limit.", nil, nil)
 	descServerUp = prometheus.NewDesc("wsproxy_upstream_server_up",
 		"1 if every process considers the upstream server available (health and passive checks), else 0.",
 		[]string{"upstream", "server"}, nil)
@@ -57,7 +65,8 @@ type collector struct {
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descProcesses, descAccepted, descOpen, descTLSErrors, descRequests, descHandshakes,
-		descTunnels, descBytes, descMessages, descCloseCodes, descClosedBy, descProxyCloses, descServerUp, descConnectErrors, descConnect} {
+		descTunnels, descBytes, descMessages, descCloseCodes, descClosedBy, descProxyCloses,
+		descHandedOver, descHandoverKept, descReceived, descHandoverRefused, descServerUp, descConnectErrors, descConnect} {
 		ch <- d
 	}
 }
@@ -83,7 +92,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descHandshakes, r.Handshakes.Upgraded, r.Route, r.Upstream, "upgraded")
 		counter(descHandshakes, r.Handshakes.Rejected, r.Route, r.Upstream, "rejected")
 		counter(descHandshakes, r.Handshakes.Failed, r.Route, r.Upstream, "failed")
-		if r.Route != metrics.UnroutedName {
+		if r.Route != metrics.UnroutedName || r.TunnelsOpen > 0 { // (none): tunnels whose route a new generation lacks
 			gauge(descTunnels, float64(r.TunnelsOpen), r.Route, r.Upstream)
 		}
 	}
@@ -105,6 +114,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, reason := range metrics.CloseReasons {
 		counter(descProxyCloses, w.ProxyCloses[reason], reason)
 	}
+	counter(descHandedOver, m.Handover.Sent)
+	counter(descHandoverKept, m.Handover.Kept)
+	counter(descReceived, m.Handover.Received)
+	counter(descHandoverRefused, m.Handover.Refused)
 	for _, s := range m.Servers {
 		if s.Processes > 0 { // else only exited workers knew it
 			up := 0.0

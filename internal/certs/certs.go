@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -29,8 +30,9 @@ type Pair struct {
 // Store is one listener's certificates: the files, and the Set loaded
 // from them last.
 type Store struct {
-	field string // "listen[0].tls": where errors point without CertAt/KeyAt
-	pairs []Pair // default first
+	field string     // "listen[0].tls": where errors point without CertAt/KeyAt
+	mu    sync.Mutex // guards pairs: Reload and Adopt may run at once
+	pairs []Pair     // default first
 	set   atomic.Pointer[Set]
 }
 
@@ -50,6 +52,8 @@ func NewStore(field string, pairs []Pair, now time.Time) (*Store, error) {
 // certificates stay and the error names every file at fault. It is safe
 // to call from any goroutine.
 func (s *Store) Reload(now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	set := NewSet()
 	var errs []error
 	for _, p := range s.pairs {
@@ -72,6 +76,19 @@ func (s *Store) Reload(now time.Time) (int, error) {
 	}
 	s.set.Store(set)
 	return len(set.certs), nil
+}
+
+// Adopt makes s serve the files and certificates of o, a Store loaded
+// with a new configuration's pairs: new handshakes use them, open
+// connections keep theirs, and later Reloads read o's files.
+func (s *Store) Adopt(o *Store) {
+	o.mu.Lock()
+	pairs, set := o.pairs, o.set.Load()
+	o.mu.Unlock()
+	s.mu.Lock()
+	s.pairs = pairs
+	s.set.Store(set)
+	s.mu.Unlock()
 }
 
 // GetCertificate is a tls.Config.GetCertificate: the certificate for the

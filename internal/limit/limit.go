@@ -3,24 +3,33 @@
 // handshake_rate_per_ip (a token bucket per client address).
 //
 // A Limiter is shared by the loops of a process; its lock is taken at
-// accept, close and WebSocket handshake only, never per byte. A nil
-// *Limiter (no limits configured) admits everything.
+// accept, close and WebSocket handshake only, never per byte, and not at
+// all while no per-address limit is set. A nil *Limiter admits everything.
+// Set changes the limits in place (a configuration reload); the counts
+// carry over.
 package limit
 
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Limiter counts connections per client address and the handshake tokens
 // each address has left.
 type Limiter struct {
+	lim atomic.Pointer[limits]
+
+	mu      sync.Mutex
+	ips     map[netip.Addr]*ipEntry
+	tracked atomic.Int64 // len(ips), read without the lock
+}
+
+// limits are the three limits, replaced whole by Set.
+type limits struct {
 	maxConns, perIP int
 	rate            float64 // handshakes per second per address; 0: off
-
-	mu  sync.Mutex
-	ips map[netip.Addr]*ipEntry
 }
 
 type ipEntry struct {
@@ -31,13 +40,20 @@ type ipEntry struct {
 
 // New returns a Limiter for at most maxConns connections in the process,
 // perIP from one address and rate WebSocket handshakes per second from one
-// address (burst: rate); 0 turns a limit off. With all three off it returns
-// nil, which admits everything without taking a lock.
+// address (burst: rate); 0 turns a limit off. With all three off it admits
+// everything without taking a lock.
 func New(maxConns, perIP, rate int) *Limiter {
-	if maxConns == 0 && perIP == 0 && rate == 0 {
-		return nil
-	}
-	return &Limiter{maxConns: maxConns, perIP: perIP, rate: float64(rate), ips: make(map[netip.Addr]*ipEntry)}
+	lm := &Limiter{ips: make(map[netip.Addr]*ipEntry)}
+	lm.Set(maxConns, perIP, rate)
+	return lm
+}
+
+// Set changes the limits, as New takes them, for the connections and
+// handshakes that come next. Connections open now stay counted; those
+// admitted while no per-address limit was set are not counted against one
+// set later. Safe for concurrent use.
+func (lm *Limiter) Set(maxConns, perIP, rate int) {
+	lm.lim.Store(&limits{maxConns: maxConns, perIP: perIP, rate: float64(rate)})
 }
 
 // Admit counts a new connection from ip and returns the error its first
@@ -48,19 +64,21 @@ func (lm *Limiter) Admit(ip netip.Addr, open int64) error {
 	if lm == nil {
 		return nil
 	}
+	l := lm.lim.Load()
 	var err error
-	if lm.maxConns > 0 && open > int64(lm.maxConns) {
+	if l.maxConns > 0 && open > int64(l.maxConns) {
 		err = ErrOverloaded
 	}
-	if lm.perIP > 0 || lm.rate > 0 {
+	if l.perIP > 0 || l.rate > 0 {
 		lm.mu.Lock()
 		e := lm.ips[ip]
 		if e == nil {
-			e = &ipEntry{tokens: lm.rate}
+			e = &ipEntry{tokens: l.rate}
 			lm.ips[ip] = e
+			lm.tracked.Store(int64(len(lm.ips)))
 		}
 		e.conns++
-		if lm.perIP > 0 && e.conns > lm.perIP && err == nil {
+		if l.perIP > 0 && e.conns > l.perIP && err == nil {
 			err = ErrTooManyConns
 		}
 		lm.mu.Unlock()
@@ -72,14 +90,16 @@ func (lm *Limiter) Admit(ip netip.Addr, open int64) error {
 // dropped with its last connection once its bucket is full again, so the
 // map holds only addresses with connections or a spent bucket.
 func (lm *Limiter) Release(ip netip.Addr, now time.Time) {
-	if lm == nil || lm.perIP == 0 && lm.rate == 0 {
+	if lm == nil || lm.tracked.Load() == 0 {
 		return
 	}
+	rate := lm.lim.Load().rate
 	lm.mu.Lock()
 	if e := lm.ips[ip]; e != nil {
 		e.conns--
-		if e.conns <= 0 && (lm.rate == 0 || e.refill(lm.rate, now) >= lm.rate) {
+		if e.conns <= 0 && (rate == 0 || e.refill(rate, now) >= rate) {
 			delete(lm.ips, ip)
+			lm.tracked.Store(int64(len(lm.ips)))
 		}
 	}
 	lm.mu.Unlock()
@@ -89,7 +109,11 @@ func (lm *Limiter) Release(ip netip.Addr, now time.Time) {
 // ErrHandshakeRate when its bucket is empty. An address not admitted (no
 // entry) is not limited.
 func (lm *Limiter) Handshake(ip netip.Addr, now time.Time) error {
-	if lm == nil || lm.rate == 0 {
+	if lm == nil {
+		return nil
+	}
+	rate := lm.lim.Load().rate
+	if rate == 0 {
 		return nil
 	}
 	lm.mu.Lock()
@@ -98,7 +122,7 @@ func (lm *Limiter) Handshake(ip netip.Addr, now time.Time) error {
 	if e == nil {
 		return nil
 	}
-	if e.refill(lm.rate, now) < 1 {
+	if e.refill(rate, now) < 1 {
 		return ErrHandshakeRate
 	}
 	e.tokens--

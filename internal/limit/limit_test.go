@@ -1,18 +1,21 @@
 package limit
 
 import (
+	"cmp"
 	"net/netip"
 	"testing"
 	"time"
 )
 
 // step is one call on a Limiter: "admit" (with the process's open count),
-// "release" or "handshake", at a time in ms from the scenario's start.
+// "release" or "handshake", at a time in ms from the scenario's start, or
+// "set" (new limits, a reload).
 type step struct {
 	op   string
 	ip   string
-	open int64 // admit
-	at   int   // ms; release and handshake
+	open int64  // admit
+	at   int    // ms; release and handshake
+	set  [3]int // set: max_conns, per IP, rate
 	want error
 }
 
@@ -24,7 +27,7 @@ func TestLimiter(t *testing.T) {
 		wantEntries           int // addresses remembered at the end
 	}{
 		{
-			name: "no limits: nil admits everything",
+			name: "no limits admit everything",
 			steps: []step{
 				{op: "admit", ip: "192.0.2.1", open: 1 << 40},
 				{op: "handshake", ip: "192.0.2.1"},
@@ -103,13 +106,45 @@ func TestLimiter(t *testing.T) {
 				{op: "release", ip: "192.0.2.1", at: 1000},
 			},
 		},
+		{
+			name: "per-IP limit lowered by Set: open connections stay counted", perIP: 3,
+			steps: []step{
+				{op: "admit", ip: "192.0.2.1", open: 1},
+				{op: "admit", ip: "192.0.2.1", open: 2},
+				{op: "set", set: [3]int{0, 2, 0}},
+				{op: "admit", ip: "192.0.2.1", open: 3, want: ErrTooManyConns},
+				{op: "release", ip: "192.0.2.1"},
+				{op: "release", ip: "192.0.2.1"},
+				{op: "admit", ip: "192.0.2.1", open: 2},
+			},
+			wantEntries: 1,
+		},
+		{
+			name: "limits turned off by Set: releases still forget", perIP: 1,
+			steps: []step{
+				{op: "admit", ip: "192.0.2.1", open: 1},
+				{op: "admit", ip: "192.0.2.1", open: 2, want: ErrTooManyConns},
+				{op: "set"},
+				{op: "admit", ip: "192.0.2.1", open: 3},
+				{op: "release", ip: "192.0.2.1"},
+				{op: "release", ip: "192.0.2.1"},
+			},
+		},
+		{
+			name: "max_conns raised by Set", maxConns: 1,
+			steps: []step{
+				{op: "admit", ip: "192.0.2.1", open: 2, want: ErrOverloaded},
+				{op: "set", set: [3]int{2, 0, 0}},
+				{op: "admit", ip: "192.0.2.1", open: 2},
+			},
+		},
 	}
 	start := time.Unix(1700000000, 0)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lm := New(tt.maxConns, tt.perIP, tt.rate)
 			for i, s := range tt.steps {
-				ip := netip.MustParseAddr(s.ip)
+				ip := netip.MustParseAddr(cmp.Or(s.ip, "0.0.0.0"))
 				now := start.Add(time.Duration(s.at) * time.Millisecond)
 				var err error
 				switch s.op {
@@ -119,6 +154,8 @@ func TestLimiter(t *testing.T) {
 					lm.Release(ip, now)
 				case "handshake":
 					err = lm.Handshake(ip, now)
+				case "set":
+					lm.Set(s.set[0], s.set[1], s.set[2])
 				}
 				if err != s.want {
 					t.Fatalf("step %d: %s(%s) at %dms = %v; want %v", i, s.op, s.ip, s.at, err, s.want)

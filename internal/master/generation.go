@@ -9,6 +9,10 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"wsproxy/config"
+	"wsproxy/internal/control"
+	"wsproxy/internal/handover"
 )
 
 // Restart delays of a worker slot: the first restart waits backoffMin, each
@@ -31,6 +35,9 @@ type generation struct {
 	retired bool            // told to stop; its workers are not replaced
 	drain   time.Duration   // the configuration's drain_timeout
 	all     []*worker       // every worker started, for signals and counting
+	handing int             // retired: workers whose hand-over has not answered yet (handover.go)
+	exe     exeID           // the binary its workers were started from
+	cfg     *config.Config  // the configuration it serves, as the master validated it
 }
 
 // worker is one worker process.
@@ -42,6 +49,7 @@ type worker struct {
 	started time.Time
 	ready   bool
 	exited  bool
+	ctl     *control.Peer // the master's end of the worker's control channel
 }
 
 func (w *worker) name() string { return fmt.Sprintf("%d.%d", w.g.n, w.slot) }
@@ -49,19 +57,28 @@ func (w *worker) name() string { return fmt.Sprintf("%d.%d", w.g.n, w.slot) }
 // event is what the watchers and timers report to Run.
 type event struct {
 	kind eventKind
-	w    *worker     // evReady, evExit
-	err  error       // evExit: the result of cmd.Wait
+	w    *worker     // evReady, evExit, evHandedOver (the old worker)
+	err  error       // evExit: the result of cmd.Wait; evHandedOver: why it failed
 	g    *generation // evRestart, evTimeout
 	slot int         // evRestart
+
+	applied *applied   // evApplied
+	bc      *broadcast // evBroadcast
+
+	to     *worker // evHandedOver: the new worker
+	report handover.Report
 }
 
 type eventKind uint8
 
 const (
-	evReady   eventKind = iota // a worker wrote its ready line
-	evExit                     // a worker process ended
-	evRestart                  // a slot's restart delay is over
-	evTimeout                  // a starting generation ran out of time
+	evReady      eventKind = iota // a worker wrote its ready line
+	evExit                        // a worker process ended
+	evRestart                     // a slot's restart delay is over
+	evTimeout                     // a starting generation ran out of time
+	evApplied                     // an in-place reload is over (inplace.go)
+	evHandedOver                  // an old worker answered MsgHandoverSend (or failed to)
+	evBroadcast                   // Broadcast wants the serving workers (control.go)
 )
 
 // startGeneration starts the workers of a new generation for src and makes
@@ -79,9 +96,10 @@ func (m *Master) startGeneration(src Source) error {
 		return err
 	}
 	m.last++
-	g := &generation{n: m.last, spec: spec, file: file,
+	g := &generation{n: m.last, spec: spec, file: file, cfg: src.Config,
 		workers: make([]*worker, spec.Workers), backoff: make([]time.Duration, spec.Workers),
 		drain: time.Duration(src.Config.DrainTimeout)}
+	g.exe, _ = statExe(m.cfg.Path) // a binary that cannot be read fails to start below
 	m.gens = append(m.gens, g)
 	m.next = g
 	m.log.Info("starting workers", "generation", g.n, "workers", spec.Workers, "config", src.Name)
@@ -102,21 +120,41 @@ func (m *Master) startWorker(g *generation, slot int) error {
 	if err != nil {
 		return m.startFailed(g, slot, err)
 	}
+	mine, theirs, err := control.Pair()
+	if err != nil {
+		r.Close()
+		wr.Close()
+		return m.startFailed(g, slot, err)
+	}
+	ctlFile, err := theirs.File()
+	theirs.Close()
+	if err != nil {
+		r.Close()
+		wr.Close()
+		mine.Close()
+		return m.startFailed(g, slot, err)
+	}
 	cmd := exec.Command(m.cfg.Path, m.cfg.Args...)
 	cmd.Env = append(append([]string(nil), m.cfg.Env...), fmt.Sprintf("%s=%d.%d", EnvWorker, g.n, slot))
 	cmd.Stdout, cmd.Stderr = m.cfg.Stdout, m.cfg.Stderr
-	cmd.ExtraFiles = []*os.File{wr, g.file} // descriptors 3 (readyFD) and 4 (specFD)
+	// Descriptors 3 (readyFD), 4 (specFD), 5 (sidFD, closed in the worker
+	// without a sid table) and 6 (ctlFD).
+	var sids *os.File
 	if g.spec.SidTable {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, m.sids) // descriptor 5 (sidFD)
+		sids = m.sids
 	}
+	cmd.ExtraFiles = []*os.File{wr, g.file, sids, ctlFile}
 	cmd.SysProcAttr = sysProcAttr()
 	err = cmd.Start()
 	wr.Close()
+	ctlFile.Close()
 	if err != nil {
 		r.Close()
+		mine.Close()
 		return m.startFailed(g, slot, err)
 	}
-	w := &worker{g: g, slot: slot, pid: cmd.Process.Pid, cmd: cmd, started: time.Now()}
+	w := &worker{g: g, slot: slot, pid: cmd.Process.Pid, cmd: cmd, started: time.Now(), ctl: control.NewPeer(mine)}
+	w.ctl.Start()
 	g.workers[slot] = w
 	g.all = append(g.all, w)
 	m.log.Info("worker started", "worker", w.name(), "pid", w.pid)
@@ -147,6 +185,7 @@ func (m *Master) watch(w *worker, r *os.File) {
 	}
 	r.Close()
 	err := w.cmd.Wait()
+	w.ctl.Close() // a Call waiting on the worker fails now
 	m.send(event{kind: evExit, w: w, err: err})
 }
 

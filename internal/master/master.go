@@ -23,10 +23,16 @@
 //	serving    a worker that dies is started again in its slot after a delay
 //	           (100ms, doubling to 10s; back to 100ms once a worker lived 30s)
 //	SIGHUP     load and validate the configuration again; a bad one is logged
-//	           and changes nothing. Otherwise start the next generation; once
-//	           all its workers are ready, send SIGTERM to the previous one,
-//	           which drains. If a new worker dies first, the reload is
-//	           abandoned and the old generation keeps serving.
+//	           and changes nothing. When only what workers change in place
+//	           differs, send it to every worker over its control channel
+//	           and wait for all to apply it (all or nothing; inplace.go).
+//	           Otherwise (listen, workers, loops, admin, or a new binary at
+//	           the master's path) start the next generation; once all its
+//	           workers are ready, each worker of the previous one hands its
+//	           plain WebSocket tunnels to a new worker (handover.go), then
+//	           gets SIGTERM and drains what it kept. If a new worker dies
+//	           first, the reload is abandoned and the old generation keeps
+//	           serving, every tunnel included.
 //	SIGUSR2    passed on to every worker: reload TLS certificates in place,
 //	           keeping every open connection
 //	SIGTERM,   send SIGTERM to every worker (workers drain), and exit once
@@ -46,6 +52,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -118,6 +125,21 @@ type Config struct {
 	// the previous generation is told to drain: it must not block.
 	Serving func(listen []string)
 
+	// Handover, when set, counts the tunnels old workers handed over to
+	// a new generation and kept, for the master's metrics.
+	Handover *HandoverCounts
+
+	// HandoverTimeout bounds the wait for an old worker's hand-over to a
+	// new one (handover.go); after it the old worker is told to drain.
+	// Zero: 30s.
+	HandoverTimeout time.Duration
+
+	// Reloaded, when set, is told the result of every reload (Reload*
+	// constants) and the number of the configuration now served (1 at
+	// start, one more per reload applied or generation started), for
+	// metrics. It runs on the master's goroutine and must not block.
+	Reloaded func(result string, version int)
+
 	// SidTableSize is the number of entries of the Engine.IO sid table the
 	// workers share (internal/sidshm), rounded up to a power of two; it is
 	// fixed when the first configuration with balance: sid is loaded. Zero:
@@ -141,6 +163,10 @@ type Master struct {
 	ticketSecret []byte   // Spec.TicketSecret, made once in New
 	stopping     bool
 	err          error // why Run will fail, if it will
+
+	applying bool // an in-place reload is under way (inplace.go)
+	pending  bool // a SIGHUP came meanwhile: reload again once it is over
+	version  int  // the configuration served: 1, then one more per reload applied
 }
 
 // New checks cfg and fills in its defaults.
@@ -166,6 +192,9 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 30 * time.Second
+	}
+	if cfg.HandoverTimeout <= 0 {
+		cfg.HandoverTimeout = defaultHandoverTimeout
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger, events: make(chan event), done: make(chan struct{}),
 		ports: make(map[string]*reservation), ticketSecret: make([]byte, 32)}
@@ -200,6 +229,8 @@ func (m *Master) Run(src Source) error {
 	if err := m.startGeneration(src); err != nil && m.live() == 0 {
 		return err
 	}
+	m.version = 1
+	m.reloaded("")
 	// If the first generation failed part way, abandon has told the
 	// workers already started to stop; wait for them before returning.
 	for !m.stopping || m.live() > 0 {
@@ -235,12 +266,28 @@ func (m *Master) onSignal(s os.Signal) {
 	}
 }
 
-// reload loads the configuration again and starts the next generation.
+// reload loads the configuration again and applies it in place, or
+// starts the next generation when that cannot be done (inplace.go).
 func (m *Master) reload() {
+	if m.applying {
+		m.pending = true
+		return
+	}
 	src, err := m.cfg.Load()
 	if err != nil {
 		m.log.Error("reload refused; the workers keep serving the previous configuration", "err", err)
+		m.reloaded(ReloadRefused)
 		return
+	}
+	d, ok := m.inPlace(src)
+	if ok {
+		m.applying = true
+		m.log.Info("applying the configuration in place", "generation", m.cur.n, "workers", len(m.cur.workers))
+		go m.applyInPlace(m.cur, src, d)
+		return
+	}
+	if len(d.Generation) > 0 {
+		m.log.Info("reload needs a new generation", "changed", strings.Join(d.Generation, ","))
 	}
 	if g := m.next; g != nil {
 		m.log.Warn("reload supersedes a generation still starting", "generation", g.n)
@@ -249,7 +296,11 @@ func (m *Master) reload() {
 	}
 	if err := m.startGeneration(src); err != nil {
 		m.log.Error("reload failed; the workers keep serving the previous configuration", "err", err)
+		m.reloaded(ReloadRefused)
+		return
 	}
+	m.version++
+	m.reloaded(ReloadGeneration)
 }
 
 // drainLimit is how long the live workers take at most to drain, by the
@@ -298,10 +349,16 @@ func (m *Master) onEvent(ev event) {
 		if !m.stopping && ev.g == m.cur && ev.g.workers[ev.slot] == nil {
 			m.startWorker(ev.g, ev.slot)
 		}
+	case evHandedOver:
+		m.handedOver(ev)
 	case evTimeout:
 		if ev.g == m.next {
 			m.abandon(ev.g, fmt.Errorf("not all workers ready after %s", m.cfg.ReadyTimeout))
 		}
+	case evApplied:
+		m.onApplied(ev.applied)
+	case evBroadcast:
+		m.onBroadcast(ev.bc)
 	}
 }
 
@@ -322,8 +379,7 @@ func (m *Master) onReady(w *worker) {
 		m.cfg.Serving(slices.Clone(g.spec.Listen))
 	}
 	if old != nil {
-		m.log.Info("previous generation draining", "generation", old.n)
-		m.retire(old)
+		m.handOver(old, g) // then SIGTERM: it drains what it kept
 	}
 }
 
@@ -379,12 +435,11 @@ func (m *Master) forget(g *generation) {
 	if !g.retired && !m.stopping || g.live() > 0 {
 		return
 	}
-	for i, h := range m.gens {
-		if h == g {
-			m.gens = append(m.gens[:i], m.gens[i+1:]...)
-			break
-		}
+	i := slices.Index(m.gens, g)
+	if i < 0 {
+		return // forgotten already
 	}
+	m.gens = slices.Delete(m.gens, i, i+1)
 	g.close()
 	if !m.stopping {
 		m.log.Info("generation finished", "generation", g.n)

@@ -20,7 +20,9 @@ import (
 // TestMain turns the test binary into a fake worker when a master started
 // it. The Spec's Name says how the worker behaves:
 //
-//	ok     report ready, exit 0 on SIGTERM
+//	ok     report ready, exit 0 on SIGTERM (any other name too); hand
+//	       over fakeTunnels tunnels when asked (and take any)
+//	deaf   as ok, but never read the control channel
 //	fail   exit 3 without reporting ready
 //	slow   never report ready; exit 0 on SIGTERM
 func TestMain(m *testing.M) {
@@ -37,12 +39,16 @@ func fakeWorker() {
 		fmt.Fprintln(os.Stderr, "fake worker:", err)
 		os.Exit(2)
 	}
+	if w.Spec.Name != "deaf" {
+		serveFakeControl(w)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
 	switch w.Spec.Name {
 	case "fail":
 		os.Exit(3)
-	case "ok":
+	case "slow":
+	default: // "ok", or a name an in-place reload gave the generation
 		if err := w.Ready(); err != nil {
 			os.Exit(4)
 		}
@@ -53,20 +59,23 @@ func fakeWorker() {
 
 // fakeMaster is a master of fake workers, run in this process.
 type fakeMaster struct {
+	m    *master.Master
 	sigs chan os.Signal
 	log  *testutil.Buffer
 	done chan error
 
 	mu      sync.Mutex
 	name    string // the behaviour of the next generation's workers
+	loops   int    // the configuration's loops: a change needs a new generation
 	loadErr error
 	serving [][]string // what Config.Serving was called with
+	results []string   // reloads as Config.Reloaded reported them
 }
 
-func startMaster(t *testing.T, workers int, name string, readyTimeout time.Duration) *fakeMaster {
+func startMaster(t *testing.T, workers int, name string, readyTimeout time.Duration, opts ...func(*master.Config)) *fakeMaster {
 	t.Helper()
 	fm := &fakeMaster{sigs: make(chan os.Signal, 1), log: &testutil.Buffer{}, done: make(chan error, 1), name: name}
-	m, err := master.New(master.Config{
+	cfg := master.Config{
 		Load:         fm.load,
 		Workers:      workers,
 		Logger:       slog.New(slog.NewTextHandler(fm.log, nil)),
@@ -77,10 +86,20 @@ func startMaster(t *testing.T, workers int, name string, readyTimeout time.Durat
 			fm.serving = append(fm.serving, listen)
 			fm.mu.Unlock()
 		},
-	})
+		Reloaded: func(result string, version int) {
+			fm.mu.Lock()
+			fm.results = append(fm.results, fmt.Sprintf("%s %d", result, version))
+			fm.mu.Unlock()
+		},
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := master.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	fm.m = m
 	src, err := fm.load()
 	if err != nil {
 		t.Fatal(err)
@@ -103,13 +122,23 @@ func startMaster(t *testing.T, workers int, name string, readyTimeout time.Durat
 func (fm *fakeMaster) load() (master.Source, error) {
 	fm.mu.Lock()
 	defer fm.mu.Unlock()
-	cfg := &config.Config{Listen: []config.Listener{{Addr: "127.0.0.1:0"}}}
+	cfg := &config.Config{Loops: fm.loops, Listen: []config.Listener{{Addr: "127.0.0.1:0"}}}
 	return master.Source{Config: cfg, Name: fm.name, Data: []byte("-")}, fm.loadErr
 }
 
+// set says what the next reload loads; each call changes loops, so that
+// the reload starts a new generation.
 func (fm *fakeMaster) set(name string, loadErr error) {
 	fm.mu.Lock()
 	fm.name, fm.loadErr = name, loadErr
+	fm.loops++
+	fm.mu.Unlock()
+}
+
+// setInPlace is set without a change of loops: the reload applies in place.
+func (fm *fakeMaster) setInPlace(name string) {
+	fm.mu.Lock()
+	fm.name = name
 	fm.mu.Unlock()
 }
 
@@ -147,6 +176,7 @@ func TestMasterReload(t *testing.T) {
 	fm := startMaster(t, 2, "ok", 0)
 	fm.log.WaitMatch(t, `msg="generation serving" generation=1`)
 
+	fm.set("ok", nil)
 	fm.sigs <- syscall.SIGHUP
 	fm.log.WaitMatch(t, `msg="generation serving" generation=2 workers=2`)
 	fm.log.WaitMatch(t, `msg="generation finished" generation=1`)

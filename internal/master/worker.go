@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"wsproxy/config"
+	"wsproxy/internal/control"
 )
 
 // EnvWorker is the environment variable that marks a worker process. Its
@@ -17,7 +18,8 @@ const EnvWorker = "WSPROXY_WORKER"
 const (
 	readyFD = 3 // pipe: the worker writes readyLine once it is listening
 	specFD  = 4 // file: the generation's Spec, JSON
-	sidFD   = 5 // file: the shared sid table (internal/sidshm), when Spec.SidTable
+	sidFD   = 5 // file: the shared sid table (internal/sidshm), when Spec.SidTable; closed otherwise
+	ctlFD   = 6 // unix SOCK_SEQPACKET socket: the control channel to the master (internal/control)
 )
 
 // readyLine is what a worker writes on its ready pipe.
@@ -36,6 +38,7 @@ type Worker struct {
 	SidTable *os.File
 
 	ready *os.File
+	ctl   *control.Peer
 }
 
 // FromEnv returns the Worker this process is, or nil when it was not
@@ -60,8 +63,19 @@ func FromEnv() (*Worker, error) {
 		w.SidTable = os.NewFile(sidFD, "sid-table")
 	}
 	w.ready = os.NewFile(readyFD, "ready")
+	// A master that predates the control channel (the worker is a new
+	// binary it started) passes no descriptor 6: the worker then serves
+	// without one, and the master reloads it by a new generation.
+	if c, err := control.FromFD(ctlFD, "control"); err == nil {
+		w.ctl = control.NewPeer(c)
+	}
 	return w, nil
 }
+
+// Control is the worker's end of the control channel to its master, or
+// nil when the master passed none. The worker registers a handler for
+// each message type it serves, then starts it; it is not started yet.
+func (w *Worker) Control() *control.Peer { return w.ctl }
 
 // Name is "GENERATION.SLOT", as in log lines.
 func (w *Worker) Name() string { return fmt.Sprintf("%d.%d", w.Gen, w.Slot) }

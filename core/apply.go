@@ -1,0 +1,144 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"wsproxy/config"
+	"wsproxy/internal/certs"
+	"wsproxy/internal/reload"
+)
+
+// Apply makes cfg, validated, the configuration of the running Server,
+// in place: no connection is closed. New requests and tunnels see the new
+// routes, upstreams, balancing, health checks, timeouts, limits, WebSocket
+// policies, log sampling and certificates; a request or tunnel in flight
+// keeps the route, server, timeouts and policy it started with, and
+// counts against its server until it ends (least_conn, max_conns). Each
+// loop switches at once, between two events, and Apply returns once all
+// have. It returns what changed.
+//
+// A server an upstream no longer has keeps its open tunnels, or with
+// on_remove: close sends them Close 1001 spread over remove_window, in the
+// background. Servers added by SetServers (DNS, the runtime API) are
+// replaced by cfg's.
+//
+// A configuration that changes listeners, workers, loops, the admin
+// listener or log.format is refused with a *reload.GenerationError; one that fails to load
+// (a certificate, a CA file, an upstream name that does not resolve)
+// with that error. Either way nothing changes. Safe from any goroutine;
+// calls are serialised with each other and with SetServers.
+func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	prev := s.cur.Load()
+	d := reload.Compare(prev.cfg, cfg)
+	if len(d.Generation) > 0 {
+		return d, &reload.GenerationError{Fields: d.Generation}
+	}
+	stores, err := s.loadCertificates(cfg)
+	if err != nil {
+		return d, err
+	}
+	st, err := s.newSettings(cfg, prev)
+	if err != nil {
+		return d, err
+	}
+	removed := s.removedServers(st)
+	s.commit(st)
+	for i, tl := range s.tls.order {
+		tl.certs.Adopt(stores[i])
+		// Key files are read again as SIGUSR2 does; their paths cannot
+		// change here (a new generation).
+		if err := tl.reloadTickets(); err != nil {
+			s.log.Error("TLS session ticket key reload failed; keeping the previous keys", "err", err)
+		}
+	}
+	s.checkAll(st)
+	s.onRemove(removed)
+	return d, nil
+}
+
+// loadCertificates loads the certificates cfg names for each TLS
+// listener, in the order of s.tls.order, without using them yet.
+func (s *Server) loadCertificates(cfg *config.Config) ([]*certs.Store, error) {
+	var stores []*certs.Store
+	var errs []error
+	now := time.Now()
+	for i := range cfg.Listen {
+		lc := cfg.Listen[i].TLS
+		if lc == nil {
+			continue
+		}
+		st, err := certs.NewStore(s.tls.order[len(stores)].field, listenerPairs(cfg, lc), now)
+		errs = append(errs, err)
+		stores = append(stores, st)
+	}
+	return stores, errors.Join(errs...)
+}
+
+// removedServers lists, by upstream, the servers that the prepared
+// members of st's upstreams take out, and the upstreams st drops.
+func (s *Server) removedServers(st *settings) map[*upstream][]*server {
+	out := make(map[*upstream][]*server)
+	for _, u := range st.ups {
+		if u.next != nil && len(u.next.removed) > 0 {
+			out[u] = u.next.removed
+		}
+	}
+	for name, u := range s.cur.Load().ups {
+		if st.ups[name] == nil {
+			out[u] = u.members().list
+		}
+	}
+	return out
+}
+
+// onRemove applies on_remove to servers taken out of their upstreams:
+// with close, their tunnels get Close 1001 spread over remove_window (in
+// the background); with keep, nothing.
+func (s *Server) onRemove(removed map[*upstream][]*server) {
+	for u, list := range removed {
+		cu := u.members().cfg
+		if cu.OnRemove != config.OnRemoveClose {
+			continue
+		}
+		gone := make(map[*server]bool, len(list))
+		for _, srv := range list {
+			gone[srv] = true
+		}
+		match := func(c *conn) bool { return c.st == stTunnel && c.up != nil && gone[c.up.srv] }
+		window := time.Duration(cu.RemoveWindow)
+		s.log.Info("closing the tunnels of removed servers (on_remove: close)", "upstream", u.name,
+			"servers", len(list), "tunnels", s.countConns(match), "window", window)
+		go s.spreadGoingAway(window, match, ruleServerRemoved)
+	}
+}
+
+// SetServers replaces the servers of upstream in place, as Apply does for
+// a whole configuration: servers that stay keep their counts and health,
+// new ones start taking requests, removed ones are handled by the
+// upstream's on_remove. It is the primitive behind upstreams from DNS and
+// the runtime API; the next Apply replaces the list with the
+// configuration's. Safe from any goroutine.
+func (s *Server) SetServers(name string, servers []config.Server) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	st := s.cur.Load()
+	u := st.ups[name]
+	if u == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownUpstream, name)
+	}
+	cu := u.members().cfg
+	p, err := s.check(name, u, st.cfg, cu, servers)
+	if err != nil {
+		return err
+	}
+	s.prepare(u, p)
+	removed := map[*upstream][]*server{u: u.next.removed}
+	u.commit()
+	s.check1(u)
+	s.onRemove(removed)
+	return nil
+}
