@@ -13,6 +13,7 @@ import (
 	"github.com/miekg/dns"
 
 	"wsproxy/config"
+	"wsproxy/internal/dnsup/dnstest"
 )
 
 // TestFailuresKeepLastSet: every kind of failure keeps the last good set,
@@ -202,10 +203,10 @@ func TestDefaultResolver(t *testing.T) {
 			}
 		})
 	}
-	_, err := Start(Spec{Upstream: "chat", Name: "chat.", Port: 80, Type: dns.TypeA},
+	_, err := New(Spec{Upstream: "chat", Name: "chat.", Port: 80, Type: dns.TypeA},
 		Options{OnChange: func(string, []config.Server) {}, ResolvConf: filepath.Join(dir, "missing.conf")})
 	if err == nil || !strings.Contains(err.Error(), "upstream chat: servers_from: no resolver given") {
-		t.Errorf("Start without a resolver: %v; want an error naming the upstream", err)
+		t.Errorf("New without a resolver: %v; want an error naming the upstream", err)
 	}
 }
 
@@ -226,4 +227,20 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// TestStopWithoutStart: a Watcher made but never started (a proxy whose
+// Start failed) stops at once.
+func TestStopWithoutStart(t *testing.T) {
+	d := dnstest.Start(t, false)
+	d.Set("chat.", dns.TypeA, "chat. 30 A 10.0.0.1")
+	var got []config.Server
+	w, err := New(Spec{Upstream: "chat", Name: "chat.", Port: 80, Type: dns.TypeA, Resolver: d.Addr()},
+		Options{OnChange: func(_ string, s []config.Server) { got = s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eqServers(t, "OnChange from New", got, []config.Server{srv("10.0.0.1:80", 1)})
+	w.Stop()
+	w.Stop()
 }

@@ -60,7 +60,7 @@ type Options struct {
 	// OnChange receives the upstream's new server list, sorted by address,
 	// whenever a resolution finds a set different from the last one (the
 	// first one included). It is called from the Watcher's goroutine (from
-	// Start for the first answer), never twice at once for one Watcher;
+	// New for the first answer), never twice at once for one Watcher;
 	// the slice is the callee's. Required.
 	OnChange func(upstream string, servers []config.Server)
 
@@ -92,7 +92,9 @@ type Watcher struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the goroutine has returned
 
-	state Result // the last result; NumResults before the first; the resolving goroutine's own
+	state   Result        // the last result; NumResults before the first; the resolving goroutine's own
+	delay   time.Duration // until the resolution after New's
+	started atomic.Bool   // Start was called: Stop waits for done
 
 	mu      sync.Mutex
 	servers []config.Server // guarded by mu: the last good set, sorted
@@ -101,12 +103,12 @@ type Watcher struct {
 	nservers atomic.Int64
 }
 
-// Start resolves spec once, calling opts.OnChange with the servers found,
-// and then keeps resolving in a goroutine of its own until Stop. The first
+// New resolves spec once, calling opts.OnChange with the servers found,
+// and returns a Watcher that goes on resolving once started. The first
 // resolution may take up to two query timeouts (UDP, then TCP) per name;
-// when it fails the Watcher has no servers until one succeeds. Start fails
+// when it fails the Watcher has no servers until one succeeds. New fails
 // only when there is no resolver to ask.
-func Start(spec Spec, opts Options) (*Watcher, error) {
+func New(spec Spec, opts Options) (*Watcher, error) {
 	if opts.OnChange == nil {
 		return nil, errors.New("dnsup: Options.OnChange is nil")
 	}
@@ -128,17 +130,26 @@ func Start(spec Spec, opts Options) (*Watcher, error) {
 	}
 	w := &Watcher{spec: spec, opts: opts, res: newResolver(addr, opts.Timeout), state: NumResults, done: make(chan struct{})}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
-	delay := w.resolve()
-	go w.run(delay)
+	w.delay = w.resolve()
 	return w, nil
+}
+
+// Start starts resolving in a goroutine of the Watcher's own, until Stop;
+// the next resolution comes when the first one's interval or TTL says.
+// Start must be called at most once.
+func (w *Watcher) Start() {
+	w.started.Store(true)
+	go w.run(w.delay)
 }
 
 // Stop ends the Watcher's goroutine, cancelling a query in flight, and
 // waits for it. OnChange is not called once Stop has returned. Stop may be
-// called more than once.
+// called more than once, and without Start.
 func (w *Watcher) Stop() {
 	w.cancel()
-	<-w.done
+	if w.started.Load() {
+		<-w.done
+	}
 }
 
 // Servers returns the last good set, sorted by address; nil before the

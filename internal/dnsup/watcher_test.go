@@ -46,10 +46,11 @@ func newHarness(t *testing.T, tcp bool, spec Spec) *harness {
 	return h
 }
 
-// start starts the Watcher; its first resolution is done when it returns.
+// start makes and starts the Watcher; its first resolution is done when
+// it returns.
 func (h *harness) start(timeout time.Duration) {
 	h.t.Helper()
-	w, err := Start(h.spec, Options{
+	w, err := New(h.spec, Options{
 		OnChange: func(upstream string, servers []config.Server) {
 			if upstream != h.spec.Upstream {
 				h.t.Errorf("OnChange for upstream %q; want %q", upstream, h.spec.Upstream)
@@ -64,6 +65,7 @@ func (h *harness) start(timeout time.Duration) {
 		h.t.Fatal(err)
 	}
 	h.w = w
+	w.Start()
 	h.t.Cleanup(w.Stop)
 }
 
