@@ -10,6 +10,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/config"
+	"wsproxy/internal/dnsup"
 	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
 	"wsproxy/internal/tlstrim"
@@ -95,10 +96,13 @@ type Server struct {
 	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
 
 	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
+
+	dns []*dnsup.Watcher // upstreams with servers_from (dns.go)
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream
-// host names are resolved here, once.
+// host names are resolved here, once; the names of servers_from are
+// resolved here first and then kept up to date from Start to Close.
 func New(cfg *config.Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, done: make(chan struct{})}
 	if s.log == nil {
@@ -109,12 +113,19 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
 	s.limit = connLimiter{limit.New(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)}
-	s.initMetrics()
-	st, err := s.newSettings(cfg, nil)
+	cfg, err := s.newDNS(cfg) // cfg with the first answers as servers
 	if err != nil {
 		return nil, err
 	}
+	s.cfg = cfg
+	s.initMetrics()
+	st, err := s.newSettings(cfg, nil)
+	if err != nil {
+		s.stopDNS()
+		return nil, err
+	}
 	if err := s.tls.init(cfg, opts.TicketSecret); err != nil {
+		s.stopDNS()
 		return nil, err
 	}
 	s.commit(st)
@@ -160,6 +171,7 @@ func (s *Server) Start() error {
 	s.checkAll(s.cur.Load())
 	s.startMemoryReleaser()
 	s.tls.startTickets()
+	s.startDNS()
 	for _, l := range s.loops {
 		s.wg.Add(1)
 		go func(l *Loop) {
@@ -179,6 +191,7 @@ func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
 func (s *Server) Close() {
 	s.closed.Do(func() { close(s.done) })
 	s.tls.stopTickets()
+	s.stopDNS()
 	for _, l := range s.loops {
 		l.Stop()
 	}
