@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,5 +93,88 @@ func TestDNSStartFails(t *testing.T) {
 				t.Errorf("New: %v; want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// serverAddrs lists the addresses of upstream's servers, sorted.
+func serverAddrs(t *testing.T, srv *core.Server, upstream string) []string {
+	t.Helper()
+	list, err := srv.Servers(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, s := range list {
+		out = append(out, s.Addr)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestDNSApply: a reload (Apply) that keeps an upstream's servers_from
+// keeps its Watcher and the set it found, without asking DNS again; one
+// that changes it resolves the new name and stops the old Watcher; one
+// that drops it for a list stops it too; one whose name gives no server
+// is refused and changes nothing.
+func TestDNSApply(t *testing.T) {
+	const one, two = "_ws._tcp.one.", "_ws._tcp.two."
+	a, b, c := startEcho(t, "a"), startEcho(t, "b"), startEcho(t, "c")
+	d := dnstest.Start(t, false)
+	d.Set(one, dns.TypeSRV, srvRecord(one, a, 1), srvRecord(one, c, 1), "--", aRecord(a), aRecord(c))
+	d.Set(two, dns.TypeSRV, srvRecord(two, b, 1), "--", aRecord(b))
+	yamlOne, yamlTwo := dnsProxyConfig(d.Addr(), one), dnsProxyConfig(d.Addr(), two)
+	srv, _ := startProxy(t, yamlOne)
+	ac, b1 := []string{a.Addr().String(), c.Addr().String()}, []string{b.Addr().String()}
+	slices.Sort(ac)
+	if got := serverAddrs(t, srv, "chat"); !slices.Equal(got, ac) {
+		t.Fatalf("servers %v; want %v", got, ac)
+	}
+
+	// Same servers_from while its name fails: the Watcher's set stays.
+	d.Rcode(one, dns.RcodeServerFailure)
+	if _, err := srv.Apply(applyYAML(t, yamlOne)); err != nil {
+		t.Fatalf("Apply with the same servers_from: %v", err)
+	}
+	if got := serverAddrs(t, srv, "chat"); !slices.Equal(got, ac) {
+		t.Errorf("after Apply of the same file: servers %v; want %v", got, ac)
+	}
+
+	// Another name: resolved at once; the old Watcher asks no more.
+	if _, err := srv.Apply(applyYAML(t, yamlTwo)); err != nil {
+		t.Fatalf("Apply with another name: %v", err)
+	}
+	if got := serverAddrs(t, srv, "chat"); !slices.Equal(got, b1) {
+		t.Errorf("after Apply of another name: servers %v; want %v", got, b1)
+	}
+	asked := d.Received(one, dns.TypeSRV)
+	d.WaitReceived(t, two, dns.TypeSRV, d.Received(two, dns.TypeSRV)+2, dnsHang) // two intervals of the new Watcher
+	if n := d.Received(one, dns.TypeSRV); n != asked {
+		t.Errorf("the replaced Watcher asked %d more queries; want none", n-asked)
+	}
+
+	// A name that does not resolve: refused, nothing changes.
+	_, err := srv.Apply(applyYAML(t, dnsProxyConfig(d.Addr(), "missing.")))
+	if err == nil || !strings.Contains(err.Error(), "upstream chat: servers_from: missing. gave no server to start with") {
+		t.Errorf("Apply with a missing name: %v; want an error naming the upstream", err)
+	}
+	if got := serverAddrs(t, srv, "chat"); !slices.Equal(got, b1) {
+		t.Errorf("after a refused Apply: servers %v; want %v", got, b1)
+	}
+
+	// A list instead: the Watcher stops, the list stays.
+	static := fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+loops: 2
+upstreams: {chat: {servers: [{addr: %q}]}}
+routes: [{path: /, upstream: chat}]
+`, c.Addr())
+	if _, err := srv.Apply(applyYAML(t, static)); err != nil {
+		t.Fatalf("Apply with a list: %v", err)
+	}
+	if got, want := serverAddrs(t, srv, "chat"), []string{c.Addr().String()}; !slices.Equal(got, want) {
+		t.Errorf("after Apply of a list: servers %v; want %v", got, want)
+	}
+	if m := srv.Metrics(); len(m.DNS) != 0 {
+		t.Errorf("Metrics().DNS = %+v after servers_from was dropped; want none", m.DNS)
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/config"
-	"wsproxy/internal/dnsup"
 	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
 	"wsproxy/internal/tlstrim"
@@ -97,7 +96,7 @@ type Server struct {
 
 	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
 
-	dns []*dnsup.Watcher // upstreams with servers_from (dns.go)
+	dns dnsState // the Watchers of upstreams with servers_from (dns.go)
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream
@@ -113,7 +112,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
 	s.limit = connLimiter{limit.New(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)}
-	cfg, err := s.newDNS(cfg) // cfg with the first answers as servers
+	cfg, dns, err := s.resolveDNS(cfg) // servers_from upstreams get their first answers
 	if err != nil {
 		return nil, err
 	}
@@ -121,14 +120,15 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.initMetrics()
 	st, err := s.newSettings(cfg, nil)
 	if err != nil {
-		s.stopDNS()
+		dns.discard()
 		return nil, err
 	}
 	if err := s.tls.init(cfg, opts.TicketSecret); err != nil {
-		s.stopDNS()
+		dns.discard()
 		return nil, err
 	}
 	s.commit(st)
+	s.commitDNS(dns)
 	return s, nil
 }
 

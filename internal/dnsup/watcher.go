@@ -152,6 +152,9 @@ func (w *Watcher) Stop() {
 	}
 }
 
+// Spec returns what w watches.
+func (w *Watcher) Spec() Spec { return w.spec }
+
 // Servers returns the last good set, sorted by address; nil before the
 // first. The slice is the caller's.
 func (w *Watcher) Servers() []config.Server {
