@@ -58,6 +58,10 @@ func TestLayering(t *testing.T) {
 		"internal/realip":     {"core", "poller", "balance", "config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 		"internal/handover":   {anything}, // descriptors and bytes: core fills its State
 		"internal/wsseq":      {anything}, // a test client: it talks to a proxy over TCP only
+
+		// Upstreams from DNS (servers_from) and the DNS server of their tests.
+		"internal/dnsup":         {"core", "poller", "codec", "balance", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
+		"internal/dnsup/dnstest": {anything},
 	}
 	// allowed are the exceptions to the rows: core/metrics is the counters
 	// as plain data, which admin reads without importing core.

@@ -250,8 +250,13 @@ type Upstream struct {
 	// other policies.
 	HashKey string `yaml:"hash_key"`
 
-	// Servers are the backends. At least one is required.
+	// Servers are the backends. At least one is required, unless
+	// ServersFrom is set.
 	Servers []Server `yaml:"servers"`
+
+	// ServersFrom, when set, takes the servers from DNS and keeps them up
+	// to date (see ServersFrom). Not allowed together with Servers.
+	ServersFrom *ServersFrom `yaml:"servers_from"`
 
 	// IPHashPrefix24 makes ip_hash hash only the first three octets of an
 	// IPv4 address, as nginx's ip_hash does. Default false: the whole address.
@@ -490,6 +495,9 @@ func (c *Config) normalize() {
 		}
 		for i := range u.Servers {
 			setInt(&u.Servers[i].Weight, 1)
+		}
+		if u.ServersFrom != nil {
+			u.ServersFrom.normalize()
 		}
 	}
 	for i := range c.Routes {

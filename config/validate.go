@@ -122,8 +122,10 @@ func (v *validator) upstreams() {
 			v.p.addf(f, "invalid upstream name %q (use letters, digits, '_', '-' and '.')", name)
 		}
 		v.balance(f, u)
-		if len(u.Servers) == 0 {
-			v.p.addf(f+".servers", "no servers")
+		if u.ServersFrom != nil {
+			v.serversFrom(f, u)
+		} else if len(u.Servers) == 0 {
+			v.p.addf(f+".servers", "no servers (list them, or take them from DNS with servers_from)")
 		}
 		seen := make(map[string]string)
 		backups := 0

@@ -7,6 +7,7 @@ import (
 
 	"wsproxy/config"
 	"wsproxy/internal/certs"
+	"wsproxy/internal/dnsup"
 	"wsproxy/internal/reload"
 )
 
@@ -22,7 +23,9 @@ import (
 // A server an upstream no longer has keeps its open tunnels, or with
 // on_remove: close sends them Close 1001 spread over remove_window, in the
 // background. Servers added by SetServers (DNS, the runtime API) are
-// replaced by cfg's.
+// replaced by cfg's; an upstream with servers_from takes the set its
+// Watcher last found when its servers_from is unchanged, and is resolved
+// anew (it must then give a server) when it changed (dns.go).
 //
 // A configuration that changes listeners, workers, loops, the admin
 // listener or log.format is refused with a *reload.GenerationError; one that fails to load
@@ -30,6 +33,12 @@ import (
 // with that error. Either way nothing changes. Safe from any goroutine;
 // calls are serialised with each other and with SetServers.
 func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
+	var stale []*dnsup.Watcher
+	defer func() { // after applyMu is released: one may wait for it
+		for _, w := range stale {
+			w.Stop()
+		}
+	}()
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	prev := s.cur.Load()
@@ -37,16 +46,24 @@ func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
 	if len(d.Generation) > 0 {
 		return d, &reload.GenerationError{Fields: d.Generation}
 	}
+	cfg, dns, err := s.resolveDNS(cfg)
+	if err != nil {
+		return d, err
+	}
+	d = reload.Compare(prev.cfg, cfg) // with the servers DNS gives
 	stores, err := s.loadCertificates(cfg)
 	if err != nil {
+		dns.discard()
 		return d, err
 	}
 	st, err := s.newSettings(cfg, prev)
 	if err != nil {
+		dns.discard()
 		return d, err
 	}
 	removed := s.removedServers(st)
 	s.commit(st)
+	stale = s.commitDNS(dns)
 	for i, tl := range s.tls.order {
 		tl.certs.Adopt(stores[i])
 		// Key files are read again as SIGUSR2 does; their paths cannot
@@ -125,6 +142,11 @@ func (s *Server) onRemove(removed map[*upstream][]*server) {
 func (s *Server) SetServers(name string, servers []config.Server) error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
+	return s.setServers(name, servers)
+}
+
+// setServers is SetServers with applyMu held.
+func (s *Server) setServers(name string, servers []config.Server) error {
 	st := s.cur.Load()
 	u := st.ups[name]
 	if u == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/core/metrics"
+	"wsproxy/internal/dnsup"
 )
 
 // TestCloseCodesTable: distinct codes take slots until they run out; later
@@ -84,5 +85,13 @@ func BenchmarkRelayHooks(b *testing.B) {
 	for b.Loop() {
 		c.noteFrame(0, h)
 		c.noteBytes(0, 102)
+	}
+}
+
+// TestDNSResults: the result labels the admin listener exports
+// (metrics.DNSResults) are dnsup's Results, in their order.
+func TestDNSResults(t *testing.T) {
+	if got, want := metrics.DNSResults[:], dnsup.ResultNames[:]; !slices.Equal(got, want) {
+		t.Errorf("metrics.DNSResults = %q; want dnsup.ResultNames %q", got, want)
 	}
 }

@@ -86,6 +86,7 @@ func (s *Server) Metrics() metrics.Snapshot {
 	for _, k := range slices.SortedFunc(maps.Keys(codes), compareCodeKeys) {
 		ws.CloseCodes = append(ws.CloseCodes, metrics.CloseCodeCount{Direction: k[0], Code: k[1], Count: codes[k]})
 	}
+	s.dnsMetrics(&snap)
 	return snap
 }
 

@@ -99,10 +99,12 @@ type Server struct {
 	importMu   sync.Mutex  // guards importNext and detached (handover.go)
 	importNext int         // the loop the next imported tunnel goes to
 	detached   detachedSet // routes and servers of imported tunnels this configuration lacks
+	dns        dnsState    // the Watchers of upstreams with servers_from (dns.go)
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream
-// host names are resolved here, once.
+// host names are resolved here, once; the names of servers_from are
+// resolved here first and then kept up to date from Start to Close.
 func New(cfg *config.Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, done: make(chan struct{})}
 	if s.log == nil {
@@ -113,15 +115,23 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
 	s.limit = connLimiter{limit.New(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)}
-	s.initMetrics()
-	st, err := s.newSettings(cfg, nil)
+	cfg, dns, err := s.resolveDNS(cfg) // servers_from upstreams get their first answers
 	if err != nil {
 		return nil, err
 	}
+	s.cfg = cfg
+	s.initMetrics()
+	st, err := s.newSettings(cfg, nil)
+	if err != nil {
+		dns.discard()
+		return nil, err
+	}
 	if err := s.tls.init(cfg, opts.TicketSecret); err != nil {
+		dns.discard()
 		return nil, err
 	}
 	s.commit(st)
+	s.commitDNS(dns)
 	return s, nil
 }
 
@@ -164,6 +174,7 @@ func (s *Server) Start() error {
 	s.checkAll(s.cur.Load())
 	s.startMemoryReleaser()
 	s.tls.startTickets()
+	s.startDNS()
 	for _, l := range s.loops {
 		s.wg.Add(1)
 		go func(l *Loop) {
@@ -183,6 +194,7 @@ func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
 func (s *Server) Close() {
 	s.closed.Do(func() { close(s.done) })
 	s.tls.stopTickets()
+	s.stopDNS()
 	for _, l := range s.loops {
 		l.Stop()
 	}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 )
 
@@ -44,6 +45,22 @@ func (m *Snapshot) Merge(o *Snapshot) {
 		s.Processes += osm.Processes
 		s.ConnectErrors += osm.ConnectErrors
 		s.Connect.merge(&osm.Connect)
+	}
+	for _, od := range o.DNS {
+		i := slices.IndexFunc(m.DNS, func(d DNSMetrics) bool { return d.Upstream == od.Upstream })
+		if i < 0 {
+			m.DNS = append(m.DNS, DNSMetrics{Upstream: od.Upstream})
+			i = len(m.DNS) - 1
+		}
+		d := &m.DNS[i]
+		d.Servers += od.Servers
+		d.Processes += od.Processes
+		for r, n := range od.Resolutions {
+			if d.Resolutions == nil {
+				d.Resolutions = make(map[string]uint64)
+			}
+			d.Resolutions[r] += n
+		}
 	}
 	ws, ow := &m.WebSocket, &o.WebSocket
 	for d := range 2 {
@@ -102,6 +119,11 @@ func (m *Snapshot) Counters() Snapshot {
 	for _, r := range m.Routes {
 		r.TunnelsOpen = 0
 		c.Routes = append(c.Routes, r)
+	}
+	for _, d := range m.DNS {
+		d.Servers, d.Processes = 0, 0
+		d.Resolutions = maps.Clone(d.Resolutions)
+		c.DNS = append(c.DNS, d)
 	}
 	for _, s := range m.Servers {
 		s.Up, s.Processes = 0, 0

@@ -31,6 +31,7 @@ var (
 			CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 1000, Count: 1}, {Direction: 1, Code: 1001, Count: 1}},
 		},
 		Handover: metrics.Handover{Received: 40, Refused: 2},
+		DNS:      []metrics.DNSMetrics{{Upstream: "chat", Resolutions: map[string]uint64{"ok": 5, "timeout": 1}, Servers: 2, Processes: 1}},
 	}
 	worker2 = metrics.Snapshot{
 		Processes: 1, ConnectionsAccepted: 7, ConnectionsOpen: 1,
@@ -48,6 +49,10 @@ var (
 			CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 4001, Count: 2}, {Direction: 0, Code: 1000, Count: 1}, {Direction: 1, Code: -1, Count: 5}},
 		},
 		Handover: metrics.Handover{Sent: 42, Kept: 3, Received: 1},
+		DNS: []metrics.DNSMetrics{
+			{Upstream: "chat", Resolutions: map[string]uint64{"ok": 4}, Servers: 3, Processes: 1},
+			{Upstream: "consul", Resolutions: map[string]uint64{"nxdomain": 2}, Processes: 1},
+		},
 	}
 )
 
@@ -69,6 +74,10 @@ func TestMerge(t *testing.T) {
 			CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 1000, Count: 2}, {Direction: 0, Code: 4001, Count: 2}, {Direction: 1, Code: -1, Count: 5}, {Direction: 1, Code: 1001, Count: 1}},
 		},
 		Handover: metrics.Handover{Sent: 42, Kept: 3, Received: 41, Refused: 2},
+		DNS: []metrics.DNSMetrics{
+			{Upstream: "chat", Resolutions: map[string]uint64{"ok": 9, "timeout": 1}, Servers: 5, Processes: 2},
+			{Upstream: "consul", Resolutions: map[string]uint64{"nxdomain": 2}, Processes: 1},
+		},
 	}
 	tests := []struct {
 		name  string
@@ -87,6 +96,10 @@ func TestMerge(t *testing.T) {
 			w.Servers = []metrics.ServerMetrics{want.Servers[0], want.Servers[1]}
 			w.Servers[0].Up, w.Servers[0].Processes = 1, 1
 			w.Servers[1].Up, w.Servers[1].Processes = 1, 1
+			w.DNS = []metrics.DNSMetrics{
+				{Upstream: "chat", Resolutions: map[string]uint64{"ok": 9, "timeout": 1}, Servers: 3, Processes: 1},
+				want.DNS[1],
+			}
 			return w
 		}()},
 	}

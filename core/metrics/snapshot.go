@@ -39,6 +39,10 @@ type Snapshot struct {
 	// WebSocket counts what passed through tunnels.
 	WebSocket WebSocketMetrics `json:"websocket"`
 
+	// DNS describes the upstreams whose servers come from DNS
+	// (servers_from), by upstream name.
+	DNS []DNSMetrics `json:"dns,omitempty"`
+
 	// Handover counts the tunnels moved between workers when a new
 	// generation starts.
 	Handover Handover `json:"handover"`
@@ -69,6 +73,27 @@ func (h *Handover) Add(o Handover) {
 	h.Received += o.Received
 	h.Refused += o.Refused
 }
+
+// DNSMetrics describes the resolution of one upstream's servers_from.
+type DNSMetrics struct {
+	Upstream string `json:"upstream"`
+
+	// Resolutions counts resolutions by result, keyed by the names of
+	// DNSResults.
+	Resolutions map[string]uint64 `json:"resolutions"`
+
+	// Servers is the size of the set the last good answer gave, summed
+	// over the Processes reporting it (each worker resolves on its own).
+	Servers   int `json:"servers"`
+	Processes int `json:"processes"`
+}
+
+// DNSResults are the keys of DNSMetrics.Resolutions, the results of a
+// resolution (internal/dnsup's, which a core test keeps equal): ok (at
+// least one server), empty (no usable record), nxdomain, servfail,
+// timeout, error (refused, another rcode, a network error). Every one but
+// ok keeps the last good set. The admin listener exports each of them.
+var DNSResults = [...]string{"ok", "empty", "nxdomain", "servfail", "timeout", "error"}
 
 // UnroutedName is the RouteMetrics.Route (and Upstream) of requests that
 // were answered before a route took them: malformed, too large, timed out,

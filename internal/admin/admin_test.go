@@ -37,6 +37,10 @@ var sample = metrics.Snapshot{
 		CloseCodes: []metrics.CloseCodeCount{{Direction: 0, Code: 1000, Count: 2}, {Direction: 0, Code: 4001, Count: 2}, {Direction: 1, Code: -1, Count: 5}},
 	},
 	Handover: metrics.Handover{Sent: 40, Kept: 2, Received: 39, Refused: 1},
+	DNS: []metrics.DNSMetrics{
+		{Upstream: "pods", Resolutions: map[string]uint64{"ok": 40, "servfail": 2}, Servers: 5, Processes: 2},
+		{Upstream: "gone", Resolutions: map[string]uint64{"ok": 1}}, // known only to exited workers
+	},
 }
 
 func startAdmin(t *testing.T, pprof bool, metrics func() metrics.Snapshot) string {
@@ -96,7 +100,13 @@ func TestEndpoints(t *testing.T) {
 			`wsproxy_upstream_connect_duration_seconds_sum{server="10.0.0.1:80",upstream="chat"} 0.5`,
 			`wsproxy_upstream_connect_duration_seconds_count{server="10.0.0.1:80",upstream="chat"} 6`,
 			`wsproxy_upstream_connect_duration_seconds_count{server="10.0.0.3:80",upstream="old"} 1`,
+			`wsproxy_dns_resolutions_total{result="ok",upstream="pods"} 40`,
+			`wsproxy_dns_resolutions_total{result="servfail",upstream="pods"} 2`,
+			`wsproxy_dns_resolutions_total{result="nxdomain",upstream="pods"} 0`,
+			`wsproxy_dns_resolutions_total{result="ok",upstream="gone"} 1`,
+			`wsproxy_dns_servers{upstream="pods"} 2.5`,
 		}, []string{
+			`wsproxy_dns_servers{upstream="gone"}`,
 			`tunnels_open{route="(none)"`,                 // none open: only tunnels a new generation has no route for are
 			`wsproxy_upstream_server_up{server="10.0.0.3`, // known only to exited workers
 		}},

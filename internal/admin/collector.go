@@ -53,6 +53,12 @@ var (
 		"Connects to the upstream server that failed or timed out.", []string{"upstream", "server"}, nil)
 	descConnect = prometheus.NewDesc("wsproxy_upstream_connect_duration_seconds",
 		"Time to establish a TCP connection to the upstream server.", []string{"upstream", "server"}, nil)
+	descDNSResolutions = prometheus.NewDesc("wsproxy_dns_resolutions_total",
+		"Resolutions of an upstream's servers_from by result: ok, or empty, nxdomain, servfail, timeout, error, each of which keeps the last good set.",
+		[]string{"upstream", "result"}, nil)
+	descDNSServers = prometheus.NewDesc("wsproxy_dns_servers",
+		"Servers of an upstream in the set the last good DNS answer gave, averaged over the processes (each resolves on its own; a fraction says they disagree for a moment).",
+		[]string{"upstream"}, nil)
 )
 
 var statusClassNames = [len(metrics.StatusClasses{})]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
@@ -66,7 +72,7 @@ type collector struct {
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descProcesses, descAccepted, descOpen, descTLSErrors, descRequests, descHandshakes,
 		descTunnels, descBytes, descMessages, descCloseCodes, descClosedBy, descProxyCloses,
-		descHandedOver, descHandoverKept, descReceived, descHandoverRefused, descServerUp, descConnectErrors, descConnect} {
+		descHandedOver, descHandoverKept, descReceived, descHandoverRefused, descServerUp, descConnectErrors, descConnect, descDNSResolutions, descDNSServers} {
 		ch <- d
 	}
 }
@@ -138,5 +144,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			buckets[b] = cum
 		}
 		ch <- prometheus.MustNewConstHistogram(descConnect, h.Count(), h.Sum, buckets, s.Upstream, s.Server)
+	}
+	for _, d := range m.DNS {
+		for _, result := range metrics.DNSResults {
+			counter(descDNSResolutions, d.Resolutions[result], d.Upstream, result)
+		}
+		if d.Processes > 0 {
+			gauge(descDNSServers, float64(d.Servers)/float64(d.Processes), d.Upstream)
+		}
 	}
 }
