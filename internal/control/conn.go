@@ -58,7 +58,7 @@ type Conn struct {
 // Pair returns the two connected ends of a new control socket. Both are
 // close-on-exec; pass one to a child with File.
 func Pair() (*Conn, *Conn, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	fds, err := socketpair()
 	if err != nil {
 		return nil, nil, os.NewSyscallError("socketpair", err)
 	}
