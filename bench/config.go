@@ -20,17 +20,21 @@ const (
 	// Resume (TLS only) is a reconnect storm: clients that connect once
 	// with a full handshake, then reconnect resuming their TLS sessions.
 	Resume = "resume"
+	// Reload holds numbered-message tunnels through Config.Reloads
+	// configuration reloads and, for wsproxy, a binary upgrade: what
+	// closed, what was lost (not in "all": it takes a minute per proxy).
+	Reload = "reload"
 )
 
 // AllScenarios lists every scenario in the order Run runs them.
-var AllScenarios = []string{Idle, Flood, Ramp, Echo, Bulk, Resume}
+var AllScenarios = []string{Idle, Flood, Ramp, Echo, Bulk, Resume, Reload}
 
 // ScenariosFor lists the scenarios that run with TLS on or off, in the
 // order of AllScenarios: flood speaks plain TCP, resume needs TLS.
 func ScenariosFor(tls bool) []string {
 	var out []string
 	for _, s := range AllScenarios {
-		if s == Flood && tls || s == Resume && !tls {
+		if s == Flood && tls || s == Resume && !tls || s == Reload {
 			continue
 		}
 		out = append(out, s)
@@ -119,6 +123,18 @@ type Config struct {
 	ResumeClients int
 	Reconnects    int
 
+	// Reloads is how many configuration reloads the reload scenario
+	// signals, ReloadEvery apart (before the first, between, and after the
+	// last, then wsproxy's binary upgrade), each tunnel sending a numbered
+	// message every ReloadInterval; ReloadDrain is how long old workers
+	// keep relaying (wsproxy drain_timeout, nginx worker_shutdown_timeout,
+	// HAProxy hard-stop-after). Defaults: 10, 4s, 1s and 3s. Its tunnels
+	// are min(Conns, ReloadMaxConns).
+	Reloads        int
+	ReloadEvery    time.Duration
+	ReloadInterval time.Duration
+	ReloadDrain    time.Duration
+
 	// Timeout bounds each trial (one scenario through one proxy). Default:
 	// 3m plus Hold.
 	Timeout time.Duration
@@ -177,6 +193,13 @@ func (c *Config) Validate() error {
 	def(&c.Reconnects, 5)
 	def(&c.Hold, 2*time.Second)
 	def(&c.Duration, 10*time.Second)
+	def(&c.Reloads, 10)
+	def(&c.ReloadEvery, 4*time.Second)
+	def(&c.ReloadInterval, time.Second)
+	def(&c.ReloadDrain, 3*time.Second)
+	if c.ReloadDrain < time.Second {
+		return fmt.Errorf("bench: ReloadDrain %v: want at least 1s (nginx and HAProxy take whole seconds)", c.ReloadDrain)
+	}
 	if c.Rate < 0 {
 		return fmt.Errorf("bench: Rate: %d new connections per second, want 0 (as fast as possible) or more", c.Rate)
 	}
@@ -198,6 +221,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.Scenarios = sortedLike(c.Scenarios, AllScenarios)
+	if c.TLS && slices.Contains(c.Scenarios, Reload) {
+		return fmt.Errorf("bench: the reload scenario's clients speak plain ws:// (wsproxy hands over plain tunnels only)")
+	}
 	if c.TLS && slices.Contains(c.Scenarios, Flood) {
 		return fmt.Errorf("bench: the flood scenario speaks plain TCP to the proxy and does not run with TLS")
 	}

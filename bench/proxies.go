@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // The proxies compared, as named in Config.Peers and in the results.
@@ -44,6 +45,15 @@ type setup struct {
 	// HAProxy's full-address hash would spread a handful of sources
 	// unevenly.
 	Scale bool
+	// Reload (the reload scenario) adds what reloading needs: wsproxy an
+	// admin listener (its reload counters) and drain_timeout, nginx
+	// worker_shutdown_timeout, HAProxy master-worker mode (-W) and
+	// hard-stop-after, each set to Drain. Variant is the configuration's
+	// version: each reload moves to the next, and an odd one adds a route
+	// (wsproxy, nginx) and doubles a timeout (all three).
+	Reload  bool
+	Drain   time.Duration
+	Variant int
 }
 
 // listenFD is the descriptor of the listening socket bench hands nginx and
@@ -76,6 +86,9 @@ var proxies = map[string]proxy{
 		return []string{bin, "-p", s.Dir, "-c", file, "-e", filepath.Join(s.Dir, "error.log")}
 	}, []string{fmt.Sprintf("NGINX=%d;", listenFD)}},
 	HAProxy: {HAProxy, "haproxy.cfg", haproxyConfig, func(bin, file string, s setup) []string {
+		if s.Reload {
+			return []string{bin, "-W", "-db", "-f", file}
+		}
 		return []string{bin, "-db", "-f", file}
 	}, nil},
 }
@@ -111,8 +124,14 @@ upstreams:
   - path: %s
     rewrite: { regex: "^%s/(.*)", to: "/$1" }
     upstream: webpush
-timeouts: { connect: 5s, idle: 1h }
 `, servicePath, servicePath)
+	if s.Reload && s.Variant%2 == 1 {
+		b.WriteString("  - { path: /extra/, upstream: webpush }\n")
+	}
+	fmt.Fprintf(&b, "timeouts: { connect: 5s, idle: %s }\n", s.longTimeout())
+	if s.Reload {
+		fmt.Fprintf(&b, "admin: { addr: \"127.0.0.1:0\" }\ndrain_timeout: %s\n", s.Drain)
+	}
 	return b.String()
 }
 
@@ -144,7 +163,7 @@ daemon off;
 master_process on;
 worker_processes %s;
 worker_rlimit_nofile %d;
-pid %s;
+%spid %s;
 error_log %s warn;
 events {
     worker_connections %d;
@@ -159,7 +178,7 @@ http {
 
     upstream webpush {
         %s
-`, workers, s.Files, s.path("nginx.pid"), s.path("error.log"), wc,
+`, workers, s.Files, s.reloadLine("worker_shutdown_timeout %s;\n"), s.path("nginx.pid"), s.path("error.log"), wc,
 		s.path("client_body"), s.path("proxy"), s.path("fastcgi"), s.path("uwsgi"), s.path("scgi"), balance)
 	for _, a := range s.Backends {
 		fmt.Fprintf(&b, "        server %s;\n", a)
@@ -179,15 +198,15 @@ http {
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection "upgrade";
-            proxy_read_timeout 1h;
+            proxy_read_timeout %[6]s;
             proxy_send_timeout 1h;
 
-            rewrite %s/(.*) /$1 break;
+            rewrite %[5]s/(.*) /$1 break;
             proxy_redirect off;
-        }
+        }%[7]s
     }
 }
-`, s.Listen, reuse, s.nginxTLS(), servicePath, servicePath)
+`, s.Listen, reuse, s.nginxTLS(), servicePath, servicePath, s.longTimeout(), s.nginxExtra())
 	return b.String()
 }
 
@@ -203,7 +222,7 @@ func haproxyConfig(s setup) string {
 global
     maxconn %d
     pidfile %s
-
+%s
 defaults
     mode http
     maxconn %d
@@ -211,7 +230,7 @@ defaults
     timeout connect 5s
     timeout client 1h
     timeout server 1h
-    timeout tunnel 1h
+    timeout tunnel %s
     timeout http-request 10s
 
 frontend ws
@@ -222,7 +241,7 @@ backend webpush
     balance %s
     http-request set-header X-Real-IP %%[src]
     http-request replace-path %s/(.*) /\1
-`, maxconn, s.path("haproxy.pid"), maxconn, listenFD, s.haproxyTLS(), map[bool]string{false: "source", true: "roundrobin"}[s.Scale], servicePath)
+`, maxconn, s.path("haproxy.pid"), s.reloadLine("    hard-stop-after %s\n"), maxconn, s.longTimeout(), listenFD, s.haproxyTLS(), map[bool]string{false: "source", true: "roundrobin"}[s.Scale], servicePath)
 	for i, a := range s.Backends {
 		fmt.Fprintf(&b, "    server ws%d %s maxconn %d\n", i+1, a, maxconn)
 	}
@@ -230,6 +249,31 @@ backend webpush
 }
 
 func (s setup) path(name string) string { return filepath.Join(s.Dir, name) }
+
+// longTimeout is the idle timeout of tunnels: 1h, 2h in an odd Variant.
+func (s setup) longTimeout() string {
+	if s.Reload && s.Variant%2 == 1 {
+		return "2h"
+	}
+	return "1h"
+}
+
+// reloadLine is format with the drain timeout in seconds, or nothing
+// without Reload.
+func (s setup) reloadLine(format string) string {
+	if !s.Reload {
+		return ""
+	}
+	return fmt.Sprintf(format, fmt.Sprintf("%ds", int(s.Drain.Seconds())))
+}
+
+// nginxExtra is the location an odd Variant adds.
+func (s setup) nginxExtra() string {
+	if !s.Reload || s.Variant%2 == 0 {
+		return ""
+	}
+	return "\n\n        location /extra/ {\n            return 404;\n        }"
+}
 
 // The TLS parts of the three configurations (the seed's section 2, with
 // TLS 1.2 and 1.3 only): empty when s.TLS is zero.

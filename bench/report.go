@@ -16,6 +16,7 @@ var titles = map[string]string{
 	Echo:   "echo: round trips at a fixed total rate",
 	Bulk:   "bulk: throughput with large messages, through the proxy and directly",
 	Resume: "resume: a reconnect storm: each client connects once (full TLS handshake), then reconnects offering its session ticket",
+	Reload: "reload: tunnels sending numbered messages through configuration reloads (and wsproxy's binary upgrade), as the clients saw them",
 }
 
 // columns are the headers of each scenario's table; row fills them.
@@ -29,6 +30,8 @@ var columns = map[string][]string{
 	Bulk: {"proxy", "conns", "MB/s", "vs direct", "proxy CPU", "CPU/MB", vsColumn, "proxy share"},
 	Resume: {"proxy", "clients up", "reconnects up", "resumed", "full: handshake p50", "reconnect: p50", "conns/s full / reconnect",
 		"proxy CPU full / reconnect", "CPU/full", "CPU/reconnect", vsColumn + " full / reconnect", "reconnect ÷ full", "proxy share"},
+	Reload: {"proxy", "tunnels open", "reloads + upgrades", "reloads taken", "tunnels closed", "how", "messages sent",
+		"echoed in order", "unanswered", "longest round trip"},
 }
 
 // ran reports whether a trial of the report went through proxy.
@@ -217,6 +220,8 @@ func (r *Report) row(t Trial) []string {
 		return []string{t.Proxy, fmt.Sprint(t.Up), fmt.Sprintf("%.1f", t.MBPerSec), vs, dur(t.ProxyCPU), perMB, r.vsWsproxy(t), share(t)}
 	case Resume:
 		return resumeRow(t, r.vsWsproxy(t))
+	case Reload:
+		return reloadRow(t)
 	}
 	return []string{t.Proxy}
 }

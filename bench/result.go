@@ -103,6 +103,7 @@ type Trial struct {
 	CPUPerMB time.Duration `json:"cpu_per_mb,omitempty"`
 
 	Resume *ResumeResult `json:"resume,omitempty"`
+	Reload *ReloadResult `json:"reload,omitempty"`
 
 	// TLSNegotiated (Config.TLS) is what one handshake of a Go client with
 	// the proxy agreed, probed before the trial: "TLS 1.3, X25519, ECDSA".

@@ -133,6 +133,9 @@ func (r *runner) run(ctx context.Context, t *Trial) error {
 	if t.Proxy == Direct {
 		return r.bulk(ctx, nil, "ws://"+backends[0]+"/ws", t)
 	}
+	if t.Scenario == Reload {
+		return r.reload(ctx, &g, dir, backends, t)
+	}
 
 	conns := r.conns(t.Scenario)
 	p, listen, err := r.startProxy(ctx, &g, t.Proxy, dir, backends, conns)
@@ -174,6 +177,8 @@ func (r *runner) conns(sc string) int {
 	case Resume:
 		// Connections are short: at most a few hundred are open at once.
 		return min(r.cfg.ResumeClients, 1000)
+	case Reload:
+		return min(r.cfg.Conns, ReloadMaxConns)
 	}
 	return r.cfg.Conns
 }
@@ -211,10 +216,17 @@ func (r *runner) startEchos(ctx context.Context, g *group, dir string, n int) ([
 // the port it got to -addr-file; nginx and HAProxy are handed a socket
 // listening on a port the kernel picked (listenFile).
 func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, backends []string, conns int) (*proc, string, error) {
-	var err error
 	s := setup{Listen: "127.0.0.1:0", Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
+	return r.startWith(ctx, g, name, s, r.cfg.Binary)
+}
+
+// startWith is startProxy from a setup, with bin the wsproxy executable
+// (the reload scenario runs a copy it can replace).
+func (r *runner) startWith(ctx context.Context, g *group, name string, s setup, bin string) (*proc, string, error) {
+	var err error
+	conns := s.Conns
 	if r.cfg.TLS {
-		if s.TLS, err = writeTLSFiles(dir, r.cfg.TLSKey); err != nil {
+		if s.TLS, err = writeTLSFiles(s.Dir, r.cfg.TLSKey); err != nil {
 			return nil, "", err
 		}
 	}
@@ -229,9 +241,10 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 		}
 	} else if r.cfg.Workers > 1 && name == Wsproxy {
 		s.Workers, listeners = r.cfg.Workers, r.cfg.Workers // -workers asked for it
+	} else if s.Workers > 1 && name == Wsproxy {
+		listeners = s.Workers // a master (the reload scenario)
 	}
 	px := proxies[name]
-	bin := r.cfg.Binary
 	var env []string
 	var files []*os.File
 	if name != Wsproxy {
@@ -252,7 +265,7 @@ func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, bac
 			return nil, "", fmt.Errorf("bench: generated wsproxy config is invalid (a bug in bench): %w", err)
 		}
 	}
-	file := filepath.Join(dir, px.file)
+	file := filepath.Join(s.Dir, px.file)
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		return nil, "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 	"syscall"
 
 	"github.com/pkg/profile"
@@ -29,7 +30,11 @@ scenarios (-scenario, comma-separated):
   resume  -tls only: -resume-clients clients connect once (full TLS handshake),
           then reconnect -reconnects times each offering their session ticket:
           how many resumed, proxy CPU per full connection and per reconnection
-  all     every scenario that runs with (or without) -tls
+  reload  plain only: min(-conns, 8,000) tunnels, a numbered message a second
+          each, through -reloads config reloads (nginx SIGHUP, HAProxy -W
+          SIGUSR2) and, for wsproxy, a binary upgrade: tunnels closed and how,
+          messages lost or reordered, the longest round trip (not in all)
+  all     every scenario that runs with (or without) -tls, but reload
 
 Proxy CPU is utime+stime from /proc/PID/stat summed over every process of
 the proxy (wsproxy's master and workers, nginx's, HAProxy's), over each
@@ -73,6 +78,9 @@ func benchCmd(args []string) error {
 	fs.IntVar(&c.Rate, "rate", 0, "idle: new connections per second in total while they come up (0: as fast as possible)")
 	fs.DurationVar(&c.Duration, "duration", 0, "flood, echo, bulk: how long to run (default 10s)")
 	fs.IntVar(&c.EchoConns, "echo-conns", 1000, "echo: connections")
+	fs.IntVar(&c.Reloads, "reloads", 10, "reload: configuration reloads, -reload-every apart (wsproxy: then a binary upgrade)")
+	fs.DurationVar(&c.ReloadEvery, "reload-every", 4*time.Second, "reload: time before, between and after the reloads")
+	fs.DurationVar(&c.ReloadDrain, "reload-drain", 3*time.Second, "reload: wsproxy drain_timeout, nginx worker_shutdown_timeout, HAProxy hard-stop-after")
 	fs.Float64Var(&c.EchoRate, "echo-rate", 5000, "echo: round trips per second, in total")
 	fs.IntVar(&c.MsgSize, "size", 128, "echo: message size in bytes")
 	fs.IntVar(&c.BulkConns, "bulk-conns", 4, "bulk: connections")
