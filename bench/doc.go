@@ -78,6 +78,23 @@
 //	       resumed (tls.ConnectionState.DidResume): a proxy whose worker
 //	       processes have ticket keys of their own resumes only the
 //	       reconnections that land on the worker that issued the ticket.
+//	reload (plain ws only; not in "all") min(Config.Conns, ReloadMaxConns)
+//	       internal/wsseq clients in the bench process, each sending a
+//	       numbered message every Config.ReloadInterval and checking every
+//	       echo, through Config.Reloads reloads Config.ReloadEvery apart,
+//	       each a new configuration (Variant: a route and a doubled
+//	       timeout, added then removed): SIGHUP to wsproxy's master (two
+//	       workers at least, started from a copy of the binary in the
+//	       trial's directory) and to nginx's (worker_shutdown_timeout
+//	       Config.ReloadDrain), SIGUSR2 to HAProxy's master (-W,
+//	       hard-stop-after the same). Then, for wsproxy, a binary upgrade:
+//	       another copy renamed over the first, SIGHUP. Each reload is
+//	       waited for until the proxy shows it took it (wsproxy's
+//	       wsproxy_reloads_total on its admin listener; a new process in
+//	       nginx's or HAProxy's group). The clients count what they saw:
+//	       tunnels closed and how (Close code, EOF, reset, an echo lost or
+//	       repeated), messages sent and echoed in order, the longest round
+//	       trip (ReloadResult).
 //
 // With Config.TLS the proxies present a self-signed certificate with an
 // ECDSA P-256 or an RSA-2048 key (Config.TLSKey), and one probe handshake
