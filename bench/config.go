@@ -129,7 +129,8 @@ type Config struct {
 	// message every ReloadInterval; ReloadDrain is how long old workers
 	// keep relaying (wsproxy drain_timeout, nginx worker_shutdown_timeout,
 	// HAProxy hard-stop-after). Defaults: 10, 4s, 1s and 3s. Its tunnels
-	// are min(Conns, ReloadMaxConns).
+	// are min(Conns, ReloadMaxConns); its trials' Timeout default grows
+	// with the reloads.
 	Reloads        int
 	ReloadEvery    time.Duration
 	ReloadInterval time.Duration
@@ -206,6 +207,9 @@ func (c *Config) Validate() error {
 	var paced time.Duration // how long a paced idle ramp takes
 	if c.Rate > 0 {
 		paced = time.Duration(c.Conns) * time.Second / time.Duration(c.Rate)
+	}
+	if slices.Contains(c.Scenarios, Reload) { // the reloads, the upgrade and the drain after
+		paced = max(paced, time.Duration(c.Reloads+2)*c.ReloadEvery+c.ReloadDrain)
 	}
 	def(&c.Timeout, 3*time.Minute+c.Hold+paced)
 	def(&c.EchoRate, 5000)
