@@ -8,12 +8,14 @@ import (
 )
 
 // SocketKernel is the kernel memory one idle TCP socket of a run costs, in
-// bytes: the socket itself (tcp_sock), its inode and dentry, its struct
-// file, its epoll item, and the little buffer memory an idle connection
-// keeps. It is not in any process's RSS. Measured as the rise of Slab plus
-// sockstat's TCP "mem" pages in /proc, over the sockets in use, with all
-// 250,000 connections of a run up (1,000,000 sockets; BENCHMARKS.md,
-// "250,000"): ~5.1 KB. Rounded up so that the estimate errs high.
+// bytes; it is in no process's RSS. Measured with 250,000 connections up
+// (1,000,000 sockets; BENCHMARKS.md, "250,000"): Slab rose by 5.13 KB per
+// socket and sockstat's TCP buffer "mem" stayed under 300 pages. By
+// /proc/slabinfo the socket's own objects are ~3.8 KB (TCP 2,368, its
+// inode 832, file 192, dentry 192, epoll item 128, LSM blobs 56); the rest
+// was reclaimable proc inodes and dentries of /proc/PID/fd entries, which
+// appear when something lists the descriptors. The figure is the measured
+// rise rounded up, so the estimate errs high.
 const SocketKernel = 5300
 
 // socketsPerConn is how many TCP sockets one proxied connection takes on
