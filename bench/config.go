@@ -160,8 +160,10 @@ type Config struct {
 	files int
 
 	// size is how the run is spread over processes, ports and source
-	// addresses, filled in by Validate.
+	// addresses, and plan what that costs the machine in descriptors,
+	// ephemeral ports and kernel memory; both filled in by Validate.
 	size Sizing
+	plan Budget
 }
 
 // Small is the preset for CI: idle with 2,000 connections, well under a
@@ -255,7 +257,15 @@ func (c *Config) Validate() error {
 		return err
 	}
 	c.files = files
-	return c.checkLimits()
+	if err := c.checkLimits(); err != nil {
+		return err
+	}
+	host, err := readHost()
+	if err != nil {
+		return err
+	}
+	c.plan, err = budget(c.size, c.files, host)
+	return err
 }
 
 // checkLimits sizes the run (plan) and explains, before anything starts,

@@ -130,4 +130,15 @@
 // three octets of an IPv4 address, so every 127.0.0.x client would go to
 // one backend. A size the user sets (-workers, -backends, -sources) that
 // cannot carry the run is refused by Config.Validate with the arithmetic.
+//
+// Validate then plans the sizing in the machine's terms (budget, Budget)
+// and the progress output's sizing: line prints the plan: the processes of
+// each role with the connections and descriptors of each; on each hop the
+// (source, destination) pairs, the connections per pair and the ephemeral
+// ports usable per pair (half of ip_local_port_range, read from /proc, at
+// most PerSource); and the kernel memory of the sockets, four per proxied
+// connection at SocketKernel bytes each, against MemAvailable. The proxy
+// dials its upstreams from 127.0.0.1 without binding a source address, so
+// its hop has one pair per echo backend port. A plan short of descriptors,
+// ports or memory is refused with an error that names what is short.
 package bench

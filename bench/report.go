@@ -65,6 +65,9 @@ func (r *Report) Markdown(w io.Writer) {
 		fmt.Fprintf(w, "; %d echo backends; %d source addresses; load generator %d process(es); balance %s\n",
 			z.Backends, z.Sources, z.LoadProcs,
 			map[bool]string{false: "ip_hash (seed)", true: "round robin (ip_hash cannot spread 127.0.0.x clients)"}[z.Scale])
+		if len(r.Plan.Roles) > 0 {
+			fmt.Fprintln(w, r.Plan)
+		}
 	}
 	if r.Rate > 0 {
 		fmt.Fprintf(w, "idle: connections opened at %d per second in total (ramp: as fast as possible)\n", r.Rate)

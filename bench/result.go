@@ -21,6 +21,11 @@ type Report struct {
 	Command string `json:"command,omitempty"`
 	// Size is how the run was spread over processes, ports and addresses.
 	Size Sizing `json:"size"`
+
+	// Plan is what Size costs the machine: descriptors, ephemeral ports,
+	// kernel memory of the sockets.
+	Plan Budget `json:"plan"`
+
 	// TLS is Config.TLS: the proxies terminated TLS, the clients used
 	// wss://; TLSKey is the certificate's key type (Config.TLSKey).
 	TLS    bool   `json:"tls,omitempty"`

@@ -35,7 +35,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
-	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, TLS: cfg.TLS, TLSKey: cfg.TLSKey, Rate: cfg.Rate}
+	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, Plan: cfg.plan, TLS: cfg.TLS, TLSKey: cfg.TLSKey, Rate: cfg.Rate}
 	if cfg.Progress != nil {
 		fmt.Fprintln(cfg.Progress, sizingLine(cfg))
 	}
@@ -302,8 +302,8 @@ func sizingLine(c Config) string {
 	if slices.Contains(c.Peers, HAProxy) {
 		fmt.Fprintf(&b, "; HAProxy ≤ %d", z.HAProxyMax)
 	}
-	fmt.Fprintf(&b, "; %d echo backends; sources %s-%s (%d); load generator %d process(es); scale mode %v",
-		z.Backends, c.Sources[0], c.Sources[len(c.Sources)-1], len(c.Sources), z.LoadProcs, z.Scale)
+	fmt.Fprintf(&b, "; %d echo backends; sources %s-%s (%d); load generator %d process(es); scale mode %v\n%s",
+		z.Backends, c.Sources[0], c.Sources[len(c.Sources)-1], len(c.Sources), z.LoadProcs, z.Scale, c.plan)
 	return b.String()
 }
 
