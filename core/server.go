@@ -10,6 +10,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/config"
+	"wsproxy/internal/dnsup"
 	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
 	"wsproxy/internal/tlstrim"
@@ -99,7 +100,7 @@ type Server struct {
 	importMu   sync.Mutex  // guards importNext and detached (handover.go)
 	importNext int         // the loop the next imported tunnel goes to
 	detached   detachedSet // routes and servers of imported tunnels this configuration lacks
-	dns        dnsState    // the Watchers of upstreams with servers_from (dns.go)
+	dns        *dnsup.Set  // the Watchers of upstreams with servers_from (dns.go)
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream
@@ -115,7 +116,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
 	s.limit = connLimiter{limit.New(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)}
-	cfg, dns, err := s.resolveDNS(cfg) // servers_from upstreams get their first answers
+	s.dns = s.newDNS()
+	cfg, dns, err := s.dns.Plan(cfg) // servers_from upstreams get their first answers
 	if err != nil {
 		return nil, err
 	}
@@ -123,15 +125,15 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.initMetrics()
 	st, err := s.newSettings(cfg, nil)
 	if err != nil {
-		dns.discard()
+		dns.Discard()
 		return nil, err
 	}
 	if err := s.tls.init(cfg, opts.TicketSecret); err != nil {
-		dns.discard()
+		dns.Discard()
 		return nil, err
 	}
 	s.commit(st)
-	s.commitDNS(dns)
+	s.dns.Commit(dns)
 	return s, nil
 }
 
@@ -194,7 +196,7 @@ func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
 func (s *Server) Close() {
 	s.closed.Do(func() { close(s.done) })
 	s.tls.stopTickets()
-	s.stopDNS()
+	s.dns.Stop()
 	for _, l := range s.loops {
 		l.Stop()
 	}
