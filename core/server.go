@@ -10,6 +10,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/config"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/dnsup"
 	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
@@ -95,7 +96,7 @@ type Server struct {
 	tlsTrim          bool        // drop crypto/tls's empty input buffers (tls_trim.go)
 	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
 
-	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
+	obs *metrics.Counters // per-loop counters, by route and server name (metrics.go)
 
 	importMu   sync.Mutex  // guards importNext and detached (handover.go)
 	importNext int         // the loop the next imported tunnel goes to
@@ -122,7 +123,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.cfg = cfg
-	s.initMetrics()
+	s.obs = metrics.NewCounters(max(cfg.Loops, 1))
 	st, err := s.newSettings(cfg, nil)
 	if err != nil {
 		dns.Discard()
