@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -19,6 +20,7 @@ func TestZeroAllocs(t *testing.T) {
 	conn, name := []byte("keep-alive, Upgrade"), []byte("Sec-WebSocket-Key")
 	dst := make([]byte, 0, 512)
 	path, cleanPath := []byte("/a/%2e%2e/b//c%c3%a9"), []byte("/chat/room-1")
+	cookie, query := []byte("lang=en; sticky=s1; theme=dark"), []byte("EIO=4&transport=websocket&sid=abc")
 	var req Request
 	var resp Response
 	ParseRequest(reqBuf, &req)    // sizes req.Headers
@@ -48,8 +50,11 @@ func TestZeroAllocs(t *testing.T) {
 		{name: "NormalizePath normal", fn: func() { NormalizePath(dst[:0], cleanPath) }},
 		{name: "ConnectionHas", fn: func() { ConnectionHas(conn, "upgrade") }},
 		{name: "IsHopByHop", fn: func() { IsHopByHop(name) }},
+		{name: "CookieValue", fn: func() { CookieValue(cookie, "sticky") }},
+		{name: "QueryValue", fn: func() { QueryValue(query, "sid") }},
 		{name: "AppendAcceptKey", fn: func() { AppendAcceptKey(dst[:0], key) }},
 		{name: "AppendStatusResponse", fn: func() { AppendStatusResponse(dst[:0], 400, "bad request line") }},
+		{name: "AppendForwarded", fn: func() { AppendForwarded(dst[:0], netip.AddrFrom4([4]byte{192, 0, 2, 1}), "https") }},
 		{name: "AppendRequestLine", fn: func() { AppendRequestLine(dst[:0], req.Method, req.URI, 1, 1) }},
 		{name: "AppendFrame", fn: func() {
 			AppendFrame(dst[:0], ws.Header{Fin: true, OpCode: ws.OpClose, Masked: true, Mask: mask},

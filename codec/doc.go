@@ -18,7 +18,8 @@
 // but refused message with the right status. NormalizePath puts a request
 // path in the one form a proxy routes on and forwards (dot segments, "//",
 // "\", %2e, %2f resolved); it works on the complete path and does not
-// resume.
+// resume. CookieValue and QueryValue find a name in a Cookie field or a
+// raw query string (the keys of sticky balancing) and return a slice of it.
 //
 // # Following bodies and frames
 //

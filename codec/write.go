@@ -3,6 +3,7 @@ package codec
 import (
 	"crypto/sha1"
 	"encoding/base64"
+	"net/netip"
 	"strconv"
 )
 
@@ -158,4 +159,17 @@ var statusText = map[int]string{
 	503: "Service Unavailable",
 	504: "Gateway Timeout",
 	505: "HTTP Version Not Supported",
+}
+
+// AppendForwarded appends a Forwarded element (RFC 7239) naming the peer a
+// request came from and its protocol, "for=192.0.2.1;proto=https", an IPv6
+// address quoted in brackets (§6): "for=\"[2001:db8::1]\";proto=http".
+func AppendForwarded(dst []byte, peer netip.Addr, proto string) []byte {
+	dst = append(dst, "for="...)
+	if peer.Is6() {
+		dst = append(peer.AppendTo(append(dst, `"[`...)), `]"`...)
+	} else {
+		dst = peer.AppendTo(dst)
+	}
+	return append(append(dst, ";proto="...), proto...)
 }

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"net/http"
+	"net/netip"
 	"testing"
 )
 
@@ -20,6 +21,16 @@ func TestWriters(t *testing.T) {
 			name: "header",
 			got:  AppendHeader(nil, []byte("Host"), []byte("example.com")),
 			want: "Host: example.com\r\n",
+		},
+		{
+			name: "forwarded",
+			got:  AppendForwarded([]byte("x"), netip.MustParseAddr("192.0.2.1"), "https"),
+			want: "xfor=192.0.2.1;proto=https",
+		},
+		{
+			name: "forwarded IPv6",
+			got:  AppendForwarded(nil, netip.MustParseAddr("2001:db8::1"), "http"),
+			want: `for="[2001:db8::1]";proto=http`,
 		},
 		{
 			name: "status line",

@@ -30,6 +30,7 @@
 package config
 
 import (
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -136,6 +137,18 @@ func (c *Config) At(field string) string {
 	p := problems{lines: c.lines}
 	e := fieldError{file: c.File, line: p.lineOf(field), field: field}
 	return strings.TrimSuffix(e.Error(), ": ")
+}
+
+// Path resolves a file path the configuration names (a certificate, a
+// key, a CA or ticket key file): a relative one is relative to the
+// directory of File, as nginx's paths are to its prefix. An absolute
+// path, an empty one, or any path of a configuration without File is
+// returned as it is.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.File == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.File), p)
 }
 
 // Listener is one address the proxy accepts clients on.

@@ -234,3 +234,22 @@ func TestAutoLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestPath: a relative path is relative to the configuration file's
+// directory; absolute and empty paths, and any path of a configuration
+// built in code, are kept.
+func TestPath(t *testing.T) {
+	tests := []struct{ file, p, want string }{
+		{"/etc/wsproxy/wsproxy.yaml", "certs/a.pem", "/etc/wsproxy/certs/a.pem"},
+		{"wsproxy.yaml", "a.pem", "a.pem"},
+		{"conf/wsproxy.yaml", "../a.pem", "a.pem"},
+		{"/etc/wsproxy/wsproxy.yaml", "/srv/a.pem", "/srv/a.pem"},
+		{"/etc/wsproxy/wsproxy.yaml", "", ""},
+		{"", "certs/a.pem", "certs/a.pem"},
+	}
+	for _, tt := range tests {
+		if got := (&config.Config{File: tt.file}).Path(tt.p); got != tt.want {
+			t.Errorf("Config{File: %q}.Path(%q) = %q; want %q", tt.file, tt.p, got, tt.want)
+		}
+	}
+}

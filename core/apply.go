@@ -46,24 +46,24 @@ func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
 	if len(d.Generation) > 0 {
 		return d, &reload.GenerationError{Fields: d.Generation}
 	}
-	cfg, dns, err := s.resolveDNS(cfg)
+	cfg, dns, err := s.dns.Plan(cfg)
 	if err != nil {
 		return d, err
 	}
 	d = reload.Compare(prev.cfg, cfg) // with the servers DNS gives
 	stores, err := s.loadCertificates(cfg)
 	if err != nil {
-		dns.discard()
+		dns.Discard()
 		return d, err
 	}
 	st, err := s.newSettings(cfg, prev)
 	if err != nil {
-		dns.discard()
+		dns.Discard()
 		return d, err
 	}
 	removed := s.removedServers(st)
 	s.commit(st)
-	stale = s.commitDNS(dns)
+	stale = s.dns.Commit(dns)
 	for i, tl := range s.tls.order {
 		tl.certs.Adopt(stores[i])
 		// Key files are read again as SIGUSR2 does; their paths cannot

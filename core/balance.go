@@ -53,19 +53,9 @@ func (r *balanceRequest) Header(name string) []byte { return headerValue(r.req.H
 // Cookie finds name in the Cookie headers ("a=1; b=2").
 func (r *balanceRequest) Cookie(name string) []byte {
 	for _, h := range r.req.Headers {
-		if !codec.EqualFold(h.Name, "Cookie") {
-			continue
-		}
-		for v := h.Value; len(v) > 0; {
-			var pair []byte
-			if i := bytes.IndexByte(v, ';'); i >= 0 {
-				pair, v = v[:i], v[i+1:]
-			} else {
-				pair, v = v, nil
-			}
-			pair = bytes.TrimSpace(pair)
-			if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
-				return pair[len(name)+1:]
+		if codec.EqualFold(h.Name, "Cookie") {
+			if v := codec.CookieValue(h.Value, name); v != nil {
+				return v
 			}
 		}
 	}
@@ -73,25 +63,7 @@ func (r *balanceRequest) Cookie(name string) []byte {
 }
 
 // Query finds name in the raw query string; the value is not unescaped.
-func (r *balanceRequest) Query(name string) []byte {
-	for q := r.req.Query; len(q) > 0; {
-		var kv []byte
-		if i := bytes.IndexByte(q, '&'); i >= 0 {
-			kv, q = q[:i], q[i+1:]
-		} else {
-			kv, q = q, nil
-		}
-		if len(kv) >= len(name) && string(kv[:len(name)]) == name {
-			if len(kv) == len(name) {
-				return kv[len(kv):]
-			}
-			if kv[len(name)] == '=' {
-				return kv[len(name)+1:]
-			}
-		}
-	}
-	return nil
-}
+func (r *balanceRequest) Query(name string) []byte { return codec.QueryValue(r.req.Query, name) }
 
 // redial retries a request whose connect failed on another server of the
 // same upstream: no byte reached a backend, so this is always safe. The

@@ -114,6 +114,6 @@ func (c *conn) noteRule(rule closeRule, d direction) {
 		c.obs.bits |= obsLog
 	}
 	if lm := c.l.obs; lm != nil {
-		lm.proxyCloses[rule].Add(1)
+		lm.ProxyCloses[rule].Add(1)
 	}
 }

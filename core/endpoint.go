@@ -100,7 +100,7 @@ func (e *endpoint) setInterestForce(l *Loop, ev poller.Event) {
 	e.events = ev
 	if err := l.Modify(e.FD, ev); err != nil {
 		l.Log.Error("epoll_ctl failed; closing the connection", "fd", e.FD, "err", err)
-		l.obs.addPollErr()
+		l.obs.AddPollError()
 		if e.c != nil {
 			e.c.close()
 		} else {

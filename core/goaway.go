@@ -125,6 +125,6 @@ func (c *conn) maybeFinishClosing() {
 // is counted, and the socket's error ends the connection at its next event.
 func (c *conn) writeOwn(dst *endpoint, p []byte) {
 	if err := dst.write(p); err != nil {
-		c.l.obs.addWriteErr()
+		c.l.obs.AddWriteError()
 	}
 }

@@ -131,7 +131,7 @@ func (c *conn) detach() {
 	c.up = nil
 	c.st = stClosed
 	c.obs.bits &^= obsTunnel
-	c.rt.obs.loops[l.ID].tunnels.Add(-1)
+	c.rt.obs.Loops[l.ID].Tunnels.Add(-1)
 	l.conns--
 	l.srv.stats.open.Add(-1)
 	if c.flags&cfAdmitted != 0 {
@@ -210,7 +210,7 @@ func (l *Loop) importTunnel(t *handover.Tunnel, rt *route, srv *server) bool {
 	l.srv.stats.open.Add(1)
 	c.admitConn()
 	c.restore(st)
-	rt.obs.loops[l.ID].tunnels.Add(1)
+	rt.obs.Loops[l.ID].Tunnels.Add(1)
 	c.onTunnelTimer()
 	return true
 }

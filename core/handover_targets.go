@@ -76,7 +76,7 @@ func (s *Server) handoverServer(cur *settings, st *handover.State) *server {
 	}
 	b := pool.Servers()[0]
 	u := &upstream{name: st.Upstream}
-	srv := &server{b: b, up: u, name: st.Server, obs: s.obs.serverObs(st.Upstream, st.Server)}
+	srv := &server{b: b, up: u, name: st.Server, obs: s.obs.Server(st.Upstream, st.Server)}
 	srv.addr, _ = netip.ParseAddrPort(st.Server)
 	u.m.Store(&members{pool: pool, servers: map[*balance.Server]*server{b: srv}, list: []*server{srv},
 		policy: pool.Policy(), cfg: &config.Upstream{}})
@@ -95,7 +95,7 @@ func (s *Server) detachedRoute(cur *settings, st *handover.State, srv *server) *
 	if rt := s.detached.routes[st.Route]; rt != nil {
 		return rt
 	}
-	rt := &route{up: srv.up, ws: policyFrom(&st.Policy), set: cur, name: st.Route, obs: s.obs.routeObs(st.Route, st.Upstream)}
+	rt := &route{up: srv.up, ws: policyFrom(&st.Policy), set: cur, name: st.Route, obs: s.obs.Route(st.Route, st.Upstream)}
 	if s.detached.routes == nil {
 		s.detached.routes = make(map[string]*route)
 	}

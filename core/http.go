@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
-	"net/netip"
 	"strconv"
 
 	"github.com/valyala/bytebufferpool"
@@ -199,7 +198,7 @@ func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	dst = append(append(dst, ip...), "\r\nX-Forwarded-For: "...)
 	dst = append(append(append(dst, xff...), peer...), "\r\nX-Forwarded-Proto: "...)
 	dst = append(append(dst, proto...), "\r\nForwarded: "...)
-	dst = appendForwarded(append(dst, fwd...), c.peer.Addr(), proto)
+	dst = codec.AppendForwarded(append(dst, fwd...), c.peer.Addr(), proto)
 	return append(dst, "\r\n\r\n"...)
 }
 
@@ -215,19 +214,6 @@ func isFraming(name []byte) bool {
 		return codec.EqualFold(name, "Transfer-Encoding")
 	}
 	return false
-}
-
-// appendForwarded appends the proxy's Forwarded element (RFC 7239): the
-// peer it got the request from and the protocol, an IPv6 address quoted
-// in brackets (§6).
-func appendForwarded(dst []byte, peer netip.Addr, proto string) []byte {
-	dst = append(dst, "for="...)
-	if peer.Is6() {
-		dst = append(peer.AppendTo(append(dst, `"[`...)), `]"`...)
-	} else {
-		dst = peer.AppendTo(dst)
-	}
-	return append(append(dst, ";proto="...), proto...)
 }
 
 // normalizePath puts the request path in normal form (codec.NormalizePath)

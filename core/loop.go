@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"wsproxy/codec"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/reactor"
 	"wsproxy/internal/timer"
 	"wsproxy/internal/tlsloop"
@@ -19,7 +20,8 @@ type Loop struct {
 	srv *Server
 	set *settings // routes, upstreams, timeouts, limits now (settings.go); swapped by Apply
 
-	obs *loopMetrics // this loop's counters (metrics.go)
+	obs     *metrics.Loop // this loop's counters (metrics.go)
+	sampled float64       // log sampling credit (sampleTunnel)
 
 	idle  idlePool     // parked upstream connections, by server
 	pipes splicePipes  // pipes for splicing tunnel payload (splice.go)

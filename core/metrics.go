@@ -1,8 +1,6 @@
 package core
 
 import (
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -10,48 +8,17 @@ import (
 	"wsproxy/core/metrics"
 )
 
-// Metrics.
+// Metrics: the hooks that count what a connection does.
 //
-// Every Loop owns one loopMetrics and is the only writer of it; the counters
-// are atomics so that Server.Metrics can read them from another goroutine
-// and sum them over the loops. Each route and upstream server points to its
-// counters (routeObs, serverObs), one set per loop, so a hook costs a slice
-// index and an atomic add: no map lookup, no lock, no allocation. Counters
-// belong to a name, not to a configuration: the route or server of the
-// same name after a reload (Apply) counts on.
+// The counters are core/metrics's (metrics.Counters): every Loop owns one
+// metrics.Loop and is the only writer of it, and each route and upstream
+// server points to its counters (metrics.Route, metrics.Server), one set
+// per loop, so a hook costs a slice index and an atomic add: no map
+// lookup, no lock, no allocation. Counters belong to a name, not to a
+// configuration: the route or server of the same name after a reload
+// (Apply) counts on.
 //
 // A connection keeps what its own log lines need in conn.obs (connObs).
-
-// Handshake results, the index of routeCounters.handshakes.
-const (
-	hsUpgraded = iota // the upstream answered 101
-	hsRejected        // the upstream answered something else
-	hsFailed          // the proxy answered 4xx/5xx itself
-	numHandshakeResults
-)
-
-// Who closed a tunnel first, in connObs.first and loopMetrics.closedBy.
-const (
-	closerUnknown uint8 = iota
-	closerClient
-	closerUpstream
-	closerProxy
-	numClosers
-)
-
-// connectBuckets are the upper bounds of the upstream connect latency
-// histogram; a last bucket takes what is slower.
-var connectBuckets = [...]time.Duration{
-	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
-	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
-	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
-	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
-	time.Second, 2500 * time.Millisecond, 5 * time.Second,
-}
-
-// closeCodeSlots is how many distinct Close codes each loop counts per
-// direction; further codes are counted together as "other".
-const closeCodeSlots = 32
 
 // connObs is what a connection remembers for its metrics and log lines:
 // 40 bytes.
@@ -61,7 +28,7 @@ type connObs struct {
 	msgs    [2]uint32 // tunnel messages relayed, by direction; wraps after 2^32
 	code    [2]uint16 // first Close code seen by direction; 0 none, 1005 a Close without code
 	bits    obsBits
-	first   uint8     // closer*: who closed the tunnel first, when a Close frame says so
+	first   uint8     // metrics.Closer*: who closed the tunnel first, when a Close frame says so
 	rule    closeRule // why the proxy closed the tunnel on its own (closerule.go)
 	ruleDir uint8     // the direction of the frame that broke rule
 }
@@ -72,138 +39,12 @@ const (
 	obsPending obsBits = 1 << iota // a request head awaits its answer (not counted yet)
 	obsRouted                      // ... and it was routed: c.rt is its route
 	obsUpgrade                     // ... and it asks for a WebSocket upgrade
-	obsTunnel                      // counted in routeCounters.tunnels
+	obsTunnel                      // counted in metrics.RouteLoop.Tunnels
 	obsLog                         // sampled in: write this tunnel's log lines
 )
 
-// loopMetrics are the counters of one Loop (see above).
-type loopMetrics struct {
-	bytes    [2]atomic.Uint64 // tunnel bytes by direction
-	messages [2]atomic.Uint64 // tunnel messages by direction
-	closedBy [numClosers]atomic.Uint64
-	// pollErrors counts epoll_ctl failures on a registered descriptor
-	// (the connection is closed); writeErrors writes of the proxy's own
-	// frames that failed (the connection is closing anyway).
-	pollErrors, writeErrors atomic.Uint64
-	// proxyCloses counts the tunnels the proxy closed on its own, by rule.
-	proxyCloses [numCloseRules]atomic.Uint64
-	codes       [2]closeCodes
-	sampled     float64 // log sampling credit; loop-owned, not a counter
-}
-
-// routeCounters are one loop's counters of a route, padded to two cache
-// lines so that loops do not share one.
-type routeCounters struct {
-	requests   [6]atomic.Uint64 // plain HTTP requests by status/100; [0] a status outside 100..599
-	handshakes [numHandshakeResults]atomic.Uint64
-	tunnels    atomic.Int64 // open now
-	_          [48]byte
-}
-
-// serverCounters are one loop's counters of a server, padded to three
-// cache lines.
-type serverCounters struct {
-	connect    [len(connectBuckets) + 1]atomic.Uint64 // connect latencies by bucket
-	connectSum atomic.Int64                           // nanoseconds
-	_          [56]byte
-}
-
-// routeObs are the counters of a route name and upstream, by Loop.ID.
-type routeObs struct {
-	route, upstream string
-	loops           []routeCounters
-}
-
-// serverObs are the counters of an upstream's server, by Loop.ID, and its
-// failed connects (any loop writes them, rarely).
-type serverObs struct {
-	upstream, server string
-	loops            []serverCounters
-	connectErrors    atomic.Uint64
-}
-
-// closeCodes counts Close frames by code. Codes take the first free slot
-// when first seen; the owning loop is the only writer, so no CAS is needed.
-type closeCodes struct {
-	slots [closeCodeSlots]struct {
-		code atomic.Uint32 // 0: free
-		n    atomic.Uint64
-	}
-	other atomic.Uint64
-}
-
-func (t *closeCodes) add(code uint16) {
-	for i := range t.slots {
-		s := &t.slots[i]
-		switch s.code.Load() {
-		case uint32(code):
-		case 0:
-			s.code.Store(uint32(code))
-		default:
-			continue
-		}
-		s.n.Add(1)
-		return
-	}
-	t.other.Add(1)
-}
-
-// metricsState is the Server's side of the metrics: the counters of every
-// route and server name seen, and every loop's counters.
-type metricsState struct {
-	nloops   int       // the number of loops, for the per-loop counters
-	unrouted *routeObs // requests no route took
-	mu       sync.Mutex
-	routes   map[[2]string]*routeObs  // by route name and upstream; guarded by mu
-	servers  map[[2]string]*serverObs // by upstream and server name; guarded by mu
-	loops    []*loopMetrics           // guarded by mu
-}
-
-// initMetrics prepares the counters. Called from New.
-func (s *Server) initMetrics() {
-	m := &s.obs
-	m.nloops = max(s.cfg.Loops, 1)
-	m.routes = make(map[[2]string]*routeObs)
-	m.servers = make(map[[2]string]*serverObs)
-	m.unrouted = &routeObs{route: metrics.UnroutedName, upstream: metrics.UnroutedName, loops: make([]routeCounters, m.nloops)}
-}
-
-// routeObs returns the counters of route name to upstream, made on first use.
-func (m *metricsState) routeObs(name, upstream string) *routeObs {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := [2]string{name, upstream}
-	o := m.routes[k]
-	if o == nil {
-		o = &routeObs{route: name, upstream: upstream, loops: make([]routeCounters, m.nloops)}
-		m.routes[k] = o
-	}
-	return o
-}
-
-// serverObs returns the counters of server name of upstream, made on
-// first use.
-func (m *metricsState) serverObs(upstream, name string) *serverObs {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := [2]string{upstream, name}
-	o := m.servers[k]
-	if o == nil {
-		o = &serverObs{upstream: upstream, server: name, loops: make([]serverCounters, m.nloops)}
-		m.servers[k] = o
-	}
-	return o
-}
-
 // attachMetrics gives l its counters. Called from Start before l runs.
-func (s *Server) attachMetrics(l *Loop) {
-	m := &s.obs
-	lm := &loopMetrics{}
-	m.mu.Lock()
-	m.loops = append(m.loops, lm)
-	m.mu.Unlock()
-	l.obs = lm
-}
+func (s *Server) attachMetrics(l *Loop) { l.obs = s.obs.AddLoop() }
 
 // noteHead is called when a request head has been read and parsed; upgrade
 // says whether it asks for a WebSocket upgrade.
@@ -233,20 +74,20 @@ func (c *conn) noteResponse(status int) {
 		return // interim; the final status follows
 	}
 	c.obs.bits &^= obsPending
-	rc := &c.rt.obs.loops[c.l.ID]
+	rc := &c.rt.obs.Loops[c.l.ID]
 	switch {
 	case !upgrade:
-		rc.requests[statusClass(status)].Add(1)
+		rc.Requests[statusClass(status)].Add(1)
 	case status != 101:
-		rc.handshakes[hsRejected].Add(1)
+		rc.Handshakes[metrics.HandshakeRejected].Add(1)
 	default:
-		rc.handshakes[hsUpgraded].Add(1)
-		rc.tunnels.Add(1)
+		rc.Handshakes[metrics.HandshakeUpgraded].Add(1)
+		rc.Tunnels.Add(1)
 		c.obs.bits |= obsTunnel
 		now := c.l.Now.UnixNano()
 		latency := time.Duration(now - c.obs.start)
 		c.obs.start = now
-		if c.l.srv.sampleTunnel(lm, c.l.set.sample) {
+		if c.l.srv.sampleTunnel(c.l, c.l.set.sample) {
 			c.obs.bits |= obsLog
 			c.logUpgraded(latency)
 		}
@@ -265,17 +106,17 @@ func (c *conn) noteFail(status int, err error) {
 		return
 	}
 	c.obs.bits &^= obsPending
-	o := c.l.srv.obs.unrouted
+	o := c.l.srv.obs.Unrouted
 	routed := bits&(obsPending|obsRouted) == obsPending|obsRouted
 	if routed {
 		o = c.rt.obs
 	}
-	rc := &o.loops[c.l.ID]
+	rc := &o.Loops[c.l.ID]
 	upgrade := bits&(obsPending|obsUpgrade) == obsPending|obsUpgrade
 	if upgrade {
-		rc.handshakes[hsFailed].Add(1)
+		rc.Handshakes[metrics.HandshakeFailed].Add(1)
 	} else {
-		rc.requests[statusClass(status)].Add(1)
+		rc.Requests[statusClass(status)].Add(1)
 	}
 	if status >= 500 {
 		c.logFailed(status, err, routed, upgrade)
@@ -296,9 +137,9 @@ func (c *conn) noteClosing() {
 	}
 	c.obs.bits &^= obsTunnel
 	lm := c.l.obs
-	c.rt.obs.loops[c.l.ID].tunnels.Add(-1)
+	c.rt.obs.Loops[c.l.ID].Tunnels.Add(-1)
 	who := c.closer()
-	lm.closedBy[who].Add(1)
+	lm.ClosedBy[who].Add(1)
 	if c.obs.bits&obsLog != 0 {
 		c.logClosed(who)
 	}
@@ -308,25 +149,25 @@ func (c *conn) noteClosing() {
 // without one, the side whose end of stream came first; else the proxy
 // (idle timeout, drain, a protocol violation, a socket error).
 func (c *conn) closer() uint8 {
-	if c.obs.first != closerUnknown {
+	if c.obs.first != metrics.CloserUnknown {
 		return c.obs.first
 	}
 	clEOF := c.cl.flags&epEOF != 0
 	upEOF := c.up != nil && c.up.flags&epEOF != 0
 	switch {
 	case clEOF && !upEOF:
-		return closerClient
+		return metrics.CloserClient
 	case upEOF && !clEOF:
-		return closerUpstream
+		return metrics.CloserUpstream
 	case clEOF:
 		// Both ended: the first end of stream half-closed the other
 		// side, and the second usually closed at once.
 		if c.cl.flags&epShutWrite != 0 && c.up.flags&epShutWrite == 0 {
-			return closerUpstream
+			return metrics.CloserUpstream
 		}
-		return closerClient
+		return metrics.CloserClient
 	}
-	return closerProxy
+	return metrics.CloserProxy
 }
 
 // noteDial is called when a connect to an upstream server starts. The
@@ -342,17 +183,11 @@ func (c *conn) noteConnected(up *endpoint) {
 	}
 	d := time.Duration(time.Now().UnixNano() - up.parked)
 	up.parked = 0
-	sc := &up.srv.obs.loops[c.l.ID]
-	i := 0
-	for i < len(connectBuckets) && d > connectBuckets[i] {
-		i++
-	}
-	sc.connect[i].Add(1)
-	sc.connectSum.Add(int64(d))
+	up.srv.obs.AddConnect(c.l.ID, d)
 }
 
 // noteConnectError counts a failed connect to srv. It may run on any loop.
-func (s *Server) noteConnectError(srv *server) { srv.obs.connectErrors.Add(1) }
+func (s *Server) noteConnectError(srv *server) { srv.obs.ConnectErrors.Add(1) }
 
 // Hooks called by the relay for observability. Directions: 0 client →
 // upstream, 1 upstream → client. They run on the loop's goroutine, on the
@@ -366,7 +201,7 @@ func (c *conn) noteFrame(d direction, h ws.Header) {
 	}
 	c.obs.msgs[d]++
 	if lm := c.l.obs; lm != nil {
-		lm.messages[d].Add(1)
+		lm.Messages[d].Add(1)
 	}
 }
 
@@ -374,7 +209,7 @@ func (c *conn) noteFrame(d direction, h ws.Header) {
 func (c *conn) noteBytes(d direction, n int) {
 	c.obs.bytes[d] += uint64(n)
 	if lm := c.l.obs; lm != nil {
-		lm.bytes[d].Add(uint64(n))
+		lm.Bytes[d].Add(uint64(n))
 	}
 }
 
@@ -388,32 +223,17 @@ func (c *conn) noteClose(d direction, code ws.StatusCode) {
 	if c.obs.code[d] == 0 {
 		c.obs.code[d] = uint16(code)
 	}
-	if c.obs.first == closerUnknown {
+	if c.obs.first == metrics.CloserUnknown {
 		switch {
 		case c.dir[d].flags&dsCloseSent != 0:
-			c.obs.first = closerProxy
+			c.obs.first = metrics.CloserProxy
 		case d == toUpstream:
-			c.obs.first = closerClient
+			c.obs.first = metrics.CloserClient
 		default:
-			c.obs.first = closerUpstream
+			c.obs.first = metrics.CloserUpstream
 		}
 	}
 	if lm := c.l.obs; lm != nil {
-		lm.codes[d].add(uint16(code))
-	}
-}
-
-// addPollErr counts an epoll_ctl that failed (endpoint.setInterestForce).
-func (lm *loopMetrics) addPollErr() {
-	if lm != nil {
-		lm.pollErrors.Add(1)
-	}
-}
-
-// addWriteErr counts a write of the proxy's own bytes that failed; the
-// connection is closed by whoever next touches it.
-func (lm *loopMetrics) addWriteErr() {
-	if lm != nil {
-		lm.writeErrors.Add(1)
+		lm.Codes[d].Add(uint16(code))
 	}
 }

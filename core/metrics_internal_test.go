@@ -12,26 +12,6 @@ import (
 	"wsproxy/internal/dnsup"
 )
 
-// TestCloseCodesTable: distinct codes take slots until they run out; later
-// new codes are counted as other, known ones still in their slot.
-func TestCloseCodesTable(t *testing.T) {
-	var tbl closeCodes
-	for i := range closeCodeSlots + 3 {
-		tbl.add(uint16(3000 + i))
-	}
-	tbl.add(3000)
-	tbl.add(uint16(3000 + closeCodeSlots))
-	if got := tbl.slots[0].n.Load(); got != 2 {
-		t.Errorf("code 3000: got %d; want 2", got)
-	}
-	if got := tbl.slots[closeCodeSlots-1].code.Load(); got != uint32(3000+closeCodeSlots-1) {
-		t.Errorf("last slot holds %d; want %d", got, 3000+closeCodeSlots-1)
-	}
-	if got := tbl.other.Load(); got != 4 {
-		t.Errorf("other: got %d; want 4", got)
-	}
-}
-
 // TestCloseReasons: the reason labels the admin listener exports
 // (metrics.CloseReasons) are the labels of the rules, in their order, so
 // that no rule's counter goes unexported.
@@ -60,10 +40,10 @@ func TestSampleTunnel(t *testing.T) {
 	}
 	for _, tc := range tests {
 		s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		lm := &loopMetrics{}
+		l := &Loop{}
 		var got []byte
 		for range len(tc.want) {
-			if s.sampleTunnel(lm, tc.rate) {
+			if s.sampleTunnel(l, tc.rate) {
 				got = append(got, 'x')
 			} else {
 				got = append(got, '.')
@@ -78,7 +58,7 @@ func TestSampleTunnel(t *testing.T) {
 // BenchmarkRelayHooks is what the relay pays per frame for metrics: a
 // message and its bytes counted on the connection and the loop.
 func BenchmarkRelayHooks(b *testing.B) {
-	l := &Loop{obs: &loopMetrics{}}
+	l := &Loop{obs: &metrics.Loop{}}
 	c := &conn{l: l}
 	h := ws.Header{Fin: true, OpCode: ws.OpBinary, Length: 100}
 	b.ReportAllocs()

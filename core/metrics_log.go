@@ -19,18 +19,18 @@ import (
 // sampleTunnel decides whether a new tunnel's lines are written: a credit of
 // log.sample per tunnel, a line whenever it reaches 1, so exactly that
 // fraction is kept, evenly spread.
-func (s *Server) sampleTunnel(lm *loopMetrics, rate float64) bool {
+func (s *Server) sampleTunnel(l *Loop, rate float64) bool {
 	switch {
 	case rate <= 0 || !s.log.Enabled(context.Background(), slog.LevelInfo):
 		return false
 	case rate >= 1:
 		return true
 	}
-	lm.sampled += rate
-	if lm.sampled < 1 {
+	l.sampled += rate
+	if l.sampled < 1 {
 		return false
 	}
-	lm.sampled--
+	l.sampled--
 	return true
 }
 
@@ -99,6 +99,6 @@ func (c *conn) logFailed(status int, err error, routed, upgrade bool) {
 // Names used in log lines and metric labels.
 var (
 	directionNames = metrics.DirectionNames
-	closerNames    = [numClosers]string{"unknown", "client", "upstream", "proxy"}
+	closerNames    = [metrics.NumClosers]string{"unknown", "client", "upstream", "proxy"}
 	peerNames      = [2]string{"client", "upstream"} // the sender of frames travelling in a direction
 )

@@ -3,6 +3,7 @@ package core
 import (
 	"regexp"
 
+	"wsproxy/core/metrics"
 	"wsproxy/internal/routing"
 )
 
@@ -12,9 +13,9 @@ type route struct {
 	routing.Rule
 	up   *upstream
 	ws   *wsPolicy
-	set  *settings // the settings it belongs to: timeouts of what it serves
-	name string    // for logs and metrics: host+path
-	obs  *routeObs // its counters (metrics.go), shared by every route of this name and upstream
+	set  *settings      // the settings it belongs to: timeouts of what it serves
+	name string         // for logs and metrics: host+path
+	obs  *metrics.Route // its counters (metrics.go), shared by every route of this name and upstream
 }
 
 // newRouter compiles the routes of st's configuration into the table
@@ -37,7 +38,7 @@ func (s *Server) newRouter(st *settings) *routing.Table[*route] {
 			set:  st,
 			name: cr.Host + cr.Path,
 		}
-		rt.obs = s.obs.routeObs(rt.name, cr.Upstream)
+		rt.obs = s.obs.Route(rt.name, cr.Upstream)
 		t.Add(&rt.Rule, rt)
 	}
 	return t

@@ -10,6 +10,8 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/config"
+	"wsproxy/core/metrics"
+	"wsproxy/internal/dnsup"
 	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
 	"wsproxy/internal/tlstrim"
@@ -94,12 +96,12 @@ type Server struct {
 	tlsTrim          bool        // drop crypto/tls's empty input buffers (tls_trim.go)
 	unknownExtLogged atomic.Bool // an unknown WebSocket extension was logged (upgrade.go)
 
-	obs metricsState // per-loop counters, numbering of routes and servers (metrics.go)
+	obs *metrics.Counters // per-loop counters, by route and server name (metrics.go)
 
 	importMu   sync.Mutex  // guards importNext and detached (handover.go)
 	importNext int         // the loop the next imported tunnel goes to
 	detached   detachedSet // routes and servers of imported tunnels this configuration lacks
-	dns        dnsState    // the Watchers of upstreams with servers_from (dns.go)
+	dns        *dnsup.Set  // the Watchers of upstreams with servers_from (dns.go)
 }
 
 // New prepares a Server for cfg, which must have passed Validate. Upstream
@@ -115,23 +117,24 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.tlsTrim = !opts.NoTLSTrim && tlstrim.Err() == nil
 	s.limit = connLimiter{limit.New(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerIP, cfg.Limits.HandshakeRatePerIP)}
-	cfg, dns, err := s.resolveDNS(cfg) // servers_from upstreams get their first answers
+	s.dns = s.newDNS()
+	cfg, dns, err := s.dns.Plan(cfg) // servers_from upstreams get their first answers
 	if err != nil {
 		return nil, err
 	}
 	s.cfg = cfg
-	s.initMetrics()
+	s.obs = metrics.NewCounters(max(cfg.Loops, 1))
 	st, err := s.newSettings(cfg, nil)
 	if err != nil {
-		dns.discard()
+		dns.Discard()
 		return nil, err
 	}
 	if err := s.tls.init(cfg, opts.TicketSecret); err != nil {
-		dns.discard()
+		dns.Discard()
 		return nil, err
 	}
 	s.commit(st)
-	s.commitDNS(dns)
+	s.dns.Commit(dns)
 	return s, nil
 }
 
@@ -194,7 +197,7 @@ func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
 func (s *Server) Close() {
 	s.closed.Do(func() { close(s.done) })
 	s.tls.stopTickets()
-	s.stopDNS()
+	s.dns.Stop()
 	for _, l := range s.loops {
 		l.Stop()
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -83,7 +82,7 @@ func (ts *tlsState) init(cfg *config.Config, ticketSecret []byte) error {
 		if lc.MinVersion == "1.3" {
 			tl.config.MinVersion = tls.VersionTLS13
 		}
-		if err := ts.initTickets(tl, lc, cfg.File, ticketSecret); err != nil {
+		if err := ts.initTickets(tl, cfg, lc, ticketSecret); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -107,7 +106,7 @@ func (ts *tlsState) init(cfg *config.Config, ticketSecret []byte) error {
 func listenerPairs(cfg *config.Config, lc *config.TLS) []certs.Pair {
 	var pairs []certs.Pair
 	for _, p := range lc.Pairs() {
-		pairs = append(pairs, certs.Pair{Cert: resolvePath(cfg.File, p.Cert), Key: resolvePath(cfg.File, p.Key), CertAt: p.CertAt, KeyAt: p.KeyAt})
+		pairs = append(pairs, certs.Pair{Cert: cfg.Path(p.Cert), Key: cfg.Path(p.Key), CertAt: p.CertAt, KeyAt: p.KeyAt})
 	}
 	return pairs
 }
@@ -119,15 +118,6 @@ func (ts *tlsState) listener(lc *config.TLS) *tlsListener {
 		return nil
 	}
 	return ts.lns[lc]
-}
-
-// resolvePath makes a relative path relative to the directory of the
-// configuration file, as nginx does with its prefix.
-func resolvePath(cfgFile, p string) string {
-	if p == "" || filepath.IsAbs(p) || cfgFile == "" {
-		return p
-	}
-	return filepath.Join(filepath.Dir(cfgFile), p)
 }
 
 // ReloadCertificates reads the certificate and key files of every TLS

@@ -14,10 +14,11 @@ import (
 // session_ticket_keys names (again on ReloadCertificates), or none with
 // session_tickets: false.
 
-// initTickets sets up the session tickets of tl as lc says; secret is
+// initTickets sets up the session tickets of tl as lc, a tls section of
+// cfg, says; secret is
 // Options.TicketSecret. Key files are read here, so a missing or broken
 // one stops the start with the file named.
-func (ts *tlsState) initTickets(tl *tlsListener, lc *config.TLS, cfgFile string, secret []byte) error {
+func (ts *tlsState) initTickets(tl *tlsListener, cfg *config.Config, lc *config.TLS, secret []byte) error {
 	switch {
 	case !lc.TicketsOn():
 		tl.config.SessionTicketsDisabled = true
@@ -27,7 +28,7 @@ func (ts *tlsState) initTickets(tl *tlsListener, lc *config.TLS, cfgFile string,
 			if at == "" {
 				at = fmt.Sprintf("%s.session_ticket_keys[%d]", tl.field, i)
 			}
-			tl.ticketFiles = append(tl.ticketFiles, tickets.File{Path: resolvePath(cfgFile, p), At: at})
+			tl.ticketFiles = append(tl.ticketFiles, tickets.File{Path: cfg.Path(p), At: at})
 		}
 		return tl.reloadTickets()
 	default:

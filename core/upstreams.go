@@ -10,6 +10,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/config"
+	"wsproxy/core/metrics"
 	"wsproxy/internal/upstreams"
 )
 
@@ -45,7 +46,7 @@ type server struct {
 	up   *upstream
 	addr netip.AddrPort
 	name string
-	obs  *serverObs                 // its counters (metrics.go), shared by every server of this name
+	obs  *metrics.Server            // its counters (metrics.go), shared by every server of this name
 	tls  atomic.Pointer[tls.Config] // client configuration with tls: true, else nil
 
 	drained atomic.Bool // taken out by DrainServer: health checks leave it down
@@ -107,7 +108,7 @@ func (s *Server) prepare(u *upstream, p *upstreams.Plan) {
 	for i, b := range pool.Servers() { // in configuration order
 		srv := u.known[b.Addr]
 		if srv == nil || srv.b != b {
-			srv = &server{b: b, up: u, addr: p.Addrs[i], name: b.Addr, obs: s.obs.serverObs(u.name, b.Addr)}
+			srv = &server{b: b, up: u, addr: p.Addrs[i], name: b.Addr, obs: s.obs.Server(u.name, b.Addr)}
 		}
 		known[b.Addr] = srv
 		m.servers[b] = srv

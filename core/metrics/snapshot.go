@@ -1,5 +1,6 @@
-// Package metrics is the data a proxy process's counters are read into: a
-// Snapshot, plain values that core fills (core's Server.Metrics), a master
+// Package metrics holds a proxy process's counters, live (Counters: per
+// loop, by route and server name; core's hooks add to them) and read into
+// a Snapshot, plain values that core fills (core's Server.Metrics), a master
 // sums over its workers (Merge, after a trip through JSON) and the admin
 // listener turns into Prometheus metrics. It imports nothing of wsproxy, so
 // the operator side reads the proxy's counters without depending on the

@@ -3,7 +3,9 @@
 // records), the upstream's servers_from. A Watcher resolves one name again
 // and again and hands each new server set to a callback; it knows nothing
 // of the proxy that applies it (core wires the callback to its in-place
-// membership change). Queries, SRV records and TTLs go through
+// membership change). A Set holds the Watchers of a configuration's
+// upstreams and carries them over to the next one where servers_from
+// stayed the same. Queries, SRV records and TTLs go through
 // github.com/miekg/dns; no packet is parsed here by hand.
 //
 // # What a resolution yields

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"time"
 
 	"wsproxy/balance"
@@ -97,11 +96,7 @@ func ServerTLS(cfg *config.Config, name string, i int, cs config.Server) (*tls.C
 		tc.ServerName, _, _ = net.SplitHostPort(cs.Addr)
 	}
 	if cs.CAFile != "" {
-		file := cs.CAFile
-		if !filepath.IsAbs(file) && cfg.File != "" { // relative to the config file, as nginx's prefix
-			file = filepath.Join(filepath.Dir(cfg.File), file)
-		}
-		pool, err := certs.LoadCAFile(file)
+		pool, err := certs.LoadCAFile(cfg.Path(cs.CAFile)) // relative to the config file
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", cfg.At(fmt.Sprintf("upstreams.%s.servers[%d].ca_file", name, i)), err)
 		}
