@@ -27,6 +27,12 @@ type Poller struct {
 
 	rbuf   [8]byte
 	events [maxEvents]unix.EpollEvent
+
+	// park waits for the epoll descriptor in the Go runtime's netpoller
+	// (park_linux.go); nil until the first blocking Wait, and for good
+	// once that fails (then Wait blocks in epoll_wait).
+	park   *parker
+	noPark bool
 }
 
 // New returns a Poller with its epoll and eventfd descriptors, both
@@ -108,10 +114,15 @@ func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bo
 	}
 	// A busy loop finds events ready: look first without blocking, through
 	// RawSyscall, which does not hand the goroutine's P to another thread
-	// the way a blocking syscall does. Only an idle loop blocks.
+	// the way a blocking syscall does. Only an idle loop waits, and it
+	// parks its goroutine rather than blocking its thread (park_linux.go).
 	n, err := p.poll()
 	if n == 0 && err == nil && timeout != 0 {
-		n, err = unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
+		if p.noPark {
+			n, err = unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
+		} else {
+			n, err = p.parkWait(timeout)
+		}
 	}
 	if err != nil {
 		if err == unix.EINTR {
@@ -183,6 +194,9 @@ func (p *Poller) Close() error {
 		return ErrClosed
 	}
 	p.closed = true
+	if p.park != nil {
+		p.park.f.Close()
+	}
 	err1 := unix.Close(p.wakefd)
 	err2 := unix.Close(p.epfd)
 	if err1 != nil {

@@ -321,3 +321,41 @@ func BenchmarkWait(b *testing.B) {
 		b.Fatal("no events reported")
 	}
 }
+
+// TestWaitWakesOnDescriptor: a Wait that blocks forever returns when a
+// descriptor becomes ready from another goroutine, before or while it
+// waits, round after round (on Linux the wait parks in the runtime's
+// netpoller, whose readiness mark may be left over from an earlier round).
+func TestWaitWakesOnDescriptor(t *testing.T) {
+	p := newPoller(t)
+	a, b := socketPair(t)
+	if err := p.Add(a, poller.Readable); err != nil {
+		t.Fatal(err)
+	}
+	write := make(chan struct{})
+	done := make(chan struct{})
+	t.Cleanup(func() { close(write); <-done })
+	go func() {
+		defer close(done)
+		for range write {
+			if _, err := unix.Write(b, []byte{1}); err != nil {
+				t.Errorf("write: %v", err)
+			}
+		}
+	}()
+	buf := make([]byte, 16)
+	for round := range 200 {
+		write <- struct{}{}
+		got := false
+		for !got { // a stale readiness mark may end a Wait with nothing
+			ev, woke := collect(t, p, a, -1)
+			if woke {
+				t.Fatalf("round %d: woke without a Wake", round)
+			}
+			got = ev&poller.Readable != 0
+		}
+		if n, err := unix.Read(a, buf); n != 1 || err != nil {
+			t.Fatalf("round %d: read %d, %v; want the 1 byte written", round, n, err)
+		}
+	}
+}
