@@ -348,13 +348,12 @@ func checkCmd(args []string) error {
 }
 
 // setProcs gives the Go scheduler one P more than there are event loops,
-// unless GOMAXPROCS is set in the environment. An idle loop blocks in
-// epoll_wait; when every P is held by a loop, sysmon takes the P of the
-// blocked one and wakes a thread for it, and the loop has to get a P back
-// when its events arrive: that costs futex calls and 20 µs sysmon ticks on
-// every wake-up. With a P to spare, sysmon leaves a blocked loop alone.
-// The spare P also runs TLS handshakes, health checks and the admin server.
-// BENCHMARKS.md ("CPU per relayed message") has the measurement.
+// unless GOMAXPROCS is set in the environment. The spare P runs TLS
+// handshakes, health checks, the admin server and the garbage collector's
+// work beside busy loops. (It was first added for loops that blocked their
+// thread in epoll_wait, which sysmon took the P of; idle loops now park in
+// the runtime's netpoller instead: poller/park_linux.go.) BENCHMARKS.md
+// ("CPU per relayed message", "An idle loop parks") has the measurements.
 func setProcs(loops int) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return
