@@ -97,12 +97,21 @@ func (p *proc) stop(grace time.Duration) {
 // waitListening waits until addr accepts TCP connections, p exits, or ctx
 // or timeout ends.
 func (p *proc) waitListening(ctx context.Context, addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	return p.retry(ctx, "not listening on "+addr, timeout, func() bool {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
-			c.Close()
-			// The port might belong to someone else: make sure p is alive.
+			c.Close() // the port might belong to someone else: retry checks p is alive
+		}
+		return err == nil
+	})
+}
+
+// retry calls ready every 20 ms until it reports true while p is alive,
+// p exits, or ctx or timeout ends; what says in the error what p failed at.
+func (p *proc) retry(ctx context.Context, what string, timeout time.Duration, ready func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if ready() {
 			if p.exited() {
 				return p.failure()
 			}
@@ -116,7 +125,7 @@ func (p *proc) waitListening(ctx context.Context, addr string, timeout time.Dura
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: %s not listening on %s after %v:\n%s", p.name, addr, timeout, indent(p.out.String()))
+			return fmt.Errorf("bench: %s %s after %v:\n%s", p.name, what, timeout, indent(p.out.String()))
 		}
 	}
 }
@@ -216,34 +225,20 @@ func listenFile(reusePort bool) (string, *os.File, error) {
 // TLS listener) once p has accepted it; a probe still queued after a
 // while is given up and another tried.
 func (p *proc) waitServing(ctx context.Context, addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.SetDeadline(time.Now().Add(500 * time.Millisecond))
-			_, err = c.Write([]byte("X\r\n\r\n"))
-			if err == nil {
-				_, err = c.Read(make([]byte, 1))
-			}
-			c.Close()
-			var ne net.Error
-			if !errors.As(err, &ne) || !ne.Timeout() {
-				if p.exited() {
-					return p.failure()
-				}
-				return nil // an answer, an end of stream or a reset: p accepted
-			}
+	return p.retry(ctx, "does not accept on "+addr, timeout, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return false
 		}
-		select {
-		case <-p.done:
-			return p.failure()
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		c.SetDeadline(time.Now().Add(500 * time.Millisecond))
+		_, err = c.Write([]byte("X\r\n\r\n"))
+		if err == nil {
+			_, err = c.Read(make([]byte, 1))
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: %s does not accept on %s after %v:\n%s", p.name, addr, timeout, indent(p.out.String()))
-		}
-	}
+		c.Close()
+		var ne net.Error
+		return !errors.As(err, &ne) || !ne.Timeout() // an answer, an end of stream or a reset: p accepted
+	})
 }
 
 // tail is an io.Writer that keeps the last max bytes written.

@@ -101,13 +101,7 @@ routes:
 	p.Signal(t, syscall.SIGHUP)
 	p.WaitLog(t, `msg="generation serving" generation=2`)
 	p.WaitLog(t, `msg="generation finished" generation=1`)
-	handed, kept := 0, 0
-	for _, m := range regexp.MustCompile(`msg="tunnels handed over" worker=1\.\d to=\S+ handed_over=(\d+) kept=(\d+)`).
-		FindAllStringSubmatch(p.Out.String(), -1) {
-		h, _ := strconv.Atoi(m[1])
-		k, _ := strconv.Atoi(m[2])
-		handed, kept = handed+h, kept+k
-	}
+	handed, kept := handedOver(p.Out.String())
 	if handed != n || kept != 0 {
 		t.Errorf("master's log: %d tunnels handed over, %d kept; want %d, 0", handed, kept, n)
 	}
@@ -227,13 +221,7 @@ routes: [{path: /, upstream: %q}]
 	start := time.Now()
 	p.Signal(t, syscall.SIGHUP)
 	p.WaitLog(t, `msg="previous generation draining" generation=1`)
-	handed, kept := 0, 0
-	for _, m := range regexp.MustCompile(`msg="tunnels handed over" worker=1\.\d to=\S+ handed_over=(\d+) kept=(\d+)`).
-		FindAllStringSubmatch(p.Out.String(), -1) {
-		h, _ := strconv.Atoi(m[1])
-		k, _ := strconv.Atoi(m[2])
-		handed, kept = handed+h, kept+k
-	}
+	handed, kept := handedOver(p.Out.String())
 	if handed != n || kept != n {
 		t.Errorf("master's log: %d tunnels handed over, %d kept; want %d, %d (the wss ones)", handed, kept, n, n)
 	}
@@ -262,4 +250,16 @@ routes: [{path: /, upstream: %q}]
 			t.Fatalf("plain tunnel after the drain: %v", err)
 		}
 	}
+}
+
+// handedOver sums the master's "tunnels handed over" lines for the first
+// generation's workers: tunnels handed over and tunnels kept.
+func handedOver(log string) (handed, kept int) {
+	for _, m := range regexp.MustCompile(`msg="tunnels handed over" worker=1\.\d to=\S+ handed_over=(\d+) kept=(\d+)`).
+		FindAllStringSubmatch(log, -1) {
+		h, _ := strconv.Atoi(m[1])
+		k, _ := strconv.Atoi(m[2])
+		handed, kept = handed+h, kept+k
+	}
+	return handed, kept
 }
