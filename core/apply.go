@@ -1,12 +1,11 @@
 package core
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"wsproxy/config"
-	"wsproxy/internal/certs"
+	"wsproxy/internal/closerule"
 	"wsproxy/internal/dnsup"
 	"wsproxy/internal/reload"
 )
@@ -51,7 +50,7 @@ func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
 		return d, err
 	}
 	d = reload.Compare(prev.cfg, cfg) // with the servers DNS gives
-	stores, err := s.loadCertificates(cfg)
+	stores, err := s.tls.conf.Load(cfg)
 	if err != nil {
 		dns.Discard()
 		return d, err
@@ -64,35 +63,10 @@ func (s *Server) Apply(cfg *config.Config) (reload.Diff, error) {
 	removed := s.removedServers(st)
 	s.commit(st)
 	stale = s.dns.Commit(dns)
-	for i, tl := range s.tls.order {
-		tl.certs.Adopt(stores[i])
-		// Key files are read again as SIGUSR2 does; their paths cannot
-		// change here (a new generation).
-		if err := tl.reloadTickets(); err != nil {
-			s.log.Error("TLS session ticket key reload failed; keeping the previous keys", "err", err)
-		}
-	}
+	s.tls.conf.Adopt(stores, s.log) // key files are read again as SIGUSR2 does
 	s.checkAll(st)
 	s.onRemove(removed)
 	return d, nil
-}
-
-// loadCertificates loads the certificates cfg names for each TLS
-// listener, in the order of s.tls.order, without using them yet.
-func (s *Server) loadCertificates(cfg *config.Config) ([]*certs.Store, error) {
-	var stores []*certs.Store
-	var errs []error
-	now := time.Now()
-	for i := range cfg.Listen {
-		lc := cfg.Listen[i].TLS
-		if lc == nil {
-			continue
-		}
-		st, err := certs.NewStore(s.tls.order[len(stores)].field, listenerPairs(cfg, lc), now)
-		errs = append(errs, err)
-		stores = append(stores, st)
-	}
-	return stores, errors.Join(errs...)
 }
 
 // removedServers lists, by upstream, the servers that the prepared
@@ -129,7 +103,7 @@ func (s *Server) onRemove(removed map[*upstream][]*server) {
 		window := time.Duration(cu.RemoveWindow)
 		s.log.Info("closing the tunnels of removed servers (on_remove: close)", "upstream", u.name,
 			"servers", len(list), "tunnels", s.countConns(match), "window", window)
-		go s.spreadGoingAway(window, match, ruleServerRemoved)
+		go s.spreadGoingAway(window, match, closerule.ServerRemoved)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"wsproxy/balance"
 	"wsproxy/codec"
+	"wsproxy/internal/answer"
 )
 
 // pick chooses a server of c's route and counts the request against it
@@ -16,7 +17,7 @@ import (
 func (s *Server) pick(c *conn) (*server, error) {
 	u := c.rt.up
 	if u == nil {
-		return nil, errNoUpstream
+		return nil, answer.ErrNoUpstream
 	}
 	m := u.members()
 	r := &c.l.breq
@@ -24,7 +25,7 @@ func (s *Server) pick(c *conn) (*server, error) {
 	b, err := m.pool.Pick(r, c.l.Now)
 	r.req = nil
 	if err != nil {
-		return nil, errNoUpstream
+		return nil, answer.ErrNoUpstream
 	}
 	return m.servers[b], nil
 }
@@ -190,5 +191,5 @@ func (u *upstream) other(failed *server, now time.Time) (*server, error) {
 			return srv, nil
 		}
 	}
-	return nil, errNoUpstream
+	return nil, answer.ErrNoUpstream
 }

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
+	"wsproxy/internal/answer"
 	"wsproxy/internal/sock"
 	"wsproxy/internal/timer"
 	"wsproxy/poller"
@@ -320,7 +321,7 @@ func (c *conn) processClient(data []byte) int {
 			}
 			n, err := c.forwardRequestBody(data[off:])
 			if err != nil {
-				c.fail(errBadChunked)
+				c.fail(answer.ErrBadChunked)
 				return len(data)
 			}
 			off += n
@@ -349,7 +350,7 @@ func (c *conn) clientEOF() {
 			c.close() // a keep-alive client went away between requests
 			return
 		}
-		c.fail(errBadRequest) // the head was cut short
+		c.fail(answer.ErrBadRequest) // the head was cut short
 	default:
 		c.close() // the client aborted a request in flight
 	}

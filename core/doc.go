@@ -11,6 +11,19 @@
 // by that Loop's goroutine; nothing a Loop owns takes a lock. Other
 // goroutines reach a Loop only through Loop.Submit (its wake-up queue).
 //
+// # What core keeps, and what it leans on
+//
+// core holds what lives with connections and loops: the state machine,
+// the relay, dialling, draining, hand-over of tunnels. Pure parts with no
+// connection state live below it, each a package that must not import
+// core: internal/forward writes the heads passed on, internal/answer maps
+// a failure to the client's answer, internal/wspolicy compiles a route's
+// WebSocket policy, internal/closerule names why the proxy closed a
+// tunnel, internal/tlsconf builds the TLS listeners' configuration; and
+// internal/routing, internal/upstreams, internal/reload, internal/limit,
+// internal/realip, internal/certs, internal/tickets, internal/handover
+// (DEVELOPERS.md draws the layers).
+//
 // # The path of one client frame in a tunnel
 //
 //	reactor.Loop.Run → endpoint.OnEvent (conn.go)     the client socket is readable
@@ -65,16 +78,17 @@
 //
 // A request head is parsed, validated (codec.ValidateRequest) and its path
 // normalised (codec.NormalizePath) before it is routed; the head sent
-// upstream is written from that parse (http.go): the normalised path as
-// the route rewrites it, Host (an absolute-form target's authority wins),
-// one Content-Length or Transfer-Encoding: chunked from the parsed
-// framing, then the client's other fields less hop-by-hop ones, fields
-// named in Connection, and names with "_" (unless underscores_in_headers),
-// then X-Real-IP, X-Forwarded-For, X-Forwarded-Proto and Forwarded. Host
-// and framing are never copied, so no Connection token can remove them and
-// the backend frames the body exactly as the proxy does. A response head
-// is validated (codec.ValidateResponse: 502 when its framing is
-// ambiguous) and written the same way (response.go).
+// upstream is written from that parse (internal/forward, from http.go):
+// the normalised path as the route rewrites it, Host (an absolute-form
+// target's authority wins), one Content-Length or Transfer-Encoding:
+// chunked from the parsed framing, then the client's other fields less
+// hop-by-hop ones, fields named in Connection, and names with "_" (unless
+// underscores_in_headers), then X-Real-IP, X-Forwarded-For,
+// X-Forwarded-Proto and Forwarded. Host and framing are never copied, so
+// no Connection token can remove them and the backend frames the body
+// exactly as the proxy does. A response head is validated
+// (codec.ValidateResponse: 502 when its framing is ambiguous) and written
+// the same way (response.go, internal/forward).
 //
 // After a final answer the client connection lingers (linger.go): write
 // side shut, input read into the loop's buffer and discarded until the
@@ -92,32 +106,36 @@
 // the previous one is complete. Upstream connections whose response ended
 // cleanly are parked per server in the Loop's idle pool and reused.
 //
-// After a 101 the relay stays frame-aware: a codec.FrameScanner per direction
-// follows frame boundaries while payload bytes pass untouched (relay.go).
-// Per frame header it applies the route's policy (protocol.go): RFC 6455
-// checks → Close 1002, max_frame/max_message → Close 1009 to the sender and
-// 1001 to the receiver; it swallows the Pongs to the proxy's own Pings
-// (ping.go) and counts frames, bytes and close codes (metrics.go). The
-// proxy's own Close frames (goaway.go) are written only at frame boundaries.
+// After a 101 the relay stays frame-aware: a codec.FrameScanner per
+// direction follows frame boundaries while payload bytes pass untouched
+// (relay.go). Per frame header it applies the route's policy
+// (internal/wspolicy, applied in protocol.go): RFC 6455 checks → Close
+// 1002, max_frame/max_message → Close 1009 to the sender and 1001 to the
+// receiver; it swallows the Pongs to the proxy's own Pings (ping.go) and
+// counts frames, bytes and close codes (metrics.go). The proxy's own Close
+// frames (goaway.go) are written only at frame boundaries, their reason
+// the rule that fired (internal/closerule).
 //
-// Errors map to answers in one place (errors.go): malformed head 400, head too
-// large 431, no route 404, origin not allowed 403, limits 429/503, unknown
-// transfer coding 501, upstream refused or invalid response 502, timeouts
-// 504/408. Each closes only the connection concerned.
+// Errors map to answers in one place (internal/answer): malformed head
+// 400, head too large 431, no route 404, origin not allowed 403, limits
+// 429/503, unknown transfer coding 501, upstream refused or invalid
+// response 502, timeouts 504/408. Each closes only the connection
+// concerned.
 //
 // # TLS
 //
 // A listener with a tls section terminates TLS with crypto/tls (tls.go;
-// internal/tlsloop runs it on the loop, with the endpoint as its Host in
-// tls_conn.go). The client endpoint's read and write pass through a
-// tls.Conn; everything above them sees plaintext and does not know. The
+// internal/tlsconf builds its tls.Config, certificates and session
+// tickets; internal/tlsloop runs it on the loop, with the endpoint as its
+// Host in tls_conn.go). The client endpoint's read and write pass through
+// a tls.Conn; everything above them sees plaintext and does not know. The
 // handshake starts once the client's whole ClientHello is in (until then
 // the loop only keeps its bytes) and runs in a short-lived goroutine, fed
 // ciphertext by the loop; after it the loop drives tls.Conn itself and no
-// goroutine is left. At most 4×GOMAXPROCS goroutines work at once (the rest
-// wait in their loop); one waiting for its peer's bytes holds no slot, so
-// stalled peers delay nobody. While the handshake lasts the connection is
-// in stHead and header_read bounds it.
+// goroutine is left. At most 4×GOMAXPROCS goroutines work at once (the
+// rest wait in their loop); one waiting for its peer's bytes holds no
+// slot, so stalled peers delay nobody. While the handshake lasts the
+// connection is in stHead and header_read bounds it.
 // ReloadCertificates swaps the certificates for new handshakes only.
 // Upstream servers with tls: true get the same machinery in the client
 // direction: the handshake starts when the connect completes, and the

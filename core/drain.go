@@ -2,6 +2,8 @@ package core
 
 import (
 	"time"
+
+	"wsproxy/internal/closerule"
 )
 
 // Draining is how a Server stops without cutting off its clients: it stops
@@ -59,7 +61,7 @@ func (s *Server) drain(timeout, spread time.Duration) {
 		// The closes are spread over the last part of the drain so that
 		// clients do not all reconnect at once.
 		s.log.Warn("drain: closing the remaining connections with Close 1001", "open", n, "timeout", timeout, "spread", spread)
-		s.spreadGoingAway(spread, nil, ruleDrain)
+		s.spreadGoingAway(spread, nil, closerule.Drain)
 		s.waitOpen(time.Now().Add(goAwayGrace+2*drainPoll), nil)
 		s.each(func(l *Loop) { l.eachConn((*conn).close) })
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"wsproxy/internal/closerule"
 )
 
 // Closing many WebSockets at the same instant makes their clients reconnect
@@ -35,7 +37,7 @@ func (c *conn) jitter() float64 {
 // most n polls (n × drainPoll), so a handful are told at once. A reconnect
 // storm needs many clients; a few closing in the same poll are none, and
 // spreading them over seconds only keeps a Ctrl-C waiting.
-func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool, rule closeRule) {
+func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool, rule closerule.Rule) {
 	start := time.Now()
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
@@ -104,7 +106,7 @@ func (s *Server) DrainServer(upstream, server string, window time.Duration) (int
 	match := func(c *conn) bool { return c.st == stTunnel && c.up != nil && c.up.srv == srv }
 	n := s.countConns(match)
 	s.log.Info("draining server", "upstream", upstream, "server", server, "tunnels", n, "window", window)
-	go s.spreadGoingAway(window, match, ruleServerDrained)
+	go s.spreadGoingAway(window, match, closerule.ServerDrained)
 	return n, nil
 }
 

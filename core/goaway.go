@@ -7,6 +7,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/codec"
+	"wsproxy/internal/closerule"
 )
 
 // goAwayGrace is how long a tunnel closed by the proxy waits for the peers'
@@ -20,7 +21,7 @@ const goAwayGrace = time.Second
 // client), then the tunnel closes once both are written, or after
 // goAwayGrace. An HTTP exchange in flight is marked to close after its
 // response; an idle keep-alive client is closed.
-func (c *conn) goingAway(rule closeRule) {
+func (c *conn) goingAway(rule closerule.Rule) {
 	switch c.st {
 	case stTunnel:
 		c.noteRule(rule, 0)
@@ -84,13 +85,13 @@ func (c *conn) sendPendingClose(d direction, data []byte) {
 
 // writeClose writes a Close frame with code in direction d and half-closes
 // that side once it is written. Its reason is the rule that made the proxy
-// close (closerule.go) toward the peer that broke it, "going away" to the
-// other.
+// close (internal/closerule) toward the peer that broke it, "going away"
+// to the other.
 func (c *conn) writeClose(d direction, code ws.StatusCode) {
 	var frame [16 + ws.MaxControlFramePayloadSize]byte
 	reason := "going away"
-	if code != ws.StatusGoingAway && c.obs.rule != ruleNone {
-		reason = closeRules[c.obs.rule].text
+	if code != ws.StatusGoingAway && c.obs.rule != closerule.None {
+		reason = c.obs.rule.Text()
 	}
 	body := codec.AppendClosePayload(frame[16:16], code, reason)
 	h := ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))}

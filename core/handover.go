@@ -110,7 +110,7 @@ func (c *conn) export() handover.Tunnel {
 		}
 	}
 	st.Bytes, st.Messages = c.obs.bytes, c.obs.msgs
-	st.Policy = c.rt.ws.handoverPolicy()
+	st.Policy = c.rt.ws.Handover()
 	c.detach()
 	return t
 }
@@ -241,7 +241,7 @@ func (c *conn) restore(st *handover.State) {
 	if st.Logged {
 		c.obs.bits |= obsLog
 	}
-	if c.rt.ws.ping == nil {
+	if c.rt.ws.Ping == nil {
 		return
 	}
 	p := &pingState{lastHeard: [2]int64{now, now}} // a route that did not ping before: from now

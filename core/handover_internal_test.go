@@ -17,6 +17,7 @@ import (
 	"wsproxy/core/metrics"
 	"wsproxy/internal/handover"
 	"wsproxy/internal/tlsloop"
+	"wsproxy/internal/wspolicy"
 )
 
 func TestHandoverCheck(t *testing.T) {
@@ -121,8 +122,8 @@ func TestHandoverRestore(t *testing.T) {
 			Waiting: [2]bool{true, false}, Sent: [2]time.Duration{500 * time.Millisecond, 0}},
 		Bytes: [2]uint64{100, 200}, Messages: [2]uint32{3, 4},
 	}
-	st.Policy = (&wsPolicy{check: true, splice: true, maxMessage: 1000000,
-		ping: &pingPolicy{interval: 30 * time.Second, timeout: 10 * time.Second, peers: [2]bool{true, true}}}).handoverPolicy()
+	st.Policy = (&wspolicy.Policy{Check: true, Splice: true, MaxMessage: 1000000,
+		Ping: &wspolicy.Ping{Interval: 30 * time.Second, Timeout: 10 * time.Second, Peers: [2]bool{true, true}}}).Handover()
 	start := time.Now()
 	if n := s.ImportTunnels([]handover.Tunnel{socketTunnel(t, st)}); n != 1 {
 		t.Fatalf("ImportTunnels: got %d; want 1", n)
@@ -207,7 +208,7 @@ func TestHandoverDetached(t *testing.T) {
 	if srv == nil || srv.b.Active() != 2 {
 		t.Fatalf("detached server: got %+v; want one counting 2 tunnels", srv)
 	}
-	if rt := s.detached.routes["gone.example/ws"]; rt == nil || rt.ws.maxFrame != 77 || rt.ws.ping == nil || !rt.ws.ping.peers[0] {
+	if rt := s.detached.routes["gone.example/ws"]; rt == nil || rt.ws.MaxFrame != 77 || rt.ws.Ping == nil || !rt.ws.Ping.Peers[0] {
 		t.Fatalf("detached route: got %+v; want the state's policy", rt)
 	}
 	ts, _ := s.ExportTunnels(10)

@@ -2,11 +2,11 @@ package core
 
 import (
 	"net/netip"
-	"time"
 
 	"wsproxy/balance"
 	"wsproxy/config"
 	"wsproxy/internal/handover"
+	"wsproxy/internal/wspolicy"
 )
 
 // handoverTarget is where an imported tunnel belongs in this Server.
@@ -95,7 +95,7 @@ func (s *Server) detachedRoute(cur *settings, st *handover.State, srv *server) *
 	if rt := s.detached.routes[st.Route]; rt != nil {
 		return rt
 	}
-	rt := &route{up: srv.up, ws: policyFrom(&st.Policy), set: cur, name: st.Route, obs: s.obs.Route(st.Route, st.Upstream)}
+	rt := &route{up: srv.up, ws: wspolicy.FromHandover(&st.Policy), set: cur, name: st.Route, obs: s.obs.Route(st.Route, st.Upstream)}
 	if s.detached.routes == nil {
 		s.detached.routes = make(map[string]*route)
 	}
@@ -103,28 +103,4 @@ func (s *Server) detachedRoute(cur *settings, st *handover.State, srv *server) *
 	s.log.Warn("handover: a tunnel's route is not in this configuration; its tunnels keep their policy",
 		"route", st.Route)
 	return rt
-}
-
-// handoverPolicy is p as a handover.Policy.
-func (p *wsPolicy) handoverPolicy() handover.Policy {
-	hp := handover.Policy{Check: p.check, Splice: p.splice, MaxFrame: p.maxFrame, MaxMessage: p.maxMessage, Idle: p.idle}
-	if pp := p.ping; pp != nil {
-		hp.PingInterval, hp.PingTimeout = pp.interval, pp.timeout
-		for i, on := range pp.peers {
-			if on {
-				hp.PingPeers |= 1 << i
-			}
-		}
-	}
-	return hp
-}
-
-// policyFrom is the wsPolicy of a handover.Policy.
-func policyFrom(hp *handover.Policy) *wsPolicy {
-	p := &wsPolicy{check: hp.Check, splice: hp.Splice, maxFrame: hp.MaxFrame, maxMessage: hp.MaxMessage, idle: hp.Idle}
-	if hp.PingPeers != 0 {
-		p.ping = &pingPolicy{interval: max(hp.PingInterval, time.Millisecond), timeout: max(hp.PingTimeout, time.Millisecond)}
-		p.ping.peers = [2]bool{hp.PingPeers&1 != 0, hp.PingPeers&2 != 0}
-	}
-	return p
 }

@@ -1,14 +1,13 @@
 package core
 
 import (
-	"bytes"
-	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/valyala/bytebufferpool"
 
 	"wsproxy/codec"
+	"wsproxy/internal/answer"
+	"wsproxy/internal/forward"
 	"wsproxy/internal/limit"
 	"wsproxy/internal/routing"
 )
@@ -23,7 +22,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 	n, err := codec.ParseRequest(data, req)
 	if err == codec.ErrShort {
 		if len(data) > lim {
-			c.fail(errHeadTooLarge)
+			c.fail(answer.ErrHeadTooLarge)
 		} else if c.flags&cfKeepAliveWait != 0 {
 			c.flags &^= cfKeepAliveWait
 			c.schedule(l.set.timeouts.HeaderRead)
@@ -36,7 +35,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 	}
 	c.noteHead(err == nil && req.Upgrade)
 	if err == nil && n > lim {
-		err = errHeadTooLarge
+		err = answer.ErrHeadTooLarge
 	}
 	if err == nil {
 		err = codec.ValidateRequest(req)
@@ -58,11 +57,11 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 	}
 	rt := l.set.router.Match(req.Host, req.Path)
 	if rt == nil {
-		c.fail(errNoRoute)
+		c.fail(answer.ErrNoRoute)
 		return 0, false
 	}
-	if req.Upgrade && !routing.OriginAllowed(rt.ws.origins, headerValue(req.Headers, "Origin")) {
-		c.fail(errOriginForbidden)
+	if req.Upgrade && !routing.OriginAllowed(rt.ws.Origins, headerValue(req.Headers, "Origin")) {
+		c.fail(answer.ErrOriginForbidden)
 		return 0, false
 	}
 	c.rt = rt
@@ -123,97 +122,24 @@ func (c *conn) forwardRequestBody(data []byte) (int, error) {
 	return n, nil
 }
 
-// appendUpstreamHead writes the request head sent upstream: the path as
-// routed and rewritten, Host and the body framing written from the
-// proxy's own parse (never copied, so that no Connection token can remove
-// them and the backend frames the body as the proxy did), hop-by-hop
-// headers dropped, forwarding headers set.
+// appendUpstreamHead writes the request head sent upstream
+// (forward.AppendRequest): the path as routed and rewritten, forwarding
+// headers set from what the loop knows of the client.
 func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
 	l := c.l
 	target := c.rt.Rewrite(l.pbuf[:0], req.Path, req.Query)
 	l.pbuf = target[:0]
-	minor := 1
-	if c.flags&cfHTTP10 != 0 {
-		minor = 0
-	}
-	dst = codec.AppendRequestLine(dst, req.Method, target, 1, minor)
-	if req.Host != nil { // the authority of an absolute-form target wins (RFC 9112 §3.2.2)
-		dst = append(append(append(dst, "Host: "...), req.Host...), "\r\n"...)
-	}
-	var conn []byte // the client's Connection header names more hop-by-hop headers
-	for _, h := range req.Headers {
-		if codec.EqualFold(h.Name, "Connection") {
-			conn = h.Value
-		}
-	}
-	ip := c.l.client.AppendTo(l.ipbuf[:0]) // X-Real-IP: the client
-	peer := ip                             // appended to X-Forwarded-For: the immediate peer
-	if pa := c.peer.Addr(); pa != c.l.client {
-		peer = pa.AppendTo(ip[len(ip):])
-	}
-	l.ipbuf = ip[:0]
-	st := l.set
-	trusted := st.trusted.Contains(c.peer.Addr())
-	var xff, fwd []byte
-	for _, h := range req.Headers {
-		switch {
-		case isFraming(h.Name):
-			continue // written below, from the parse
-		case codec.EqualFold(h.Name, "Upgrade") && c.flags&cfUpgrade != 0:
-		case codec.IsHopByHop(h.Name):
-			continue
-		case codec.EqualFold(h.Name, "X-Forwarded-For"):
-			xff = append(append(l.xbuf[:0], xff...), h.Value...)
-			xff = append(xff, ", "...)
-			l.xbuf = xff[:0]
-			continue
-		case codec.EqualFold(h.Name, "Forwarded"):
-			if trusted { // kept and appended to, as X-Forwarded-For; else replaced
-				fwd = append(append(l.fbuf[:0], fwd...), h.Value...)
-				fwd = append(fwd, ", "...)
-				l.fbuf = fwd[:0]
-			}
-			continue
-		case codec.EqualFold(h.Name, "X-Real-IP"), codec.EqualFold(h.Name, "X-Forwarded-Proto"):
-			continue
-		case !st.underscores && bytes.IndexByte(h.Name, '_') >= 0:
-			continue // nginx's underscores_in_headers off
-		case conn != nil && codec.ConnectionHas(conn, string(h.Name)):
-			continue
-		}
-		dst = codec.AppendHeader(dst, h.Name, h.Value)
-	}
-	switch kind, n := req.Body(); {
-	case kind == codec.BodyChunked:
-		dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
-	case kind == codec.BodyLength || req.ContentLength == 0:
-		dst = append(dst, "Content-Length: "...)
-		dst = append(strconv.AppendInt(dst, n, 10), "\r\n"...)
-	}
-	if c.flags&cfUpgrade != 0 {
-		dst = append(dst, "Connection: Upgrade\r\n"...)
-	}
-	proto := l.srv.proto(c)
-	dst = append(dst, "X-Real-IP: "...)
-	dst = append(append(dst, ip...), "\r\nX-Forwarded-For: "...)
-	dst = append(append(append(dst, xff...), peer...), "\r\nX-Forwarded-Proto: "...)
-	dst = append(append(dst, proto...), "\r\nForwarded: "...)
-	dst = codec.AppendForwarded(append(dst, fwd...), c.peer.Addr(), proto)
-	return append(dst, "\r\n\r\n"...)
-}
-
-// isFraming reports whether name is a field the proxy writes itself from
-// its parse: Host, Content-Length, Transfer-Encoding.
-func isFraming(name []byte) bool {
-	switch len(name) {
-	case 4:
-		return codec.EqualFold(name, "Host")
-	case 14:
-		return codec.EqualFold(name, "Content-Length")
-	case 17:
-		return codec.EqualFold(name, "Transfer-Encoding")
-	}
-	return false
+	peer := c.peer.Addr()
+	return forward.AppendRequest(dst, req, &forward.Request{
+		Target:      target,
+		HTTP10:      c.flags&cfHTTP10 != 0,
+		Upgrade:     c.flags&cfUpgrade != 0,
+		Client:      l.client,
+		Peer:        peer,
+		Trusted:     l.set.trusted.Contains(peer),
+		Underscores: l.set.underscores,
+		Proto:       l.srv.proto(c),
+	}, &l.fwd)
 }
 
 // normalizePath puts the request path in normal form (codec.NormalizePath)
@@ -245,7 +171,7 @@ func (c *conn) fail(err error) {
 	if c.st == stClosed {
 		return
 	}
-	status, reason := statusFor(err)
+	status, reason := answer.Status(err)
 	c.noteFail(status, err)
 	if c.l.srv != nil {
 		c.l.srv.logf("client %s: %d %s: %v", c.peer, status, reason, err)
@@ -277,8 +203,6 @@ func (c *conn) finalAnswer(out []byte) {
 	}
 	c.closeAfterAnswer()
 }
-
-var errBadChunked = errors.New("core: malformed chunked request body")
 
 // admit applies the connection limits to a request: connections accepted
 // past a limit are answered when their first request arrives, so that the

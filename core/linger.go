@@ -33,6 +33,9 @@ const (
 	lingerMaxKiB = 1024 // 1 MiB discarded at most
 )
 
+// lingerTimeout bounds how long a final answer may take to reach a client.
+const lingerTimeout = 5 * time.Second
+
 // closeAfterAnswer closes the connection once the final answer queued for
 // the client is written and its input is drained.
 func (c *conn) closeAfterAnswer() {

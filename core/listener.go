@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"wsproxy/internal/reactor"
+	"wsproxy/internal/tlsconf"
 	"wsproxy/poller"
 )
 
@@ -12,8 +13,8 @@ import (
 type listener struct {
 	*reactor.Listener
 	l     *Loop
-	tls   *tlsListener // non-nil: clients speak TLS (tls.go)
-	proxy bool         // a PROXY protocol header precedes each connection
+	tls   *tlsconf.Listener // non-nil: clients speak TLS (tls.go)
+	proxy bool              // a PROXY protocol header precedes each connection
 }
 
 func listen(l *Loop, addr string) (*listener, error) {
@@ -33,7 +34,7 @@ func (ln *listener) serve(fd int, peer netip.AddrPort) {
 	c.cl = endpoint{c: c, l: l, events: poller.Readable}
 	c.cl.FD = fd
 	if ln.tls != nil {
-		ln.tls.attach(c, ln.proxy)
+		c.attachTLS(ln.tls, ln.proxy)
 	}
 	c.tm.Owner = c
 	if err := l.Register(fd, &c.cl, poller.Readable); err != nil {

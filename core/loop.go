@@ -6,6 +6,7 @@ import (
 
 	"wsproxy/codec"
 	"wsproxy/core/metrics"
+	"wsproxy/internal/forward"
 	"wsproxy/internal/reactor"
 	"wsproxy/internal/timer"
 	"wsproxy/internal/tlsloop"
@@ -34,12 +35,10 @@ type Loop struct {
 	// one event callback.
 	req    codec.Request
 	resp   codec.Response
-	hbuf   []byte // heads being written
-	pbuf   []byte // rewritten request target
-	ipbuf  []byte // client address text
-	xbuf   []byte // X-Forwarded-For so far
-	fbuf   []byte // Forwarded so far (from a trusted peer)
-	npath  []byte // the normalised request path, when it differs
+	hbuf   []byte          // heads being written
+	pbuf   []byte          // rewritten request target
+	fwd    forward.Scratch // the forwarding headers of the request head being written
+	npath  []byte          // the normalised request path, when it differs
 	breq   balanceRequest
 	freeX  *exchange // free list of exchanges (exchange.go)
 	nfreeX int
@@ -63,8 +62,7 @@ func newLoop(s *Server, id, bufSize int) (*Loop, error) {
 	}
 	l.hbuf = make([]byte, 0, 4096)
 	l.pbuf = make([]byte, 0, 1024)
-	l.ipbuf = make([]byte, 0, 64)
-	l.xbuf = make([]byte, 0, 256)
+	l.fwd = forward.NewScratch()
 	l.OnStop = func() { l.idle.closeAll(l) }
 	l.OnStopped = l.pipes.CloseAll
 	l.housekeeping.Owner = (*housekeeper)(l)

@@ -6,6 +6,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/core/metrics"
+	"wsproxy/internal/closerule"
 )
 
 // Metrics: the hooks that count what a connection does.
@@ -28,9 +29,9 @@ type connObs struct {
 	msgs    [2]uint32 // tunnel messages relayed, by direction; wraps after 2^32
 	code    [2]uint16 // first Close code seen by direction; 0 none, 1005 a Close without code
 	bits    obsBits
-	first   uint8     // metrics.Closer*: who closed the tunnel first, when a Close frame says so
-	rule    closeRule // why the proxy closed the tunnel on its own (closerule.go)
-	ruleDir uint8     // the direction of the frame that broke rule
+	first   uint8          // metrics.Closer*: who closed the tunnel first, when a Close frame says so
+	rule    closerule.Rule // why the proxy closed the tunnel on its own (internal/closerule)
+	ruleDir uint8          // the direction of the frame that broke rule
 }
 
 type obsBits uint8
@@ -168,6 +169,22 @@ func (c *conn) closer() uint8 {
 		return metrics.CloserClient
 	}
 	return metrics.CloserProxy
+}
+
+// noteRule records that the proxy closes c under rule, the first time
+// only; d is the direction of the frame that broke it (for violations).
+// It counts the rule, and makes sure a violation's closing line is logged.
+func (c *conn) noteRule(rule closerule.Rule, d direction) {
+	if c.obs.rule != closerule.None {
+		return
+	}
+	c.obs.rule, c.obs.ruleDir = rule, uint8(d)
+	if rule.Violation() {
+		c.obs.bits |= obsLog
+	}
+	if lm := c.l.obs; lm != nil {
+		lm.ProxyCloses[rule].Add(1)
+	}
 }
 
 // noteDial is called when a connect to an upstream server starts. The

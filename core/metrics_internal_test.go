@@ -12,19 +12,6 @@ import (
 	"wsproxy/internal/dnsup"
 )
 
-// TestCloseReasons: the reason labels the admin listener exports
-// (metrics.CloseReasons) are the labels of the rules, in their order, so
-// that no rule's counter goes unexported.
-func TestCloseReasons(t *testing.T) {
-	var labels []string
-	for r := ruleNone + 1; r < numCloseRules; r++ {
-		labels = append(labels, closeRules[r].label)
-	}
-	if !slices.Equal(labels, metrics.CloseReasons[:]) {
-		t.Errorf("rule labels %q; want metrics.CloseReasons %q", labels, metrics.CloseReasons)
-	}
-}
-
 // TestSampleTunnel: log.sample keeps exactly that fraction of tunnels on
 // a loop, evenly spread.
 func TestSampleTunnel(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"wsproxy/core/metrics"
+	"wsproxy/internal/closerule"
 )
 
 // Per-connection log lines. A tunnel is logged twice, when it is upgraded
@@ -58,9 +59,9 @@ func (c *conn) logClosed(who uint8) {
 	attrs = append(attrs,
 		slog.Duration("duration", time.Duration(c.l.Now.UnixNano()-c.obs.start)),
 		slog.String("closed_by", closerNames[who]))
-	if r := c.obs.rule; r != ruleNone {
-		attrs = append(attrs, slog.String("rule", closeRules[r].text))
-		if r >= firstViolation {
+	if r := c.obs.rule; r != closerule.None {
+		attrs = append(attrs, slog.String("rule", r.Text()))
+		if r.Violation() {
 			attrs = append(attrs, slog.String("violated_by", peerNames[c.obs.ruleDir&1]))
 		}
 	}

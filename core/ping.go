@@ -6,24 +6,8 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/codec"
-	"wsproxy/config"
+	"wsproxy/internal/closerule"
 )
-
-// wsPolicy is a route's compiled config.WebSocket.
-type wsPolicy struct {
-	check                bool
-	splice               bool // large payloads may pass by splice(2) (splice.go)
-	maxFrame, maxMessage int64
-	idle                 time.Duration // 0: the server's timeouts.idle
-	ping                 *pingPolicy
-	origins              []string
-}
-
-// pingPolicy: peers[0] pings the client, peers[1] the upstream.
-type pingPolicy struct {
-	interval, timeout time.Duration
-	peers             [2]bool
-}
 
 // pingState is kept by tunnels of routes that ping. Index: the peer (0
 // client, 1 upstream), which is also the direction its frames travel.
@@ -37,30 +21,8 @@ type pingState struct {
 // with a Ping outstanding is the answer and is not forwarded.
 var pingPayload = []byte("wsproxy!")
 
-func newWSPolicy(w *config.WebSocket) *wsPolicy {
-	p := &wsPolicy{check: true, splice: true}
-	if w == nil {
-		return p
-	}
-	if w.CheckFrames != nil {
-		p.check = *w.CheckFrames
-	}
-	if w.Splice != nil {
-		p.splice = *w.Splice
-	}
-	p.maxFrame, p.maxMessage = w.MaxFrame, w.MaxMessage
-	p.idle = time.Duration(w.Idle)
-	p.origins = w.Origins
-	if pc := w.Ping; pc != nil {
-		p.ping = &pingPolicy{interval: time.Duration(pc.Interval), timeout: time.Duration(pc.Timeout)}
-		p.ping.peers[0] = pc.Peers == "client" || pc.Peers == "both"
-		p.ping.peers[1] = pc.Peers == "upstream" || pc.Peers == "both"
-	}
-	return p
-}
-
 func (c *conn) idleTimeout() time.Duration {
-	if d := c.rt.ws.idle; d > 0 {
+	if d := c.rt.ws.Idle; d > 0 {
 		return d
 	}
 	return c.settings().timeouts.Idle
@@ -70,7 +32,7 @@ func (c *conn) idleTimeout() time.Duration {
 func (c *conn) startTunnel() {
 	now := c.l.Now.UnixNano()
 	c.active = now
-	if c.rt.ws.ping != nil {
+	if c.rt.ws.Ping != nil {
 		c.ping = &pingState{lastHeard: [2]int64{now, now}}
 	}
 	c.onTunnelTimer()
@@ -87,31 +49,31 @@ func (c *conn) onTunnelTimer() {
 	}
 	next := c.active + int64(c.idleTimeout())
 	if now >= next {
-		c.goingAway(ruleIdle)
+		c.goingAway(closerule.Idle)
 		return
 	}
-	if p, pol := c.ping, c.rt.ws.ping; p != nil {
+	if p, pol := c.ping, c.rt.ws.Ping; p != nil {
 		for peer := toUpstream; peer <= toClient; peer++ {
-			if !pol.peers[peer] {
+			if !pol.Peers[peer] {
 				continue
 			}
 			var due int64
 			switch {
 			case p.sent[peer] != 0 && p.lastHeard[peer] < p.sent[peer]:
-				due = p.sent[peer] + int64(pol.timeout)
+				due = p.sent[peer] + int64(pol.Timeout)
 				if now >= due {
 					c.deadPeer(peer)
 					return
 				}
-			case now >= p.lastHeard[peer]+int64(pol.interval):
+			case now >= p.lastHeard[peer]+int64(pol.Interval):
 				due = now + int64(time.Second) // toward the peer mid-frame: try again soon
 				if c.sendPing(peer) {
 					p.sent[peer] = now
-					due = now + int64(pol.timeout)
+					due = now + int64(pol.Timeout)
 				}
 			default:
 				p.sent[peer] = 0
-				due = p.lastHeard[peer] + int64(pol.interval)
+				due = p.lastHeard[peer] + int64(pol.Interval)
 			}
 			next = min(next, due)
 		}
@@ -128,7 +90,7 @@ func (c *conn) heardPong(p *pingState, now int64) {
 	if c.flags&cfGoingAway != 0 {
 		return // the timer waits for the Close handshake now
 	}
-	if at := now + int64(c.rt.ws.ping.interval); at < p.armed {
+	if at := now + int64(c.rt.ws.Ping.Interval); at < p.armed {
 		p.armed = at
 		c.schedule(time.Duration(at - now))
 	}
@@ -164,7 +126,7 @@ func (c *conn) deadPeer(peer direction) {
 	if c.l.srv != nil {
 		c.l.srv.logf("client %s: peer %d did not answer ping; closing tunnel", c.peer, peer)
 	}
-	c.noteRule(rulePing, peer)
+	c.noteRule(closerule.Ping, peer)
 	live := peer // the direction toward the live side is the dead peer's own direction
 	if c.scan[live].Remaining() == 0 && c.dir[live].flags&dsCloseSent == 0 {
 		c.writeClose(live, ws.StatusGoingAway)

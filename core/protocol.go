@@ -4,6 +4,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/codec"
+	"wsproxy/internal/closerule"
 )
 
 // onFrame applies the route's WebSocket policy to a frame header read in
@@ -12,16 +13,16 @@ import (
 // payload check. For frameReject it returns the code for the sender and
 // the rule broken; the caller forwards what came before the frame, then
 // calls rejectFrame.
-func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.StatusCode, closeRule) {
+func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.StatusCode, closerule.Rule) {
 	ds := &c.dir[d]
 	pol := c.rt.ws
-	if pol.check {
+	if pol.Check {
 		err := codec.CheckFrameWith(h, d == toUpstream, c.flags.extensions())
 		if err == nil && !h.OpCode.IsControl() {
 			_, err = codec.CheckContinuation(h, ds.flags&dsFragmented != 0)
 		}
 		if err != nil {
-			return frameReject, ws.StatusProtocolError, ruleFor(err)
+			return frameReject, ws.StatusProtocolError, closerule.For(err)
 		}
 	}
 	if h.OpCode.IsControl() {
@@ -38,10 +39,10 @@ func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.Sta
 			ds.flags |= dsFragmented
 		}
 		switch {
-		case pol.maxFrame > 0 && h.Length > pol.maxFrame:
-			return frameReject, ws.StatusMessageTooBig, ruleMaxFrame
-		case pol.maxMessage > 0 && ds.msgLen > pol.maxMessage:
-			return frameReject, ws.StatusMessageTooBig, ruleMaxMessage
+		case pol.MaxFrame > 0 && h.Length > pol.MaxFrame:
+			return frameReject, ws.StatusMessageTooBig, closerule.MaxFrame
+		case pol.MaxMessage > 0 && ds.msgLen > pol.MaxMessage:
+			return frameReject, ws.StatusMessageTooBig, closerule.MaxMessage
 		}
 	}
 	if p := c.ping; p != nil {
@@ -49,7 +50,7 @@ func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.Sta
 		if h.OpCode == ws.OpPong && p.sent[d] != 0 && h.Length == int64(len(pingPayload)) {
 			p.sent[d] = 0
 			c.heardPong(p, now)
-			return frameSwallow, 0, ruleNone
+			return frameSwallow, 0, closerule.None
 		}
 	}
 	if h.OpCode == ws.OpClose {
@@ -60,7 +61,7 @@ func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.Sta
 			ds.flags |= dsCloseIn // the relay passes its payload to readClose
 		}
 	}
-	return frameForward, 0, ruleNone
+	return frameForward, 0, closerule.None
 }
 
 // readClose takes the next payload bytes p of the Close frame passing in
@@ -82,7 +83,7 @@ func (c *conn) readClose(d direction, p []byte, end bool) error {
 	if err == nil && end {
 		err = ds.close.End()
 	}
-	if !c.rt.ws.check {
+	if !c.rt.ws.Check {
 		return nil
 	}
 	return err
@@ -93,10 +94,10 @@ func (c *conn) readClose(d direction, p []byte, end bool) error {
 // offending frame and everything after it in that direction are dropped;
 // nothing of that frame has been forwarded (relay holds split headers), so
 // the receiver's stream ends on a frame boundary.
-func (c *conn) rejectFrame(d direction, code ws.StatusCode, rule closeRule) {
+func (c *conn) rejectFrame(d direction, code ws.StatusCode, rule closerule.Rule) {
 	c.noteRule(rule, d)
 	if c.l.srv != nil {
-		c.l.srv.logf("client %s: closing tunnel: %s (from the %s)", c.peer, closeRules[rule].text, peerNames[d])
+		c.l.srv.logf("client %s: closing tunnel: %s (from the %s)", c.peer, rule.Text(), peerNames[d])
 	}
 	sender, receiver := d.opposite(), d // the directions toward the sender and the receiver
 	c.dir[receiver].flags |= dsCloseSent

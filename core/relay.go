@@ -4,6 +4,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"wsproxy/codec"
+	"wsproxy/internal/closerule"
 	"wsproxy/internal/sock"
 )
 
@@ -73,10 +74,10 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 				if err := c.readClose(d, data[off:off+n], sc.Remaining() == 0); err != nil {
 					if hdr >= w { // nothing of this frame went out yet: drop it
 						ferr := c.flushRange(dst, data, w, hdr)
-						c.rejectFrame(d, ws.StatusProtocolError, ruleFor(err))
+						c.rejectFrame(d, ws.StatusProtocolError, closerule.For(err))
 						return ferr
 					}
-					c.noteRule(ruleFor(err), d)
+					c.noteRule(closerule.For(err), d)
 					ds.flags |= dsCloseBad
 				}
 			}
@@ -105,7 +106,7 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 		off += n
 		if err != nil {
 			ferr := c.flushRange(dst, data, w, hstart)
-			c.rejectFrame(d, ws.StatusProtocolError, ruleFor(err))
+			c.rejectFrame(d, ws.StatusProtocolError, closerule.For(err))
 			return ferr
 		}
 		if !ok {

@@ -2,7 +2,6 @@ package core
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	"wsproxy/balance"
 	"wsproxy/codec"
 	"wsproxy/config"
+	"wsproxy/internal/closerule"
+	"wsproxy/internal/wspolicy"
 )
 
 // The relay's frame policy, in memory: a conn in stTunnel whose endpoints
@@ -28,7 +29,7 @@ type relayRig struct {
 	peers [2]int // the client's and the upstream's ends of the socket pairs
 }
 
-func newRelayRig(t *testing.T, pol *wsPolicy, flags connFlags) *relayRig {
+func newRelayRig(t *testing.T, pol *wspolicy.Policy, flags connFlags) *relayRig {
 	t.Helper()
 	srv := &Server{log: slog.New(slog.DiscardHandler)}
 	srv.cur.Store(&settings{limits: config.Limits{MaxPendingBytes: 64 << 10}, timeouts: timeouts{Idle: time.Hour}})
@@ -151,46 +152,46 @@ func TestRelayPolicySplitAtEveryByte(t *testing.T) {
 		name    string
 		d       direction // direction of the input
 		flags   connFlags
-		pol     wsPolicy // check is set unless noCheck
+		pol     wspolicy.Policy // check is set unless noCheck
 		noCheck bool
 		in      []frame
 		raw     []byte // appended to the encoded frames
 		forward int    // how many input frames reach the receiver
 		code    ws.StatusCode
-		rule    closeRule
+		rule    closerule.Rule
 		badOK   bool // the receiver may get the bad Close itself when it was split (badCloseForwarded)
 	}{
 		{name: "text", in: []frame{text("hello"), text("")}, forward: 2},
 		{name: "binary 70 KiB", in: []frame{{op: ws.OpBinary, fin: true, payload: string(make([]byte, 70<<10))}}, forward: 1},
-		{name: "RSV1 without extension", in: []frame{text("a"), deflated}, forward: 1, code: ws.StatusProtocolError, rule: ruleRsv},
+		{name: "RSV1 without extension", in: []frame{text("a"), deflated}, forward: 1, code: ws.StatusProtocolError, rule: closerule.Rsv},
 		{name: "RSV1 with deflate", flags: cfExtDeflate, in: []frame{deflated, text("plain")}, forward: 2},
 		{name: "deflate fragmented", flags: cfExtDeflate, in: []frame{{op: ws.OpBinary, rsv: rsv1, payload: "ab"}, {op: ws.OpPing, fin: true, payload: "p"}, {op: ws.OpContinuation, fin: true, payload: "cd"}}, forward: 3},
-		{name: "deflate RSV1 continuation", flags: cfExtDeflate, in: []frame{{op: ws.OpText, rsv: rsv1, payload: "ab"}, {op: ws.OpContinuation, fin: true, rsv: rsv1, payload: "cd"}}, forward: 1, code: ws.StatusProtocolError, rule: ruleRsvPlacement},
-		{name: "deflate RSV1 ping", flags: cfExtDeflate, in: []frame{{op: ws.OpPing, fin: true, rsv: rsv1}}, code: ws.StatusProtocolError, rule: ruleRsvPlacement},
-		{name: "deflate RSV2", flags: cfExtDeflate, in: []frame{{op: ws.OpText, fin: true, rsv: ws.Rsv(false, true, false)}}, code: ws.StatusProtocolError, rule: ruleRsv},
+		{name: "deflate RSV1 continuation", flags: cfExtDeflate, in: []frame{{op: ws.OpText, rsv: rsv1, payload: "ab"}, {op: ws.OpContinuation, fin: true, rsv: rsv1, payload: "cd"}}, forward: 1, code: ws.StatusProtocolError, rule: closerule.RsvPlacement},
+		{name: "deflate RSV1 ping", flags: cfExtDeflate, in: []frame{{op: ws.OpPing, fin: true, rsv: rsv1}}, code: ws.StatusProtocolError, rule: closerule.RsvPlacement},
+		{name: "deflate RSV2", flags: cfExtDeflate, in: []frame{{op: ws.OpText, fin: true, rsv: ws.Rsv(false, true, false)}}, code: ws.StatusProtocolError, rule: closerule.Rsv},
 		{name: "unknown extension RSV3 continuation", flags: cfExtUnknown, in: []frame{{op: ws.OpText, payload: "a"}, {op: ws.OpContinuation, fin: true, rsv: 1, payload: "b"}}, forward: 2},
 		{name: "check_frames off", noCheck: true, in: []frame{deflated, closeFrame(1005, "")}, forward: 2},
-		{name: "reserved opcode", in: []frame{{op: 0x3, fin: true}}, code: ws.StatusProtocolError, rule: ruleReservedOpcode},
-		{name: "unmasked client frame", raw: wire(1, text("x")), code: ws.StatusProtocolError, rule: ruleUnmasked},
-		{name: "masked server frame", d: 1, raw: wire(0, text("x")), code: ws.StatusProtocolError, rule: ruleMasked},
+		{name: "reserved opcode", in: []frame{{op: 0x3, fin: true}}, code: ws.StatusProtocolError, rule: closerule.ReservedOpcode},
+		{name: "unmasked client frame", raw: wire(1, text("x")), code: ws.StatusProtocolError, rule: closerule.Unmasked},
+		{name: "masked server frame", d: 1, raw: wire(0, text("x")), code: ws.StatusProtocolError, rule: closerule.Masked},
 		{name: "server text", d: 1, in: []frame{text("from the server"), closeFrame(1000, "bye")}, forward: 2},
-		{name: "continuation unexpected", in: []frame{{op: ws.OpContinuation, fin: true, payload: "x"}}, code: ws.StatusProtocolError, rule: ruleContinuationUnexpected},
-		{name: "max_message", pol: wsPolicy{maxMessage: 4}, in: []frame{{op: ws.OpText, payload: "abc"}, {op: ws.OpContinuation, fin: true, payload: "de"}}, forward: 1, code: ws.StatusMessageTooBig, rule: ruleMaxMessage},
-		{name: "max_frame", d: 1, pol: wsPolicy{maxFrame: 2}, in: []frame{text("ab"), text("abc")}, forward: 1, code: ws.StatusMessageTooBig, rule: ruleMaxFrame},
+		{name: "continuation unexpected", in: []frame{{op: ws.OpContinuation, fin: true, payload: "x"}}, code: ws.StatusProtocolError, rule: closerule.ContinuationUnexpected},
+		{name: "max_message", pol: wspolicy.Policy{MaxMessage: 4}, in: []frame{{op: ws.OpText, payload: "abc"}, {op: ws.OpContinuation, fin: true, payload: "de"}}, forward: 1, code: ws.StatusMessageTooBig, rule: closerule.MaxMessage},
+		{name: "max_frame", d: 1, pol: wspolicy.Policy{MaxFrame: 2}, in: []frame{text("ab"), text("abc")}, forward: 1, code: ws.StatusMessageTooBig, rule: closerule.MaxFrame},
 		{name: "Close 1000 with reason", in: []frame{closeFrame(1000, "bye")}, forward: 1},
 		{name: "Close 4000 UTF-8 reason", in: []frame{closeFrame(4000, "héllo ✓")}, forward: 1},
 		{name: "Close without code", in: []frame{{op: ws.OpClose, fin: true}}, forward: 1},
-		{name: "Close 1005", in: []frame{closeFrame(1005, "")}, code: ws.StatusProtocolError, rule: ruleCloseCode, badOK: true},
-		{name: "Close 1006", d: 1, in: []frame{closeFrame(1006, "x")}, code: ws.StatusProtocolError, rule: ruleCloseCode, badOK: true},
-		{name: "Close 1015", in: []frame{closeFrame(1015, "")}, code: ws.StatusProtocolError, rule: ruleCloseCode, badOK: true},
-		{name: "Close 999", in: []frame{closeFrame(999, "")}, code: ws.StatusProtocolError, rule: ruleCloseCode, badOK: true},
-		{name: "Close reason not UTF-8", in: []frame{text("a"), closeFrame(1000, "ok\xff")}, forward: 1, code: ws.StatusProtocolError, rule: ruleCloseReason, badOK: true},
-		{name: "Close reason cut in a rune", d: 1, in: []frame{closeFrame(1001, "\xe2\x9c")}, code: ws.StatusProtocolError, rule: ruleCloseReason, badOK: true},
+		{name: "Close 1005", in: []frame{closeFrame(1005, "")}, code: ws.StatusProtocolError, rule: closerule.CloseCode, badOK: true},
+		{name: "Close 1006", d: 1, in: []frame{closeFrame(1006, "x")}, code: ws.StatusProtocolError, rule: closerule.CloseCode, badOK: true},
+		{name: "Close 1015", in: []frame{closeFrame(1015, "")}, code: ws.StatusProtocolError, rule: closerule.CloseCode, badOK: true},
+		{name: "Close 999", in: []frame{closeFrame(999, "")}, code: ws.StatusProtocolError, rule: closerule.CloseCode, badOK: true},
+		{name: "Close reason not UTF-8", in: []frame{text("a"), closeFrame(1000, "ok\xff")}, forward: 1, code: ws.StatusProtocolError, rule: closerule.CloseReason, badOK: true},
+		{name: "Close reason cut in a rune", d: 1, in: []frame{closeFrame(1001, "\xe2\x9c")}, code: ws.StatusProtocolError, rule: closerule.CloseReason, badOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pol := tt.pol
-			pol.check = !tt.noCheck
+			pol.Check = !tt.noCheck
 			in := append(wire(tt.d, tt.in...), tt.raw...)
 			sender, receiver := 1-tt.d, tt.d // peers: 0 client, 1 upstream
 			for split := 0; split <= len(in); split++ {
@@ -212,13 +213,13 @@ func TestRelayPolicySplitAtEveryByte(t *testing.T) {
 				back := r.received(t, peerIndex(sender))
 				var wantBack []frame
 				if tt.code != 0 {
-					wantBack = []frame{closeFrame(tt.code, closeRules[tt.rule].text)}
+					wantBack = []frame{closeFrame(tt.code, tt.rule.Text())}
 				}
 				if fmt.Sprint(back) != fmt.Sprint(wantBack) {
 					t.Fatalf("split at %d: the sender got %v; want %v", split, back, wantBack)
 				}
 				if r.c.obs.rule != tt.rule {
-					t.Fatalf("split at %d: rule %v; want %v", split, closeRules[r.c.obs.rule].label, closeRules[tt.rule].label)
+					t.Fatalf("split at %d: rule %v; want %v", split, r.c.obs.rule.Label(), tt.rule.Label())
 				}
 			}
 		})
@@ -235,23 +236,12 @@ func TestRelayCloseCodeAnySplit(t *testing.T) {
 	in := wire(0, text("x"), closeFrame(4001, "done"))
 	for split := 0; split <= len(in); split++ {
 		for split2 := split; split2 <= len(in); split2++ {
-			r := newRelayRig(t, &wsPolicy{check: true}, 0)
+			r := newRelayRig(t, &wspolicy.Policy{Check: true}, 0)
 			r.feed(t, 0, in[:split], in[split:split2], in[split2:])
 			if got := r.c.obs.code[0]; got != 4001 {
 				t.Fatalf("split at %d, %d: code %d; want 4001", split, split2, got)
 			}
 		}
-	}
-}
-
-func TestRelayErrorsAreSentinels(t *testing.T) {
-	for r := firstViolation; r < numCloseRules; r++ {
-		if closeRules[r].label == "" || closeRules[r].text == "" {
-			t.Errorf("rule %d has no name", r)
-		}
-	}
-	if ruleFor(codec.ErrCloseReason) != ruleCloseReason || errors.Is(codec.ErrCloseReason, codec.ErrMalformed) {
-		t.Error("ruleFor(ErrCloseReason)")
 	}
 }
 
@@ -262,9 +252,9 @@ func TestRelayGoingAwayAtBoundary(t *testing.T) {
 	in := wire(0, text("first"), text("second frame"))
 	first := len(wire(0, text("first")))
 	for split := 0; split <= len(in); split++ {
-		r := newRelayRig(t, &wsPolicy{check: true}, 0)
+		r := newRelayRig(t, &wspolicy.Policy{Check: true}, 0)
 		r.feed(t, 0, in[:split])
-		r.c.goingAway(ruleDrain)
+		r.c.goingAway(closerule.Drain)
 		r.feed(t, 0, in[split:])
 		var want []frame
 		switch {
@@ -282,8 +272,8 @@ func TestRelayGoingAwayAtBoundary(t *testing.T) {
 		if got := r.received(t, 1); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("split at %d: the upstream got\n%v\nwant\n%v", split, got, want)
 		}
-		if r.c.obs.rule != ruleDrain {
-			t.Fatalf("split at %d: rule %v; want drain", split, closeRules[r.c.obs.rule].label)
+		if r.c.obs.rule != closerule.Drain {
+			t.Fatalf("split at %d: rule %v; want drain", split, r.c.obs.rule.Label())
 		}
 	}
 }

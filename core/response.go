@@ -2,12 +2,13 @@ package core
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
+	"wsproxy/internal/answer"
+	"wsproxy/internal/forward"
 	"wsproxy/internal/sock"
 	"wsproxy/poller"
 )
@@ -157,7 +158,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 	n, err := codec.ParseResponse(data, resp)
 	if err == codec.ErrShort {
 		if len(data) > l.set.limits.MaxHeaderBytes {
-			c.fail(errUpstreamHeadTooLarge)
+			c.fail(answer.ErrUpstreamHeadTooLarge)
 		}
 		return 0, false
 	}
@@ -171,7 +172,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 	c.releaseRetry()
 	if resp.Status == 101 && (c.flags&cfUpgrade == 0 || !c.acceptUpgrade(resp)) {
 		if c.flags&cfUpgrade == 0 {
-			c.fail(errBadUpstreamResponse)
+			c.fail(answer.ErrBadUpstreamResponse)
 		}
 		return 0, false
 	}
@@ -235,55 +236,23 @@ func methodFor(f connFlags) []byte {
 	return methodGET
 }
 
-// appendResponseHead writes the response head for the client: hop-by-hop
-// headers dropped, the body framing written from the proxy's parse (never
-// copied, so no Connection token can remove it), Connection: close added
-// when the client will be closed.
+// appendResponseHead writes the response head for the client
+// (forward.AppendResponse), with Connection: close when the client will
+// be closed and the balancer's cookie when it sets one.
 func (c *conn) appendResponseHead(dst []byte, resp *codec.Response) []byte {
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(resp.Status), 10)
-	dst = append(dst, ' ')
-	dst = append(append(dst, resp.Reason...), "\r\n"...)
-	var conn []byte
-	for _, h := range resp.Headers {
-		if codec.EqualFold(h.Name, "Connection") {
-			conn = h.Value
-		}
-	}
-	for _, h := range resp.Headers {
-		switch {
-		case isFraming(h.Name), codec.IsHopByHop(h.Name):
-			continue
-		case conn != nil && codec.ConnectionHas(conn, string(h.Name)):
-			continue
-		}
-		dst = codec.AppendHeader(dst, h.Name, h.Value)
-	}
-	// ValidateResponse left one length or chunked alone. A HEAD or 304
-	// answer keeps the length it states for the body it does not carry.
-	switch {
-	case resp.Chunked:
-		dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
-	case resp.ContentLength >= 0:
-		dst = append(dst, "Content-Length: "...)
-		dst = append(strconv.AppendInt(dst, resp.ContentLength, 10), "\r\n"...)
-	}
-	if c.flags&cfClientClose != 0 {
-		dst = append(dst, "Connection: close\r\n"...)
-	}
-	if c.flags&cfSetCookie != 0 {
+	r := forward.Response{Close: c.flags&cfClientClose != 0, SetCookie: c.flags&cfSetCookie != 0}
+	if r.SetCookie {
 		srv := c.up.srv
-		dst = append(dst, "Set-Cookie: "...)
-		dst = append(append(dst, srv.up.members().pool.SetCookie(srv.b)...), "\r\n"...)
+		r.Cookie = srv.up.members().pool.SetCookie(srv.b)
 	}
-	return append(dst, "\r\n"...)
+	return forward.AppendResponse(dst, resp, &r)
 }
 
 // badResponse answers 502 for a response head the proxy cannot forward
 // safely (malformed, or framed ambiguously: RFC 9112 §6.3) and closes the
 // upstream connection; the "request failed" line logs the reason.
 func (c *conn) badResponse(err error) {
-	c.fail(fmt.Errorf("%w: %w", errBadUpstreamResponse, err))
+	c.fail(fmt.Errorf("%w: %w", answer.ErrBadUpstreamResponse, err))
 }
 
 // finishResponse ends one request/response exchange: the upstream goes back
@@ -328,6 +297,6 @@ func (c *conn) upstreamEOF() {
 		}
 		c.close() // the body was cut short; the client must see that
 	default:
-		c.upstreamFailed(errUpstreamClosed)
+		c.upstreamFailed(answer.ErrUpstreamClosed)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"wsproxy/core/metrics"
 	"wsproxy/internal/routing"
+	"wsproxy/internal/wspolicy"
 )
 
 // route is a compiled config.Route: how it matches and rewrites
@@ -12,7 +13,7 @@ import (
 type route struct {
 	routing.Rule
 	up   *upstream
-	ws   *wsPolicy
+	ws   *wspolicy.Policy
 	set  *settings      // the settings it belongs to: timeouts of what it serves
 	name string         // for logs and metrics: host+path
 	obs  *metrics.Route // its counters (metrics.go), shared by every route of this name and upstream
@@ -34,7 +35,7 @@ func (s *Server) newRouter(st *settings) *routing.Table[*route] {
 		rt := &route{
 			Rule: routing.NewRule(cr.Host, cr.Path, cr.StripPrefix, re, to),
 			up:   st.ups[cr.Upstream],
-			ws:   newWSPolicy(cr.WebSocket),
+			ws:   wspolicy.New(cr.WebSocket),
 			set:  st,
 			name: cr.Host + cr.Path,
 		}

@@ -163,7 +163,7 @@ func (s *Server) Start() error {
 				s.Close()
 				return fmt.Errorf("listen %s: %w", lc.Addr, err)
 			}
-			ln.tls = s.tls.listener(lc.TLS)
+			ln.tls = s.tls.conf.Listener(lc.TLS)
 			ln.proxy = lc.ProxyProtocol
 			if addr != ln.Addr.String() { // port 0: the others join the chosen port
 				addr = ln.Addr.String()
@@ -176,7 +176,7 @@ func (s *Server) Start() error {
 	}
 	s.checkAll(s.cur.Load())
 	s.startMemoryReleaser()
-	s.tls.startTickets()
+	s.tls.conf.StartTickets()
 	s.startDNS()
 	for _, l := range s.loops {
 		s.wg.Add(1)
@@ -196,7 +196,7 @@ func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
 // Close stops every loop, closing all connections, and waits for them.
 func (s *Server) Close() {
 	s.closed.Do(func() { close(s.done) })
-	s.tls.stopTickets()
+	s.tls.conf.StopTickets()
 	s.dns.Stop()
 	for _, l := range s.loops {
 		l.Stop()

@@ -63,7 +63,7 @@ func (ds *dirState) noteFrameLength(n int64) {
 // spliceReady reports whether direction d of a tunnel may splice now,
 // payload length aside.
 func (c *conn) spliceReady(d direction) bool {
-	if !sock.SpliceSupported || c.st != stTunnel || !c.rt.ws.splice {
+	if !sock.SpliceSupported || c.st != stTunnel || !c.rt.ws.Splice {
 		return false
 	}
 	if c.dir[d].flags&(dsBulk|dsSkip|dsClosePending|dsCloseSent) != dsBulk {

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
+	"wsproxy/internal/tlsconf"
 	"wsproxy/internal/tlsloop"
 	"wsproxy/poller"
 )
@@ -17,10 +18,10 @@ import (
 // Host, and decides what the end of a handshake means for the proxied
 // connection.
 
-// attach makes c's client endpoint a TLS endpoint of tl; proxy says a
+// attachTLS makes c's client endpoint a TLS endpoint of tl; proxy says a
 // PROXY header comes before the ClientHello.
-func (tl *tlsListener) attach(c *conn, proxy bool) {
-	c.cl.tls = tlsloop.Server(&c.cl, &c.cl.Socket, &c.l.tls, tl.config, proxy)
+func (c *conn) attachTLS(tl *tlsconf.Listener, proxy bool) {
+	c.cl.tls = tlsloop.Server(&c.cl, &c.cl.Socket, &c.l.tls, tl.Config, proxy)
 }
 
 // RemoteAddr is the peer's address, for crypto/tls.

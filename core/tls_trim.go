@@ -13,7 +13,7 @@ import "wsproxy/internal/reactor"
 // second; it walks the descriptor table, about 20 µs for 20,000 entries,
 // and does nothing when no TLS is configured.
 func (l *Loop) trimTLS() {
-	if l.srv == nil || !l.srv.tlsTrim || len(l.srv.tls.lns) == 0 && !l.srv.tls.upstreams.Load() {
+	if l.srv == nil || !l.srv.tlsTrim || l.srv.tls.conf.Len() == 0 && !l.srv.tls.upstreams.Load() {
 		return
 	}
 	l.Each(func(_ int, h reactor.Handler) {

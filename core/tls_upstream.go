@@ -3,6 +3,7 @@ package core
 import (
 	"github.com/valyala/bytebufferpool"
 
+	"wsproxy/internal/answer"
 	"wsproxy/internal/tlsloop"
 )
 
@@ -50,7 +51,7 @@ func (e *endpoint) sendPlain() bool {
 	err := e.tls.Send(b.B)
 	bytebufferpool.Put(b)
 	if err != nil {
-		c.upstreamFailed(&upstreamError{err})
+		c.upstreamFailed(&answer.UpstreamError{Err: err})
 		return false
 	}
 	c.processBuffered() // request body held back while the head waited
@@ -65,5 +66,5 @@ func (e *endpoint) tlsUpstreamFailed(err error) {
 		srv.logf("upstream %s: TLS handshake: %v", e.srv.name, err)
 	}
 	e.flags |= epConnecting
-	e.c.upstreamFailed(&upstreamError{err})
+	e.c.upstreamFailed(&answer.UpstreamError{Err: err})
 }

@@ -1,9 +1,8 @@
 package core
 
 import (
-	"strings"
-
 	"wsproxy/codec"
+	"wsproxy/internal/answer"
 )
 
 // acceptUpgrade checks the upstream's 101 against what the client offered
@@ -20,7 +19,7 @@ import (
 func (c *conn) acceptUpgrade(resp *codec.Response) bool {
 	ext, err := codec.ValidateUpgradeResponse(resp, &c.x.offer)
 	if err != nil {
-		c.fail(&upstreamHandshakeError{err})
+		c.fail(&answer.HandshakeError{Err: err})
 		return false
 	}
 	if ext&codec.ExtDeflate != 0 {
@@ -35,13 +34,3 @@ func (c *conn) acceptUpgrade(resp *codec.Response) bool {
 	}
 	return true
 }
-
-// upstreamHandshakeError is a 101 that does not accept the client's
-// handshake: a 502, since the backend is at fault.
-type upstreamHandshakeError struct{ err error }
-
-func (e *upstreamHandshakeError) Error() string {
-	return "core: upstream's 101: " + strings.TrimPrefix(reasonOf(e.err), "bad websocket handshake: ")
-}
-
-func (e *upstreamHandshakeError) Unwrap() error { return e.err }

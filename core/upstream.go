@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/bytebufferpool"
 
+	"wsproxy/internal/answer"
 	"wsproxy/internal/reactor"
 	"wsproxy/internal/sock"
 	"wsproxy/poller"
@@ -40,7 +41,7 @@ func (c *conn) startUpstream(head []byte, bodiless bool) error {
 	c.up = up
 	if err := up.write(head); err != nil {
 		c.dropUpstream()
-		return &upstreamError{err}
+		return &answer.UpstreamError{Err: err}
 	}
 	return nil
 }
@@ -51,7 +52,7 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 	fd, err := sock.Connect(srv.addr, netip.AddrPort{})
 	if err != nil {
 		l.srv.connected(srv, false)
-		return nil, &upstreamError{err}
+		return nil, &answer.UpstreamError{Err: err}
 	}
 	up := &endpoint{c: c, l: l, srv: srv, flags: epConnecting | epIsUpstream, events: poller.Writable}
 	up.FD = fd
@@ -67,7 +68,7 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 	}
 	if err := l.Register(fd, up, up.events); err != nil {
 		reactor.CloseFD(fd)
-		return nil, &upstreamError{err}
+		return nil, &answer.UpstreamError{Err: err}
 	}
 	up.flags |= epRegistered
 	if early {
@@ -127,7 +128,7 @@ func (c *conn) upstreamFailed(err error) {
 		srv := up.srv
 		c.dropUpstream()
 		if !srv.b.Acquire() {
-			c.fail(errNoUpstream) // filled to max_conns meanwhile
+			c.fail(answer.ErrNoUpstream) // filled to max_conns meanwhile
 			return
 		}
 		nu, derr := c.dial(srv)
@@ -138,7 +139,7 @@ func (c *conn) upstreamFailed(err error) {
 		}
 		c.up = nu
 		if err := nu.write(c.x.retry.B); err != nil {
-			c.fail(&upstreamError{err})
+			c.fail(&answer.UpstreamError{Err: err})
 			return
 		}
 		c.releaseRetry()
@@ -148,9 +149,9 @@ func (c *conn) upstreamFailed(err error) {
 		c.close()
 		return
 	}
-	var ue *upstreamError
-	if !errors.As(err, &ue) && err != errUpstreamClosed && err != errUpstreamTimeout {
-		err = &upstreamError{err}
+	var ue *answer.UpstreamError
+	if !errors.As(err, &ue) && err != answer.ErrUpstreamClosed && err != answer.ErrUpstreamTimeout {
+		err = &answer.UpstreamError{Err: err}
 	}
 	c.fail(err)
 }
@@ -189,13 +190,13 @@ func (c *conn) OnTimer() {
 	switch {
 	case c.st == stClosed:
 	case c.up != nil && c.up.flags&epConnecting != 0:
-		c.upstreamFailed(errUpstreamTimeout)
+		c.upstreamFailed(answer.ErrUpstreamTimeout)
 	case c.st == stHead:
 		if c.flags&cfKeepAliveWait != 0 && (c.in == nil || len(c.in.B) == 0) {
 			c.close()
 			return
 		}
-		c.fail(errHeaderTimeout)
+		c.fail(answer.ErrHeaderTimeout)
 	case c.st == stSend || c.st == stWait || c.st == stResp:
 		limit := c.settings().timeouts.Read
 		if c.st == stWait && c.flags&cfUpgrade != 0 {
@@ -205,7 +206,7 @@ func (c *conn) OnTimer() {
 			c.schedule(limit - d)
 			return
 		}
-		c.upstreamFailed(errUpstreamTimeout)
+		c.upstreamFailed(answer.ErrUpstreamTimeout)
 	case c.st == stTunnel:
 		c.onTunnelTimer()
 	default:
