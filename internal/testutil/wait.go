@@ -17,7 +17,7 @@ import (
 
 // Deadline bounds every wait of these helpers. It is a hang guard, not a
 // measurement: a loaded 2-core machine under -race must never reach it.
-const Deadline = 15 * time.Second
+const Deadline = time.Minute
 
 // pollEvery is how often a condition that no event announces is checked.
 const pollEvery = 10 * time.Millisecond
