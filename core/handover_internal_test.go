@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"wsproxy/internal/testutil"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
@@ -94,7 +95,7 @@ func socketTunnel(t *testing.T, st handover.State) handover.Tunnel {
 	t.Helper()
 	tn := handover.Tunnel{State: st}
 	for _, fd := range []*int{&tn.ClientFD, &tn.UpstreamFD} {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		fds, err := testutil.StreamPair(true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+	"wsproxy/internal/testutil"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
@@ -43,7 +44,7 @@ func newRelayRig(t *testing.T, pol *wspolicy.Policy, flags connFlags) *relayRig 
 	r := &relayRig{c: c}
 	var fds [2][2]int
 	for i := range fds {
-		if fds[i], err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0); err != nil {
+		if fds[i], err = testutil.StreamPair(true); err != nil {
 			t.Fatal(err)
 		}
 		r.peers[i] = fds[i][1]

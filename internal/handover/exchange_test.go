@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"wsproxy/internal/testutil"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,7 +58,7 @@ func newFakeProxy(t *testing.T, n int) (*fakeProxy, peers) {
 		var tn Tunnel
 		var mine [2]int
 		for side := range 2 {
-			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			fds, err := testutil.StreamPair(false)
 			if err != nil {
 				t.Fatalf("socketpair: %v", err)
 			}
@@ -301,7 +302,7 @@ func TestRoom(t *testing.T) {
 	before := Room(0)
 	var fds [10][2]int
 	for i := range fds {
-		if err := unix.Pipe2(fds[i][:], unix.O_CLOEXEC); err != nil {
+		if err := unix.Pipe(fds[i][:]); err != nil {
 			t.Fatal(err)
 		}
 	}

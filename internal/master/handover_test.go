@@ -8,8 +8,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
+	"wsproxy/internal/testutil"
 
 	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
@@ -28,7 +27,7 @@ type fakeProxy struct {
 func newFakeProxy() *fakeProxy {
 	p := &fakeProxy{}
 	for range fakeTunnels {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		fds, err := testutil.StreamPair(false)
 		if err != nil {
 			panic(err)
 		}

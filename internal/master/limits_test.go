@@ -61,7 +61,7 @@ func TestRaiseFileLimit(t *testing.T) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		t.Fatal(err)
 	}
-	if got != rl.Cur || rl.Cur != rl.Max {
+	if got != uint64(rl.Cur) || rl.Cur != rl.Max {
 		t.Errorf("RaiseFileLimit = %d; rlimit now %d soft, %d hard; want soft = hard = result", got, rl.Cur, rl.Max)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"wsproxy/internal/testutil"
 
 	"golang.org/x/sys/unix"
 
@@ -128,7 +129,7 @@ func TestLoopListenEcho(t *testing.T) {
 // TestSocketQueue: Write queues what the socket does not take, Flush
 // sends it in order, and the buffer goes back once empty.
 func TestSocketQueue(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	fds, err := testutil.StreamPair(true)
 	if err != nil {
 		t.Fatal(err)
 	}
