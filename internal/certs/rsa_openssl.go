@@ -76,6 +76,15 @@ func fastSigner(key crypto.PrivateKey) crypto.PrivateKey {
 	}
 	o := &opensslRSA{PrivateKey: k, pkey: p}
 	runtime.AddCleanup(o, func(p *C.EVP_PKEY) { C.EVP_PKEY_free(p) }, p)
+	// One signature now, on the loading goroutine, checked by Go: OpenSSL
+	// 3.0 converts a key read by d2i_PrivateKey for its provider on first
+	// use, which is then done before handshakes share the key; and a key
+	// OpenSSL signs wrongly with is never used.
+	digest := make([]byte, crypto.SHA256.Size())
+	opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
+	if sig, err := o.Sign(nil, digest, opts); err != nil || rsa.VerifyPSS(&k.PublicKey, crypto.SHA256, digest, sig, opts) != nil {
+		return key
+	}
 	return o
 }
 

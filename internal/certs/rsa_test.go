@@ -105,6 +105,41 @@ func TestRSASigner(t *testing.T) {
 	}
 }
 
+// TestRSASignerConcurrent: handshakes share a certificate's key; its
+// signatures from several goroutines at once all verify.
+func TestRSASignerConcurrent(t *testing.T) {
+	certFile, keyFile, leaf := writeRSAPair(t, t.TempDir())
+	cert, err := Load(certFile, keyFile, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := cert.PrivateKey.(crypto.Signer)
+	opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			digest := make([]byte, 32)
+			var err error
+			for i := range 10 {
+				digest[0], digest[1] = byte(g), byte(i)
+				var sig []byte
+				if sig, err = signer.Sign(rand.Reader, digest, opts); err == nil {
+					err = rsa.VerifyPSS(leaf.PublicKey.(*rsa.PublicKey), crypto.SHA256, digest, sig, opts)
+				}
+				if err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // BenchmarkRSASign: one TLS 1.3 CertificateVerify signature (RSA-PSS,
 // SHA-256) with a loaded RSA-2048 key: Go's crypto/rsa, BoringCrypto
 // (GOEXPERIMENT=boringcrypto) or OpenSSL (-tags openssl) on the same key.
