@@ -152,6 +152,12 @@ type Config struct {
 	// KeyRSA (2048 bits). Default: KeyECDSA.
 	TLSKey string
 
+	// Curves, with TLS, is CurvesSame (every proxy offers X25519 and
+	// P-256, so all do the same key exchange with the Go clients) or
+	// CurvesOwn (each proxy's default: wsproxy's includes X25519MLKEM768,
+	// nginx's and HAProxy's OpenSSL 3.0 has no ML-KEM). Default: CurvesSame.
+	Curves string
+
 	// Progress receives progress lines while running. Nil: none.
 	Progress io.Writer
 
@@ -243,6 +249,14 @@ func (c *Config) Validate() error {
 		c.TLSKey = KeyECDSA
 	case c.TLS && c.TLSKey != KeyECDSA && c.TLSKey != KeyRSA:
 		return fmt.Errorf("bench: TLSKey %q: want %s (P-256) or %s (2048 bits)", c.TLSKey, KeyECDSA, KeyRSA)
+	}
+	switch {
+	case c.Curves != "" && !c.TLS:
+		return fmt.Errorf("bench: Curves %q without TLS", c.Curves)
+	case c.TLS && c.Curves == "":
+		c.Curves = CurvesSame
+	case c.TLS && c.Curves != CurvesSame && c.Curves != CurvesOwn:
+		return fmt.Errorf("bench: Curves %q: want %s or %s", c.Curves, CurvesSame, CurvesOwn)
 	}
 	if c.ResumeClients < 0 || c.Reconnects < 0 {
 		return fmt.Errorf("bench: ResumeClients %d, Reconnects %d: want 0 (the defaults) or more", c.ResumeClients, c.Reconnects)

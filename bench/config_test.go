@@ -54,30 +54,36 @@ func TestMarkdownRate(t *testing.T) {
 	}
 }
 
-// TestValidateTLS: the key type defaults to ECDSA with TLS, an unknown
-// one or one without TLS is refused, and resume needs TLS as flood needs
-// its absence.
+// TestValidateTLS: the key type defaults to ECDSA and the key exchanges
+// to CurvesSame with TLS, an unknown one or one without TLS is refused,
+// and resume needs TLS as flood needs its absence.
 func TestValidateTLS(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		scenarios []string
-		tls       bool
-		key       string
-		wantKey   string
-		wantErr   string // part of the error; "" for none
+		name       string
+		scenarios  []string
+		tls        bool
+		key        string
+		wantKey    string
+		wantErr    string // part of the error; "" for none
+		curves     string
+		wantCurves string
 	}{
-		{"plain", []string{Ramp}, false, "", "", ""},
-		{"tls: ECDSA by default", []string{Ramp}, true, "", KeyECDSA, ""},
-		{"tls rsa", []string{Ramp}, true, KeyRSA, KeyRSA, ""},
-		{"tls ecdsa", []string{Ramp}, true, KeyECDSA, KeyECDSA, ""},
-		{"unknown key", []string{Ramp}, true, "dsa", "", `TLSKey "dsa"`},
-		{"key without tls", []string{Ramp}, false, KeyRSA, "", "without TLS"},
-		{"resume with tls", []string{Resume}, true, "", KeyECDSA, ""},
-		{"resume without tls", []string{Resume}, false, "", "", "needs TLS"},
-		{"flood with tls", []string{Flood}, true, "", "", "flood"},
+		{"plain", []string{Ramp}, false, "", "", "", "", ""},
+		{"tls: ECDSA by default", []string{Ramp}, true, "", KeyECDSA, "", "", CurvesSame},
+		{"tls rsa", []string{Ramp}, true, KeyRSA, KeyRSA, "", "", CurvesSame},
+		{"tls ecdsa", []string{Ramp}, true, KeyECDSA, KeyECDSA, "", "", CurvesSame},
+		{"unknown key", []string{Ramp}, true, "dsa", "", `TLSKey "dsa"`, "", CurvesSame},
+		{"key without tls", []string{Ramp}, false, KeyRSA, "", "without TLS", "", ""},
+		{"resume with tls", []string{Resume}, true, "", KeyECDSA, "", "", CurvesSame},
+		{"resume without tls", []string{Resume}, false, "", "", "needs TLS", "", ""},
+		{"flood with tls", []string{Flood}, true, "", "", "flood", "", CurvesSame},
+		{"curves own", []string{Ramp}, true, "", KeyECDSA, "", CurvesOwn, CurvesOwn},
+		{"curves same", []string{Ramp}, true, "", KeyECDSA, "", CurvesSame, CurvesSame},
+		{"unknown curves", []string{Ramp}, true, "", "", `Curves "all"`, "all", ""},
+		{"curves without tls", []string{Ramp}, false, "", "", "without TLS", CurvesOwn, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := Config{Binary: "x", Scenarios: tc.scenarios, TLS: tc.tls, TLSKey: tc.key}
+			c := Config{Binary: "x", Scenarios: tc.scenarios, TLS: tc.tls, TLSKey: tc.key, Curves: tc.curves}
 			err := c.Validate()
 			switch {
 			case tc.wantErr == "" && err != nil:
@@ -86,6 +92,8 @@ func TestValidateTLS(t *testing.T) {
 				t.Fatalf("got %v; want an error with %q", err, tc.wantErr)
 			case err == nil && c.TLSKey != tc.wantKey:
 				t.Errorf("got TLSKey %q; want %q", c.TLSKey, tc.wantKey)
+			case err == nil && c.TLS && c.Curves != tc.wantCurves:
+				t.Errorf("got Curves %q; want %q", c.Curves, tc.wantCurves)
 			}
 		})
 	}

@@ -98,9 +98,14 @@
 //
 // With Config.TLS the proxies present a self-signed certificate with an
 // ECDSA P-256 or an RSA-2048 key (Config.TLSKey), and one probe handshake
-// per trial records what a Go client negotiated (Trial.TLSNegotiated): Go's
-// server takes the X25519MLKEM768 key share Go's client offers, OpenSSL 3.0
-// (nginx, HAProxy) X25519, and the difference is in the CPU per handshake.
+// per trial records what a Go client negotiated (Trial.TLSNegotiated). By
+// default (Config.Curves CurvesSame) every proxy offers the same key
+// exchanges, X25519 and P-256, and all negotiate X25519 with the Go
+// clients; with CurvesOwn each keeps its default, and Go's server then
+// takes the X25519MLKEM768 key share Go's client offers where OpenSSL 3.0
+// (nginx, HAProxy) takes X25519: a hybrid post-quantum exchange costs more
+// CPU per handshake, resumed ones too, and CPU per handshake would compare
+// different work.
 //
 // # Ports
 //

@@ -37,6 +37,9 @@ type setup struct {
 	Workers      int      // wsproxy worker processes; 0 or 1 = one process, no master
 	NginxWorkers int      // nginx worker_processes; 0 = auto (one per CPU)
 	TLS          tlsFiles // certificate and key to terminate TLS with; zero: plain
+	// Curves are the TLS key exchanges every proxy offers, in order
+	// (sameCurves), or nil for each proxy's own default (Config.Curves).
+	Curves []string
 	// Scale (past PerProcess connections) balances round robin instead
 	// of by client address, and makes nginx listen with reuseport. nginx's
 	// ip_hash hashes only the first three octets of an IPv4 address, so
@@ -281,7 +284,11 @@ func (s setup) wsproxyTLS() string {
 	if s.TLS.Cert == "" {
 		return ""
 	}
-	return fmt.Sprintf("\n    tls: {cert: %q, key: %q}", s.TLS.Cert, s.TLS.Key)
+	curves := ""
+	if len(s.Curves) > 0 {
+		curves = ", curves: [" + strings.Join(s.Curves, ", ") + "]"
+	}
+	return fmt.Sprintf("\n    tls: {cert: %q, key: %q%s}", s.TLS.Cert, s.TLS.Key, curves)
 }
 
 func (s setup) nginxTLS() string {
@@ -291,14 +298,27 @@ func (s setup) nginxTLS() string {
 	return fmt.Sprintf(`
         ssl_certificate %s;
         ssl_certificate_key %s;
-        ssl_protocols TLSv1.2 TLSv1.3;`, s.TLS.Cert, s.TLS.Key)
+        ssl_protocols TLSv1.2 TLSv1.3;%s`, s.TLS.Cert, s.TLS.Key, s.opensslCurves("\n        ssl_ecdh_curve %s;"))
 }
 
 func (s setup) haproxyTLS() string {
 	if s.TLS.Cert == "" {
 		return ""
 	}
-	return " ssl crt " + s.TLS.Both + " ssl-min-ver TLSv1.2"
+	return " ssl crt " + s.TLS.Both + " ssl-min-ver TLSv1.2" + s.opensslCurves(" curves %s")
+}
+
+// opensslCurves formats s.Curves in OpenSSL's spelling, colon-separated,
+// into format (nginx's ssl_ecdh_curve, HAProxy's curves); "" if nil.
+func (s setup) opensslCurves(format string) string {
+	if len(s.Curves) == 0 {
+		return ""
+	}
+	names := make([]string, len(s.Curves))
+	for i, c := range s.Curves {
+		names[i] = opensslCurveNames[c]
+	}
+	return fmt.Sprintf(format, strings.Join(names, ":"))
 }
 
 // fdReserve is how many descriptors a proxy process keeps for listeners,

@@ -73,8 +73,8 @@ func (r *Report) Markdown(w io.Writer) {
 		fmt.Fprintf(w, "idle: connections opened at %d per second in total (ramp: as fast as possible)\n", r.Rate)
 	}
 	if r.TLS {
-		fmt.Fprintf(w, "TLS: every proxy terminates TLS 1.2/1.3 (one self-signed %s certificate per trial); clients use wss:// with Go's default key exchange; backends plain ws\n",
-			keyNames[r.TLSKey])
+		fmt.Fprintf(w, "TLS: every proxy terminates TLS 1.2/1.3 (one self-signed %s certificate per trial) offering %s; clients use wss:// with Go's default key exchanges; backends plain ws\n",
+			keyNames[r.TLSKey], curvesNames[r.Curves])
 		if n := r.negotiated(); n != "" {
 			fmt.Fprintf(w, "TLS negotiated with a Go client: %s\n", n)
 		}
@@ -134,6 +134,14 @@ func (r *Report) negotiated() string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// curvesNames describe Config.Curves's values; "" is a report from before
+// there was a choice, when every proxy kept its own.
+var curvesNames = map[string]string{
+	"":         "its own default key exchanges",
+	CurvesOwn:  "its own default key exchanges",
+	CurvesSame: "the same key exchanges, X25519 and P-256",
 }
 
 // keyNames describe Config.TLSKey's values; "" is a report from before

@@ -30,6 +30,10 @@ type Report struct {
 	// wss://; TLSKey is the certificate's key type (Config.TLSKey).
 	TLS    bool   `json:"tls,omitempty"`
 	TLSKey string `json:"tls_key,omitempty"`
+	// Curves is Config.Curves: whether the proxies offered the same key
+	// exchanges ("same") or each its own ("own"; "" in reports from before
+	// the choice, which were "own").
+	Curves string `json:"tls_curves,omitempty"`
 	// Rate is Config.Rate: idle's connections were opened at this many
 	// per second (0: as fast as possible).
 	Rate   int     `json:"rate,omitempty"`

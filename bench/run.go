@@ -35,7 +35,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, prog: newProgress(cfg.Progress)}
-	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, Plan: cfg.plan, TLS: cfg.TLS, TLSKey: cfg.TLSKey, Rate: cfg.Rate}
+	rep := &Report{Machine: machineInfo(cfg.files, cfg.Peers), Size: cfg.size, Plan: cfg.plan, TLS: cfg.TLS, TLSKey: cfg.TLSKey, Curves: cfg.Curves, Rate: cfg.Rate}
 	if cfg.Progress != nil {
 		fmt.Fprintln(cfg.Progress, sizingLine(cfg))
 	}
@@ -228,6 +228,9 @@ func (r *runner) startWith(ctx context.Context, g *group, name string, s setup, 
 	if r.cfg.TLS {
 		if s.TLS, err = writeTLSFiles(s.Dir, r.cfg.TLSKey); err != nil {
 			return nil, "", err
+		}
+		if r.cfg.Curves == CurvesSame {
+			s.Curves = sameCurves
 		}
 	}
 	listeners := 1

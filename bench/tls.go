@@ -27,6 +27,24 @@ type tlsFiles struct {
 	Cert, Key, Both string
 }
 
+// Config.Curves's values.
+const (
+	// CurvesSame: every proxy offers sameCurves, the key exchanges
+	// OpenSSL 3.0 (nginx 1.22, HAProxy 2.6 on Debian 12) has by default and
+	// prefers; wsproxy's Go default would put the hybrid post-quantum
+	// X25519MLKEM768 first, which a Go client takes and which costs more
+	// CPU per handshake, resumed ones too (BENCHMARKS.md, issue 13).
+	CurvesSame = "same"
+	// CurvesOwn: each proxy keeps its own default.
+	CurvesOwn = "own"
+)
+
+// sameCurves are the key exchanges of CurvesSame, in wsproxy's names
+// (config.TLS.Curves); opensslCurveNames spells them for nginx and HAProxy.
+var sameCurves = []string{"X25519", "P256"}
+
+var opensslCurveNames = map[string]string{"X25519": "X25519", "P256": "prime256v1"}
+
 // perWssConn is what one wss:// client connection costs the load
 // generator in descriptors: its socket and a socket pair to the TLS
 // bridge (loadtest).

@@ -61,6 +61,28 @@ func TestTLSConfigs(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	s.Curves = sameCurves
+	for name, want := range map[string]string{
+		Wsproxy: `tls: {cert: "` + s.TLS.Cert + `", key: "` + s.TLS.Key + `", curves: [X25519, P256]}`,
+		Nginx:   "ssl_ecdh_curve X25519:prime256v1;",
+		HAProxy: "ssl-min-ver TLSv1.2 curves X25519:prime256v1",
+	} {
+		if got := proxies[name].config(s); !strings.Contains(got, want) {
+			t.Errorf("%s config with the same curves lacks %q:\n%s", name, want, got)
+		}
+	}
+	if c, err := config.Parse("bench.yaml", []byte(wsproxyConfig(s))); err != nil {
+		t.Fatal(err)
+	} else if got := c.Listen[0].TLS.CurveIDs(); !slices.Equal(got, []tls.CurveID{tls.X25519, tls.CurveP256}) {
+		t.Errorf("wsproxy's curves: %v; want X25519, P-256", got)
+	}
+	for _, name := range []string{Nginx, HAProxy} {
+		if bin, err := exec.LookPath(name); err == nil {
+			if err := peerAccepts(t, bin, name, s); err != nil {
+				t.Errorf("with curves: %v", err)
+			}
+		}
+	}
 	if plain := testSetup(t); strings.Contains(nginxConfig(plain), "ssl") || strings.Contains(haproxyConfig(plain), "ssl") ||
 		strings.Contains(wsproxyConfig(plain), "tls") {
 		t.Error("a setup without a certificate generates TLS settings")
@@ -68,7 +90,8 @@ func TestTLSConfigs(t *testing.T) {
 }
 
 // TestRunTLS runs idle with 200 wss:// connections end to end through
-// wsproxy (and the installed peers) terminating TLS.
+// wsproxy (and the installed peers) terminating TLS; by default
+// (CurvesSame) every proxy negotiates X25519 with the Go clients.
 func TestRunTLS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts subprocesses and opens hundreds of connections")
@@ -100,6 +123,9 @@ func TestRunTLS(t *testing.T) {
 	for _, tr := range rep.Trials {
 		if tr.Up != 200 || tr.Failed != 0 || tr.BytesPerConn <= 0 {
 			t.Errorf("%s: %d up, %d failed, %.0f B/conn; want all 200 up over wss", tr.Proxy, tr.Up, tr.Failed, tr.BytesPerConn)
+		}
+		if want := "TLS 1.3, X25519, ECDSA"; tr.TLSNegotiated != want {
+			t.Errorf("%s negotiated %q; want %q", tr.Proxy, tr.TLSNegotiated, want)
 		}
 	}
 }

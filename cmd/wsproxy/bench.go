@@ -47,8 +47,10 @@ their ratios per round, and the median over -rounds. Rates move with
 whatever else runs on the machine, the CPU per unit much less.
 
 -tls: the proxies present a self-signed certificate with an ECDSA P-256 key
-(-tls or -tls ecdsa) or an RSA-2048 key (-tls rsa); the report names the
-version and key exchange a Go client negotiated with each proxy.
+(-tls or -tls ecdsa) or an RSA-2048 key (-tls rsa), all offering X25519 and
+P-256 only (-curves same; -curves own: each proxy's default, wsproxy's with
+the hybrid X25519MLKEM768 first); the report names the version and key
+exchange a Go client negotiated with each proxy.
 
 flags:
 `
@@ -90,6 +92,8 @@ func benchCmd(args []string) error {
 	fs.IntVar(&c.Reconnects, "reconnects", 5, "resume: reconnections per client after its first, full, handshake")
 	fs.Var(tlsFlag{&c}, "tls", "the proxies terminate TLS (a self-signed certificate per trial) and the clients use wss://; "+
 		"-tls alone: ECDSA P-256 key, -tls rsa: RSA-2048, -tls ecdsa: P-256; not with flood")
+	fs.StringVar(&c.Curves, "curves", "", "with -tls: "+bench.CurvesSame+" (default): every proxy offers X25519 and P-256, so all do the same key exchange; "+
+		bench.CurvesOwn+": each its own default (wsproxy's Go default takes X25519MLKEM768 from Go clients, OpenSSL 3.0 has no ML-KEM)")
 	_ = fs.Parse(tlsKeyArgs(args))
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())

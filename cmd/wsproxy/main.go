@@ -10,7 +10,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"runtime"
+
+	"wsproxy/internal/certs"
 )
 
 // version names the build in the log ("listening … version=…"); set it with
@@ -25,6 +29,7 @@ commands:
   echo     WebSocket echo + HTTP report backend: -listen ADDR -id NAME
   loadtest open N WebSocket connections and drive a workload: -url URL -conns N (see -h)
   bench    run a capacity scenario end to end, optionally against nginx and HAProxy (see -h)
+  version  print the build's version, Go version and crypto backend (go or boringcrypto)
 
 run flags: -workers N (master + N worker processes), -master, -loops N, -log-level LEVEL,
            -addr-file FILE (the bound addresses, for port 0)
@@ -47,6 +52,9 @@ func main() {
 		err = loadtestCmd(args)
 	case "bench":
 		err = benchCmd(args)
+	case "version", "-version", "--version":
+		printVersion(os.Stdout)
+		return
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -59,4 +67,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wsproxy:", err)
 		os.Exit(1)
 	}
+}
+
+// printVersion writes "wsproxy VERSION go1.26.8 crypto=go rsa=go": the
+// version (-ldflags "-X main.version=…"), the Go release, cryptoBackend and
+// what signs with RSA keys (certs.RSASigner: "openssl" with -tags openssl).
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "wsproxy %s %s crypto=%s rsa=%s\n", version, runtime.Version(), cryptoBackend(), rsaSigner())
+}
+
+// rsaSigner names what makes RSA signatures: certs.RSASigner ("go", or
+// "openssl" with -tags openssl), or BoringCrypto when that is the backend
+// and OpenSSL is not in use.
+func rsaSigner() string {
+	if certs.RSASigner == "go" && cryptoBackend() == "boringcrypto" {
+		return "boringcrypto"
+	}
+	return certs.RSASigner
 }

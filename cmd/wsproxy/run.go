@@ -253,7 +253,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, h
 	}
 	defer stopAdmin()
 	for _, a := range srv.Addrs() {
-		log.Info("listening", "addr", a.String(), "loops", cfg.Loops, "version", version)
+		log.Info("listening", "addr", a.String(), "loops", cfg.Loops, "version", version, "crypto", cryptoBackend(), "rsa", rsaSigner())
 	}
 	if err := ready(srv, adminAddr); err != nil {
 		srv.Close()

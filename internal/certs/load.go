@@ -52,6 +52,7 @@ func Load(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
 		return nil, keyError{fmt.Errorf("key %s (for certificate %s): %v", keyFile, certFile, err)}
 	}
 	cert.Leaf = leaf
+	cert.PrivateKey = fastSigner(cert.PrivateKey)
 	switch {
 	case now.After(leaf.NotAfter):
 		return nil, fmt.Errorf("certificate %s (%s): expired at %s", certFile, leafName(leaf), leaf.NotAfter.UTC().Format(time.RFC3339))
