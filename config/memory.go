@@ -10,8 +10,11 @@ type Memory struct {
 	// cache on first use (a minor fault each, no I/O). This lowers each
 	// process's RSS to its working set: the machine keeps one copy of the
 	// file in its page cache either way, so the memory actually used, and
-	// PSS, change little (BENCHMARKS.md, "Per-process baseline"). Linux
-	// only; elsewhere it does nothing. Default (nil): true.
+	// PSS, change little (BENCHMARKS.md, "Per-process baseline"). Under
+	// memory pressure the kernel may evict a dropped page that no process
+	// maps sooner than a mapped one; a rarely run path (a reload, say)
+	// then reads it from disk again. Linux only; elsewhere it does
+	// nothing. Default (nil): true.
 	TrimStartupPages *bool `yaml:"trim_startup_pages"`
 }
 
