@@ -50,6 +50,7 @@ func TestLayering(t *testing.T) {
 		"internal/tlstrim":    {"core", "poller", "codec", "balance", "internal/reactor"},
 		"internal/tlsloop":    {"core", "balance", "config", "loadtest", "bench", "cmd"},
 		"internal/memrelease": {anything},
+		"internal/pagetrim":   {anything},
 		"internal/health":     {anything},
 		"internal/limit":      {anything},
 		"internal/certs":      {anything},

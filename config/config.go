@@ -120,6 +120,9 @@ type Config struct {
 	// Log configures log lines: format, level, sampling (see Log).
 	Log Log `yaml:"log"`
 
+	// Memory tunes what each process keeps resident (see Memory).
+	Memory Memory `yaml:"memory"`
+
 	// File is the path the configuration was loaded from; it prefixes every
 	// error. Empty for configurations built in code (Quick).
 	File string `yaml:"-"`

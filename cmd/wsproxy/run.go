@@ -129,12 +129,15 @@ func runCmd(args []string) error {
 			return err
 		}
 		defer stopAdmin()
-		var serving func([]string)
-		if *addrFile != "" {
-			serving = func(listen []string) {
-				if err := writeAddrFile(*addrFile, listen, adminAddr); err != nil {
-					log.Error("cannot write the addresses", "err", err)
-				}
+		// Once a generation serves, the master trims its own start-up
+		// pages too (from a goroutine: Serving must not block).
+		serving := func(listen []string) {
+			go trimStartupPages(src.Config.Memory, log)
+			if *addrFile == "" {
+				return
+			}
+			if err := writeAddrFile(*addrFile, listen, adminAddr); err != nil {
+				log.Error("cannot write the addresses", "err", err)
 			}
 		}
 		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env,
@@ -259,6 +262,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, h
 		srv.Close()
 		return err
 	}
+	trimStartupPages(cfg.Memory, log)
 	s := next()
 	if single {
 		// One line for whoever pressed Ctrl-C (a worker leaves it to its

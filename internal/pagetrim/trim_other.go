@@ -1,0 +1,6 @@
+//go:build !linux
+
+package pagetrim
+
+// Trim does nothing outside Linux.
+func Trim() (Result, error) { return Result{}, nil }
