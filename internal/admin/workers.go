@@ -53,8 +53,21 @@ func ServeWorker(dir string, snapshot func() metrics.Snapshot, drain DrainFunc) 
 
 func serveSnapshot(path string, snapshot func() metrics.Snapshot, drain DrainFunc) (*SnapshotServer, error) {
 	os.Remove(path) // left by an earlier process with this pid
-	ln, err := net.Listen("unix", path)
+	// The socket is bound under another name and renamed into place once
+	// it listens: between bind (which makes the file) and listen, a
+	// connect is refused, and the master takes a refused socket for a
+	// dead worker's and removes it, which left this worker out of the sums
+	// for good (TestAdminWorkers, once under load).
+	tmp := path + ".new"
+	os.Remove(tmp)
+	ln, err := net.Listen("unix", tmp)
 	if err != nil {
+		return nil, err
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false) // Close removes path, below
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		os.Remove(tmp)
 		return nil, err
 	}
 	mux := http.NewServeMux()
