@@ -51,6 +51,7 @@ func TestLayering(t *testing.T) {
 		"internal/tlsloop":    {"core", "balance", "config", "loadtest", "bench", "cmd"},
 		"internal/memrelease": {anything},
 		"internal/pagetrim":   {anything},
+		"internal/procgov":    {anything},
 		"internal/health":     {anything},
 		"internal/limit":      {anything},
 		"internal/certs":      {anything},

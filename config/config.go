@@ -85,6 +85,10 @@ type Config struct {
 	// default.
 	LoopsAuto bool `yaml:"-"`
 
+	// Procs is how many Ps (GOMAXPROCS) each process runs its loops on:
+	// "adaptive" (default) or "all" (see procs.go).
+	Procs string `yaml:"procs"`
+
 	// Workers is the number of worker processes. Default (0): 1.
 	Workers int `yaml:"workers"`
 
@@ -287,6 +291,9 @@ func (c *Config) normalize() {
 	}
 	if c.Workers == 0 {
 		c.Workers = 1
+	}
+	if c.Procs == "" {
+		c.Procs = ProcsAdaptive
 	}
 	setDuration(&c.DrainTimeout, DefaultDrainTimeout)
 	setDuration(&c.Timeouts.Connect, DefaultConnectTimeout)

@@ -264,6 +264,9 @@ func (v *validator) globals() {
 	if c.Loops < 0 {
 		v.p.addf("loops", "must not be negative (0 means one per CPU, shared among workers), got %d", c.Loops)
 	}
+	if c.Procs != ProcsAdaptive && c.Procs != ProcsAll {
+		v.p.addf("procs", "want adaptive or all, got %q%s", c.Procs, suggest(c.Procs, []string{ProcsAdaptive, ProcsAll}))
+	}
 	if c.Workers < 0 {
 		v.p.addf("workers", "must not be negative (0 means 1), got %d", c.Workers)
 	}

@@ -22,6 +22,7 @@ import (
 	"wsproxy/internal/echo"
 	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
+	"wsproxy/internal/procgov"
 )
 
 func newLogger(level string) *slog.Logger {
@@ -263,7 +264,9 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, h
 		return err
 	}
 	trimStartupPages(cfg.Memory, log)
+	stopGov := governProcs(cfg, log)
 	s := next()
+	stopGov()
 	if single {
 		// One line for whoever pressed Ctrl-C (a worker leaves it to its
 		// master): Drain returns as soon as nothing is open.
@@ -366,6 +369,19 @@ func setProcs(loops int) {
 		loops = runtime.NumCPU()
 	}
 	runtime.GOMAXPROCS(loops + 1)
+}
+
+// governProcs starts the procs governor (internal/procgov) when the
+// configuration says adaptive and no GOMAXPROCS is set in the
+// environment, and returns what stops it. When the process stops it gets
+// every P back, for the drain.
+func governProcs(cfg *config.Config, log *slog.Logger) (stop func()) {
+	if cfg.Procs != config.ProcsAdaptive || os.Getenv("GOMAXPROCS") != "" {
+		return func() {}
+	}
+	return procgov.Start(runtime.GOMAXPROCS(0), func(n int) {
+		log.Debug("procs changed", "gomaxprocs", n)
+	})
 }
 
 func echoCmd(args []string) error {

@@ -52,6 +52,9 @@ func Compare(old, next *config.Config) Diff {
 	if old.Loops != next.Loops || old.LoopsAuto != next.LoopsAuto {
 		d.Generation = append(d.Generation, "loops")
 	}
+	if old.Procs != next.Procs {
+		d.Generation = append(d.Generation, "procs") // each process's governor starts with it
+	}
 	if !reflect.DeepEqual(old.Admin, next.Admin) {
 		d.Generation = append(d.Generation, "admin")
 	}
@@ -65,7 +68,7 @@ func Compare(old, next *config.Config) Diff {
 			d.Changed = append(d.Changed, fmt.Sprintf("listen[%d].tls.certificates", i))
 		}
 	}
-	top := []string{"listen", "workers", "loops", "admin", "routes", "upstreams"}
+	top := []string{"listen", "workers", "loops", "procs", "admin", "routes", "upstreams"}
 	if len(d.Generation) > 0 && old.Log.Format != next.Log.Format {
 		top = append(top, "log") // said above; log.level would repeat it
 	}

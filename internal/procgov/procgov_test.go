@@ -1,0 +1,97 @@
+package procgov
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestNext(t *testing.T) {
+	p := Policy{Max: 3, Up: 0.6, Down: 0.35, Hold: 3}
+	for _, tc := range []struct {
+		name             string
+		cur, quiet       int
+		used             float64
+		wantN, wantQuiet int
+	}{
+		{"one P, quiet, stays", 1, 0, 0.1, 1, 0},
+		{"one P, under Up, stays", 1, 0, 0.59, 1, 0},
+		{"one P, at Up, all Ps", 1, 0, 0.6, 3, 0},
+		{"one P, saturated, all Ps", 1, 0, 1.0, 3, 0},
+		{"all Ps, busy, stays", 3, 0, 1.5, 3, 0},
+		{"all Ps, between Down and Up, stays and resets", 3, 2, 0.4, 3, 0},
+		{"all Ps, quiet once, counts", 3, 0, 0.2, 3, 1},
+		{"all Ps, quiet twice, counts", 3, 1, 0.2, 3, 2},
+		{"all Ps, quiet Hold times, one P", 3, 2, 0.2, 1, 0},
+		{"all Ps, idle, counts", 3, 0, 0, 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, q := p.Next(tc.cur, tc.used, tc.quiet)
+			if n != tc.wantN || q != tc.wantQuiet {
+				t.Errorf("Next(%d, %v, %d) = %d, %d; want %d, %d", tc.cur, tc.used, tc.quiet, n, q, tc.wantN, tc.wantQuiet)
+			}
+		})
+	}
+	if n, _ := (Policy{Max: 1, Up: 0.6}).Next(1, 5, 0); n != 1 {
+		t.Errorf("Max 1: Next = %d, want 1", n)
+	}
+}
+
+// TestRun drives Run with made-up ticks and CPU times: each tick is 100 ms
+// after the last, and cpu reports the CPU the script says was used in
+// it. The P counts set must follow the policy, and only on changes.
+func TestRun(t *testing.T) {
+	p := Policy{Max: 3, Up: 0.6, Down: 0.35, Hold: 2}
+	// CPU used in each 100 ms interval, in CPUs.
+	script := []float64{0.1, 0.1, 0.0, 0.2, 0.9, 0.5, 0.4, 0.1, 0.1, 0.05}
+	// What Run must do: start at 3; quiet, quiet -> 1; stays 1 (0.0, 0.2);
+	// 0.9 -> 3; 0.5, 0.4 busy enough; 0.1, 0.1 -> 1; 0.05 stays.
+	want := []int{1, 3, 1}
+
+	// cpu's k-th call: Run's start and first tick read 0, then one
+	// interval's worth per tick.
+	cum := []time.Duration{0, 0}
+	for _, used := range script {
+		cum = append(cum, cum[len(cum)-1]+time.Duration(used*float64(100*time.Millisecond)))
+	}
+	calls := 0
+	cpu := func() time.Duration { calls++; return cum[calls-1] }
+
+	ticks := make(chan time.Time)
+	var set []int
+	done := make(chan int)
+	go func() {
+		done <- Run(p, ticks, cpu, func(n int) { set = append(set, n) }, nil)
+	}()
+	at := time.Unix(1000, 0)
+	for range len(script) + 1 { // the first tick only takes the first sample
+		ticks <- at
+		at = at.Add(100 * time.Millisecond)
+	}
+	close(ticks)
+	last := <-done
+	if len(set) != len(want) {
+		t.Fatalf("set calls %v, want %v", set, want)
+	}
+	for i := range want {
+		if set[i] != want[i] {
+			t.Fatalf("set calls %v, want %v", set, want)
+		}
+	}
+	if last != 1 {
+		t.Errorf("Run returned %d, want 1", last)
+	}
+}
+
+// TestStartStop: Start governs the real process and its stop gives the
+// process back the Ps it had, whatever the governor set meanwhile.
+func TestStartStop(t *testing.T) {
+	old := runtime.GOMAXPROCS(3)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	stop := Start(3, nil)
+	runtime.GOMAXPROCS(1) // as the governor would on a quiet process
+	stop()
+	if n := runtime.GOMAXPROCS(0); n != 3 {
+		t.Errorf("after stop GOMAXPROCS = %d, want 3", n)
+	}
+}
