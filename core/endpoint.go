@@ -41,7 +41,6 @@ const (
 	epRegistered                     // known to the poller
 	epReused                         // taken from the idle pool for this request
 	epIsUpstream
-	epCorked // bytes sent with MSG_MORE wait in the socket for more (splice.go)
 )
 
 // pending reports how many bytes wait to be written.
@@ -62,7 +61,6 @@ func (e *endpoint) write(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	e.flags &^= epCorked // a plain write pushes what MSG_MORE held back
 	if e.tls != nil {
 		return e.tls.Send(p)
 	}

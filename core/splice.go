@@ -98,8 +98,7 @@ func (c *conn) spliceFollows(d direction) bool {
 
 // flushBeforeSplice writes p, the header and first payload bytes of a
 // frame whose rest splice will send, with MSG_MORE: they leave with that
-// payload instead of in a small segment of their own. dst stays corked
-// until the payload follows (spliceTunnel uncorks it if none does).
+// payload instead of in a small segment of their own.
 func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d direction) error {
 	c.noteBytes(d, len(p))
 	for len(p) > 0 {
@@ -114,196 +113,82 @@ func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d direction) error {
 			return err
 		}
 	}
-	dst.flags |= epCorked
 	return nil
 }
 
-// spliceRun is one readiness event's splicing in one direction: the pipe
-// it holds and how it ended.
-type spliceRun struct {
-	p      *reactor.Pipe // nil once handed to the destination or given back
-	moved  int64         // payload bytes spliced in and not yet counted
-	inErr  error         // from the source; EAGAIN: it is empty for now
-	outErr error         // from the destination
-	eof    bool          // the source ended
-}
-
-// load is what spliceLoad leaves the run to do next.
-type load uint8
-
-const (
-	loadStop     load = iota // the run is over
-	loadMore                 // the frame goes on and the pipe is empty: splice again
-	loadFrameEnd             // the frame ended; its last bytes wait in the pipe (spliceNext)
-)
-
 // spliceTunnel moves payload of the frame passing in direction d from its
-// source socket to its destination through a pipe, and, while its rounds
-// last, of the frames behind it, reading each one's header in between
-// (spliceNext). It reports false, having done nothing, when the direction
+// source socket to its destination through a pipe, at most up to the end
+// of that frame. It reports false, having done nothing, when the direction
 // is to be read the ordinary way; true when it handled the readiness event
-// (the connection may have been closed). Nothing stays corked (MSG_MORE)
-// in the destination's socket once it returns.
+// (the connection may have been closed).
 func (c *conn) spliceTunnel(d direction) bool {
-	ok := c.spliceFrames(d)
-	if c.st == stTunnel {
-		c.uncork(c.dst(d))
-	}
-	return ok
-}
-
-func (c *conn) spliceFrames(d direction) bool {
-	if c.scan[d].Remaining() < spliceTail || c.dir[d].flags&dsControl != 0 || !c.spliceReady(d) {
+	sc := &c.scan[d]
+	rem := sc.Remaining()
+	if rem < spliceTail || c.dir[d].flags&dsControl != 0 || !c.spliceReady(d) {
 		return false
 	}
-	s := spliceRun{p: c.l.pipes.Get()}
-	if s.p == nil {
+	pp := &c.l.pipes
+	p := pp.Get()
+	if p == nil {
 		return false
 	}
-	for i := 0; i < spliceRounds; i++ {
-		next := c.spliceLoad(d, &s, i+1 < spliceRounds)
-		if next == loadStop || next == loadFrameEnd && !c.spliceNext(d, &s) {
+	src, dst := c.src(d), c.dst(d)
+	var moved int64
+	var inErr, outErr error
+	eof := false
+	for i := 0; i < spliceRounds && rem > 0 && p.N == 0; i++ {
+		n, err := sock.Splice(src.FD, p.W, int(min(rem, 1<<30)))
+		if err != nil || n == 0 {
+			inErr, eof = err, err == nil
+			break
+		}
+		sc.Skip(int64(n))
+		rem -= int64(n)
+		moved += int64(n)
+		p.N = n
+		if outErr = spliceDrain(p, dst.FD); outErr != nil {
 			break
 		}
 	}
-	if c.st == stClosed {
-		return true // relay closed it; the pipe went with it
+	if moved > 0 {
+		c.active = c.l.Now.UnixNano()
+		c.noteBytes(d, int(moved))
+		pp.bytes[d].Add(uint64(moved))
 	}
-	c.spliceCount(d, &s)
-	if s.p != nil {
-		if s.p.N > 0 && s.outErr == nil {
-			c.dst(d).pipe = s.p // the rest goes out on Writable (endpoint.flush)
-		} else {
-			c.l.pipes.Put(s.p)
-		}
+	if p.N > 0 && outErr == nil {
+		dst.pipe = p // the rest goes out on Writable (endpoint.flush)
+	} else {
+		pp.Put(p)
 	}
 	switch {
-	case s.outErr != nil || s.inErr != nil && s.inErr != unix.EAGAIN:
+	case outErr != nil || inErr != nil && inErr != unix.EAGAIN:
 		c.close()
-	case s.eof:
+	case eof:
 		c.tunnelEOF(d)
 	}
 	return true
 }
 
-// spliceLoad splices one pipe load of the current frame's payload in from
-// direction d's source and out to its destination. With hold, a load that
-// ends the frame stays in the pipe (loadFrameEnd) for spliceNext.
-func (c *conn) spliceLoad(d direction, s *spliceRun, hold bool) load {
-	sc := &c.scan[d]
-	n, err := sock.Splice(c.src(d).FD, s.p.W, int(min(sc.Remaining(), 1<<30)), false)
-	if err != nil || n == 0 {
-		s.inErr, s.eof = err, err == nil
-		return loadStop
-	}
-	sc.Skip(int64(n))
-	s.moved += int64(n)
-	s.p.N = n
-	if sc.Remaining() == 0 && hold {
-		return loadFrameEnd
-	}
-	if s.outErr = c.dst(d).drainPipe(s.p, false); s.outErr != nil || s.p.N > 0 || sc.Remaining() == 0 {
-		return loadStop
-	}
-	return loadMore
-}
-
-// spliceNext reads the header behind a frame whose last bytes wait in s.p,
-// sends those bytes, and relays the header. When a whole header came the
-// bytes go with MSG_MORE: the header and the payload spliced after it
-// follow at once, and the kernel puts them into the same segments instead
-// of ending every frame with a small one. It reports whether the next
-// frame's payload is to be spliced in this run (s.p is then a pipe again).
-func (c *conn) spliceNext(d direction, s *spliceRun) bool {
-	l, dst := c.l, c.dst(d)
-	n, err := c.src(d).read(l, ws.MaxHeaderSize)
-	var data []byte
-	switch {
-	case err == unix.EAGAIN:
-	case err != nil:
-		s.inErr = err
-	case n == 0:
-		s.eof = true
-	default:
-		data = l.Buf[:n]
-	}
-	more := false
-	if data != nil {
-		t := c.scan[d] // a copy: does data hold a whole header?
-		_, _, more, _ = t.Scan(data)
-	}
-	if s.outErr = dst.drainPipe(s.p, more); s.outErr != nil || data == nil {
-		return false
-	}
-	if s.p.N > 0 {
-		dst.pipe = s.p // relay queues behind it
-	} else {
-		l.pipes.Put(s.p) // relay sees the pool as it is
-	}
-	s.p = nil
-	c.spliceCount(d, s)
-	c.active = l.Now.UnixNano()
-	if c.relay(dst, data, d) != nil {
-		c.close()
-		return false
-	}
-	if c.st != stTunnel || !c.spliceFollows(d) {
-		return false
-	}
-	s.p = l.pipes.Get()
-	return s.p != nil
-}
-
-// spliceCount adds the run's spliced bytes to the counters.
-func (c *conn) spliceCount(d direction, s *spliceRun) {
-	if s.moved > 0 {
-		c.active = c.l.Now.UnixNano()
-		c.noteBytes(d, int(s.moved))
-		c.l.pipes.bytes[d].Add(uint64(s.moved))
-		s.moved = 0
-	}
-}
-
-// drainPipe splices p's bytes out to e until p is empty or e's socket is
-// full; only errors other than a full socket are returned. With more, the
-// socket holds back a last partial segment for what the caller sends next
-// (e is corked until then: uncork).
-func (e *endpoint) drainPipe(p *reactor.Pipe, more bool) error {
-	sent := false
+// spliceDrain splices p's bytes out to fd until p is empty or fd's socket
+// is full; only errors other than a full socket are returned.
+func spliceDrain(p *reactor.Pipe, fd int) error {
 	for p.N > 0 {
-		n, err := sock.Splice(p.R, e.FD, p.N, more)
+		n, err := sock.Splice(p.R, fd, p.N)
 		if err == unix.EAGAIN {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 		p.N -= n
-		sent = true
-	}
-	if sent {
-		e.flags &^= epCorked
-		if more && p.N == 0 {
-			e.flags |= epCorked
-		}
 	}
 	return nil
-}
-
-// uncork pushes what MSG_MORE held back in e's socket when nothing
-// followed it: bytes never wait there past a readiness event.
-func (c *conn) uncork(e *endpoint) {
-	if e == nil || e.flags&epCorked == 0 {
-		return
-	}
-	e.flags &^= epCorked
-	_ = sock.Push(e.FD) // fails only on a socket the peer reset: its next event ends it
 }
 
 // flushPipe writes the spliced bytes waiting for e; it reports whether
 // none is left, and then gives the pipe back to the loop.
 func (e *endpoint) flushPipe() (bool, error) {
-	if err := e.drainPipe(e.pipe, false); err != nil {
+	if err := spliceDrain(e.pipe, e.FD); err != nil {
 		return false, err
 	}
 	if e.pipe.N > 0 {

@@ -23,17 +23,11 @@ func Pipe() (r, w int, err error) {
 // pipe, without the scheduler's system-call bookkeeping, as Read and Write
 // do: both descriptors are non-blocking and SPLICE_F_NONBLOCK keeps the
 // pipe side from waiting, so it never blocks. 0 bytes with a nil error
-// from a socket is its end of stream. With more, a socket out holds back
-// a last partial segment for the bytes the caller sends next
-// (SPLICE_F_MORE, as MSG_MORE): the caller must send them, or Push.
-func Splice(in, out, n int, more bool) (int, error) {
-	flags := uintptr(unix.SPLICE_F_NONBLOCK | unix.SPLICE_F_MOVE)
-	if more {
-		flags |= unix.SPLICE_F_MORE
-	}
+// from a socket is its end of stream.
+func Splice(in, out, n int) (int, error) {
 	for {
 		r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, uintptr(in), 0, uintptr(out), 0,
-			uintptr(n), flags)
+			uintptr(n), unix.SPLICE_F_NONBLOCK|unix.SPLICE_F_MOVE)
 		switch e {
 		case 0:
 			return int(r), nil
@@ -45,8 +39,7 @@ func Splice(in, out, n int, more bool) (int, error) {
 }
 
 // SendMore writes p (not empty) to socket fd with MSG_MORE: the kernel
-// holds a partial segment for the bytes that follow (the caller must send
-// them, or Push).
+// holds a partial segment for the bytes that follow.
 func SendMore(fd int, p []byte) (int, error) {
 	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
 		unix.MSG_MORE|unix.MSG_DONTWAIT, 0, 0)
@@ -54,10 +47,4 @@ func SendMore(fd int, p []byte) (int, error) {
 		return 0, e
 	}
 	return int(r), nil
-}
-
-// Push makes socket fd send what MSG_MORE held back when nothing follows
-// after all: setting TCP_NODELAY (already set) pushes the pending frames.
-func Push(fd int) error {
-	return SetNoDelay(fd)
 }

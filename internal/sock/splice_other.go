@@ -12,10 +12,7 @@ const SpliceSupported = false
 func Pipe() (r, w int, err error) { return -1, -1, unix.ENOSYS }
 
 // Splice is not supported here.
-func Splice(in, out, n int, more bool) (int, error) { return 0, unix.ENOSYS }
+func Splice(in, out, n int) (int, error) { return 0, unix.ENOSYS }
 
 // SendMore is not supported here.
 func SendMore(fd int, p []byte) (int, error) { return 0, unix.ENOSYS }
-
-// Push is not supported here.
-func Push(fd int) error { return unix.ENOSYS }
