@@ -36,7 +36,8 @@ import (
 // context. So when the rest of a frame fits one segment, the header and
 // the lead are written on their own (one small segment that goes at once)
 // and the spliced rest leaves whole; when it does not, they go with
-// MSG_MORE, to leave with the payload (flushBeforeSplice).
+// MSG_MORE, to leave with the payload (flushBeforeSplice). Measured:
+// BENCHMARKS.md, "Bulk: the pacing timer behind every spliced frame".
 //
 // Pipe states (per endpoint, for the bytes travelling toward it):
 //
