@@ -24,8 +24,20 @@ import (
 // nothing waits for the destination, and the proxy is not closing that
 // direction. The payload is never looked at on the way (the proxy does not
 // unmask or validate data frames), so nothing is lost by not reading it.
-// While a direction's frames are large, its reads stop just past the next
-// header (tunnelReadMax) so that the payload behind it is left for splice.
+// While a direction's frames are large, its reads stop spliceLead bytes
+// past the next header (tunnelReadMax) so that the payload behind it is
+// left for splice.
+//
+// How the kernel cuts what is sent into segments matters more than the
+// system calls. A send that fills a whole segment (on loopback up to
+// 65,483 bytes; a GSO packet elsewhere) and spills over ends with a small
+// last one, and a socket that paces (BBR) holds that one back until a
+// timer fires: an hrtimer armed and fired per frame, in the proxy's
+// context. So when the rest of a frame fits one segment, the header and
+// the lead are written on their own (one small segment that goes at once)
+// and the spliced rest leaves whole; when it does not, they go with
+// MSG_MORE, to leave with the payload (flushBeforeSplice). Measured:
+// BENCHMARKS.md, "Bulk: the pacing timer behind every spliced frame".
 //
 // Pipe states (per endpoint, for the bytes travelling toward it):
 //
@@ -40,6 +52,8 @@ import (
 const (
 	spliceMin    = 64 << 10 // data frames at least this long are spliced (16 KiB measured worse)
 	spliceTail   = 4 << 10  // splice while at least this much payload is left
+	spliceLead   = 2 << 10  // payload bytes read with a frame's header, sent before the spliced rest
+	spliceWhole  = 63 << 10 // a spliced rest up to this long leaves in one segment (see above)
 	spliceRounds = 4        // pipe loads per readiness event, for fairness
 	pipesPerLoop = 32       // pipes a loop may have open
 )
@@ -79,15 +93,15 @@ func (c *conn) spliceReady(d direction) bool {
 	return c.l.pipes.Available()
 }
 
-// tunnelReadMax caps a read in direction d just past the next frame
-// header while that direction's frames are spliced, so that the header is
-// read and checked as usual and the payload behind it stays in the socket
-// for spliceTunnel. 0: no cap.
+// tunnelReadMax caps a read in direction d spliceLead bytes past the next
+// frame header while that direction's frames are spliced, so that the
+// header is read and checked as usual and the payload behind it stays in
+// the socket for spliceTunnel. 0: no cap.
 func (c *conn) tunnelReadMax(d direction) int {
 	if !sock.SpliceSupported || !c.spliceReady(d) {
 		return 0
 	}
-	return int(c.scan[d].Remaining()) + ws.MaxHeaderSize
+	return int(c.scan[d].Remaining()) + ws.MaxHeaderSize + spliceLead
 }
 
 // spliceFollows reports whether the payload left of the frame passing in
@@ -97,9 +111,13 @@ func (c *conn) spliceFollows(d direction) bool {
 }
 
 // flushBeforeSplice writes p, the header and first payload bytes of a
-// frame whose rest splice will send, with MSG_MORE: they leave with that
-// payload instead of in a small segment of their own.
+// frame whose rest splice will send. When that rest fits one segment, p
+// goes on its own and the rest follows whole; else with MSG_MORE: p
+// leaves with the payload instead of in a small segment of its own.
 func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d direction) error {
+	if c.scan[d].Remaining() <= spliceWhole {
+		return c.flushRange(dst, p, 0, len(p))
+	}
 	c.noteBytes(d, len(p))
 	for len(p) > 0 {
 		n, err := sock.SendMore(dst.FD, p)

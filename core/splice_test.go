@@ -17,8 +17,9 @@ import (
 	"wsproxy/internal/testutil"
 )
 
-// spliceSizes are message sizes around and far above the splice threshold.
-var spliceSizes = []int{16 << 10, 64<<10 - 1, 64 << 10, 64<<10 + 7, 1 << 20, 16 << 20}
+// spliceSizes are message sizes around and far above the splice threshold,
+// and around the longest whose spliced rest goes out whole (spliceWhole).
+var spliceSizes = []int{16 << 10, 64<<10 - 1, 64 << 10, 64<<10 + 7, 65<<10 + 8, 1 << 20, 16 << 20}
 
 // TestSpliceEcho: large messages through the proxy, fragmented and not,
 // with pings and small messages between them, come back byte for byte;
