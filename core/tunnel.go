@@ -1,6 +1,7 @@
 package core
 
 import (
+	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
@@ -42,6 +43,23 @@ func (c *conn) dst(d direction) *endpoint {
 		return &c.cl
 	}
 	return c.up
+}
+
+// relayEarly relays the client frames sent right behind the handshake,
+// which waited in c.in for the 101, as soon as the tunnel starts: before
+// any upstream byte behind the 101 is relayed, since in a tunnel c.in is
+// where Close frames are held (closehold.go). The buffer is let go before
+// they are relayed and given back after.
+func (c *conn) relayEarly() {
+	b := c.in
+	if b == nil {
+		return
+	}
+	c.in = nil
+	if len(b.B) > 0 && c.relay(c.up, b.B, toUpstream) != nil {
+		c.close()
+	}
+	bytebufferpool.Put(b)
 }
 
 // onTunnel handles a readiness event of e, an endpoint of a tunnel.
@@ -123,6 +141,7 @@ func (c *conn) flushTunnel(e *endpoint) bool {
 // sides have ended.
 func (c *conn) tunnelEOF(d direction) {
 	c.src(d).flags |= epEOF
+	c.dropHold(d) // a Close cut short by the end of its stream never goes out
 	if c.src(d.opposite()).flags&epEOF != 0 && c.cl.pending() == 0 && c.up.pending() == 0 {
 		c.close()
 		return
