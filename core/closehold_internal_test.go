@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
@@ -224,5 +225,36 @@ func TestRelayAllocs(t *testing.T) {
 	run()
 	if a := testing.AllocsPerRun(100, run); a != 0 {
 		t.Errorf("got %v allocs per relayed stream; want 0", a)
+	}
+}
+
+// TestControlSplitInFragmentedMessage: Pings and Pongs split across reads
+// between the fragments of a message. A Ping passes whole; a Pong
+// answering the proxy's Ping is swallowed, payload and all, wherever the
+// reads split it, and the fragments around it reach the receiver intact.
+// (Ping and Pong payloads have no rule to break: nothing is held.)
+func TestControlSplitInFragmentedMessage(t *testing.T) {
+	frag := frame{op: ws.OpBinary, payload: "frag"}
+	cont := frame{op: ws.OpContinuation, fin: true, payload: "ment"}
+	ping := frame{op: ws.OpPing, fin: true, payload: "are you there"}
+	ours := frame{op: ws.OpPong, fin: true, payload: string(pingPayload)}
+	pol := &wspolicy.Policy{Check: true, Ping: &wspolicy.Ping{Interval: time.Hour, Timeout: time.Hour}}
+	for _, d := range []direction{toUpstream, toClient} {
+		in := wire(d, frag, ping, ours, cont)
+		for split := 0; split <= len(in); split++ {
+			r := newRelayRig(t, pol, 0)
+			r.c.ping = &pingState{sent: [2]int64{1, 1}}
+			r.feed(t, d, in[:split], in[split:])
+			want := []frame{frag, ping, cont}
+			if got := r.received(t, peerIndex(d)); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s, split at %d: the receiver got\n%v\nwant\n%v", peerNames[d], split, got, want)
+			}
+			if back := r.received(t, peerIndex(d.opposite())); len(back) != 0 {
+				t.Fatalf("%s, split at %d: the sender got %v", peerNames[d], split, back)
+			}
+			if r.c.ping.sent[d] != 0 {
+				t.Fatalf("%s, split at %d: the Pong was not taken as the answer", peerNames[d], split)
+			}
+		}
 	}
 }
