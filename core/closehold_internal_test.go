@@ -9,6 +9,7 @@ import (
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
+	"wsproxy/codec"
 	"wsproxy/internal/closerule"
 	"wsproxy/internal/wspolicy"
 )
@@ -257,4 +258,72 @@ func TestControlSplitInFragmentedMessage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzRelaySplit: whatever the stream, cutting it into reads changes
+// nothing each peer decodes (split headers are re-encoded, so bytes may
+// differ where a length was not minimally encoded), nor the rule noted.
+// Seeded from the cases above, cut in their Close frames.
+func FuzzRelaySplit(f *testing.F) {
+	for _, tt := range closeHoldCases() {
+		in := append(wire(tt.d, tt.in...), tt.raw...)
+		f.Add(in, tt.d == toClient, !tt.noCheck, uint16(len(in)-3), uint16(len(in)-1))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, fromUpstream, check bool, a, b uint16) {
+		d := toUpstream
+		if fromUpstream {
+			d = toClient
+		}
+		pol := &wspolicy.Policy{Check: check}
+		cut := func(pieces ...[]byte) (got [2]string, rule closerule.Rule) {
+			r := newRelayRig(t, pol, 0)
+			r.feed(t, d, pieces...)
+			for i := range got {
+				got[i] = decodeAll(r, i)
+			}
+			if held := (r.c.dir[0].flags|r.c.dir[1].flags)&dsCloseHeld != 0; r.c.st == stTunnel && (r.c.in != nil) != held {
+				t.Fatalf("a buffer is held: %v; a Close is held: %v", r.c.in != nil, held)
+			}
+			return got, r.c.obs.rule
+		}
+		i, j := min(int(a), len(in)), min(int(b), len(in))
+		if i > j {
+			i, j = j, i
+		}
+		want, wantRule := cut(in)
+		got, rule := cut(in[:i], in[i:j], in[j:])
+		if got != want || rule != wantRule {
+			t.Fatalf("cut at %d, %d: the peers got\n%q, rule %v\nwant (one read)\n%q, rule %v", i, j, got, rule.Label(), want, wantRule.Label())
+		}
+	})
+}
+
+// decodeAll decodes what reached peer i: its frames, unmasked, then the
+// length of what does not make a whole frame.
+func decodeAll(r *relayRig, i int) string {
+	var raw []byte
+	b := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(r.peers[i], b)
+		if n <= 0 || err != nil {
+			break
+		}
+		raw = append(raw, b[:n]...)
+	}
+	var out strings.Builder
+	for len(raw) > 0 {
+		var sc codec.FrameScanner
+		n, h, ok, err := sc.Scan(raw)
+		if !ok || err != nil || int64(len(raw)-n) < h.Length {
+			break
+		}
+		p := append([]byte(nil), raw[n:n+int(h.Length)]...)
+		if h.Masked {
+			ws.Cipher(p, h.Mask, 0)
+		}
+		fmt.Fprintf(&out, "%v fin=%v rsv=%d masked=%v %q\n", h.OpCode, h.Fin, h.Rsv, h.Masked, p)
+		raw = raw[n+int(h.Length):]
+	}
+	fmt.Fprintf(&out, "+%d bytes", len(raw))
+	return out.String()
 }
