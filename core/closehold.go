@@ -27,10 +27,12 @@ import (
 //	                         slot: c.in.B[d*holdSlot:][:holdSlot], its first
 //	                         byte the count of frame bytes held after it
 //
-// A slot is at most 132 bytes (a control frame's payload is at most 125,
-// CheckFrame refuses longer ones before any is held), so a tunnel holds at
-// most 264 bytes, and only while a Close is cut short by its reads; the
-// buffer goes back to the pool as soon as no direction holds one.
+// A slot is 132 bytes (a control frame's payload is at most 125,
+// CheckFrame refuses longer ones before any is held), so a tunnel uses 264
+// bytes of the buffer, and only while a Close is cut short by its reads;
+// the buffer goes back to the pool as soon as no direction holds one. The
+// client frames that waited in c.in for the 101 are relayed before the
+// tunnel relays anything else (relayEarly), so c.in is free for this.
 const holdSlot = 1 + 2 + 4 + ws.MaxControlFramePayloadSize // count, header (as re-encoded: length ≤ 125, mask), payload
 
 // holdClose starts holding, in direction d, the Close frame whose header h
@@ -87,4 +89,21 @@ func (c *conn) releaseHeld(dst *endpoint, d direction) error {
 	err := dst.write(p) // copied if queued: the slot is free again after
 	c.dropHold(d)
 	return err
+}
+
+// relayEarly relays the client frames sent right behind the handshake,
+// which waited in c.in for the 101, as soon as the tunnel starts: before
+// any upstream byte behind the 101 is relayed, since in a tunnel c.in is
+// where Close frames are held (closehold.go). The buffer is let go before
+// they are relayed and given back after.
+func (c *conn) relayEarly() {
+	b := c.in
+	if b == nil {
+		return
+	}
+	c.in = nil
+	if len(b.B) > 0 && c.relay(c.up, b.B, toUpstream) != nil {
+		c.close()
+	}
+	bytebufferpool.Put(b)
 }

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 
 	"wsproxy/codec"
@@ -43,23 +42,6 @@ func (c *conn) dst(d direction) *endpoint {
 		return &c.cl
 	}
 	return c.up
-}
-
-// relayEarly relays the client frames sent right behind the handshake,
-// which waited in c.in for the 101, as soon as the tunnel starts: before
-// any upstream byte behind the 101 is relayed, since in a tunnel c.in is
-// where Close frames are held (closehold.go). The buffer is let go before
-// they are relayed and given back after.
-func (c *conn) relayEarly() {
-	b := c.in
-	if b == nil {
-		return
-	}
-	c.in = nil
-	if len(b.B) > 0 && c.relay(c.up, b.B, toUpstream) != nil {
-		c.close()
-	}
-	bytebufferpool.Put(b)
 }
 
 // onTunnel handles a readiness event of e, an endpoint of a tunnel.
