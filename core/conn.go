@@ -80,7 +80,7 @@ type conn struct {
 	peer  netip.AddrPort
 	rt    *route
 
-	in *bytebufferpool.ByteBuffer // client bytes not processed yet (partial head, pipelined request)
+	in *bytebufferpool.ByteBuffer // client bytes not processed yet (partial head, pipelined request); in a tunnel, held Close frames (closehold.go)
 	x  *exchange                  // the HTTP request/response in progress; nil between requests and in a tunnel
 
 	tm     timer.Entry
@@ -280,6 +280,9 @@ func (c *conn) keepClient(rest []byte, appendOnly bool) {
 func (c *conn) processBuffered() {
 	if c.in == nil || len(c.in.B) == 0 || c.st == stClosed {
 		return
+	}
+	if c.st == stTunnel {
+		return // c.in holds Close frames there (closehold.go); relayEarly relayed the client's bytes
 	}
 	data := c.in.B
 	used := c.processClient(data)

@@ -32,6 +32,7 @@
 //	      → conn.onFrame (protocol.go)                 RFC 6455 checks with the extensions
 //	                                                   the 101 negotiated, max_frame,
 //	                                                   max_message, pings, Close payload
+//	                                                   (a split Close held: closehold.go)
 //	      → endpoint.write (endpoint.go)               reactor.Socket: to the upstream
 //	                                                   socket, or queued (back-pressure)
 //	  → conn.tunnelInterest                           poller interest for both sides
@@ -45,8 +46,11 @@
 // Bytes are read into the Loop's shared buffer and, when the other side takes
 // them at once, written straight out of it: an idle or well-behaved connection
 // holds no buffer. A connection takes a pooled buffer (bytebufferpool) only
-// while bytes wait: a partial request head, a pipelined request, or output the
-// peer's socket could not take. As soon as one side has output waiting, the
+// while bytes wait: a partial request head, a pipelined request, output the
+// peer's socket could not take, or, under check_frames, a Close frame split
+// across reads, held (at most 132 bytes a direction) until its payload is
+// whole and checked so that no invalid Close goes out in part
+// (closehold.go). As soon as one side has output waiting, the
 // Loop stops reading the other side (back-pressure), so each direction holds at
 // most one read's worth of bytes (Limits.MaxPendingBytes). On Linux the
 // payload of large data frames in a plain-TCP tunnel skips the buffer and

@@ -62,22 +62,28 @@ func (c *conn) startClosing(d direction, code ws.StatusCode) {
 // sendPendingClose writes the pending Close of direction d once the bytes
 // in data bring that direction to a frame boundary (data up to it pass
 // first; a payload the proxy swallows does not). A header the scanner
-// holds was never forwarded: the receiver stands at a boundary then, and
-// the held bytes are dropped with everything after the Close.
+// holds, or a Close frame held whole (closehold.go), was never forwarded:
+// the receiver stands at a boundary then, and the held bytes are dropped
+// with everything after the Close.
 func (c *conn) sendPendingClose(d direction, data []byte) {
 	ds, sc := &c.dir[d], &c.scan[d]
-	n := len(data)
-	if rem := sc.Remaining(); rem <= int64(n) {
-		n = int(rem)
-	}
-	if n > 0 {
-		sc.Scan(data[:n])
-		if ds.flags&dsSkip == 0 {
-			c.writeOwn(c.dst(d), data[:n])
+	if ds.flags&dsCloseHeld != 0 {
+		c.dropHold(d)
+		ds.flags &^= dsCloseIn
+	} else {
+		n := len(data)
+		if rem := sc.Remaining(); rem <= int64(n) {
+			n = int(rem)
 		}
-	}
-	if sc.Remaining() > 0 {
-		return // still inside a frame
+		if n > 0 {
+			sc.Scan(data[:n])
+			if ds.flags&dsSkip == 0 {
+				c.writeOwn(c.dst(d), data[:n])
+			}
+		}
+		if sc.Remaining() > 0 {
+			return // still inside a frame
+		}
 	}
 	ds.flags = ds.flags&^(dsClosePending|dsSkip) | dsCloseSent
 	c.writeClose(d, ds.pendingCode())

@@ -45,10 +45,10 @@ func (c *conn) handoverCheck() handoverCheck {
 		return hoStays // closing: it ends soon where it is
 	}
 	for d := range c.dir {
-		if c.dir[d].flags&(dsClosePending|dsCloseSent|dsCloseBad) != 0 {
+		if c.dir[d].flags&(dsClosePending|dsCloseSent) != 0 {
 			return hoStays
 		}
-		if !c.scan[d].AtBoundary() || c.dir[d].flags&(dsSkip|dsCloseIn) != 0 {
+		if !c.scan[d].AtBoundary() || c.dir[d].flags&(dsSkip|dsCloseIn|dsCloseHeld) != 0 {
 			return hoLater
 		}
 	}

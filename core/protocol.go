@@ -67,14 +67,12 @@ func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.Sta
 // readClose takes the next payload bytes p of the Close frame passing in
 // direction d (end: they complete it): it notes the Close code once it is
 // whole and, under check_frames, returns the protocol error the code or
-// the reason makes (codec.CloseChecker).
+// the reason makes (codec.CloseChecker). Under check_frames nothing of the
+// frame has been forwarded yet (relay, closehold.go).
 func (c *conn) readClose(d direction, p []byte, end bool) error {
 	ds := &c.dir[d]
 	if end {
 		ds.flags &^= dsCloseIn
-	}
-	if ds.flags&dsCloseBad != 0 {
-		return nil // failed already; the rest passes (badCloseForwarded)
 	}
 	code, ok, err := ds.close.Feed(p)
 	if ok {
@@ -86,14 +84,18 @@ func (c *conn) readClose(d direction, p []byte, end bool) error {
 	if !c.rt.ws.Check {
 		return nil
 	}
+	if err != nil {
+		ds.flags &^= dsCloseIn // the frame is rejected: no more of it is read
+	}
 	return err
 }
 
 // rejectFrame closes the tunnel over a frame that broke the route's policy
 // in direction d (rule): the sender gets code, the receiver 1001. The
 // offending frame and everything after it in that direction are dropped;
-// nothing of that frame has been forwarded (relay holds split headers), so
-// the receiver's stream ends on a frame boundary.
+// nothing of that frame has been forwarded (relay holds split headers, and
+// Close frames until they are checked), so the receiver's stream ends on a
+// frame boundary.
 func (c *conn) rejectFrame(d direction, code ws.StatusCode, rule closerule.Rule) {
 	c.noteRule(rule, d)
 	if c.l.srv != nil {
@@ -104,15 +106,4 @@ func (c *conn) rejectFrame(d direction, code ws.StatusCode, rule closerule.Rule)
 	c.dir[receiver].flags &^= dsClosePending
 	c.writeClose(receiver, ws.StatusGoingAway)
 	c.startClosing(sender, code)
-}
-
-// badCloseForwarded ends a tunnel whose Close frame in direction d broke a
-// rule (code or reason) after its first bytes were already forwarded: the
-// frame has gone through whole, so the receiver's own checks see it, and
-// nothing more goes that way; the sender gets Close 1002.
-func (c *conn) badCloseForwarded(d direction) {
-	ds := &c.dir[d]
-	ds.flags = ds.flags&^(dsCloseBad|dsCloseIn|dsClosePending) | dsCloseSent
-	c.shutWrite(c.dst(d))
-	c.startClosing(d.opposite(), ws.StatusProtocolError)
 }

@@ -27,7 +27,7 @@ const (
 	dsBulk                              // the last data frame was long enough to splice (splice.go)
 	dsControl                           // the frame passing is a control frame
 	dsCloseIn                           // the payload of a Close frame is passing: close reads it (protocol.go)
-	dsCloseBad                          // ... and broke a rule after its first bytes were forwarded
+	dsCloseHeld                         // ... and is held back with its header until it is whole and checked (closehold.go)
 )
 
 // pendingCode is the Close code the proxy sends once the direction reaches
@@ -51,9 +51,12 @@ const (
 //
 // A frame header split across reads is not forwarded piecemeal: the
 // scanner holds its first bytes, and once it is whole (and checked) it is
-// written in one piece. So the receiver's stream always stands at a frame
-// boundary when no payload is passing (Remaining() == 0), which is where
-// the proxy may put a frame of its own (a Ping, a Close).
+// written in one piece. Under check_frames a Close frame is not forwarded
+// before its payload is whole and checked either: one split across reads
+// is held (closehold.go). So the receiver's stream always stands at a
+// frame boundary when no payload is passing (Remaining() == 0) or a Close
+// is held, which is where the proxy may put a frame of its own (a Ping, a
+// Close).
 func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 	ds := &c.dir[d]
 	if ds.flags&(dsClosePending|dsCloseSent) != 0 {
@@ -62,7 +65,7 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 	sc := &c.scan[d]
 	now := c.l.Now.UnixNano()
 	w, off := 0, 0 // data[w:off] waits to be written
-	hdr := -1      // where the header of the frame passing starts in data; -1: it is forwarded already
+	hdr := -1      // where the header of the frame passing starts in data; -1: it is forwarded or held already
 	active := false
 	frames := 0
 	defer c.countFrames(d, &frames)
@@ -71,15 +74,18 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 			n := int(min(int64(len(data)-off), rem))
 			sc.Scan(data[off : off+n])
 			if ds.flags&dsCloseIn != 0 {
-				if err := c.readClose(d, data[off:off+n], sc.Remaining() == 0); err != nil {
-					if hdr >= w { // nothing of this frame went out yet: drop it
-						ferr := c.flushRange(dst, data, w, hdr)
-						c.rejectFrame(d, ws.StatusProtocolError, closerule.For(err))
-						return ferr
-					}
-					c.noteRule(closerule.For(err), d)
-					ds.flags |= dsCloseBad
+				held := ds.flags&dsCloseHeld != 0
+				if err := c.passClose(dst, data, w, hdr, off, n, d); err != nil {
+					return err
 				}
+				if c.st != stTunnel || ds.flags&dsCloseSent != 0 {
+					return nil // rejected: nothing more this way
+				}
+				off += n
+				if held {
+					w = off // taken into the hold, or written from it
+				}
+				continue
 			}
 			switch {
 			case ds.flags&dsSkip != 0:
@@ -94,11 +100,6 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 				active = true
 			}
 			off += n
-			if ds.flags&dsCloseBad != 0 && sc.Remaining() == 0 {
-				err := c.flushRange(dst, data, w, off)
-				c.badCloseForwarded(d)
-				return err
-			}
 			continue
 		}
 		hstart := off
@@ -136,7 +137,16 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 			return err
 		default:
 			hdr = hstart
-			if n != ws.HeaderSize(h) {
+			whole := n == ws.HeaderSize(h)
+			if ds.flags&dsCloseIn != 0 && c.rt.ws.Check && (!whole || h.Length > int64(len(data)-off)) {
+				// A Close to check that this read does not carry whole:
+				// held until it is (closehold.go).
+				if err := c.flushRange(dst, data, w, hstart); err != nil {
+					return err
+				}
+				c.holdClose(d, h)
+				w, hdr = off, -1
+			} else if !whole {
 				// The header began in an earlier read and was held:
 				// write it whole, then what follows.
 				if err := c.flushRange(dst, data, w, hstart); err != nil {
@@ -162,6 +172,35 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 	return c.flushRange(dst, data, w, len(data))
 }
 
+// passClose takes data[off:off+n], the next payload bytes of the Close
+// frame passing in direction d, whose header starts at data[hdr] (hdr < 0:
+// it came in an earlier read and is held, or check_frames is off and it
+// was forwarded). A Close that breaks a rule is rejected (rejectFrame)
+// with nothing of it forwarded: data[w:] before its header goes out
+// first. A held one takes the bytes into its slot and is written once
+// whole. Otherwise the bytes stay in data, forwarded with what follows.
+func (c *conn) passClose(dst *endpoint, data []byte, w, hdr, off, n int, d direction) error {
+	end := c.scan[d].Remaining() == 0
+	if err := c.readClose(d, data[off:off+n], end); err != nil {
+		start := off // a held Close: nothing of it is in data[w:off]
+		if hdr >= w {
+			start = hdr
+		}
+		ferr := c.flushRange(dst, data, w, start)
+		c.dropHold(d)
+		c.rejectFrame(d, ws.StatusProtocolError, closerule.For(err))
+		return ferr
+	}
+	if c.dir[d].flags&dsCloseHeld == 0 {
+		return nil
+	}
+	c.holdMore(d, data[off:off+n])
+	if !end {
+		return nil
+	}
+	return c.releaseHeld(dst, d)
+}
+
 func (c *conn) flushRange(dst *endpoint, data []byte, from, to int) error {
 	if to <= from {
 		return nil
@@ -175,10 +214,12 @@ func (c *conn) flushRange(dst *endpoint, data []byte, from, to int) error {
 }
 
 // writeHeader writes h, a header the scanner reassembled from several
-// reads, to dst.
+// reads, to dst. It is encoded in the loop's scratch buffer: an array on
+// the stack would escape through dst.write, one allocation per split
+// header.
 func (c *conn) writeHeader(dst *endpoint, h ws.Header, d direction) error {
-	var b [ws.MaxHeaderSize]byte
-	p := codec.AppendFrameHeader(b[:0], h)
+	p := codec.AppendFrameHeader(c.l.hbuf[:0], h)
+	c.l.hbuf = p[:0]
 	c.noteBytes(d, len(p))
 	return dst.write(p)
 }

@@ -94,10 +94,8 @@ func (c *conn) readUpstream(up *endpoint) {
 	if c.st == stTunnel {
 		c.endExchange() // the 101 is through: a tunnel keeps no HTTP state
 	}
-	if c.st == stHead || c.st == stTunnel {
-		// A pipelined request waited for this response, or client frames
-		// sent right behind the handshake waited for the 101.
-		c.processBuffered()
+	if c.st == stHead {
+		c.processBuffered() // a pipelined request waited for this response
 	}
 	if c.st == stTunnel {
 		c.spliceTunnel(toClient) // the payload behind a header this read ended with
@@ -188,6 +186,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 		c.st = stTunnel
 		c.l.srv.stats.tunnels.Add(1)
 		c.startTunnel()
+		c.relayEarly() // client frames that waited for the 101
 		return n, true
 	case resp.Status < 200:
 		c.flags |= cfRespStarted

@@ -87,9 +87,6 @@ func (c *conn) spliceReady(d direction) bool {
 	if src == nil || dst == nil || src.tls != nil || dst.tls != nil || dst.pending() > 0 {
 		return false
 	}
-	if d == toUpstream && c.in != nil && len(c.in.B) > 0 {
-		return false // client bytes read earlier go first
-	}
 	return c.l.pipes.Available()
 }
 

@@ -123,6 +123,7 @@ func (c *conn) flushTunnel(e *endpoint) bool {
 // sides have ended.
 func (c *conn) tunnelEOF(d direction) {
 	c.src(d).flags |= epEOF
+	c.dropHold(d) // a Close cut short by the end of its stream never goes out
 	if c.src(d.opposite()).flags&epEOF != 0 && c.cl.pending() == 0 && c.up.pending() == 0 {
 		c.close()
 		return
