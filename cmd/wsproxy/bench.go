@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pkg/profile"
-
 	"wsproxy/bench"
 	"wsproxy/loadtest"
 )
@@ -136,11 +134,11 @@ func benchCmd(args []string) error {
 		c.Progress = os.Stderr
 	}
 	if *prof != "" {
-		mode, ok := profileModes[*prof]
-		if !ok {
-			return fmt.Errorf("bench: unknown -profile %q", *prof)
+		stopProfile, err := startProfiling(*prof, *profDir, true)
+		if err != nil {
+			return fmt.Errorf("bench: -profile: %w", err)
 		}
-		defer profile.Start(mode, profile.ProfilePath(*profDir), profile.NoShutdownHook, profile.Quiet).Stop()
+		defer stopProfile()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -162,12 +160,6 @@ func benchCmd(args []string) error {
 		}
 	}
 	return runErr
-}
-
-var profileModes = map[string]func(*profile.Profile){
-	"cpu": profile.CPUProfile, "mem": profile.MemProfile, "allocs": profile.MemProfileAllocs,
-	"block": profile.BlockProfile, "mutex": profile.MutexProfile,
-	"goroutine": profile.GoroutineProfile, "trace": profile.TraceProfile,
 }
 
 // tlsFlag is -tls: a boolean flag that also takes a key type, so that

@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pkg/profile"
-
 	"wsproxy/loadtest"
 )
 
@@ -126,21 +124,17 @@ func loadtestCmd(args []string) error {
 }
 
 // startProfile starts the named profile into dir; "" profiles nothing.
-// The shutdown hook of pkg/profile is off: Ctrl-C ends the run cleanly
-// through the context instead, and the profile is written on return.
+// Ctrl-C ends the run cleanly through the context, and the profile is
+// written on return.
 func startProfile(mode, dir string) (stop func(), err error) {
-	modes := map[string]func(*profile.Profile){
-		"cpu": profile.CPUProfile, "mem": profile.MemProfile, "block": profile.BlockProfile,
-		"mutex": profile.MutexProfile, "goroutine": profile.GoroutineProfile,
-	}
 	if mode == "" {
 		return func() {}, nil
 	}
-	m, ok := modes[mode]
-	if !ok {
-		return nil, fmt.Errorf("loadtest: -profile %q: want cpu, mem, block, mutex or goroutine", mode)
+	stop, err = startProfiling(mode, dir, false)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: -profile: %w", err)
 	}
-	return profile.Start(m, profile.ProfilePath(dir), profile.NoShutdownHook).Stop, nil
+	return stop, nil
 }
 
 // isTerminal reports whether f looks like a terminal (a character device).

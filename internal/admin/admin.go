@@ -25,10 +25,6 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"wsproxy/config"
 	"wsproxy/core/metrics"
 )
@@ -111,17 +107,12 @@ func (s *Server) Close() error {
 
 // Handler returns the admin endpoints of cfg (cfg.Admin.Addr is not used).
 func Handler(cfg Config) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collector{snapshot: cfg.Metrics},
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewGoCollector(),
-	)
+	gs := []gatherer{gatherSnapshot(cfg.Metrics), gatherProcess, newGoMetrics().gather}
 	if cfg.Reloads != nil {
-		reg.MustRegister(cfg.Reloads)
+		gs = append(gs, cfg.Reloads.gather)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.Handle("GET /metrics", metricsHandler(gs...))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

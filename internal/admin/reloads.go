@@ -1,10 +1,6 @@
 package admin
 
-import (
-	"sync/atomic"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "sync/atomic"
 
 // Reload results, the label values of wsproxy_reloads_total.
 const (
@@ -14,11 +10,11 @@ const (
 )
 
 var (
-	descReloads = prometheus.NewDesc("wsproxy_reloads_total",
+	descReloads = newDesc("wsproxy_reloads_total",
 		"Configuration reloads (SIGHUP) by result: applied in place, a new generation of workers, refused (nothing changed).",
-		[]string{"result"}, nil)
-	descConfigVersion = prometheus.NewDesc("wsproxy_config_generation",
-		"The configuration served: 1 at start, one more per reload applied in place or generation started.", nil, nil)
+		typeCounter, "result")
+	descConfigVersion = newDesc("wsproxy_config_generation",
+		"The configuration served: 1 at start, one more per reload applied in place or generation started.", typeGauge)
 )
 
 // Reloads counts configuration reloads for the admin listener (Config.Reloads).
@@ -42,19 +38,13 @@ func (r *Reloads) Note(result string, version int) {
 	r.version.Store(int64(version))
 }
 
-// Describe implements prometheus.Collector.
-func (r *Reloads) Describe(ch chan<- *prometheus.Desc) {
-	ch <- descReloads
-	ch <- descConfigVersion
-}
-
-// Collect implements prometheus.Collector.
-func (r *Reloads) Collect(ch chan<- prometheus.Metric) {
+// gather adds wsproxy_reloads_total and wsproxy_config_generation.
+func (r *Reloads) gather(e *exposition) {
 	for _, x := range []struct {
 		n     *atomic.Uint64
 		label string
 	}{{&r.applied, ReloadApplied}, {&r.generation, ReloadGeneration}, {&r.refused, ReloadRefused}} {
-		ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(x.n.Load()), x.label)
+		e.value(descReloads, float64(x.n.Load()), x.label)
 	}
-	ch <- prometheus.MustNewConstMetric(descConfigVersion, prometheus.GaugeValue, float64(r.version.Load()))
+	e.value(descConfigVersion, float64(r.version.Load()))
 }
