@@ -113,13 +113,13 @@ func gatherSnapshot(snapshot func() metrics.Snapshot) gatherer {
 			if len(h.Counts) != len(h.Bounds)+1 {
 				continue // not a histogram this binary made
 			}
-			buckets := make(map[float64]uint64, len(h.Bounds))
-			var cum uint64
-			for i, b := range h.Bounds {
-				cum += h.Counts[i]
-				buckets[b] = cum
+			cum := make([]uint64, len(h.Bounds))
+			var n uint64
+			for i := range h.Bounds {
+				n += h.Counts[i]
+				cum[i] = n
 			}
-			e.histogram(descConnect, h.Count(), h.Sum, buckets, s.Upstream, s.Server)
+			e.histogram(descConnect, h.Count(), h.Sum, h.Bounds, cum, s.Upstream, s.Server)
 		}
 		for _, d := range m.DNS {
 			for _, result := range metrics.DNSResults {

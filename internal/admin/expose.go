@@ -103,33 +103,18 @@ func (e *exposition) value(d *desc, v float64, labels ...string) {
 	f.metrics = append(f.metrics, metric{labels: d.pairs(labels), value: v})
 }
 
-// histogram adds a histogram: buckets maps upper bounds to cumulative
-// counts (the +Inf bucket is count).
-func (e *exposition) histogram(d *desc, count uint64, sum float64, buckets map[float64]uint64, labels ...string) {
-	m := metric{labels: d.pairs(labels), sum: sum, count: count}
-	for b := range buckets {
-		m.bounds = append(m.bounds, b)
-	}
-	slices.Sort(m.bounds)
-	for _, b := range m.bounds {
-		m.cum = append(m.cum, buckets[b])
-	}
+// histogram adds a histogram: cum[i] is the cumulative count of the
+// upper bound bounds[i], in ascending order (the +Inf bucket is count).
+func (e *exposition) histogram(d *desc, count uint64, sum float64, bounds []float64, cum []uint64, labels ...string) {
 	f := e.family(d)
-	f.metrics = append(f.metrics, m)
+	f.metrics = append(f.metrics, metric{labels: d.pairs(labels), sum: sum, count: count, bounds: bounds, cum: cum})
 }
 
-// summary adds a summary: quantiles maps each quantile to its value.
-func (e *exposition) summary(d *desc, count uint64, sum float64, quantiles map[float64]float64, labels ...string) {
-	m := metric{labels: d.pairs(labels), sum: sum, count: count}
-	for q := range quantiles {
-		m.bounds = append(m.bounds, q)
-	}
-	slices.Sort(m.bounds)
-	for _, q := range m.bounds {
-		m.qvalues = append(m.qvalues, quantiles[q])
-	}
+// summary adds a summary: values[i] is the value of quantile quantiles[i],
+// in ascending order.
+func (e *exposition) summary(d *desc, count uint64, sum float64, quantiles, values []float64, labels ...string) {
 	f := e.family(d)
-	f.metrics = append(f.metrics, m)
+	f.metrics = append(f.metrics, metric{labels: d.pairs(labels), sum: sum, count: count, bounds: quantiles, qvalues: values})
 }
 
 // write writes every family in the text format: families by name, the

@@ -158,12 +158,11 @@ func (g *goMetrics) gather(e *exposition) {
 	var st debug.GCStats
 	st.PauseQuantiles = make([]time.Duration, 5)
 	debug.ReadGCStats(&st)
-	q := make(map[float64]float64, 5)
-	for i, p := range st.PauseQuantiles[1:] {
-		q[float64(i+1)/float64(len(st.PauseQuantiles)-1)] = p.Seconds()
+	qs, vs := make([]float64, len(st.PauseQuantiles)), make([]float64, len(st.PauseQuantiles))
+	for i, p := range st.PauseQuantiles {
+		qs[i], vs[i] = float64(i)/float64(len(st.PauseQuantiles)-1), p.Seconds()
 	}
-	q[0] = st.PauseQuantiles[0].Seconds()
-	e.summary(descGCDuration, uint64(st.NumGC), st.PauseTotal.Seconds(), q)
+	e.summary(descGCDuration, uint64(st.NumGC), st.PauseTotal.Seconds(), qs, vs)
 	e.value(descLastGC, float64(st.LastGC.UnixNano())/1e9)
 	e.value(descGoInfo, 1)
 
