@@ -12,8 +12,15 @@
 // serves them all, at nginx's CPU per message; but one P caps the
 // process at one CPU, which a handshake storm or bulk relaying needs more
 // than. So the governor samples the process's CPU time and gives it every
-// P once it is busy, and goes back to one after it has been quiet for a
-// while (BENCHMARKS.md, "Adaptive GOMAXPROCS").
+// P once one P is nearly saturated, and goes back to one after it has
+// used less than one P could carry for a while (BENCHMARKS.md, "Adaptive
+// GOMAXPROCS" and "Bulk on one P").
+//
+// Why so late: the same work costs more CPU on every P than on one, by
+// 60 % when two loops relay bulk data (each wake-up of a loop makes the
+// scheduler hand work between threads), and on a host whose CPUs are
+// shared with other processes one P even relays more bytes per second.
+// Spare Ps pay only once one P cannot keep up.
 //
 // procgov knows no sockets or HTTP: it reads a CPU clock and calls a
 // setter, both supplied by the caller (Run) or by the process (Start).
@@ -46,7 +53,7 @@ type Policy struct {
 
 // DefaultPolicy is what Start uses for max Ps.
 func DefaultPolicy(max int) Policy {
-	return Policy{Max: max, Up: 0.6, Down: 0.35, Hold: 3}
+	return Policy{Max: max, Up: 0.85, Down: 0.7, Hold: 3}
 }
 
 // Next returns the P count for the next interval and the new count of

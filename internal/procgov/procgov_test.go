@@ -95,3 +95,36 @@ func TestStartStop(t *testing.T) {
 		t.Errorf("after stop GOMAXPROCS = %d, want 3", n)
 	}
 }
+
+// TestDefaultPolicy: the default lets a process out of one P only when
+// that P is nearly saturated, and brings it back below Up, so that a load
+// that fits on one P (where it costs less) does not stay on every P after
+// a burst, and cannot flip back at once (the same work never costs less
+// CPU on more Ps).
+func TestDefaultPolicy(t *testing.T) {
+	p := DefaultPolicy(3)
+	if p.Max != 3 || p.Up < 0.8 || p.Up > 1 || p.Down >= p.Up || p.Down < 0.5 || p.Hold < 2 {
+		t.Fatalf("DefaultPolicy(3) = %+v", p)
+	}
+	for _, tc := range []struct {
+		cur   int
+		used  float64
+		wantN int
+	}{
+		{1, 0.5, 1},  // two loops relaying bulk data on one P: stays
+		{1, 0.8, 1},  // busy, not saturated: stays
+		{1, 0.95, 3}, // saturated: every P
+		{3, 0.65, 3}, // the same bulk load on every P, first quiet sample
+	} {
+		if n, _ := p.Next(tc.cur, tc.used, 0); n != tc.wantN {
+			t.Errorf("Next(%d, %v, 0) = %d, want %d", tc.cur, tc.used, n, tc.wantN)
+		}
+	}
+	cur, quiet := 3, 0
+	for range p.Hold {
+		cur, quiet = p.Next(cur, 0.65, quiet)
+	}
+	if cur != 1 {
+		t.Errorf("after %d samples at 0.65 on every P: %d Ps, want 1", p.Hold, cur)
+	}
+}
