@@ -49,15 +49,15 @@ func closeHoldCases() []closeHoldCase {
 			closeHoldCase{name: "ping then Close in a fragmented message", d: d, in: []frame{frag, {op: ws.OpPing, fin: true, payload: "pp"}, closeFrame(1000, "ok")}, forward: 3},
 			closeHoldCase{name: "check_frames off: bad reason passes", d: d, noCheck: true, in: []frame{closeFrame(1000, "a\xff")}, forward: 1},
 			closeHoldCase{name: "check_frames off: 1005 passes", d: d, noCheck: true, in: []frame{text("t"), closeFrame(1005, "")}, forward: 2},
-			closeHoldCase{name: "reason not UTF-8", d: d, in: []frame{text("a"), closeFrame(1000, "ok\xff")}, forward: 1, code: ws.StatusProtocolError, rule: closerule.CloseReason},
-			closeHoldCase{name: "reason not UTF-8 late", d: d, in: []frame{closeFrame(1000, long[:100]+"\xc0\xaf")}, code: ws.StatusProtocolError, rule: closerule.CloseReason},
-			closeHoldCase{name: "reason cut in a rune", d: d, in: []frame{closeFrame(1001, "\xe2\x9c")}, code: ws.StatusProtocolError, rule: closerule.CloseReason},
-			closeHoldCase{name: "surrogate in reason", d: d, in: []frame{closeFrame(1000, "\xed\xa0\x80")}, code: ws.StatusProtocolError, rule: closerule.CloseReason},
+			closeHoldCase{name: "reason not UTF-8", d: d, in: []frame{text("a"), closeFrame(1000, "ok\xff")}, forward: 1, code: ws.StatusInvalidFramePayloadData, rule: closerule.CloseReason},
+			closeHoldCase{name: "reason not UTF-8 late", d: d, in: []frame{closeFrame(1000, long[:100]+"\xc0\xaf")}, code: ws.StatusInvalidFramePayloadData, rule: closerule.CloseReason},
+			closeHoldCase{name: "reason cut in a rune", d: d, in: []frame{closeFrame(1001, "\xe2\x9c")}, code: ws.StatusInvalidFramePayloadData, rule: closerule.CloseReason},
+			closeHoldCase{name: "surrogate in reason", d: d, in: []frame{closeFrame(1000, "\xed\xa0\x80")}, code: ws.StatusInvalidFramePayloadData, rule: closerule.CloseReason},
 			closeHoldCase{name: "1005", d: d, in: []frame{closeFrame(1005, "")}, code: ws.StatusProtocolError, rule: closerule.CloseCode},
 			closeHoldCase{name: "1004 with reason", d: d, in: []frame{closeFrame(1004, "reserved")}, code: ws.StatusProtocolError, rule: closerule.CloseCode},
 			closeHoldCase{name: "999", d: d, in: []frame{text("b"), closeFrame(999, "x")}, forward: 1, code: ws.StatusProtocolError, rule: closerule.CloseCode},
 			closeHoldCase{name: "5000", d: d, in: []frame{closeFrame(5000, "")}, code: ws.StatusProtocolError, rule: closerule.CloseCode},
-			closeHoldCase{name: "bad Close in a fragmented message", d: d, in: []frame{frag, closeFrame(1000, "\xff")}, forward: 1, code: ws.StatusProtocolError, rule: closerule.CloseReason},
+			closeHoldCase{name: "bad Close in a fragmented message", d: d, in: []frame{frag, closeFrame(1000, "\xff")}, forward: 1, code: ws.StatusInvalidFramePayloadData, rule: closerule.CloseReason},
 			closeHoldCase{name: "1-byte payload", d: d, in: []frame{text("c")}, raw: wire(d, frame{op: ws.OpClose, fin: true, payload: "\x03"}), forward: 1, code: ws.StatusProtocolError, rule: closerule.CloseLength},
 			closeHoldCase{name: "payload over 125", d: d, in: []frame{closeFrame(1000, long+"é")}, code: ws.StatusProtocolError, rule: closerule.ControlTooLong},
 		)
@@ -232,8 +232,12 @@ func TestRelayAllocs(t *testing.T) {
 // TestControlSplitInFragmentedMessage: Pings and Pongs split across reads
 // between the fragments of a message. A Ping passes whole; a Pong
 // answering the proxy's Ping is swallowed, payload and all, wherever the
-// reads split it, and the fragments around it reach the receiver intact.
-// (Ping and Pong payloads have no rule to break: nothing is held.)
+// reads split its header, and the fragments around it reach the receiver
+// intact. A read that ends inside its payload leaves the proxy unable to
+// tell it from a peer's own Pong of the same length: it is forwarded then
+// (an unsolicited Pong, which its receiver ignores), and the Ping stays
+// outstanding. (Ping and Pong payloads have no rule to break: nothing is
+// held.)
 func TestControlSplitInFragmentedMessage(t *testing.T) {
 	frag := frame{op: ws.OpBinary, payload: "frag"}
 	cont := frame{op: ws.OpContinuation, fin: true, payload: "ment"}
@@ -242,19 +246,24 @@ func TestControlSplitInFragmentedMessage(t *testing.T) {
 	pol := &wspolicy.Policy{Check: true, Ping: &wspolicy.Ping{Interval: time.Hour, Timeout: time.Hour}}
 	for _, d := range []direction{toUpstream, toClient} {
 		in := wire(d, frag, ping, ours, cont)
+		payloadEnd := len(wire(d, frag, ping, ours))
+		payloadStart := payloadEnd - len(pingPayload)
 		for split := 0; split <= len(in); split++ {
 			r := newRelayRig(t, pol, 0)
 			r.c.ping = &pingState{sent: [2]int64{1, 1}}
 			r.feed(t, d, in[:split], in[split:])
-			want := []frame{frag, ping, cont}
+			want, answered := []frame{frag, ping, cont}, true
+			if split >= payloadStart && split < payloadEnd {
+				want, answered = []frame{frag, ping, ours, cont}, false
+			}
 			if got := r.received(t, peerIndex(d)); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("%s, split at %d: the receiver got\n%v\nwant\n%v", peerNames[d], split, got, want)
 			}
 			if back := r.received(t, peerIndex(d.opposite())); len(back) != 0 {
 				t.Fatalf("%s, split at %d: the sender got %v", peerNames[d], split, back)
 			}
-			if r.c.ping.sent[d] != 0 {
-				t.Fatalf("%s, split at %d: the Pong was not taken as the answer", peerNames[d], split)
+			if got := r.c.ping.sent[d] == 0; got != answered {
+				t.Fatalf("%s, split at %d: Pong taken as the answer %v, want %v", peerNames[d], split, got, answered)
 			}
 		}
 	}

@@ -66,7 +66,7 @@ func TestCloseSplitGorillaBackend(t *testing.T) {
 		back   ws.StatusCode // the proxy's Close to the client; 0: the backend's echo of the Close
 	}{
 		{name: "1000 bye", body: closeFrameBody(1000, "bye, split"), code: 1000, reason: "bye, split"},
-		{name: "reason not UTF-8", body: closeFrameBody(1000, "bye \xff split"), code: 1001, reason: "going away", back: ws.StatusProtocolError},
+		{name: "reason not UTF-8", body: closeFrameBody(1000, "bye \xff split"), code: 1001, reason: "going away", back: ws.StatusInvalidFramePayloadData},
 		{name: "code 1005", body: closeFrameBody(1005, "no status"), code: 1001, reason: "going away", back: ws.StatusProtocolError},
 	}
 	for _, tt := range tests {
@@ -144,7 +144,7 @@ func TestCloseSplitBehindSplicedFrame(t *testing.T) {
 					}
 					want := ws.StatusNormalClosure // the client's answer to a valid Close
 					if bad {
-						want = ws.StatusProtocolError // the proxy's
+						want = ws.StatusInvalidFramePayloadData // the proxy's
 					}
 					if code, reason, err := closeOf(readFrameUnmasked(br)); err != nil || code != want {
 						backendGot <- fmt.Errorf("the backend got Close %d %q, %v; want %d", code, reason, err, want)
@@ -162,8 +162,8 @@ routes: [{path: /, upstream: %q}]
 					writeAll(t, c, string(stream))
 					if bad {
 						code, reason, err := closeOf(readFrameUnmasked(br))
-						if err != nil || code != ws.StatusProtocolError || !strings.Contains(reason, "UTF-8") {
-							t.Errorf("the client got Close %d %q, %v; want 1002 about UTF-8", code, reason, err)
+						if err != nil || code != ws.StatusInvalidFramePayloadData || !strings.Contains(reason, "UTF-8") {
+							t.Errorf("the client got Close %d %q, %v; want 1007 about UTF-8", code, reason, err)
 						}
 					}
 				} else {

@@ -17,9 +17,32 @@ type pingState struct {
 	armed     int64    // unix nanos the tunnel's timer is set for
 }
 
-// pingPayload marks the proxy's Pings; a Pong of this length from a peer
-// with a Ping outstanding is the answer and is not forwarded.
+// pingPayload marks the proxy's Pings; a Pong carrying it from a peer with
+// a Ping outstanding is the answer and is not forwarded.
 var pingPayload = []byte("wsproxy!")
+
+// isOurPong reports whether the Pong frame with header h, whose payload
+// starts at next, answers the proxy's Ping: its payload is pingPayload
+// (unmasked). Any other Pong, a heartbeat of the peer's own or the answer
+// to a Ping from the other side, is forwarded. So is one whose payload
+// this read does not carry whole: the proxy cannot take back a header it
+// has let through, and an unsolicited Pong is harmless to its receiver
+// (RFC 6455, 5.5.3); the frame still counts as heard from the peer.
+func isOurPong(h ws.Header, next []byte) bool {
+	if h.Length != int64(len(pingPayload)) || len(next) < len(pingPayload) {
+		return false
+	}
+	for i, b := range pingPayload {
+		got := next[i]
+		if h.Masked {
+			got ^= h.Mask[i%4]
+		}
+		if got != b {
+			return false
+		}
+	}
+	return true
+}
 
 func (c *conn) idleTimeout() time.Duration {
 	if d := c.rt.ws.Idle; d > 0 {

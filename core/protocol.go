@@ -12,8 +12,9 @@ import (
 // extensions allow), size limits, pings, and the start of a Close frame's
 // payload check. For frameReject it returns the code for the sender and
 // the rule broken; the caller forwards what came before the frame, then
-// calls rejectFrame.
-func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.StatusCode, closerule.Rule) {
+// calls rejectFrame. next is what follows the header in this read: the
+// payload of a Pong that may answer the proxy's Ping is looked at there.
+func (c *conn) onFrame(d direction, h ws.Header, next []byte, now int64) (frameAction, ws.StatusCode, closerule.Rule) {
 	ds := &c.dir[d]
 	pol := c.rt.ws
 	if pol.Check {
@@ -47,7 +48,7 @@ func (c *conn) onFrame(d direction, h ws.Header, now int64) (frameAction, ws.Sta
 	}
 	if p := c.ping; p != nil {
 		p.lastHeard[d] = now
-		if h.OpCode == ws.OpPong && p.sent[d] != 0 && h.Length == int64(len(pingPayload)) {
+		if h.OpCode == ws.OpPong && p.sent[d] != 0 && isOurPong(h, next) {
 			p.sent[d] = 0
 			c.heardPong(p, now)
 			return frameSwallow, 0, closerule.None

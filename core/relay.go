@@ -1,6 +1,8 @@
 package core
 
 import (
+	"errors"
+
 	"github.com/gobwas/ws"
 
 	"wsproxy/codec"
@@ -121,7 +123,7 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 		}
 		c.noteFrame(d, h)
 		frames++
-		action, code, rule := c.onFrame(d, h, now)
+		action, code, rule := c.onFrame(d, h, data[off:], now)
 		switch action {
 		case frameSwallow:
 			if err := c.flushRange(dst, data, w, hstart); err != nil {
@@ -172,6 +174,17 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 	return c.flushRange(dst, data, w, len(data))
 }
 
+// closeErrorCode is the code the sender of a rejected Close frame gets:
+// 1007 for a reason that is not UTF-8 (RFC 6455, 8.1: a byte stream to be
+// read as UTF-8 that is not; Autobahn's case 7.5.1 accepts it and 1002),
+// 1002 for any other error (a bad code, a one-byte payload).
+func closeErrorCode(err error) ws.StatusCode {
+	if errors.Is(err, codec.ErrCloseReason) {
+		return ws.StatusInvalidFramePayloadData
+	}
+	return ws.StatusProtocolError
+}
+
 // passClose takes data[off:off+n], the next payload bytes of the Close
 // frame passing in direction d, whose header starts at data[hdr] (hdr < 0:
 // it came in an earlier read and is held, or check_frames is off and it
@@ -188,7 +201,7 @@ func (c *conn) passClose(dst *endpoint, data []byte, w, hdr, off, n int, d direc
 		}
 		ferr := c.flushRange(dst, data, w, start)
 		c.dropHold(d)
-		c.rejectFrame(d, ws.StatusProtocolError, closerule.For(err))
+		c.rejectFrame(d, closeErrorCode(err), closerule.For(err))
 		return ferr
 	}
 	if c.dir[d].flags&dsCloseHeld == 0 {

@@ -185,8 +185,8 @@ func TestRelayPolicySplitAtEveryByte(t *testing.T) {
 		{name: "Close 1006", d: 1, in: []frame{closeFrame(1006, "x")}, code: ws.StatusProtocolError, rule: closerule.CloseCode},
 		{name: "Close 1015", in: []frame{closeFrame(1015, "")}, code: ws.StatusProtocolError, rule: closerule.CloseCode},
 		{name: "Close 999", in: []frame{closeFrame(999, "")}, code: ws.StatusProtocolError, rule: closerule.CloseCode},
-		{name: "Close reason not UTF-8", in: []frame{text("a"), closeFrame(1000, "ok\xff")}, forward: 1, code: ws.StatusProtocolError, rule: closerule.CloseReason},
-		{name: "Close reason cut in a rune", d: 1, in: []frame{closeFrame(1001, "\xe2\x9c")}, code: ws.StatusProtocolError, rule: closerule.CloseReason},
+		{name: "Close reason not UTF-8", in: []frame{text("a"), closeFrame(1000, "ok\xff")}, forward: 1, code: ws.StatusInvalidFramePayloadData, rule: closerule.CloseReason},
+		{name: "Close reason cut in a rune", d: 1, in: []frame{closeFrame(1001, "\xe2\x9c")}, code: ws.StatusInvalidFramePayloadData, rule: closerule.CloseReason},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
