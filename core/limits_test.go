@@ -11,8 +11,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// holdConn opens a raw connection from src that stays open (its first
-// request is not sent yet).
+// holdConn opens a raw connection from src that stays open with its first
+// request begun: the request line is sent, so that the kernel hands the
+// connection to the proxy (its listeners defer accept until the client's
+// first bytes) and the proxy admits it in the order of the calls.
 func holdConn(t *testing.T, src, addr string) net.Conn {
 	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
@@ -21,12 +23,14 @@ func holdConn(t *testing.T, src, addr string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	fmt.Fprint(c, "GET / HTTP/1.1\r\n")
 	return c
 }
 
+// statusOn completes the request holdConn began and returns its status.
 func statusOn(t *testing.T, c net.Conn) int {
 	t.Helper()
-	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	fmt.Fprint(c, "Host: x\r\n\r\n")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {

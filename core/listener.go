@@ -51,4 +51,9 @@ func (ln *listener) serve(fd int, peer netip.AddrPort) {
 		c.admitConn()
 	}
 	c.schedule(l.set.timeouts.HeaderRead)
+	if ln.Deferred {
+		// The client's first bytes are most likely here already: read
+		// them now rather than after another wait for the loop.
+		c.cl.OnEvent(poller.Readable)
+	}
 }

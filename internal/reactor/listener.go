@@ -23,6 +23,9 @@ type Listener struct {
 	paused timer.Entry                       // re-arms accepting after running out of descriptors
 	// noDelay: accepted connections inherit TCP_NODELAY from the listener.
 	noDelay bool
+	// Deferred: the kernel hands over a connection once its first bytes
+	// are there (sock.SetDeferAccept), so accept can read at once.
+	Deferred bool
 }
 
 // Listen binds addr with SO_REUSEPORT on l and calls accept, on the loop,
@@ -39,6 +42,7 @@ func Listen(l *Loop, addr string, accept func(fd int, peer netip.AddrPort)) (*Li
 	// TCP_NODELAY is inherited by every accepted connection where the
 	// kernel does so, and set on each one otherwise.
 	ln.noDelay = sock.SetNoDelay(fd) == nil && sock.AcceptInheritsNoDelay
+	ln.Deferred = sock.SetDeferAccept(fd, 1)
 	ln.paused.Owner = ln
 	if err := l.Register(fd, ln, poller.Readable); err != nil {
 		CloseFD(fd)

@@ -73,3 +73,7 @@ func connectTo(fd int, ap netip.AddrPort) error {
 // listener with TCP_NODELAY set has it set too. Not relied on here: the
 // BSDs differ, and this code is not run on them.
 const AcceptInheritsNoDelay = false
+
+// SetDeferAccept is not done on the BSDs (their equivalent, accept
+// filters, needs a kernel module): it reports false.
+func SetDeferAccept(lfd, seconds int) bool { return false }

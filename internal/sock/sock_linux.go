@@ -35,3 +35,13 @@ func bindNoPort(fd int) {
 // socket is a clone of the listener's and keeps its Nagle setting, which
 // saves a setsockopt per accepted connection (nginx relies on the same).
 const AcceptInheritsNoDelay = true
+
+// SetDeferAccept makes the listener lfd hand over a connection only once
+// its first bytes have arrived (TCP_DEFER_ACCEPT, nginx's listen
+// "deferred", HAProxy's "defer-accept"), for up to about seconds; past
+// that the kernel hands it over without data. A proxy whose clients speak
+// first (HTTP, TLS, the PROXY protocol) then reads the request right after
+// accept instead of waking again for it. It reports whether it is set.
+func SetDeferAccept(lfd, seconds int) bool {
+	return unix.SetsockoptInt(lfd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, seconds) == nil
+}
