@@ -29,7 +29,26 @@ import (
 type parker struct {
 	f  *os.File // a duplicate of the epoll descriptor, in the netpoller
 	rc syscall.RawConn
+
+	// look is the function rc.Read calls: it polls p into n and err. It is
+	// made once, so that a park allocates nothing.
+	look func(uintptr) bool
+	n    int
+	err  error
+
+	// deadline is the read deadline last set on f (zero: none). A loop's
+	// timeout ends at a tick of its timer wheel, the same instant park
+	// after park until that tick passes, so the deadline is set again
+	// only when it moves (each time costs the runtime a timer change).
+	deadline time.Time
+	expired  bool // the deadline passed: f refuses reads until it is set again
 }
+
+// deadlineSlack is how far from the asked end a deadline left in place
+// may end a wait: epoll_wait's own precision (a millisecond), well inside a
+// timer wheel's tick. A loop's waits are asked to end at the same tick,
+// but each from a slightly different now: the difference is noise.
+const deadlineSlack = time.Millisecond
 
 // parkWait waits up to timeout (negative: forever) for events and collects
 // them into p.events as poll does. It is called after a poll found none.
@@ -41,6 +60,10 @@ func (p *Poller) parkWait(timeout time.Duration) (int, error) {
 			p.noPark = true
 			return unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
 		}
+		pk.look = func(uintptr) bool {
+			pk.n, pk.err = p.poll()
+			return pk.n != 0 || pk.err != nil
+		}
 		p.park = pk
 	}
 	pk := p.park
@@ -48,26 +71,37 @@ func (p *Poller) parkWait(timeout time.Duration) (int, error) {
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	if err := pk.f.SetReadDeadline(deadline); err != nil {
-		return 0, err
+	if pk.expired || !keepDeadline(pk.deadline, deadline) {
+		if err := pk.f.SetReadDeadline(deadline); err != nil {
+			return 0, err
+		}
+		pk.deadline, pk.expired = deadline, false
 	}
-	var n int
-	var perr error
 	// RawConn.Read clears the descriptor's readiness mark before it
 	// calls the function first, so that first call must poll again: an
 	// event that came after Wait's poll may have set the mark just
 	// before it was cleared.
-	err := pk.rc.Read(func(uintptr) bool {
-		n, perr = p.poll()
-		return n != 0 || perr != nil
-	})
+	pk.n, pk.err = 0, nil
+	err := pk.rc.Read(pk.look)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		pk.expired = true
 		return 0, nil
 	case err != nil:
 		return 0, err
 	}
-	return n, perr
+	return pk.n, pk.err
+}
+
+// keepDeadline reports whether the deadline set, already on the
+// descriptor, will do for a wait that should end at want: both none, or
+// less than deadlineSlack apart.
+func keepDeadline(set, want time.Time) bool {
+	if set.IsZero() || want.IsZero() {
+		return set.IsZero() && want.IsZero()
+	}
+	d := want.Sub(set)
+	return d > -deadlineSlack && d < deadlineSlack
 }
 
 // newParker registers a non-blocking, close-on-exec duplicate of epfd with

@@ -107,7 +107,9 @@ func (p *Poller) Delete(fd int) error {
 // delivered, so fn must ignore a descriptor it deleted (or closed) earlier
 // in the same call. The wake-up descriptor is consumed here and never
 // passed to fn; woke reports whether a Wake happened. An interrupted wait
-// (EINTR) returns (false, nil).
+// (EINTR) returns (false, nil). A timeout is kept to a millisecond, as
+// epoll_wait keeps it: a wait may end up to 1 ms from it when the last
+// wait's deadline was that close (park_linux.go).
 func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bool, err error) {
 	if p.closed {
 		return false, ErrClosed
