@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -270,8 +271,10 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, h
 	if single {
 		// One line for whoever pressed Ctrl-C (a worker leaves it to its
 		// master): Drain returns as soon as nothing is open.
-		log.Info(fmt.Sprintf("stopping: open connections get up to %s to finish; a second Ctrl-C or SIGTERM closes them at once",
-			core.DrainLimit(time.Duration(cfg.DrainTimeout)).Round(time.Second)), "signal", s.String(), "open", srv.Open())
+		msg := fmt.Sprintf("stopping: open connections get up to %s to finish; a second Ctrl-C or SIGTERM closes them at once",
+			core.DrainLimit(time.Duration(cfg.DrainTimeout)).Round(time.Second))
+		log.Info(msg, "signal", s.String(), "open", srv.Open())
+		stopHint(os.Stderr, isTerminal(os.Stderr), log, msg)
 	} else {
 		log.Info("stopping: draining", "signal", s.String(), "drain_timeout", cfg.DrainTimeout)
 	}
@@ -369,6 +372,16 @@ func setProcs(loops int) {
 		loops = runtime.NumCPU()
 	}
 	runtime.GOMAXPROCS(loops + 1)
+}
+
+// stopHint writes msg, the line that says how to stop at once, to w when
+// the log level hides it (log.level warn or error) and w is a terminal:
+// whoever pressed Ctrl-C then learns why the process has not exited yet,
+// without the line going to a log collector that asked for warnings only.
+func stopHint(w io.Writer, tty bool, log *slog.Logger, msg string) {
+	if tty && !log.Enabled(context.Background(), slog.LevelInfo) {
+		fmt.Fprintln(w, "wsproxy: "+msg)
+	}
 }
 
 // governProcs starts the procs governor (internal/procgov) when the
