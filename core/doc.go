@@ -71,6 +71,11 @@
 //	stClosing  an error answer or Connection: close    lingering once output is flushed,  linger (5 s), then 5 s
 //	                                                   then closed (linger.go)             between reads, 30 s in all
 //
+// On Linux a listener defers accept until the client's first bytes
+// (TCP_DEFER_ACCEPT): listener.serve reads them in the same pass as the
+// accept, and a connection that sends nothing reaches no state above until
+// the kernel hands it over without data.
+//
 // A connect that fails before any byte reached a backend is retried on
 // another server of the upstream (the head is parsed again from the queued
 // bytes so sticky policies see the same request). A request on a reused
