@@ -13,8 +13,8 @@ package config
 // wakes no longer makes the scheduler wake a second thread for an idle P
 // (internal/procgov; BENCHMARKS.md, "Adaptive GOMAXPROCS", "Bulk on one
 // P"). What it costs: a process that goes from quiet to busy in one step
-// (a reconnect storm) runs on one CPU for up to the 100 ms until the next
-// sample, and a load that does not fill one CPU stays on it. A GOMAXPROCS
+// (a reconnect storm) runs on one CPU until the next sample (100 ms; up
+// to a second from idle), and a load that does not fill one CPU stays on it. A GOMAXPROCS
 // environment variable overrides both and
 // fixes the count.
 const (

@@ -49,11 +49,15 @@ type Policy struct {
 	// Hold is how many quiet samples in a row bring a process back to
 	// one P.
 	Hold int
+	// Idle is the CPU use, in CPUs, below which a process on one P is
+	// idle: Start then samples it every IdleInterval instead of every
+	// Interval (each sample wakes the process).
+	Idle float64
 }
 
 // DefaultPolicy is what Start uses for max Ps.
 func DefaultPolicy(max int) Policy {
-	return Policy{Max: max, Up: 0.85, Down: 0.7, Hold: 3}
+	return Policy{Max: max, Up: 0.85, Down: 0.7, Hold: 3, Idle: 0.02}
 }
 
 // Next returns the P count for the next interval and the new count of
@@ -79,14 +83,24 @@ func (p Policy) Next(cur int, used float64, quiet int) (procs, quietAfter int) {
 	return cur, quiet
 }
 
-// Interval is how often Start samples the process's CPU time.
-const Interval = 100 * time.Millisecond
+// Interval is how often Start samples the process's CPU time, and
+// IdleInterval how often while the process is idle (Policy.Idle): the
+// samples were two thirds of an idle worker's CPU and nine in ten of its
+// wake-ups (BENCHMARKS.md, "An idle process samples once a second"). A
+// process that goes from idle to busy in one step runs on one P until
+// the next sample, at most IdleInterval later.
+const (
+	Interval     = 100 * time.Millisecond
+	IdleInterval = time.Second
+)
 
 // Run applies p at each tick until ticks is closed or stop is: cpu returns
 // the process's CPU time so far, set changes the P count. The process
 // runs with p.Max Ps when Run is called; set is called only when the
-// count changes, and Run returns the count it left.
-func Run(p Policy, ticks <-chan time.Time, cpu func() time.Duration, set func(int), stop <-chan struct{}) int {
+// count changes, and Run returns the count it left. pace, if not nil, is
+// told after each sample whether the process is idle (one P, under
+// p.Idle), so that the caller can space the ticks out.
+func Run(p Policy, ticks <-chan time.Time, cpu func() time.Duration, set func(int), pace func(idle bool), stop <-chan struct{}) int {
 	cur, quiet := max(p.Max, 1), 0
 	last := cpu()
 	var lastAt time.Time
@@ -109,6 +123,9 @@ func Run(p Policy, ticks <-chan time.Time, cpu func() time.Duration, set func(in
 				set(n)
 			}
 			cur, quiet = n, q
+			if pace != nil {
+				pace(cur <= 1 && used < p.Idle)
+			}
 		}
 		last, lastAt = c, now
 	}
@@ -125,10 +142,21 @@ func Start(max int, onChange func(procs int)) (stop func()) {
 	t := time.NewTicker(Interval)
 	go func() {
 		defer close(done)
+		slow := false
 		Run(DefaultPolicy(max), t.C, processCPU, func(n int) {
 			runtime.GOMAXPROCS(n)
 			if onChange != nil {
 				onChange(n)
+			}
+		}, func(idle bool) {
+			if idle == slow {
+				return
+			}
+			slow = idle
+			if idle {
+				t.Reset(IdleInterval)
+			} else {
+				t.Reset(Interval)
 			}
 		}, ch)
 	}()

@@ -1,6 +1,7 @@
 package procgov
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestRun(t *testing.T) {
 	var set []int
 	done := make(chan int)
 	go func() {
-		done <- Run(p, ticks, cpu, func(n int) { set = append(set, n) }, nil)
+		done <- Run(p, ticks, cpu, func(n int) { set = append(set, n) }, nil, nil)
 	}()
 	at := time.Unix(1000, 0)
 	for range len(script) + 1 { // the first tick only takes the first sample
@@ -80,6 +81,39 @@ func TestRun(t *testing.T) {
 	}
 	if last != 1 {
 		t.Errorf("Run returned %d, want 1", last)
+	}
+}
+
+// TestRunPace: after each sample Run says whether the process is idle
+// (one P, under Policy.Idle), which Start uses to sample it less often.
+func TestRunPace(t *testing.T) {
+	p := Policy{Max: 3, Up: 0.85, Down: 0.7, Hold: 1, Idle: 0.02}
+	script := []float64{0.001, 0.01, 0.3, 0.9, 0.001, 0.001, 0.0}
+	// 0.001, 0.01: idle at one P; 0.3: busy; 0.9: every P, not idle
+	// however low the next sample (0.001 brings it back to one P, and
+	// that sample already counts as idle); 0.001, 0.0 idle.
+	want := []bool{true, true, false, false, true, true, true}
+	cum := []time.Duration{0, 0}
+	for _, used := range script {
+		cum = append(cum, cum[len(cum)-1]+time.Duration(used*float64(100*time.Millisecond)))
+	}
+	calls := 0
+	cpu := func() time.Duration { calls++; return cum[calls-1] }
+	ticks := make(chan time.Time)
+	var paces []bool
+	done := make(chan int)
+	go func() {
+		done <- Run(p, ticks, cpu, func(int) {}, func(idle bool) { paces = append(paces, idle) }, nil)
+	}()
+	at := time.Unix(1000, 0)
+	for range len(script) + 1 {
+		ticks <- at
+		at = at.Add(100 * time.Millisecond)
+	}
+	close(ticks)
+	<-done
+	if fmt.Sprint(paces) != fmt.Sprint(want) {
+		t.Errorf("pace calls %v, want %v", paces, want)
 	}
 }
 
