@@ -38,17 +38,10 @@ func TestNext(t *testing.T) {
 	}
 }
 
-// TestRun drives Run with made-up ticks and CPU times: each tick is 100 ms
-// after the last, and cpu reports the CPU the script says was used in
-// it. The P counts set must follow the policy, and only on changes.
-func TestRun(t *testing.T) {
-	p := Policy{Max: 3, Up: 0.6, Down: 0.35, Hold: 2}
-	// CPU used in each 100 ms interval, in CPUs.
-	script := []float64{0.1, 0.1, 0.0, 0.2, 0.9, 0.5, 0.4, 0.1, 0.1, 0.05}
-	// What Run must do: start at 3; quiet, quiet -> 1; stays 1 (0.0, 0.2);
-	// 0.9 -> 3; 0.5, 0.4 busy enough; 0.1, 0.1 -> 1; 0.05 stays.
-	want := []int{1, 3, 1}
-
+// runScript drives Run with made-up ticks and CPU times: each tick is
+// 100 ms after the last, and cpu reports the CPU (in CPUs) the script
+// says was used in it. It returns what Run returned.
+func runScript(p Policy, script []float64, set func(int), pace func(bool)) int {
 	// cpu's k-th call: Run's start and first tick read 0, then one
 	// interval's worth per tick.
 	cum := []time.Duration{0, 0}
@@ -59,18 +52,26 @@ func TestRun(t *testing.T) {
 	cpu := func() time.Duration { calls++; return cum[calls-1] }
 
 	ticks := make(chan time.Time)
-	var set []int
 	done := make(chan int)
-	go func() {
-		done <- Run(p, ticks, cpu, func(n int) { set = append(set, n) }, nil, nil)
-	}()
+	go func() { done <- Run(p, ticks, cpu, set, pace, nil) }()
 	at := time.Unix(1000, 0)
 	for range len(script) + 1 { // the first tick only takes the first sample
 		ticks <- at
 		at = at.Add(100 * time.Millisecond)
 	}
 	close(ticks)
-	last := <-done
+	return <-done
+}
+
+// TestRun: the P counts set must follow the policy, and only on changes.
+func TestRun(t *testing.T) {
+	p := Policy{Max: 3, Up: 0.6, Down: 0.35, Hold: 2}
+	script := []float64{0.1, 0.1, 0.0, 0.2, 0.9, 0.5, 0.4, 0.1, 0.1, 0.05}
+	// What Run must do: start at 3; quiet, quiet -> 1; stays 1 (0.0, 0.2);
+	// 0.9 -> 3; 0.5, 0.4 busy enough; 0.1, 0.1 -> 1; 0.05 stays.
+	want := []int{1, 3, 1}
+	var set []int
+	last := runScript(p, script, func(n int) { set = append(set, n) }, nil)
 	if len(set) != len(want) {
 		t.Fatalf("set calls %v, want %v", set, want)
 	}
@@ -93,25 +94,8 @@ func TestRunPace(t *testing.T) {
 	// however low the next sample (0.001 brings it back to one P, and
 	// that sample already counts as idle); 0.001, 0.0 idle.
 	want := []bool{true, true, false, false, true, true, true}
-	cum := []time.Duration{0, 0}
-	for _, used := range script {
-		cum = append(cum, cum[len(cum)-1]+time.Duration(used*float64(100*time.Millisecond)))
-	}
-	calls := 0
-	cpu := func() time.Duration { calls++; return cum[calls-1] }
-	ticks := make(chan time.Time)
 	var paces []bool
-	done := make(chan int)
-	go func() {
-		done <- Run(p, ticks, cpu, func(int) {}, func(idle bool) { paces = append(paces, idle) }, nil)
-	}()
-	at := time.Unix(1000, 0)
-	for range len(script) + 1 {
-		ticks <- at
-		at = at.Add(100 * time.Millisecond)
-	}
-	close(ticks)
-	<-done
+	runScript(p, script, func(int) {}, func(idle bool) { paces = append(paces, idle) })
 	if fmt.Sprint(paces) != fmt.Sprint(want) {
 		t.Errorf("pace calls %v, want %v", paces, want)
 	}
