@@ -71,14 +71,15 @@ func main() {
 
 // printVersion writes "wsproxy VERSION go1.26.8 crypto=go rsa=go": the
 // version (-ldflags "-X main.version=…"), the Go release, cryptoBackend and
-// what signs with RSA keys (certs.RSASigner: "openssl" with -tags openssl).
+// what signs with RSA keys (certs.RSASigner: "ifma" on a CPU with AVX-512
+// IFMA, "openssl" with -tags openssl).
 func printVersion(w io.Writer) {
 	fmt.Fprintf(w, "wsproxy %s %s crypto=%s rsa=%s\n", version, runtime.Version(), cryptoBackend(), rsaSigner())
 }
 
-// rsaSigner names what makes RSA signatures: certs.RSASigner ("go", or
-// "openssl" with -tags openssl), or BoringCrypto when that is the backend
-// and OpenSSL is not in use.
+// rsaSigner names what makes RSA signatures: certs.RSASigner ("ifma", "go",
+// or "openssl" with -tags openssl), or BoringCrypto when that is the
+// backend and OpenSSL is not in use.
 func rsaSigner() string {
 	if certs.RSASigner == "go" && cryptoBackend() == "boringcrypto" {
 		return "boringcrypto"

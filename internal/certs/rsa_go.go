@@ -1,12 +1,35 @@
-//go:build !openssl || !cgo
+//go:build (!openssl || !cgo) && !goexperiment.boringcrypto
 
 package certs
 
-import "crypto"
+import (
+	"crypto"
+	"crypto/fips140"
+	"crypto/rsa"
 
-// RSASigner names what signs with RSA keys: "go", crypto/rsa (the default
-// build; -tags openssl with cgo makes it OpenSSL's, rsa_openssl.go).
-const RSASigner = "go"
+	"wsproxy/internal/fastrsa"
+)
 
-// fastSigner returns key: Go's crypto signs.
-func fastSigner(key crypto.PrivateKey) crypto.PrivateKey { return key }
+// RSASigner names what signs with RSA keys: "ifma", internal/fastrsa's
+// AVX-512 IFMA code, on a CPU that has it (RSA-2048 keys; others and every
+// other CPU: crypto/rsa); "go", crypto/rsa, where it does not or in FIPS
+// 140 mode (GODEBUG=fips140=on keeps every signature in Go's module).
+// -tags openssl with cgo makes it OpenSSL's (rsa_openssl.go);
+// GOEXPERIMENT=boringcrypto keeps "go", which BoringSSL then serves.
+var RSASigner = func() string {
+	if fastrsa.Supported() && !fips140.Enabled() {
+		return "ifma"
+	}
+	return "go"
+}()
+
+// fastSigner returns an IFMA signer for an RSA-2048 key when RSASigner is
+// "ifma", else key: crypto/rsa signs.
+func fastSigner(key crypto.PrivateKey) crypto.PrivateKey {
+	if k, ok := key.(*rsa.PrivateKey); ok && RSASigner == "ifma" {
+		if f := fastrsa.New(k); f != nil {
+			return f
+		}
+	}
+	return key
+}

@@ -47,7 +47,7 @@ import (
 
 // RSASigner names what signs with RSA keys: "openssl" in a build with
 // -tags openssl (and cgo), OpenSSL's libcrypto, as nginx does.
-const RSASigner = "openssl"
+var RSASigner = "openssl"
 
 // opensslRSA is an RSA key whose signatures OpenSSL's libcrypto makes
 // (2-4× faster than Go's on x86-64 with AVX-512 IFMA: BENCHMARKS.md,

@@ -52,7 +52,8 @@ func writeRSAPair(t testing.TB, dir string) (certFile, keyFile string, leaf *x50
 // TestRSASigner: a loaded RSA key signs what TLS asks for (PSS with the
 // digest's length of salt, PKCS #1 v1.5, SHA-1 to SHA-512) and what it
 // does not (PSS with the longest salt) verifiably, with Go's crypto/rsa
-// (RSASigner "go") or OpenSSL's (-tags openssl: "openssl"), and TLS 1.2
+// (RSASigner "go"), internal/fastrsa's ("ifma", a CPU with AVX-512 IFMA)
+// or OpenSSL's (-tags openssl: "openssl"), and TLS 1.2
 // and 1.3 handshakes with it succeed.
 func TestRSASigner(t *testing.T) {
 	certFile, keyFile, leaf := writeRSAPair(t, t.TempDir())
@@ -141,8 +142,9 @@ func TestRSASignerConcurrent(t *testing.T) {
 }
 
 // BenchmarkRSASign: one TLS 1.3 CertificateVerify signature (RSA-PSS,
-// SHA-256) with a loaded RSA-2048 key: Go's crypto/rsa, BoringCrypto
-// (GOEXPERIMENT=boringcrypto) or OpenSSL (-tags openssl) on the same key.
+// SHA-256) with a loaded RSA-2048 key: whatever RSASigner says (fastrsa's
+// IFMA code, Go's crypto/rsa), BoringCrypto (GOEXPERIMENT=boringcrypto) or
+// OpenSSL (-tags openssl) on the same key.
 func BenchmarkRSASign(b *testing.B) {
 	certFile, keyFile, _ := writeRSAPair(b, b.TempDir())
 	cert, err := Load(certFile, keyFile, time.Now())
