@@ -96,7 +96,7 @@ func (k *Key) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, 
 	var em []byte
 	var err error
 	switch {
-	case len(digest) != h.Size() || !h.Available() || prefixes[h] == nil:
+	case prefixes[h] == nil || !h.Available() || len(digest) != h.Size():
 		return k.PrivateKey.Sign(r, digest, opts)
 	case isPSS && (pss.SaltLength == rsa.PSSSaltLengthEqualsHash || pss.SaltLength == h.Size()):
 		em, err = emsaPSS(h, digest, k.Size())
@@ -167,8 +167,7 @@ func (k *Key) private(em []byte) []byte {
 			sig[len(sig)-1-8*i-b] = byte(z[i] >> (8 * b))
 		}
 	}
-	clear(s.t[0][:])
-	clear(s.t[1][:])
+	*s = scratch{} // no power of the message stays in the pool
 	return sig
 }
 

@@ -75,6 +75,23 @@ func TestSign(t *testing.T) {
 	}
 }
 
+// TestSignOthers: what is not taken here (no hash: a raw PKCS #1 v1.5
+// signature of a TLS 1.0 MD5+SHA-1 digest; a digest of the wrong length)
+// is crypto/rsa's answer, signature or error.
+func TestSignOthers(t *testing.T) {
+	priv := testKey(t)
+	k := newKey(priv, &goKernel)
+	raw := make([]byte, 36)
+	got, err := k.Sign(nil, raw, crypto.Hash(0))
+	want, werr := rsa.SignPKCS1v15(nil, priv, crypto.Hash(0), raw)
+	if err != nil || werr != nil || !bytes.Equal(got, want) {
+		t.Errorf("raw: %v / %v, equal %v", err, werr, bytes.Equal(got, want))
+	}
+	if _, err := k.Sign(nil, raw[:31], crypto.SHA256); err == nil {
+		t.Error("a 31-byte SHA-256 digest was signed")
+	}
+}
+
 // TestSignSaltsDiffer: two PSS signatures of one digest differ (each has
 // its own random salt) and both verify.
 func TestSignSaltsDiffer(t *testing.T) {
