@@ -56,6 +56,7 @@ func TestLayering(t *testing.T) {
 		"internal/limit":      {anything},
 		"internal/certs":      {anything},
 		"internal/fastrsa":    {anything},
+		"internal/affinity":   {anything},
 		"internal/tickets":    {anything},
 		"internal/routing":    {"core", "poller", "balance", "config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},
 		"internal/realip":     {"core", "poller", "balance", "config", "internal/reactor", "internal/sock", "bench", "loadtest", "cmd"},

@@ -86,6 +86,12 @@ type Config struct {
 	// default, one per CPU.
 	Loops int
 
+	// Affinity binds each proxy's workers to CPUs: nginx
+	// worker_cpu_affinity auto, HAProxy cpu-map (thread i on CPU i),
+	// wsproxy cpu_affinity: auto. Off (false): each proxy's default, no
+	// binding (wsproxy's default is its own: see config's cpu_affinity).
+	Affinity bool
+
 	// Warmup is the number of connections opened and closed before the
 	// proxy's baseline is taken, so that buffers and pools a proxy sets up
 	// once (not per connection) are in the baseline. Default: 50; -1: none.

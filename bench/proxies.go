@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -36,6 +37,7 @@ type setup struct {
 	Loops        int      // wsproxy event loops; 0 = its default (one per CPU)
 	Workers      int      // wsproxy worker processes; 0 or 1 = one process, no master
 	NginxWorkers int      // nginx worker_processes; 0 = auto (one per CPU)
+	Affinity     bool     // Config.Affinity
 	TLS          tlsFiles // certificate and key to terminate TLS with; zero: plain
 	// Curves are the TLS key exchanges every proxy offers, in order
 	// (sameCurves), or nil for each proxy's own default (Config.Curves).
@@ -132,6 +134,7 @@ upstreams:
 		b.WriteString("  - { path: /extra/, upstream: webpush }\n")
 	}
 	fmt.Fprintf(&b, "timeouts: { connect: 5s, idle: %s }\n", s.longTimeout())
+	b.WriteString(s.ifAffinity("cpu_affinity: auto\n"))
 	if s.Reload {
 		fmt.Fprintf(&b, "admin: { addr: \"127.0.0.1:0\" }\ndrain_timeout: %s\n", s.Drain)
 	}
@@ -166,7 +169,7 @@ daemon off;
 master_process on;
 worker_processes %s;
 worker_rlimit_nofile %d;
-%spid %s;
+%s%spid %s;
 error_log %s warn;
 events {
     worker_connections %d;
@@ -181,7 +184,7 @@ http {
 
     upstream webpush {
         %s
-`, workers, s.Files, s.reloadLine("worker_shutdown_timeout %s;\n"), s.path("nginx.pid"), s.path("error.log"), wc,
+`, workers, s.Files, s.ifAffinity("worker_cpu_affinity auto;\n"), s.reloadLine("worker_shutdown_timeout %s;\n"), s.path("nginx.pid"), s.path("error.log"), wc,
 		s.path("client_body"), s.path("proxy"), s.path("fastcgi"), s.path("uwsgi"), s.path("scgi"), balance)
 	for _, a := range s.Backends {
 		fmt.Fprintf(&b, "        server %s;\n", a)
@@ -225,7 +228,7 @@ func haproxyConfig(s setup) string {
 global
     maxconn %d
     pidfile %s
-%s
+%s%s
 defaults
     mode http
     maxconn %d
@@ -244,7 +247,7 @@ backend webpush
     balance %s
     http-request set-header X-Real-IP %%[src]
     http-request replace-path %s/(.*) /\1
-`, maxconn, s.path("haproxy.pid"), s.reloadLine("    hard-stop-after %s\n"), maxconn, s.longTimeout(), listenFD, s.haproxyTLS(), map[bool]string{false: "source", true: "roundrobin"}[s.Scale], servicePath)
+`, maxconn, s.path("haproxy.pid"), s.ifAffinity(fmt.Sprintf("    cpu-map auto:1/1-%d 0-%d\n", runtime.NumCPU(), runtime.NumCPU()-1)), s.reloadLine("    hard-stop-after %s\n"), maxconn, s.longTimeout(), listenFD, s.haproxyTLS(), map[bool]string{false: "source", true: "roundrobin"}[s.Scale], servicePath)
 	for i, a := range s.Backends {
 		fmt.Fprintf(&b, "    server ws%d %s maxconn %d\n", i+1, a, maxconn)
 	}
@@ -263,6 +266,14 @@ func (s setup) longTimeout() string {
 
 // reloadLine is format with the drain timeout in seconds, or nothing
 // without Reload.
+// ifAffinity is line if s.Affinity, else "".
+func (s setup) ifAffinity(line string) string {
+	if !s.Affinity {
+		return ""
+	}
+	return line
+}
+
 func (s setup) reloadLine(format string) string {
 	if !s.Reload {
 		return ""

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -97,6 +98,45 @@ func TestPeerConfigsAccepted(t *testing.T) {
 				t.Skipf("%s not installed", name)
 			}
 			if err := peerAccepts(t, bin, name, testSetup(t)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestAffinityConfigs: -affinity binds each proxy's workers in its own
+// words (nginx worker_cpu_affinity auto, HAProxy cpu-map, wsproxy
+// cpu_affinity: auto), which wsproxy's config package, nginx -t and
+// haproxy -c (where installed) accept; without it no configuration binds.
+func TestAffinityConfigs(t *testing.T) {
+	want := map[string]string{
+		Wsproxy: "cpu_affinity: auto",
+		Nginx:   "worker_cpu_affinity auto;",
+		HAProxy: fmt.Sprintf("cpu-map auto:1/1-%d 0-%d", runtime.NumCPU(), runtime.NumCPU()-1),
+	}
+	for name, line := range want {
+		t.Run(name, func(t *testing.T) {
+			s := testSetup(t)
+			if got := proxies[name].config(s); strings.Contains(got, line) {
+				t.Errorf("without Affinity the config has %q", line)
+			}
+			s.Affinity = true
+			got := proxies[name].config(s)
+			if !strings.Contains(got, line) {
+				t.Fatalf("config lacks %q; got\n%s", line, got)
+			}
+			if name == Wsproxy {
+				c, err := config.Parse("bench.yaml", []byte(got))
+				if err != nil || c.CPUAffinity != config.AffinityAuto {
+					t.Fatalf("parsed: %v, cpu_affinity %q", err, c.CPUAffinity)
+				}
+				return
+			}
+			bin, err := exec.LookPath(name)
+			if err != nil {
+				t.Skipf("%s not installed", name)
+			}
+			if err := peerAccepts(t, bin, name, s); err != nil {
 				t.Fatal(err)
 			}
 		})

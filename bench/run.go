@@ -216,7 +216,7 @@ func (r *runner) startEchos(ctx context.Context, g *group, dir string, n int) ([
 // the port it got to -addr-file; nginx and HAProxy are handed a socket
 // listening on a port the kernel picked (listenFile).
 func (r *runner) startProxy(ctx context.Context, g *group, name, dir string, backends []string, conns int) (*proc, string, error) {
-	s := setup{Listen: "127.0.0.1:0", Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops}
+	s := setup{Listen: "127.0.0.1:0", Backends: backends, Conns: conns, Files: r.cfg.files, Dir: dir, Loops: r.cfg.Loops, Affinity: r.cfg.Affinity}
 	return r.startWith(ctx, g, name, s, r.cfg.Binary)
 }
 

@@ -89,6 +89,10 @@ type Config struct {
 	// "adaptive" (default) or "all" (see procs.go).
 	Procs string `yaml:"procs"`
 
+	// CPUAffinity binds each process to CPUs: "off" (default) or "auto"
+	// (see procs.go).
+	CPUAffinity string `yaml:"cpu_affinity"`
+
 	// Workers is the number of worker processes. Default (0): 1.
 	Workers int `yaml:"workers"`
 
@@ -294,6 +298,9 @@ func (c *Config) normalize() {
 	}
 	if c.Procs == "" {
 		c.Procs = ProcsAdaptive
+	}
+	if c.CPUAffinity == "" {
+		c.CPUAffinity = AffinityOff
 	}
 	setDuration(&c.DrainTimeout, DefaultDrainTimeout)
 	setDuration(&c.Timeouts.Connect, DefaultConnectTimeout)

@@ -21,3 +21,18 @@ const (
 	ProcsAdaptive = "adaptive"
 	ProcsAll      = "all"
 )
+
+// Values of Config.CPUAffinity.
+//
+// With "auto", as nginx's worker_cpu_affinity auto, worker i (the only
+// process: 0) runs on the i-th CPU the process may use, wrapping around;
+// while the procs governor gives it more than one P it runs on as many
+// CPUs, its own first. A process's loop threads then stay on one CPU's
+// caches: on the benchmark VM a small-message relay costs a third less CPU
+// (internal/affinity; BENCHMARKS.md, "CPU affinity"). What it costs: a
+// process cannot move away from a CPU that other work keeps busy. "off",
+// the default, leaves placement to the kernel.
+const (
+	AffinityOff  = "off"
+	AffinityAuto = "auto"
+)

@@ -267,6 +267,9 @@ func (v *validator) globals() {
 	if c.Procs != ProcsAdaptive && c.Procs != ProcsAll {
 		v.p.addf("procs", "want adaptive or all, got %q%s", c.Procs, suggest(c.Procs, []string{ProcsAdaptive, ProcsAll}))
 	}
+	if c.CPUAffinity != AffinityOff && c.CPUAffinity != AffinityAuto {
+		v.p.addf("cpu_affinity", "want off or auto, got %q%s", c.CPUAffinity, suggest(c.CPUAffinity, []string{AffinityOff, AffinityAuto}))
+	}
 	if c.Workers < 0 {
 		v.p.addf("workers", "must not be negative (0 means 1), got %d", c.Workers)
 	}

@@ -72,6 +72,7 @@ func benchCmd(args []string) error {
 	fs.IntVar(&c.Backends, "backends", 0, "echo backend processes (0: 3, or ceil(conns / 9,000) if more)")
 	fs.IntVar(&c.Workers, "workers", 0, "wsproxy worker processes (0: ceil(conns / 9,000)); RSS and CPU are summed over master and workers")
 	fs.IntVar(&c.Loops, "loops", 0, "wsproxy event loops (0: one per CPU)")
+	fs.BoolVar(&c.Affinity, "affinity", false, "bind every proxy's workers to CPUs: nginx worker_cpu_affinity auto, HAProxy cpu-map, wsproxy cpu_affinity: auto")
 	fs.IntVar(&c.Rounds, "rounds", 1, "times each scenario runs through every proxy")
 	fs.IntVar(&c.Warmup, "warmup", 50, "connections opened and closed before the baseline (-1: none)")
 	fs.DurationVar(&c.Hold, "hold", 0, "idle: how long connections stay up after all are up (default 2s); proxy RSS is sampled every 10s (hold/10 if shorter), a drop fails the trial")

@@ -19,6 +19,7 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/examples"
+	"wsproxy/internal/affinity"
 	"wsproxy/internal/asynclog"
 	"wsproxy/internal/echo"
 	"wsproxy/internal/handover"
@@ -87,7 +88,7 @@ func runCmd(args []string) error {
 			serveControl(w, &applier{srv: srv, log: log, loops: *loops, flagLevel: *level, workers: w.Spec.Workers, listen: w.Spec.Listen})
 			return w.Ready()
 		}
-		return serve(cfg, *loops, log, opts, ho, ready, onHUP, syscall.SIGTERM)
+		return serve(cfg, *loops, w.Slot, log, opts, ho, ready, onHUP, syscall.SIGTERM)
 	}
 
 	src, err := load()
@@ -171,7 +172,7 @@ func runCmd(args []string) error {
 		a := &applier{srv: srv, log: log, loops: *loops, flagLevel: *level}
 		a.reload(load)
 	}
-	return serve(src.Config, *loops, log, core.Options{}, nil, ready, onHUP, syscall.SIGTERM, syscall.SIGINT)
+	return serve(src.Config, *loops, 0, log, core.Options{}, nil, ready, onHUP, syscall.SIGTERM, syscall.SIGINT)
 }
 
 // loadSource reads the configuration the flags name: a file, quick mode
@@ -205,9 +206,10 @@ func loadSource(file, listen, upstream string) (master.Source, error) {
 // without a master reloads in place, a worker says to ask its master).
 // base holds what a worker's master hands it (core.Options.SidStore and
 // TicketSecret): zero in a process without a master; ho is the worker's
-// side of the hand-over of tunnels to a new generation, nil without one.
+// side of the hand-over of tunnels to a new generation, nil without one;
+// slot is the worker's (0 without a master), which cpu_affinity binds by.
 // A process without a master is the one that stops on SIGINT.
-func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, ho *handover.Worker,
+func serve(cfg *config.Config, loops, slot int, log *slog.Logger, base core.Options, ho *handover.Worker,
 	ready func(srv *core.Server, adminAddr string) error, onHUP func(*core.Server), stop ...os.Signal) error {
 	single := slices.Contains(stop, os.Signal(syscall.SIGINT))
 	sig := make(chan os.Signal, 4)
@@ -265,7 +267,7 @@ func serve(cfg *config.Config, loops int, log *slog.Logger, base core.Options, h
 		return err
 	}
 	trimStartupPages(cfg.Memory, log)
-	stopGov := governProcs(cfg, log)
+	stopGov := governProcs(cfg, slot, log)
 	s := next()
 	stopGov()
 	if single {
@@ -387,14 +389,56 @@ func stopHint(w io.Writer, tty bool, log *slog.Logger, msg string) {
 // governProcs starts the procs governor (internal/procgov) when the
 // configuration says adaptive and no GOMAXPROCS is set in the
 // environment, and returns what stops it. When the process stops it gets
-// every P back, for the drain.
-func governProcs(cfg *config.Config, log *slog.Logger) (stop func()) {
+// every P back, for the drain. With cpu_affinity: auto the process is
+// bound to as many CPUs as it has Ps, worker slot's own first, each time
+// the governor changes the count.
+func governProcs(cfg *config.Config, slot int, log *slog.Logger) (stop func()) {
+	bind := bindCPUs(cfg, slot, log)
 	if cfg.Procs != config.ProcsAdaptive || os.Getenv("GOMAXPROCS") != "" {
+		bind(runtime.GOMAXPROCS(0))
 		return func() {}
 	}
-	return procgov.Start(runtime.GOMAXPROCS(0), func(n int) {
+	max := runtime.GOMAXPROCS(0)
+	bind(max)
+	stopGov := procgov.Start(max, func(n int) {
 		log.Debug("procs changed", "gomaxprocs", n)
+		bind(n)
 	})
+	return func() {
+		stopGov()
+		bind(max)
+	}
+}
+
+// bindCPUs returns what binds the process to the CPUs of worker slot
+// for a count of Ps (internal/affinity) when cfg says cpu_affinity: auto,
+// else a no-op. The CPUs it may use are read once, now.
+func bindCPUs(cfg *config.Config, slot int, log *slog.Logger) func(procs int) {
+	if cfg.CPUAffinity != config.AffinityAuto {
+		return func(int) {}
+	}
+	allowed, err := affinity.Allowed()
+	if err != nil {
+		log.Warn("cpu_affinity: auto: the CPUs this process may use are unknown; not binding", "err", err)
+		return func(int) {}
+	}
+	var last []int
+	return func(procs int) {
+		cpus := affinity.Plan(allowed, slot, procs)
+		if slices.Equal(cpus, last) {
+			return
+		}
+		if err := affinity.Bind(cpus); err != nil {
+			log.Warn("cpu_affinity: cannot bind", "cpus", cpus, "err", err)
+			return
+		}
+		if last == nil {
+			log.Info("cpu affinity", "cpus", cpus, "of", allowed)
+		} else {
+			log.Debug("cpu affinity", "cpus", cpus)
+		}
+		last = cpus
+	}
 }
 
 func echoCmd(args []string) error {

@@ -55,6 +55,9 @@ func Compare(old, next *config.Config) Diff {
 	if old.Procs != next.Procs {
 		d.Generation = append(d.Generation, "procs") // each process's governor starts with it
 	}
+	if old.CPUAffinity != next.CPUAffinity {
+		d.Generation = append(d.Generation, "cpu_affinity") // each process binds itself when it starts
+	}
 	if !reflect.DeepEqual(old.Admin, next.Admin) {
 		d.Generation = append(d.Generation, "admin")
 	}
@@ -68,7 +71,7 @@ func Compare(old, next *config.Config) Diff {
 			d.Changed = append(d.Changed, fmt.Sprintf("listen[%d].tls.certificates", i))
 		}
 	}
-	top := []string{"listen", "workers", "loops", "procs", "admin", "routes", "upstreams"}
+	top := []string{"listen", "workers", "loops", "procs", "cpu_affinity", "admin", "routes", "upstreams"}
 	if len(d.Generation) > 0 && old.Log.Format != next.Log.Format {
 		top = append(top, "log") // said above; log.level would repeat it
 	}

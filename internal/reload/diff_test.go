@@ -54,6 +54,7 @@ func TestCompare(t *testing.T) {
 		{"workers and loops", replace(replace(base, "workers: 2", "workers: 3"), "loops: 2", "loops: 4"), "[generation workers,loops]"},
 		{"admin", replace(base, "9090", "9091"), "[generation admin]"},
 		{"procs", replace(base, "loops: 2", "loops: 2\nprocs: all"), "[generation procs]"},
+		{"cpu_affinity", replace(base, "loops: 2", "loops: 2\ncpu_affinity: auto"), "[generation cpu_affinity]"},
 	}
 	old := parse(t, base)
 	for _, tc := range tests {
