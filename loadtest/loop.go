@@ -17,11 +17,15 @@ import (
 	"wsproxy/poller"
 )
 
-// Tuning of a loop. The wheel resolves echo send times to 2 ms; one
-// revolution (4 s) covers usual intervals, longer ones still fire on time.
+// Tuning of a loop. The wheel resolves echo send times to 250 µs: with
+// 2 ms, every send due in a slot left at once, 10 of them per slot at
+// 5,000 round trips/s, and each waited behind the others in the load
+// generator, the proxy and the backend (BENCHMARKS.md, "Echo RTT: the load
+// generator's 2 ms waves"). One revolution (4 s) covers usual intervals,
+// longer ones still fire on time.
 const (
-	wheelTick   = 2 * time.Millisecond
-	wheelSlots  = 2048
+	wheelTick   = 250 * time.Microsecond
+	wheelSlots  = 16384
 	bufSize     = 64 << 10 // shared read and write buffers, per loop
 	dialBurst   = 64       // dials per iteration, so events are not starved
 	maxPending  = 1024     // handshakes in flight per process when Rate is 0
