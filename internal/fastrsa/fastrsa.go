@@ -183,6 +183,3 @@ func (k *Key) verify(sig, em []byte) bool {
 }
 
 var errMessageTooLong = errors.New("fastrsa: key too short for the hash")
-
-// randRead is where salts come from (a test may replace it).
-var randRead = rand.Read

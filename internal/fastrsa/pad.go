@@ -2,6 +2,7 @@ package fastrsa
 
 import (
 	"crypto"
+	"crypto/rand"
 	"encoding/binary"
 	"hash"
 )
@@ -41,7 +42,7 @@ func emsaPSS(h crypto.Hash, digest []byte, k int) ([]byte, error) {
 		return nil, errMessageTooLong
 	}
 	salt := make([]byte, sLen)
-	if _, err := randRead(salt); err != nil {
+	if _, err := rand.Read(salt); err != nil {
 		return nil, err
 	}
 	hs := h.New()
