@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"math/big"
 	mrand "math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -255,4 +256,45 @@ func FuzzAMM(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestExpSchedule: the exponentiation makes the same kernel calls, in the
+// same order, and reads the table at the same points, whatever the
+// exponents and the base: only the values differ (the window bits go to
+// the table read, which reads every entry).
+func TestExpSchedule(t *testing.T) {
+	_, ms := testHalves(t)
+	trace := func(d0, d1 *big.Int, c uint64) []string {
+		var calls []string
+		k := &kernel{
+			amm2: func(res, a, b, m *pair, k0 *[2]uint64) {
+				calls = append(calls, "amm2")
+				amm2Go(res, a, b, m, k0)
+			},
+			sel: func(out *nat52, table *[tableSize]nat52, idx uint64) {
+				calls = append(calls, "sel")
+				selectGo(out, table, idx)
+			},
+		}
+		h := newHalves(ms[0], ms[1], d0, d1)
+		var s scratch
+		lo := nat52{c}
+		h.toMont(k, &s, &lo, &nat52{})
+		var out pair
+		h.exp(k, &s, &out)
+		return calls
+	}
+	top := new(big.Int).Lsh(big.NewInt(1), 1024)
+	want := trace(big.NewInt(0), big.NewInt(1), 2)
+	for _, c := range []struct{ d0, d1 *big.Int }{
+		{new(big.Int).Sub(top, big.NewInt(1)), big.NewInt(65537)},
+		{randBelow(t, top), randBelow(t, top)},
+	} {
+		if got := trace(c.d0, c.d1, 12345); !slices.Equal(got, want) {
+			t.Fatalf("%d kernel calls for one exponent pair, %d for another", len(got), len(want))
+		}
+	}
+	if n := len(want); n < 1000 {
+		t.Fatalf("only %d kernel calls traced", n)
+	}
 }
