@@ -13,7 +13,9 @@
 //	echo backends   "wsproxy echo", one process and port each (Config.Backends)
 //	proxy           "wsproxy run -config F [-workers N]", or nginx / haproxy
 //	                with a config generated from the seed's section 4
-//	                (proxies.go)
+//	                (proxies.go); -affinity pins each to CPUs (wsproxy
+//	                cpu_affinity: auto, nginx worker_cpu_affinity auto,
+//	                HAProxy cpu-map)
 //	load            package loadtest, inside the bench process up to
 //	                PerProcess connections, else in loadtest child
 //	                processes of at most PerProcess each, from several
