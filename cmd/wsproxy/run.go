@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -19,12 +18,10 @@ import (
 	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/examples"
-	"wsproxy/internal/affinity"
 	"wsproxy/internal/asynclog"
 	"wsproxy/internal/echo"
 	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
-	"wsproxy/internal/procgov"
 )
 
 func newLogger(level string) *slog.Logger {
@@ -359,23 +356,6 @@ func checkCmd(args []string) error {
 	return nil
 }
 
-// setProcs gives the Go scheduler one P more than there are event loops,
-// unless GOMAXPROCS is set in the environment. The spare P runs TLS
-// handshakes, health checks, the admin server and the garbage collector's
-// work beside busy loops. (It was first added for loops that blocked their
-// thread in epoll_wait, which sysmon took the P of; idle loops now park in
-// the runtime's netpoller instead: poller/park_linux.go.) BENCHMARKS.md
-// ("CPU per relayed message", "An idle loop parks") has the measurements.
-func setProcs(loops int) {
-	if os.Getenv("GOMAXPROCS") != "" {
-		return
-	}
-	if loops <= 0 {
-		loops = runtime.NumCPU()
-	}
-	runtime.GOMAXPROCS(loops + 1)
-}
-
 // stopHint writes msg, the line that says how to stop at once, to w when
 // the log level hides it (log.level warn or error) and w is a terminal:
 // whoever pressed Ctrl-C then learns why the process has not exited yet,
@@ -383,61 +363,6 @@ func setProcs(loops int) {
 func stopHint(w io.Writer, tty bool, log *slog.Logger, msg string) {
 	if tty && !log.Enabled(context.Background(), slog.LevelInfo) {
 		fmt.Fprintln(w, "wsproxy: "+msg)
-	}
-}
-
-// governProcs starts the procs governor (internal/procgov) when the
-// configuration says adaptive and no GOMAXPROCS is set in the
-// environment, and returns what stops it. When the process stops it gets
-// every P back, for the drain. With cpu_affinity: auto the process is
-// bound to as many CPUs as it has Ps, worker slot's own first, each time
-// the governor changes the count.
-func governProcs(cfg *config.Config, slot int, log *slog.Logger) (stop func()) {
-	bind := bindCPUs(cfg, slot, log)
-	if cfg.Procs != config.ProcsAdaptive || os.Getenv("GOMAXPROCS") != "" {
-		bind(runtime.GOMAXPROCS(0))
-		return func() {}
-	}
-	max := runtime.GOMAXPROCS(0)
-	bind(max)
-	stopGov := procgov.Start(max, func(n int) {
-		log.Debug("procs changed", "gomaxprocs", n)
-		bind(n)
-	})
-	return func() {
-		stopGov()
-		bind(max)
-	}
-}
-
-// bindCPUs returns what binds the process to the CPUs of worker slot
-// for a count of Ps (internal/affinity) when cfg says cpu_affinity: auto,
-// else a no-op. The CPUs it may use are read once, now.
-func bindCPUs(cfg *config.Config, slot int, log *slog.Logger) func(procs int) {
-	if cfg.CPUAffinity != config.AffinityAuto {
-		return func(int) {}
-	}
-	allowed, err := affinity.Allowed()
-	if err != nil {
-		log.Warn("cpu_affinity: auto: the CPUs this process may use are unknown; not binding", "err", err)
-		return func(int) {}
-	}
-	var last []int
-	return func(procs int) {
-		cpus := affinity.Plan(allowed, slot, procs)
-		if slices.Equal(cpus, last) {
-			return
-		}
-		if err := affinity.Bind(cpus); err != nil {
-			log.Warn("cpu_affinity: cannot bind", "cpus", cpus, "err", err)
-			return
-		}
-		if last == nil {
-			log.Info("cpu affinity", "cpus", cpus, "of", allowed)
-		} else {
-			log.Debug("cpu affinity", "cpus", cpus)
-		}
-		last = cpus
 	}
 }
 
