@@ -29,6 +29,7 @@ package pagetrim
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -49,27 +50,28 @@ type Mapping struct {
 
 // ParseSmaps reads /proc/PID/smaps. Lines of an entry that it does not
 // need are skipped; an entry missing one of the fields Select needs is
-// kept, and Select leaves it alone.
+// kept, and Select leaves it alone. It allocates per mapping, not per
+// line (a Go process's smaps has ~25 lines per mapping): it runs in a
+// serving process, whose heap would keep the garbage resident.
 func ParseSmaps(r io.Reader) ([]Mapping, error) {
 	var out []Mapping
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		if m, ok := parseHeader(line); ok {
-			out = append(out, m)
+		line := sc.Bytes()
+		key, val, isField := fieldLine(line)
+		if !isField {
+			if m, ok := parseHeader(string(line)); ok {
+				out = append(out, m)
+			}
 			continue
 		}
 		if len(out) == 0 {
 			return nil, fmt.Errorf("smaps: %q before any mapping", line)
 		}
-		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
 		cur := &out[len(out)-1]
 		var dst *uint64
-		switch key {
+		switch string(key) {
 		case "Rss":
 			dst = &cur.Rss
 		case "Anonymous":
@@ -83,11 +85,7 @@ func ParseSmaps(r io.Reader) ([]Mapping, error) {
 		default:
 			continue
 		}
-		f := strings.Fields(val)
-		if len(f) != 2 || f[1] != "kB" {
-			return nil, fmt.Errorf("smaps: %q", line)
-		}
-		n, err := strconv.ParseUint(f[0], 10, 64)
+		n, err := parseKB(val)
 		if err != nil {
 			return nil, fmt.Errorf("smaps: %q: %v", line, err)
 		}
@@ -95,6 +93,36 @@ func ParseSmaps(r io.Reader) ([]Mapping, error) {
 		cur.fields++
 	}
 	return out, sc.Err()
+}
+
+// fieldLine splits "Key:   value..." into its key and value; isField is
+// false for any other line (a mapping's header starts with its address
+// range, whose first word does not end in ':').
+func fieldLine(line []byte) (key, val []byte, isField bool) {
+	word := line
+	if i := bytes.IndexAny(line, " \t"); i >= 0 {
+		word = line[:i]
+	}
+	if len(word) < 2 || word[len(word)-1] != ':' {
+		return nil, nil, false
+	}
+	return word[:len(word)-1], line[len(word):], true
+}
+
+// parseKB parses "   1234 kB".
+func parseKB(val []byte) (uint64, error) {
+	num, unit, ok := bytes.Cut(bytes.TrimSpace(val), []byte(" "))
+	if !ok || string(bytes.TrimSpace(unit)) != "kB" || len(num) == 0 {
+		return 0, fmt.Errorf("want a number of kB")
+	}
+	var n uint64
+	for _, c := range num {
+		if c < '0' || c > '9' || n > (1<<64-1-9)/10 {
+			return 0, fmt.Errorf("bad number %q", num)
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, nil
 }
 
 // neededFields is how many of Rss, Anonymous, Private_Dirty, Shared_Dirty

@@ -3,7 +3,6 @@
 package pagetrim
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 
@@ -19,11 +18,14 @@ func Trim() (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	data, err := os.ReadFile("/proc/self/smaps")
+	// Streamed, not read whole: the file is ~1 KB per mapping, and a
+	// serving process's heap would keep the buffer resident.
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return Result{}, err
 	}
-	maps, err := ParseSmaps(bytes.NewReader(data))
+	maps, err := ParseSmaps(f)
+	f.Close()
 	if err != nil {
 		return Result{}, err
 	}
