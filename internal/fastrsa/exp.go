@@ -53,12 +53,7 @@ func newHalves(p, q, dp, dq *big.Int) *halves {
 // words returns x as n little-endian 64-bit words.
 func words(x *big.Int, n int) []uint64 {
 	w := make([]uint64, n)
-	b := x.FillBytes(make([]byte, 8*n))
-	for i := range w {
-		for k := range 8 {
-			w[i] |= uint64(b[len(b)-1-8*i-k]) << (8 * k)
-		}
-	}
+	fromBE(w, x.FillBytes(make([]byte, 8*n)))
 	return w
 }
 

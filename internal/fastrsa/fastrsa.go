@@ -120,11 +120,7 @@ func (k *Key) private(em []byte) []byte {
 	s := k.pool.Get().(*scratch)
 	defer k.pool.Put(s)
 	var w [40]uint64 // c as little-endian words, 2,560 bits of room
-	for i := range 32 {
-		for b := range 8 {
-			w[i] |= uint64(em[len(em)-1-8*i-b]) << (8 * b)
-		}
-	}
+	fromBE(w[:32], em)
 	var lo, hi nat52
 	split(&lo, &hi, &w)
 	k.h.toMont(k.k, s, &lo, &hi)
@@ -162,11 +158,7 @@ func (k *Key) private(em []byte) []byte {
 		}
 	}
 	sig := make([]byte, 256)
-	for i := range 32 {
-		for b := range 8 {
-			sig[len(sig)-1-8*i-b] = byte(z[i] >> (8 * b))
-		}
-	}
+	toBE(sig, z[:32])
 	*s = scratch{} // no power of the message stays in the pool
 	return sig
 }

@@ -1,6 +1,9 @@
 package fastrsa
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Numbers of up to 1,040 bits in radix 2^52, the form AVX-512 IFMA
 // multiplies (52 × 52-bit products added to 64-bit lanes).
@@ -149,4 +152,20 @@ func split(lo, hi *nat52, w *[40]uint64) {
 		sh[i] = w[16+i]>>16 | w[17+i]<<48
 	}
 	from64(hi, sh[:])
+}
+
+// fromBE sets w to the big-endian bytes b (len(b) = 8·len(w)) as
+// little-endian 64-bit words.
+func fromBE(w []uint64, b []byte) {
+	for i := range w {
+		w[i] = binary.BigEndian.Uint64(b[len(b)-8*(i+1):])
+	}
+}
+
+// toBE writes the little-endian words w into b (len(b) = 8·len(w)) as
+// big-endian bytes.
+func toBE(b []byte, w []uint64) {
+	for i := range w {
+		binary.BigEndian.PutUint64(b[len(b)-8*(i+1):], w[i])
+	}
 }

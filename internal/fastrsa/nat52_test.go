@@ -28,11 +28,7 @@ func toBig(x *nat52) *big.Int {
 	var w [17]uint64
 	to64(w[:], x)
 	b := make([]byte, 8*len(w))
-	for i := range w {
-		for k := range 8 {
-			b[len(b)-1-8*i-k] = byte(w[i] >> (8 * k))
-		}
-	}
+	toBE(b, w[:])
 	return new(big.Int).SetBytes(b)
 }
 
