@@ -138,7 +138,7 @@ func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bo
 		if fd == p.wakefd {
 			// Read before clearing pending: a Wake landing in between is
 			// not lost, because the caller drains its queue after Wait.
-			unix.Read(p.wakefd, p.rbuf[:])
+			rawRW(unix.SYS_READ, p.wakefd, p.rbuf[:])
 			p.pending.Store(0)
 			woke = true
 			continue
@@ -174,7 +174,7 @@ func (p *Poller) Wake() error {
 		return ErrClosed
 	}
 	for {
-		_, err := unix.Write(p.wakefd, p.wbuf[:])
+		err := rawRW(unix.SYS_WRITE, p.wakefd, p.wbuf[:])
 		switch err {
 		case nil, unix.EAGAIN: // EAGAIN: the counter is already non-zero.
 			return nil
@@ -225,6 +225,20 @@ func waitMillis(timeout time.Duration) int {
 		ms = math.MaxInt32
 	}
 	return int(ms)
+}
+
+// rawRW is read(2) or write(2) (trap) of the eventfd's 8 bytes through
+// RawSyscall: the eventfd is non-blocking, so the call never sleeps, and
+// the scheduler's bookkeeping of a blocking call is pure cost. Worse,
+// entersyscall wakes the runtime's sysmon thread when every P was idle,
+// and sysmon then polls every 20 us for a while (BENCHMARKS.md, "TLS
+// bulk: a loop that woke itself").
+func rawRW(trap uintptr, fd int, b []byte) error {
+	_, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // poll is epoll_wait with a zero timeout, without the scheduler's syscall

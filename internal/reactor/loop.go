@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"wsproxy/internal/sock"
 	"wsproxy/internal/timer"
 	"wsproxy/poller"
@@ -46,6 +44,9 @@ type Loop struct {
 	p        *poller.Poller
 	handlers []Handler // indexed by descriptor
 	stale    bool      // Now predates the current poll cycle's events
+
+	// later and laterSpare are Later's queue: the loop's own, no lock.
+	later, laterSpare []func()
 
 	mu      sync.Mutex // guards tasks and stopped
 	tasks   []func()
@@ -134,6 +135,15 @@ func (l *Loop) Submit(f func()) bool {
 	return true
 }
 
+// Later queues f to run on the loop once the events of the current poll
+// cycle are handled, before the loop waits again; it is Submit for the
+// loop's own goroutine, and costs no wake-up. Submit from the loop itself
+// would write the poller's eventfd (a system call, and one that wakes the
+// Go runtime's sysmon thread out of its deep sleep: entersyscall does)
+// only to read it back in the next poll. Call it only from the loop's
+// goroutine.
+func (l *Loop) Later(f func()) { l.later = append(l.later, f) }
+
 func (l *Loop) runTasks() {
 	l.mu.Lock()
 	tasks := l.tasks
@@ -144,6 +154,15 @@ func (l *Loop) runTasks() {
 		tasks[i] = nil
 	}
 	l.spare = tasks
+	// What the tasks queue with Later waits for the next cycle, whose
+	// poll then does not block (Run).
+	later := l.later
+	l.later = l.laterSpare[:0]
+	for i, f := range later {
+		f()
+		later[i] = nil
+	}
+	l.laterSpare = later
 }
 
 func (l *Loop) dispatch(fd int, ev poller.Event) {
@@ -171,6 +190,9 @@ func (l *Loop) Run() error {
 	defer close(l.done)
 	for {
 		timeout := l.Wheel.Next(l.Now)
+		if len(l.later) > 0 {
+			timeout = 0 // work queued by the last cycle's Later: look, do not wait
+		}
 		l.stale = true
 		if _, err := l.p.Wait(timeout, l.dispatch); err != nil {
 			return err
@@ -233,7 +255,7 @@ func (l *Loop) closeAll() {
 // non-blocking socket's owner: the descriptor is gone either way.
 func CloseFD(fd int) {
 	if fd >= 0 {
-		_ = unix.Close(fd)
+		_ = sock.Close(fd)
 	}
 }
 

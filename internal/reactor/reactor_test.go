@@ -163,3 +163,38 @@ func TestSocketQueue(t *testing.T) {
 		t.Fatalf("got %d bytes, queued %v", len(got), s.Queued())
 	}
 }
+
+// TestLater: work queued with Later from the loop runs after the task that
+// queued it, in order, and a chain of Laters runs to its end without any
+// wake-up: the loop has no timer and no event, so were a Later left
+// waiting for the poller the chain would stall at its second link.
+func TestLater(t *testing.T) {
+	l := startLoop(t)
+	done := make(chan []int, 1)
+	var order []int
+	var link func(i int) func()
+	link = func(i int) func() {
+		return func() {
+			order = append(order, i)
+			if i == 100 {
+				done <- order
+				return
+			}
+			l.Later(link(i + 1))
+		}
+	}
+	onLoop(t, l, func() {
+		l.Later(link(1))
+		order = append(order, 0) // the task itself comes first
+	})
+	select {
+	case got := <-done:
+		for i, v := range got {
+			if v != i {
+				t.Fatalf("order %v: position %d ran %d", got, i, v)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the chain of Laters stalled")
+	}
+}

@@ -272,7 +272,7 @@ func (c *Conn) Interest(ev poller.Event, connecting bool) poller.Event {
 	case Ready:
 		if c.more && !c.rerun && ev&poller.Readable != 0 {
 			c.rerun = true
-			c.loop.R.Submit(c.reread)
+			c.loop.R.Later(c.reread)
 		}
 	}
 	return ev
