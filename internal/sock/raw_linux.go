@@ -7,13 +7,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// acceptAddr and connectAddr go through RawSyscall (rw_linux.go says why).
+
 // acceptAddr is accept4 with the peer address decoded straight from the
 // kernel's sockaddr: unlike unix.Accept4 it allocates nothing, which keeps
 // a burst of accepts from growing the heap.
 func acceptAddr(lfd int) (int, netip.AddrPort, error) {
 	var rsa unix.RawSockaddrAny
 	n := uint32(unix.SizeofSockaddrAny)
-	fd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)),
+	fd, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)),
 		uintptr(unsafe.Pointer(&n)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 	if e != 0 {
 		return -1, netip.AddrPort{}, e
@@ -59,7 +61,7 @@ func connectAddr(fd int, ap netip.AddrPort) error {
 		s6.Addr = a.As16()
 		ptr, n = unsafe.Pointer(&s6), unix.SizeofSockaddrInet6
 	}
-	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(ptr), n)
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(ptr), n)
 	if e != 0 {
 		return e
 	}

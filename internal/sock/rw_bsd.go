@@ -13,3 +13,12 @@ func Write(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
 // Established reports false: on these systems the caller waits for the
 // writable event after every connect.
 func Established(fd int) bool { return false }
+
+// ShutdownWrite half-closes socket fd: the peer reads end of stream once
+// what was written has arrived.
+func ShutdownWrite(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) }
+
+// Close closes fd.
+func Close(fd int) error { return unix.Close(fd) }
+
+func setsockoptInt(fd, level, opt, v int) error { return unix.SetsockoptInt(fd, level, opt, v) }

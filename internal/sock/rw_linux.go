@@ -33,6 +33,42 @@ func rawRW(trap uintptr, fd int, p []byte) (int, error) {
 
 var zero uintptr
 
+// The calls below go through RawSyscall too: on a non-blocking socket
+// none of them sleeps (accept4 and connect return EAGAIN or EINPROGRESS;
+// close without SO_LINGER, which nothing here sets, and shutdown queue a
+// FIN and return). Through Syscall, each one would run the scheduler's
+// entersyscall and exitsyscall, and entersyscall wakes the runtime's sysmon
+// thread out of its deep sleep whenever every P was idle: a proxy whose
+// loops park between events would keep sysmon polling every 20 us
+// (BENCHMARKS.md, "TLS bulk: a loop that woke itself").
+
+// ShutdownWrite half-closes socket fd: the peer reads end of stream once
+// what was written has arrived.
+func ShutdownWrite(fd int) error {
+	if _, _, e := unix.RawSyscall(unix.SYS_SHUTDOWN, uintptr(fd), unix.SHUT_WR, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// Close closes fd, a socket or a pipe of the loops.
+func Close(fd int) error {
+	if _, _, e := unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func setsockoptInt(fd, level, opt, v int) error {
+	v32 := int32(v)
+	_, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(unsafe.Pointer(&v32)), 4, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 // Established reports whether the TCP connection on fd is established.
 // A non-blocking connect to a loopback address completes inside
 // connect(2): the caller can then write at once, without waiting for the

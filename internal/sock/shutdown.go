@@ -2,10 +2,6 @@ package sock
 
 import "golang.org/x/sys/unix"
 
-// ShutdownWrite half-closes socket fd: the peer reads end of stream once
-// what was written has arrived.
-func ShutdownWrite(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) }
-
 // Peek reports whether socket fd has a byte to read, without taking it:
 // n is 1 then; 0 with a nil error is end of stream; EAGAIN nothing yet.
 func Peek(fd int) (n int, err error) {

@@ -173,7 +173,7 @@ func PeerAddr(fd int) (netip.AddrPort, error) {
 }
 
 func setInt(fd, level, opt, v int) error {
-	if err := unix.SetsockoptInt(fd, level, opt, v); err != nil {
+	if err := setsockoptInt(fd, level, opt, v); err != nil {
 		return os.NewSyscallError("setsockopt", err)
 	}
 	return nil
