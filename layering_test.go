@@ -52,6 +52,7 @@ func TestLayering(t *testing.T) {
 		"internal/memrelease": {anything},
 		"internal/pagetrim":   {anything},
 		"internal/procgov":    {anything},
+		"internal/gcroom":     {anything},
 		"internal/health":     {anything},
 		"internal/limit":      {anything},
 		"internal/certs":      {anything},

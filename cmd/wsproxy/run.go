@@ -20,6 +20,7 @@ import (
 	"wsproxy/examples"
 	"wsproxy/internal/asynclog"
 	"wsproxy/internal/echo"
+	"wsproxy/internal/gcroom"
 	"wsproxy/internal/handover"
 	"wsproxy/internal/master"
 )
@@ -265,7 +266,9 @@ func serve(cfg *config.Config, loops, slot int, log *slog.Logger, base core.Opti
 	}
 	trimStartupPages(cfg.Memory, log)
 	stopGov := governProcs(cfg, slot, log)
+	stopRoom := gcroom.Start(func(p int) { log.Debug("gc percent changed", "gogc", p) })
 	s := next()
+	stopRoom()
 	stopGov()
 	if single {
 		// One line for whoever pressed Ctrl-C (a worker leaves it to its
