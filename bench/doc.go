@@ -30,7 +30,10 @@
 //
 // A proxy's memory is the sum over its process group (nginx's master and
 // workers) of VmRSS from /proc/PID/status, and of Pss and Anonymous from
-// /proc/PID/smaps_rollup; its CPU is utime+stime from /proc/PID/stat. RSS is
+// /proc/PID/smaps_rollup; its CPU is each process's CPU clock
+// (clock_gettime of its process CPU clock: nanoseconds, exited threads
+// included), or utime+stime from /proc/PID/stat where that clock cannot be
+// read. RSS is
 // user-space memory only: socket buffers, the epoll interest list and other
 // kernel memory a connection costs are not in it.
 //
@@ -47,9 +50,9 @@
 // several rounds the median of each, ratios included. The rates of a
 // shared machine move with whatever else runs; the cost per unit much
 // less, and a ratio taken within one round cancels what moved both.
-// /proc counts in 10 ms ticks per process, so a cost is only as good as
-// the CPU time it divides: seconds in echo and bulk, less with few
-// connections.
+// The CPU clock is exact; utime+stime, the fallback, count in 10 ms ticks
+// per process, which over a ramp of a few hundred milliseconds is a few per
+// cent per sample. The load generator's CPU is read the same way.
 //
 //	idle   Config.Warmup connections are opened and closed, the proxy is
 //	       sampled (Before), then Config.Conns connections come up with one

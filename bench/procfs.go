@@ -32,7 +32,9 @@ type Usage struct {
 	// Anon is the sum of Anonymous from smaps_rollup (heap, stacks), in bytes.
 	Anon int64 `json:"anon"`
 
-	// CPU is user plus system time since each process started.
+	// CPU is user plus system time since each process started: from
+	// each process's CPU clock (nanoseconds) where it can be read, else
+	// from /proc/PID/stat (10 ms ticks).
 	CPU time.Duration `json:"cpu"`
 
 	// SysCPU is the system (kernel) part of CPU.
@@ -81,7 +83,13 @@ func sampleGroupIn(root string, pgid int) (Usage, error) {
 			return Usage{}, fmt.Errorf("bench: %s/stat: %w", dir, err)
 		}
 		u.RSS += rss
-		u.CPU += st.cpu
+		cpu := st.cpu
+		if root == "/proc" {
+			if c, ok := processCPU(pid); ok {
+				cpu = c
+			}
+		}
+		u.CPU += cpu
 		u.SysCPU += st.sys
 		u.Procs++
 		if roll, err := os.ReadFile(filepath.Join(dir, "smaps_rollup")); err == nil {
@@ -219,7 +227,11 @@ func sampleLoadgen() Usage {
 		}
 		rss, _ := parseKB(status, "VmRSS:")
 		u.RSS += rss
-		u.CPU += st.cpu
+		cpu := st.cpu
+		if c, ok := processCPU(pid); ok {
+			cpu = c
+		}
+		u.CPU += cpu
 		u.SysCPU += st.sys
 		u.Procs++
 	}
