@@ -6,7 +6,11 @@ type Memory struct {
 	// set the pages of the wsproxy executable's read-only mappings (its
 	// code and read-only data) that start-up touched: package
 	// initialization, configuration parsing, the runtime's checks of its
-	// own tables. Pages the serving process uses come back from the page
+	// own tables; again a minute later, and after each burst of new
+	// connections once it is over (when the heap's free pages are given
+	// back), what the burst touched: accept, connect, the handshakes and
+	// the collections they caused. Pages the serving process uses come
+	// back from the page
 	// cache on first use (a minor fault each, no I/O). This lowers each
 	// process's RSS to its working set: the machine keeps one copy of the
 	// file in its page cache either way, so the memory actually used, and

@@ -2,13 +2,27 @@ package core
 
 import "wsproxy/internal/memrelease"
 
+// releaseEvery and releaseBurst are memrelease's defaults; a test shortens
+// them (memory_export_test.go).
+var (
+	releaseEvery        = memrelease.Check
+	releaseBurst uint64 = memrelease.Burst
+	releaseGap          = memrelease.Gap
+	releaseFree  func() // nil: debug.FreeOSMemory
+)
+
 // startMemoryReleaser gives the heap's free pages back after a burst of
 // new connections (internal/memrelease says why), unless
-// Options.NoReleaseMemory.
+// Options.NoReleaseMemory, and then runs Options.AfterRelease.
 func (s *Server) startMemoryReleaser() {
 	if s.opts.NoReleaseMemory {
 		return
 	}
-	var r memrelease.Releaser
-	go r.Run(memrelease.Check, s.done, s.stats.accepted.Load, func() { s.stats.memReleases.Add(1) })
+	r := memrelease.Releaser{Burst: releaseBurst, Gap: releaseGap, Free: releaseFree}
+	go r.Run(releaseEvery, s.done, s.stats.accepted.Load, func() {
+		s.stats.memReleases.Add(1)
+		if s.opts.AfterRelease != nil {
+			s.opts.AfterRelease()
+		}
+	})
 }

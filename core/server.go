@@ -34,6 +34,12 @@ type Options struct {
 	// WSPROXY_TLS_TRIM=0 and WSPROXY_RELEASE_MEMORY=0.
 	NoSplice, NoTLSTrim, NoReleaseMemory bool
 
+	// AfterRelease, if set, runs after each release of the heap's free
+	// pages once a burst of new connections is over (memory.go), on the
+	// releaser's goroutine. cmd drops the executable's pages the burst
+	// touched there (internal/pagetrim).
+	AfterRelease func()
+
 	// SidStore, when set, returns the store of learnt Engine.IO sessions
 	// for each upstream with balance: sid, by upstream name; worker
 	// processes use it to share one table (internal/sidshm). Nil: each

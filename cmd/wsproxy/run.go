@@ -239,6 +239,7 @@ func serve(cfg *config.Config, loops, slot int, log *slog.Logger, base core.Opti
 	setProcs(cfg.Loops)
 	opts := envOptions()
 	opts.Logger, opts.SidStore, opts.TicketSecret = log, base.SidStore, base.TicketSecret
+	opts.AfterRelease = trimAfterBurst(cfg.Memory, log)
 	srv, err := core.New(cfg, opts)
 	srvp = srv
 	if err != nil {

@@ -1,0 +1,64 @@
+package core_test
+
+import (
+	"bufio"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"wsproxy/config"
+	"wsproxy/core"
+	"wsproxy/internal/testutil"
+)
+
+// TestAfterReleaseFollowsBurst: once a burst of new connections is over,
+// the server gives the heap's free pages back and then runs
+// Options.AfterRelease (cmd drops the executable's pages there). The
+// releaser's period and burst size are shortened; the test waits for the
+// call, bounded only as a guard against a hang.
+func TestAfterReleaseFollowsBurst(t *testing.T) {
+	var freed atomic.Int32
+	restore := core.ShortenMemoryRelease(10*time.Millisecond, 3, func() { freed.Add(1) })
+	defer restore()
+	e := startEcho(t, "e1")
+	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+routes:
+  - path: /
+    upstream: %q
+`, e.Addr().String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := make(chan struct{})
+	var once sync.Once
+	srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t), AfterRelease: func() {
+		if freed.Load() == 0 {
+			t.Error("AfterRelease ran before the heap's pages were given back")
+		}
+		once.Do(func() { close(after) })
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	addr := srv.Addrs()[0].String()
+	for range 3 {
+		c := dialRaw(t, addr)
+		writeAll(t, c, upgradeRequest("/", "example.com"))
+		if head := readHead(t, bufio.NewReader(c)); len(head) < 12 || head[9:12] != "101" {
+			t.Fatalf("handshake: %q", head)
+		}
+		c.Close()
+	}
+	select {
+	case <-after:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no release after a burst of 3 connections (releases: %d)", freed.Load())
+	}
+}
