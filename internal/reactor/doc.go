@@ -7,7 +7,9 @@
 // internal/sock).
 //
 // A Loop's state is touched only by the goroutine running Run. Other
-// goroutines reach it only through Submit. A program embeds Loop by value
+// goroutines reach it only through Submit; the loop's own goroutine defers
+// work past the current events with Later, which needs no wake-up. A
+// program embeds Loop by value
 // in its own per-loop state (core's loop, the echo backend's), so a
 // handler reaches both with one pointer.
 //
