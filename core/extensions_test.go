@@ -235,23 +235,11 @@ func logHas(t *testing.T, logs *testutil.Buffer, msg, want string) bool {
 func TestProxyCloseReasons(t *testing.T) {
 	e := startEcho(t, "e1")
 	logs := &testutil.Buffer{}
-	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+	srv, addr := startProxyOpts(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 log: {sample: 0}
 routes: [{path: /, upstream: %q, websocket: {max_message: 10}}]
-`, e.Addr())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := core.New(cfg, core.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	addr := srv.Addrs()[0].String()
+`, e.Addr()), core.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 
 	for _, tt := range []struct {
 		name, rule, text string

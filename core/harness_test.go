@@ -33,11 +33,17 @@ func startEcho(t testing.TB, id string) *echo.Server {
 // proxy on it and returns its address.
 func startProxy(t testing.TB, yamlText string) (*core.Server, string) {
 	t.Helper()
+	return startProxyOpts(t, yamlText, core.Options{Logger: testutil.Logger(t)})
+}
+
+// startProxyOpts is startProxy with the Server's Options.
+func startProxyOpts(t testing.TB, yamlText string, opts core.Options) (*core.Server, string) {
+	t.Helper()
 	cfg, err := config.Parse("test.yaml", []byte(yamlText))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t)})
+	srv, err := core.New(cfg, opts)
 	if err != nil {
 		t.Fatalf("core.New: %v", err)
 	}

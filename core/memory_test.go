@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"wsproxy/config"
 	"wsproxy/core"
 	"wsproxy/internal/testutil"
 )
@@ -23,31 +22,19 @@ func TestAfterReleaseFollowsBurst(t *testing.T) {
 	restore := core.ShortenMemoryRelease(10*time.Millisecond, 3, func() { freed.Add(1) })
 	defer restore()
 	e := startEcho(t, "e1")
-	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+	after := make(chan struct{})
+	var once sync.Once
+	_, addr := startProxyOpts(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 routes:
   - path: /
     upstream: %q
-`, e.Addr().String())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := make(chan struct{})
-	var once sync.Once
-	srv, err := core.New(cfg, core.Options{Logger: testutil.Logger(t), AfterRelease: func() {
+`, e.Addr().String()), core.Options{Logger: testutil.Logger(t), AfterRelease: func() {
 		if freed.Load() == 0 {
 			t.Error("AfterRelease ran before the heap's pages were given back")
 		}
 		once.Do(func() { close(after) })
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	addr := srv.Addrs()[0].String()
 	for range 3 {
 		c := dialRaw(t, addr)
 		writeAll(t, c, upgradeRequest("/", "example.com"))

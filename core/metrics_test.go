@@ -265,25 +265,13 @@ func TestMetricsClosedBy(t *testing.T) {
 		io.Copy(io.Discard, br) // until the proxy closes
 	})
 	var logs testutil.Buffer
-	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`
+	srv, addr := startProxyOpts(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 loops: 1
 routes:
   - {path: /, upstream: %[1]q}
   - {path: /idle, upstream: %[1]q, websocket: {idle: 200ms}}
-`, backend)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := core.New(cfg, core.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	addr := srv.Addrs()[0].String()
+`, backend), core.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 
 	tests := []struct {
 		path   string
