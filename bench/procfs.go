@@ -83,13 +83,10 @@ func sampleGroupIn(root string, pgid int) (Usage, error) {
 			return Usage{}, fmt.Errorf("bench: %s/stat: %w", dir, err)
 		}
 		u.RSS += rss
-		cpu := st.cpu
 		if root == "/proc" {
-			if c, ok := processCPU(pid); ok {
-				cpu = c
-			}
+			st.cpu = exactCPU(pid, st.cpu)
 		}
-		u.CPU += cpu
+		u.CPU += st.cpu
 		u.SysCPU += st.sys
 		u.Procs++
 		if roll, err := os.ReadFile(filepath.Join(dir, "smaps_rollup")); err == nil {
@@ -100,6 +97,15 @@ func sampleGroupIn(root string, pgid int) (Usage, error) {
 		}
 	}
 	return u, nil
+}
+
+// exactCPU is process pid's CPU clock, or ticks (from /proc/PID/stat)
+// where that clock cannot be read.
+func exactCPU(pid int, ticks time.Duration) time.Duration {
+	if c, ok := processCPU(pid); ok {
+		return c
+	}
+	return ticks
 }
 
 // parseKB finds the line starting with key in a /proc status-like file
@@ -227,11 +233,7 @@ func sampleLoadgen() Usage {
 		}
 		rss, _ := parseKB(status, "VmRSS:")
 		u.RSS += rss
-		cpu := st.cpu
-		if c, ok := processCPU(pid); ok {
-			cpu = c
-		}
-		u.CPU += cpu
+		u.CPU += exactCPU(pid, st.cpu)
 		u.SysCPU += st.sys
 		u.Procs++
 	}

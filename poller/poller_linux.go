@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"wsproxy/internal/sock"
 )
 
 // Poller is an epoll instance plus an eventfd used by Wake.
@@ -138,7 +140,7 @@ func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bo
 		if fd == p.wakefd {
 			// Read before clearing pending: a Wake landing in between is
 			// not lost, because the caller drains its queue after Wait.
-			rawRW(unix.SYS_READ, p.wakefd, p.rbuf[:])
+			sock.Read(p.wakefd, p.rbuf[:])
 			p.pending.Store(0)
 			woke = true
 			continue
@@ -174,7 +176,10 @@ func (p *Poller) Wake() error {
 		return ErrClosed
 	}
 	for {
-		err := rawRW(unix.SYS_WRITE, p.wakefd, p.wbuf[:])
+		// sock.Write is a RawSyscall: through Syscall, entersyscall would wake
+		// the runtime's sysmon from its deep sleep (BENCHMARKS.md, "TLS bulk:
+		// a loop that woke itself").
+		_, err := sock.Write(p.wakefd, p.wbuf[:])
 		switch err {
 		case nil, unix.EAGAIN: // EAGAIN: the counter is already non-zero.
 			return nil
@@ -225,20 +230,6 @@ func waitMillis(timeout time.Duration) int {
 		ms = math.MaxInt32
 	}
 	return int(ms)
-}
-
-// rawRW is read(2) or write(2) (trap) of the eventfd's 8 bytes through
-// RawSyscall: the eventfd is non-blocking, so the call never sleeps, and
-// the scheduler's bookkeeping of a blocking call is pure cost. Worse,
-// entersyscall wakes the runtime's sysmon thread when every P was idle,
-// and sysmon then polls every 20 us for a while (BENCHMARKS.md, "TLS
-// bulk: a loop that woke itself").
-func rawRW(trap uintptr, fd int, b []byte) error {
-	_, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if e != 0 {
-		return e
-	}
-	return nil
 }
 
 // poll is epoll_wait with a zero timeout, without the scheduler's syscall
