@@ -5,7 +5,8 @@
 //
 // A Server runs one Loop per core. Each Loop embeds an internal/reactor
 // Loop by value (poller, descriptor table, shared read buffer, timer wheel,
-// wake-up queue) and owns its own SO_REUSEPORT listener, so the kernel
+// wake-up queue) and owns its own SO_REUSEPORT listener (bound by the
+// Server, or handed down by a master: Options.Listeners), so the kernel
 // spreads accepted connections over the loops. A client connection and the
 // upstream connection serving it live on the same Loop and are touched only
 // by that Loop's goroutine; nothing a Loop owns takes a lock. Other

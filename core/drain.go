@@ -71,13 +71,19 @@ func (s *Server) drain(timeout, spread time.Duration) {
 // StopAccepting sweeps each listener's accept queue a last time and closes
 // it; the connections it has go on. Drain begins with it, and a worker
 // handing its tunnels to a new generation calls it first, so that no new
-// tunnel starts there meanwhile. Safe from any goroutine; calling it again
-// does nothing.
+// tunnel starts there meanwhile. A listener on a master's socket
+// (Options.Listeners) is closed without a sweep: the socket lives on, and
+// what its queue holds is for the next generation, not for a process
+// that is leaving. Safe from any goroutine; calling it again does nothing.
 func (s *Server) StopAccepting() {
 	s.each(func(l *Loop) {
 		for _, ln := range s.lns {
 			if ln.l == l {
-				ln.StopAccepting(drainSweepMax)
+				sweep := drainSweepMax
+				if ln.Shared {
+					sweep = 0
+				}
+				ln.StopAccepting(sweep)
 			}
 		}
 	})

@@ -17,9 +17,17 @@ type listener struct {
 	proxy bool              // a PROXY protocol header precedes each connection
 }
 
-func listen(l *Loop, addr string) (*listener, error) {
+// listen binds addr on l, or, with inherited ≥ 0, listens on that socket,
+// already bound and listening (Options.Listeners).
+func listen(l *Loop, addr string, inherited int) (*listener, error) {
 	ln := &listener{l: l}
-	rl, err := reactor.Listen(&l.Loop, addr, ln.serve)
+	var rl *reactor.Listener
+	var err error
+	if inherited >= 0 {
+		rl, err = reactor.ListenFD(&l.Loop, inherited, ln.serve)
+	} else {
+		rl, err = reactor.Listen(&l.Loop, addr, ln.serve)
+	}
 	if err != nil {
 		return nil, err
 	}

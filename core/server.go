@@ -14,6 +14,7 @@ import (
 	"wsproxy/internal/dnsup"
 	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
+	"wsproxy/internal/reactor"
 	"wsproxy/internal/tlstrim"
 )
 
@@ -52,6 +53,15 @@ type Options struct {
 	// master makes one at start and hands it to every worker. Nil: New
 	// makes a random one, so this Server resumes only its own sessions.
 	TicketSecret []byte
+
+	// Listeners, when set, holds for each configured listener (in config
+	// order) sockets that already listen on its address: a master's,
+	// shared with the workers of every generation, so that no socket
+	// closes when a generation ends (internal/master, "Listening
+	// sockets"). Start gives them to the loops in turn, in place of
+	// binding one per loop; a listener with none is bound as usual. The
+	// Server owns these descriptors once Start is called.
+	Listeners [][]int
 }
 
 // timeouts are the config's timeouts as time.Durations, plus the ones the
@@ -161,20 +171,33 @@ func (s *Server) Start() error {
 		s.attachMetrics(l)
 		s.loops = append(s.loops, l)
 	}
-	for _, lc := range s.cfg.Listen {
+	for i, lc := range s.cfg.Listen {
 		addr := lc.Addr
-		for _, l := range s.loops {
-			ln, err := listen(l, addr)
+		var given []int
+		if i < len(s.opts.Listeners) {
+			given = s.opts.Listeners[i]
+		}
+		// One socket per loop, or the given ones to the loops in turn (a
+		// loop may take several, or none when fewer were given).
+		n := len(s.loops)
+		if len(given) > 0 {
+			n = len(given)
+		}
+		for j := range n {
+			l, fd := s.loops[j%len(s.loops)], -1
+			if len(given) > 0 {
+				fd = given[j]
+			}
+			ln, err := listen(l, addr, fd)
 			if err != nil {
+				s.closeGiven(i, j+1)
 				s.Close()
 				return fmt.Errorf("listen %s: %w", lc.Addr, err)
 			}
 			ln.tls = s.tls.conf.Listener(lc.TLS)
 			ln.proxy = lc.ProxyProtocol
-			if addr != ln.Addr.String() { // port 0: the others join the chosen port
+			if j == 0 { // port 0: the others join the port the first got
 				addr = ln.Addr.String()
-				s.addrs = append(s.addrs, ln.Addr)
-			} else if l.ID == 0 {
 				s.addrs = append(s.addrs, ln.Addr)
 			}
 			s.lns = append(s.lns, ln)
@@ -194,6 +217,16 @@ func (s *Server) Start() error {
 		}(l)
 	}
 	return nil
+}
+
+// closeGiven closes the sockets of Options.Listeners that Start has not
+// taken yet: those of listener i from index j on, and all of the later ones.
+func (s *Server) closeGiven(i, j int) {
+	for ; i < len(s.opts.Listeners); i, j = i+1, 0 {
+		for _, fd := range s.opts.Listeners[i][min(j, len(s.opts.Listeners[i])):] {
+			reactor.CloseFD(fd)
+		}
+	}
 }
 
 // Addrs returns the bound address of each configured listener, in config order.

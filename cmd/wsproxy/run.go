@@ -77,7 +77,7 @@ func runCmd(args []string) error {
 			return err
 		}
 		hint := fmt.Sprintf("SIGHUP ignored: reload by sending it to the master (pid %d)", os.Getppid())
-		opts := core.Options{SidStore: sids, TicketSecret: w.Spec.TicketSecret}
+		opts := core.Options{SidStore: sids, TicketSecret: w.Spec.TicketSecret, Listeners: w.Listeners}
 		ho := &handover.Worker{Log: log}
 		w.ServeHandover(ho) // before serveControl starts the control channel
 		onHUP := func(*core.Server) { log.Warn(hint) }
@@ -238,7 +238,7 @@ func serve(cfg *config.Config, loops, slot int, log *slog.Logger, base core.Opti
 	}
 	setProcs(cfg.Loops)
 	opts := envOptions()
-	opts.Logger, opts.SidStore, opts.TicketSecret = log, base.SidStore, base.TicketSecret
+	opts.Logger, opts.SidStore, opts.TicketSecret, opts.Listeners = log, base.SidStore, base.TicketSecret, base.Listeners
 	opts.AfterRelease = trimAfterBurst(cfg.Memory, log)
 	srv, err := core.New(cfg, opts)
 	srvp = srv

@@ -226,7 +226,7 @@ func TestReloadRefused(t *testing.T) {
 			}
 			t.Cleanup(func() { ln.Close() })
 			writeConfig(t, cfg, ln.Addr().String(), backend, "/v2", "30s", "")
-		}, `msg="reload abandoned; the previous generation keeps serving" generation=2 serving=1`},
+		}, `msg="reload failed; the workers keep serving the previous configuration" err="listen\[0\]: 127.0.0.1:\d+: bind: address already in use"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			backend := startEcho(t)

@@ -67,6 +67,7 @@ func (m *Master) onExit(w *worker, err error) {
 		m.abandon(g, fmt.Errorf("worker %s exited: %s", w.name(), exitStatus(err)))
 	case g == m.cur:
 		g.workers[w.slot] = nil
+		m.dropSlot(g, w.slot)
 		d := g.nextBackoff(w.slot, lived)
 		m.log.Warn("worker exited; restarting", append(attrs, "in", d)...)
 		m.after(d, event{kind: evRestart, g: g, slot: w.slot})

@@ -38,6 +38,7 @@ type generation struct {
 	handing int             // retired: workers whose hand-over has not answered yet (handover.go)
 	exe     exeID           // the binary its workers were started from
 	cfg     *config.Config  // the configuration it serves, as the master validated it
+	socks   [][]*lsock      // by listener: the listening sockets its workers share (listeners.go)
 }
 
 // worker is one worker process.
@@ -91,12 +92,18 @@ func (m *Master) startGeneration(src Source) error {
 	if spec.SidTable, err = m.sidTable(src.Config); err != nil {
 		return err
 	}
+	socks, err := m.listenSockets(spec, src.Config)
+	if err != nil {
+		m.prunePorts()
+		return err
+	}
 	file, err := spec.file()
 	if err != nil {
+		m.prunePorts()
 		return err
 	}
 	m.last++
-	g := &generation{n: m.last, spec: spec, file: file, cfg: src.Config,
+	g := &generation{n: m.last, spec: spec, file: file, cfg: src.Config, socks: socks,
 		workers: make([]*worker, spec.Workers), backoff: make([]time.Duration, spec.Workers),
 		drain: time.Duration(src.Config.DrainTimeout)}
 	g.exe, _ = statExe(m.cfg.Path) // a binary that cannot be read fails to start below
@@ -144,6 +151,17 @@ func (m *Master) startWorker(g *generation, slot int) error {
 		sids = m.sids
 	}
 	cmd.ExtraFiles = []*os.File{wr, g.file, sids, ctlFile}
+	// Then its listening sockets, from descriptor 7 on (listeners.go).
+	lns, fds, err := m.slotSockets(g, slot)
+	if err != nil {
+		r.Close()
+		wr.Close()
+		mine.Close()
+		ctlFile.Close()
+		return m.startFailed(g, slot, err)
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, lns...)
+	cmd.Env = append(cmd.Env, EnvListenFDs+"="+fds)
 	cmd.SysProcAttr = sysProcAttr()
 	err = cmd.Start()
 	wr.Close()

@@ -3,10 +3,12 @@
 //
 // A master starts a generation of N workers by executing its own binary
 // again with the same arguments and the environment variable EnvWorker set
-// to "GENERATION.SLOT". Every worker binds the same listen addresses with
-// SO_REUSEPORT, so the kernel spreads new connections over all of them. A
-// worker inherits two descriptors: a pipe on which it writes one line once
-// it is listening (readiness), and a file holding its generation's Spec
+// to "GENERATION.SLOT". The master opens the listening sockets, one per
+// loop of every worker and per address, all with SO_REUSEPORT so that the
+// kernel spreads new connections over them, and hands each worker its
+// share (EnvListenFDs); they outlive generations (listeners.go). A worker
+// also inherits a pipe on which it writes one line once it is listening
+// (readiness), a file holding its generation's Spec
 // (the configuration bytes the master validated, the listen addresses,
 // with port 0 replaced by a port the master holds, and the secret every
 // worker of every generation derives its TLS session-ticket keys from, so
@@ -14,7 +16,7 @@
 // configuration has an upstream with balance: sid, a worker also inherits
 // the table of Engine.IO sessions that all workers of all generations
 // share (internal/sidshm), so that any worker routes a session any other
-// learnt.
+// learnt. Last, the control channel (internal/control).
 //
 // The master's life:
 //
@@ -158,8 +160,9 @@ type Master struct {
 	cur, next    *generation   // serving; starting (nil unless a start or reload is under way)
 	last         int           // number of the newest generation
 	ports        map[string]*reservation
-	sids         *os.File // the shared sid table, once a configuration needs it (sidtable.go)
-	ticketSecret []byte   // Spec.TicketSecret, made once in New
+	socks        map[string][]*lsock // listening sockets by address (listeners.go)
+	sids         *os.File            // the shared sid table, once a configuration needs it (sidtable.go)
+	ticketSecret []byte              // Spec.TicketSecret, made once in New
 	stopping     bool
 	err          error // why Run will fail, if it will
 
@@ -196,7 +199,7 @@ func New(cfg Config) (*Master, error) {
 		cfg.HandoverTimeout = defaultHandoverTimeout
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger, events: make(chan event), done: make(chan struct{}),
-		ports: make(map[string]*reservation), ticketSecret: make([]byte, 32)}
+		ports: make(map[string]*reservation), socks: make(map[string][]*lsock), ticketSecret: make([]byte, 32)}
 	rand.Read(m.ticketSecret) // never fails (crypto/rand since Go 1.24)
 	if m.log == nil {
 		m.log = slog.Default()
@@ -318,6 +321,7 @@ func (m *Master) drainLimit() time.Duration {
 // stop tells every worker to drain and stops replacing workers.
 func (m *Master) stop() {
 	m.stopping = true
+	m.closeSockets() // the draining workers close theirs: new connections are refused
 	m.signalAll(syscall.SIGTERM)
 }
 

@@ -25,6 +25,8 @@ import (
 //	deaf   as ok, but never read the control channel
 //	fail   exit 3 without reporting ready
 //	slow   never report ready; exit 0 on SIGTERM
+//	greet  as ok, and accept on every listening socket the master handed
+//	       it, writing "generation N\n" to each client
 func TestMain(m *testing.M) {
 	if os.Getenv(master.EnvWorker) != "" {
 		fakeWorker()
@@ -49,6 +51,9 @@ func fakeWorker() {
 		os.Exit(3)
 	case "slow":
 	default: // "ok", or a name an in-place reload gave the generation
+		if w.Spec.Name == "greet" {
+			greet(w)
+		}
 		if err := w.Ready(); err != nil {
 			os.Exit(4)
 		}

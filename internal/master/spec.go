@@ -174,9 +174,11 @@ func reserve(addr string) (*reservation, error) {
 	return r, nil
 }
 
-// prunePorts closes the reservations neither the serving nor the starting
-// generation uses. Workers of older generations keep their listeners.
+// prunePorts closes the reservations and listening sockets neither the
+// serving nor the starting generation uses. Workers of older generations
+// keep their copies of the sockets until they stop accepting.
 func (m *Master) prunePorts() {
+	m.pruneSockets()
 	used := make(map[string]bool)
 	for _, g := range []*generation{m.cur, m.next} {
 		if g != nil {

@@ -37,6 +37,11 @@ type Worker struct {
 	// sidshm.Open; the worker owns the descriptor.
 	SidTable *os.File
 
+	// Listeners holds, for each configured listener, the descriptors of
+	// the listening sockets the master handed this worker (listeners.go),
+	// for core.Options.Listeners; nil when the master handed none.
+	Listeners [][]int
+
 	ready *os.File
 	ctl   *control.Peer
 }
@@ -61,6 +66,11 @@ func FromEnv() (*Worker, error) {
 	w.Spec = sp
 	if sp.SidTable {
 		w.SidTable = os.NewFile(sidFD, "sid-table")
+	}
+	if v, ok := os.LookupEnv(EnvListenFDs); ok {
+		if w.Listeners, err = parseListenFDs(v, len(sp.Listen)); err != nil {
+			return nil, fmt.Errorf("master: worker %s: %w", w.Name(), err)
+		}
 	}
 	w.ready = os.NewFile(readyFD, "ready")
 	// A master that predates the control channel (the worker is a new

@@ -26,6 +26,9 @@ type Listener struct {
 	// Deferred: the kernel hands over a connection once its first bytes
 	// are there (sock.SetDeferAccept), so accept can read at once.
 	Deferred bool
+	// Shared: the socket came from ListenFD; another process (a master)
+	// holds it too, and it outlives this Listener.
+	Shared bool
 }
 
 // Listen binds addr with SO_REUSEPORT on l and calls accept, on the loop,
@@ -36,6 +39,29 @@ func Listen(l *Loop, addr string, accept func(fd int, peer netip.AddrPort)) (*Li
 	if err != nil {
 		return nil, err
 	}
+	return listenOn(l, fd, bound, accept)
+}
+
+// ListenFD is Listen on a socket that already listens: one a master
+// process opened and handed down (internal/master), which outlives the
+// worker. The Listener owns this process's copy of fd, on error too.
+func ListenFD(l *Loop, fd int, accept func(fd int, peer netip.AddrPort)) (*Listener, error) {
+	bound, err := sock.LocalAddr(fd)
+	if err == nil {
+		err = unix.SetNonblock(fd, true)
+	}
+	if err != nil {
+		CloseFD(fd)
+		return nil, err
+	}
+	ln, err := listenOn(l, fd, bound, accept)
+	if ln != nil {
+		ln.Shared = true
+	}
+	return ln, err
+}
+
+func listenOn(l *Loop, fd int, bound netip.AddrPort, accept func(fd int, peer netip.AddrPort)) (*Listener, error) {
 	ln := &Listener{L: l, FD: fd, Addr: bound, accept: accept}
 	// Relayed bytes go out as they arrive: with Nagle, a second small write
 	// waits for the peer's delayed ACK (40ms on Linux). Set on the listener,
@@ -96,8 +122,9 @@ func (ln *Listener) OnTimer() {
 //
 // With SO_REUSEPORT every listener has its own accept queue: a connection
 // the kernel put in this queue after the sweep is reset when the socket
-// closes, unless net.ipv4.tcp_migrate_req=1 lets the kernel move it to
-// another listener of the port.
+// closes, unless another process still holds it (a master's socket,
+// ListenFD: the next generation accepts it) or net.ipv4.tcp_migrate_req=1
+// lets the kernel move it to another listener of the port.
 func (ln *Listener) StopAccepting(sweep int) {
 	if ln.FD < 0 {
 		return

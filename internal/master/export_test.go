@@ -1,0 +1,4 @@
+package master
+
+// ParseListenFDs is parseListenFDs, for tests.
+var ParseListenFDs = parseListenFDs
