@@ -11,6 +11,9 @@ import (
 func (m *Master) onEvent(ev event) {
 	switch ev.kind {
 	case evReady:
+		if !ev.took && m.ignoredSockets(ev.w) {
+			return
+		}
 		m.onReady(ev.w)
 	case evExit:
 		m.onExit(ev.w, ev.err)

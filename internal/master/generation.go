@@ -59,6 +59,7 @@ func (w *worker) name() string { return fmt.Sprintf("%d.%d", w.g.n, w.slot) }
 type event struct {
 	kind eventKind
 	w    *worker     // evReady, evExit, evHandedOver (the old worker)
+	took bool        // evReady: the worker serves on the listening sockets it was given
 	err  error       // evExit: the result of cmd.Wait; evHandedOver: why it failed
 	g    *generation // evRestart, evTimeout
 	slot int         // evRestart
@@ -196,10 +197,14 @@ func (m *Master) startFailed(g *generation, slot int, err error) error {
 // and reports both to Run in that order. The pipe reaches EOF when the
 // worker closes it or exits.
 func (m *Master) watch(w *worker, r *os.File) {
-	line, _ := bufio.NewReader(r).ReadString('\n')
+	br := bufio.NewReader(r)
+	line, _ := br.ReadString('\n')
 	if strings.TrimSpace(line) == readyLine {
-		m.send(event{kind: evReady, w: w})
-		_, _ = bufio.NewReader(r).ReadString('\n') // until EOF
+		// A worker that took its listening sockets says so on the next
+		// line; one of an older binary closes the pipe (listeners.go).
+		next, _ := br.ReadString('\n')
+		m.send(event{kind: evReady, w: w, took: strings.TrimSpace(next) == listenersLine})
+		_, _ = br.ReadString('\n') // until EOF
 	}
 	r.Close()
 	err := w.cmd.Wait()

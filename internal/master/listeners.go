@@ -133,6 +133,9 @@ func (m *Master) dropSlot(g *generation, slot int) {
 
 // parseListenFDs parses EnvListenFDs for a worker with listeners listeners.
 func parseListenFDs(v string, listeners int) ([][]int, error) {
+	if v == "" && listeners == 0 {
+		return [][]int{}, nil
+	}
 	lists := strings.Split(v, ";")
 	if len(lists) != listeners {
 		return nil, fmt.Errorf("%s=%q: %d lists for %d listeners", EnvListenFDs, v, len(lists), listeners)
@@ -198,4 +201,34 @@ func (m *Master) closeSockets() {
 		}
 		delete(m.socks, addr)
 	}
+}
+
+// ignoredSockets handles a ready worker that did not say it took the
+// listening sockets it was given: a binary older than the master's (a
+// rollback). It holds its share of the sockets without accepting on them,
+// so the connections the kernel gives them would wait for nobody. A
+// starting generation is abandoned; a restarted worker of the serving one
+// is stopped, and its slot restarted (its sockets closed meanwhile). It
+// reports whether it did either.
+func (m *Master) ignoredSockets(w *worker) bool {
+	g := w.g
+	given := false
+	for _, list := range g.socks {
+		given = given || len(list) > 0
+	}
+	if !given || g.retired {
+		return false
+	}
+	err := fmt.Errorf("worker %s did not take the listening sockets the master handed it: "+
+		"its binary is older than the master's; restart the master to run it", w.name())
+	switch g {
+	case m.next:
+		m.abandon(g, err)
+	case m.cur:
+		m.log.Error("stopping a worker", "err", err)
+		_ = w.cmd.Process.Kill()
+	default:
+		return false
+	}
+	return true
 }

@@ -72,6 +72,20 @@ func TestListeningSocketsOutliveGenerations(t *testing.T) {
 	}
 }
 
+// TestWorkerIgnoringSockets: a new generation whose workers do not take
+// the listening sockets they are given (a rollback to a binary older than
+// the master) is abandoned, and the serving one goes on: its workers
+// would hold sockets without accepting on them.
+func TestWorkerIgnoringSockets(t *testing.T) {
+	fm := startMaster(t, 2, "ok", 0)
+	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=2`)
+	fm.set("old", nil)
+	fm.sigs <- syscall.SIGHUP
+	fm.log.WaitMatch(t, `msg="reload abandoned; the previous generation keeps serving" generation=2 serving=1 `+
+		`err="worker 2\.\d did not take the listening sockets the master handed it: its binary is older than the master's; restart the master to run it"`)
+	fm.log.WaitMatch(t, `msg="generation finished" generation=2`)
+}
+
 func TestParseListenFDs(t *testing.T) {
 	for _, tc := range []struct {
 		v         string
@@ -79,6 +93,7 @@ func TestParseListenFDs(t *testing.T) {
 		want      string // fmt of the result, or "error"
 	}{
 		{"7", 1, "[[7]]"},
+		{"", 0, "[]"},
 		{"7,8;9", 2, "[[7 8] [9]]"},
 		{";7", 2, "[[] [7]]"},
 		{"7,8", 2, "error"}, // one list for two listeners

@@ -27,6 +27,8 @@ import (
 //	slow   never report ready; exit 0 on SIGTERM
 //	greet  as ok, and accept on every listening socket the master handed
 //	       it, writing "generation N\n" to each client
+//	old    as ok, but report ready as a binary that predates the master's
+//	       listening sockets does (without taking them)
 func TestMain(m *testing.M) {
 	if os.Getenv(master.EnvWorker) != "" {
 		fakeWorker()
@@ -51,8 +53,11 @@ func fakeWorker() {
 		os.Exit(3)
 	case "slow":
 	default: // "ok", or a name an in-place reload gave the generation
-		if w.Spec.Name == "greet" {
+		switch w.Spec.Name {
+		case "greet":
 			greet(w)
+		case "old":
+			w.Listeners = nil
 		}
 		if err := w.Ready(); err != nil {
 			os.Exit(4)

@@ -22,8 +22,13 @@ const (
 	ctlFD   = 6 // unix SOCK_SEQPACKET socket: the control channel to the master (internal/control)
 )
 
-// readyLine is what a worker writes on its ready pipe.
-const readyLine = "ready"
+// readyLine is what a worker writes on its ready pipe; listenersLine
+// follows it when the worker serves on the listening sockets its master
+// handed it (Listeners).
+const (
+	readyLine     = "ready"
+	listenersLine = "listeners"
+)
 
 // Worker is the worker side of a master: which generation and slot this
 // process is, and the Spec its master handed it.
@@ -126,7 +131,11 @@ func (w *Worker) Ready() error {
 	if w.ready == nil {
 		return errors.New("master: Ready called twice")
 	}
-	_, err := w.ready.WriteString(readyLine + "\n")
+	line := readyLine + "\n"
+	if w.Listeners != nil {
+		line += listenersLine + "\n"
+	}
+	_, err := w.ready.WriteString(line)
 	if cerr := w.ready.Close(); err == nil {
 		err = cerr
 	}
