@@ -51,7 +51,7 @@ func DrainLimit(timeout time.Duration) time.Duration { return timeout + goAwayGr
 // drain is Drain with the closes of what is left spread over the last
 // spread of timeout.
 func (s *Server) drain(timeout, spread time.Duration) {
-	s.StopAccepting()
+	s.stopAccepting(true)
 	s.log.Info("draining", "open", s.Open(), "timeout", timeout)
 	s.waitOpen(time.Now().Add(timeout-spread), (*conn).drainNudge)
 	if n := s.Open(); n > 0 {
@@ -69,18 +69,22 @@ func (s *Server) drain(timeout, spread time.Duration) {
 }
 
 // StopAccepting sweeps each listener's accept queue a last time and closes
-// it; the connections it has go on. Drain begins with it, and a worker
-// handing its tunnels to a new generation calls it first, so that no new
-// tunnel starts there meanwhile. A listener on a master's socket
-// (Options.Listeners) is closed without a sweep: the socket lives on, and
-// what its queue holds is for the next generation, not for a process
-// that is leaving. Safe from any goroutine; calling it again does nothing.
-func (s *Server) StopAccepting() {
+// it; the connections it has go on. A worker handing its tunnels to a new
+// generation calls it first, so that no new tunnel starts there
+// meanwhile; there a listener on a master's socket (Options.Listeners) is
+// closed without a sweep: the socket lives on in the new generation, and
+// what its queue holds is for it, not for a process that is leaving. Drain
+// begins with a sweep of every listener (when the master stops, or drops
+// an address, this process's close may be the last). Safe from any
+// goroutine; calling it again does nothing.
+func (s *Server) StopAccepting() { s.stopAccepting(false) }
+
+func (s *Server) stopAccepting(sweepShared bool) {
 	s.each(func(l *Loop) {
 		for _, ln := range s.lns {
 			if ln.l == l {
 				sweep := drainSweepMax
-				if ln.Shared {
+				if ln.Shared && !sweepShared {
 					sweep = 0
 				}
 				ln.StopAccepting(sweep)

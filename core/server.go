@@ -165,6 +165,7 @@ func (s *Server) Start() error {
 	for i := 0; i < n; i++ {
 		l, err := newLoop(s, i, s.opts.ReadBuffer)
 		if err != nil {
+			s.closeGiven(0, 0)
 			s.Close()
 			return err
 		}

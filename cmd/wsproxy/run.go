@@ -141,7 +141,7 @@ func runCmd(args []string) error {
 				log.Error("cannot write the addresses", "err", err)
 			}
 		}
-		m, err := master.New(master.Config{Load: load, Workers: *workers, Args: append([]string{"run"}, args...), Logger: log, Env: env,
+		m, err := master.New(master.Config{Load: load, Workers: *workers, Loops: *loops, Args: append([]string{"run"}, args...), Logger: log, Env: env,
 			DrainLimit: core.DrainLimit, Reloaded: reloads.Note, Handover: handed, Serving: serving})
 		if err != nil {
 			return err

@@ -85,7 +85,12 @@ const (
 
 // startGeneration starts the workers of a new generation for src and makes
 // it the one awaited (m.next).
-func (m *Master) startGeneration(src Source) error {
+func (m *Master) startGeneration(src Source) (err error) {
+	defer func() {
+		if err != nil {
+			m.prunePorts() // the reservations and sockets opened for it, if no one else uses them
+		}
+	}()
 	spec, err := m.specFor(src)
 	if err != nil {
 		return err
@@ -95,12 +100,10 @@ func (m *Master) startGeneration(src Source) error {
 	}
 	socks, err := m.listenSockets(spec, src.Config)
 	if err != nil {
-		m.prunePorts()
 		return err
 	}
 	file, err := spec.file()
 	if err != nil {
-		m.prunePorts()
 		return err
 	}
 	m.last++

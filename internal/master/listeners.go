@@ -56,8 +56,13 @@ type lsock struct {
 // generation: those the master holds for its address, plus new ones until
 // there is one per loop of every worker.
 func (m *Master) listenSockets(spec Spec, cfg *config.Config) ([][]*lsock, error) {
+	// As the workers count their loops (cmd/wsproxy: -loops, else the
+	// configuration's, else a share of the CPUs).
 	loops := cfg.Loops
-	if cfg.LoopsAuto {
+	switch {
+	case m.cfg.Loops > 0:
+		loops = m.cfg.Loops
+	case cfg.LoopsAuto:
 		loops = config.AutoLoops(spec.Workers)
 	}
 	want := max(spec.Workers, 1) * max(loops, 1)

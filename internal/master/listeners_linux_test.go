@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"wsproxy/internal/master"
 )
 
 // listening returns the inodes of the sockets listening on addr, from
@@ -82,4 +84,43 @@ func common(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// TestListeningSocketsLoopsFlag: with Config.Loops (the -loops flag, which
+// the workers get too) the master opens that many sockets per worker,
+// whatever the configuration says.
+func TestListeningSocketsLoopsFlag(t *testing.T) {
+	fm := startMaster(t, 2, "ok", 0, func(c *master.Config) { c.Loops = 3 })
+	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=2`)
+	fm.mu.Lock()
+	addr := fm.serving[0][0]
+	fm.mu.Unlock()
+	if got := listening(t, addr); len(got) != 6 {
+		t.Errorf("%d sockets listening on %s; want 6 (2 workers x 3 loops)", len(got), addr)
+	}
+}
+
+// TestListeningSocketsSuperseded: a reload that supersedes a generation
+// still starting closes the sockets only that one had opened; the
+// generation that serves in the end holds one per loop of its workers.
+func TestListeningSocketsSuperseded(t *testing.T) {
+	fm := startMaster(t, 2, "ok", 0)
+	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=2`)
+	fm.mu.Lock()
+	addr := fm.serving[0][0]
+	fm.mu.Unlock()
+	fm.set("slow", nil) // loops 1
+	fm.set("slow", nil) // loops 2: 4 sockets, 2 of them new
+	fm.sigs <- syscall.SIGHUP
+	fm.log.WaitMatch(t, `msg="worker started" worker=2\.1 `)
+	fm.mu.Lock()
+	fm.name, fm.loops = "ok", 0 // one loop each again
+	fm.mu.Unlock()
+	fm.sigs <- syscall.SIGHUP
+	fm.log.WaitMatch(t, `msg="generation serving" generation=3 workers=2`)
+	fm.log.WaitMatch(t, `msg="generation finished" generation=2`)
+	fm.log.WaitMatch(t, `msg="generation finished" generation=1`)
+	if got := listening(t, addr); len(got) != 2 {
+		t.Errorf("%d sockets listening on %s; want 2 (2 workers x 1 loop)", len(got), addr)
+	}
 }

@@ -87,6 +87,11 @@ type Config struct {
 	// (the -workers flag). Zero: Source.Config.Workers.
 	Workers int
 
+	// Loops, when positive, is the loops per worker the workers run with
+	// whatever the configuration says (the -loops flag, which they get in
+	// Args): the master opens one listening socket per loop (listeners.go).
+	Loops int
+
 	// Path is the executable started for each worker. Empty: the master's
 	// own executable, as os.Executable reports it when New is called, so
 	// that a binary replaced on disk is what the next generation runs.
@@ -295,6 +300,7 @@ func (m *Master) reload() {
 		m.log.Warn("reload supersedes a generation still starting", "generation", g.n)
 		m.retire(g)
 		m.next = nil
+		m.prunePorts() // what only it used; the next generation takes the rest again
 	}
 	if err := m.startGeneration(src); err != nil {
 		m.log.Error("reload failed; the workers keep serving the previous configuration", "err", err)
