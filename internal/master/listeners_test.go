@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -13,9 +14,15 @@ import (
 	"wsproxy/internal/testutil"
 )
 
+// greetGate names a file whose existence a "greet" worker waits for
+// before it accepts, when set in its environment.
+const greetGate = "WSPROXY_TEST_GREET_GATE"
+
 // greet accepts on every listening socket w's master handed it and writes
-// its generation to each client (the fake worker behaviour "greet").
+// its generation to each client (the fake worker behaviour "greet"). With
+// greetGate set, it accepts only once that file exists.
 func greet(w *master.Worker) {
+	gate := os.Getenv(greetGate)
 	for _, fds := range w.Listeners {
 		for _, fd := range fds {
 			ln, err := net.FileListener(os.NewFile(uintptr(fd), "listen"))
@@ -24,6 +31,12 @@ func greet(w *master.Worker) {
 				os.Exit(6)
 			}
 			go func() {
+				for gate != "" {
+					if _, err := os.Stat(gate); err == nil {
+						break
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
 				for {
 					c, err := ln.Accept()
 					if err != nil {
@@ -40,10 +53,13 @@ func greet(w *master.Worker) {
 // TestListeningSocketsOutliveGenerations: a client that connects while
 // generation 1 serves, and that generation 1 never accepts (its fake
 // workers do not), is not reset when generation 1 exits: the master holds
-// the listening socket, and generation 2's worker accepts the client from
-// its queue. With workers binding their own SO_REUSEPORT sockets, the
-// last close of generation 1's socket reset it.
+// the listening socket, and generation 2's worker, which accepts only once
+// generation 1 is gone, takes the client from its queue. With workers
+// binding their own SO_REUSEPORT sockets, the last close of generation 1's
+// socket reset it.
 func TestListeningSocketsOutliveGenerations(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "gate")
+	t.Setenv(greetGate, gate) // the master's workers inherit its environment
 	fm := startMaster(t, 2, "ok", 0)
 	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=2`)
 	fm.mu.Lock()
@@ -63,6 +79,9 @@ func TestListeningSocketsOutliveGenerations(t *testing.T) {
 	fm.sigs <- syscall.SIGHUP
 	fm.log.WaitMatch(t, `msg="generation serving" generation=2 workers=2`)
 	fm.log.WaitMatch(t, `msg="generation finished" generation=1`)
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for i, c := range clients {
 		_ = c.SetReadDeadline(time.Now().Add(testutil.Deadline))
 		line, err := bufio.NewReader(c).ReadString('\n')
