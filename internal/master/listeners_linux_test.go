@@ -46,9 +46,7 @@ func listening(t *testing.T, addr string) []string {
 func TestListeningSocketsPerLoop(t *testing.T) {
 	fm := startMaster(t, 3, "ok", 0)
 	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=3`)
-	fm.mu.Lock()
-	addr := fm.serving[0][0]
-	fm.mu.Unlock()
+	addr := fm.firstAddr()
 	first := listening(t, addr)
 	if len(first) != 3 { // loops 0: one each
 		t.Fatalf("%d sockets listening on %s; want 3", len(first), addr)
@@ -92,9 +90,7 @@ func common(a, b []string) []string {
 func TestListeningSocketsLoopsFlag(t *testing.T) {
 	fm := startMaster(t, 2, "ok", 0, func(c *master.Config) { c.Loops = 3 })
 	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=2`)
-	fm.mu.Lock()
-	addr := fm.serving[0][0]
-	fm.mu.Unlock()
+	addr := fm.firstAddr()
 	if got := listening(t, addr); len(got) != 6 {
 		t.Errorf("%d sockets listening on %s; want 6 (2 workers x 3 loops)", len(got), addr)
 	}
@@ -106,9 +102,7 @@ func TestListeningSocketsLoopsFlag(t *testing.T) {
 func TestListeningSocketsSuperseded(t *testing.T) {
 	fm := startMaster(t, 2, "ok", 0)
 	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=2`)
-	fm.mu.Lock()
-	addr := fm.serving[0][0]
-	fm.mu.Unlock()
+	addr := fm.firstAddr()
 	fm.set("slow", nil) // loops 1
 	fm.set("slow", nil) // loops 2: 4 sockets, 2 of them new
 	fm.sigs <- syscall.SIGHUP

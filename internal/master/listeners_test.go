@@ -50,6 +50,13 @@ func greet(w *master.Worker) {
 	}
 }
 
+// firstAddr is the address the first serving generation listened on.
+func (fm *fakeMaster) firstAddr() string {
+	fm.mu.Lock()
+	defer fm.mu.Unlock()
+	return fm.serving[0][0]
+}
+
 // TestListeningSocketsOutliveGenerations: a client that connects while
 // generation 1 serves, and that generation 1 never accepts (its fake
 // workers do not), is not reset when generation 1 exits: the master holds
@@ -62,9 +69,7 @@ func TestListeningSocketsOutliveGenerations(t *testing.T) {
 	t.Setenv(greetGate, gate) // the master's workers inherit its environment
 	fm := startMaster(t, 2, "ok", 0)
 	fm.log.WaitMatch(t, `msg="generation serving" generation=1 workers=2`)
-	fm.mu.Lock()
-	addr := fm.serving[0][0]
-	fm.mu.Unlock()
+	addr := fm.firstAddr()
 	var clients []net.Conn
 	for range 8 { // over both workers' sockets, whichever the kernel picks
 		c, err := net.Dial("tcp", addr)
