@@ -32,9 +32,10 @@ import (
 // of a generation; a generation with more workers or loops than any before
 // it adds sockets, one with fewer keeps them all and gives some worker two.
 // Socket j goes to the worker of slot j mod workers, and in the worker to
-// its loops in turn. A socket is closed only when no generation still
-// starting or serving listens on its address, or when the generation that
-// added it could not start.
+// its loops in turn. The master closes a socket only when neither the
+// serving nor the starting generation holds it any more: its address was
+// dropped, the generation that opened it could not start or was
+// superseded, or the worker it was given to died (pruneSockets).
 
 // EnvListenFDs names the descriptors of a worker's listening sockets: for
 // each configured listener in order, separated by ";", its descriptors
