@@ -154,8 +154,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Start binds the listeners, one SO_REUSEPORT socket per loop and address,
-// and starts the loops. A listen address with port 0 is bound once and the
+// Start binds the listeners, one SO_REUSEPORT socket per loop and address
+// (or takes the sockets of Options.Listeners), and starts the loops. A listen address with port 0 is bound once and the
 // other loops join the port it got.
 func (s *Server) Start() error {
 	n := s.cfg.Loops
@@ -180,11 +180,11 @@ func (s *Server) Start() error {
 		}
 		// One socket per loop, or the given ones to the loops in turn (a
 		// loop may take several, or none when fewer were given).
-		n := len(s.loops)
+		socks := len(s.loops)
 		if len(given) > 0 {
-			n = len(given)
+			socks = len(given)
 		}
-		for j := range n {
+		for j := range socks {
 			l, fd := s.loops[j%len(s.loops)], -1
 			if len(given) > 0 {
 				fd = given[j]
