@@ -36,6 +36,9 @@ func TestLayering(t *testing.T) {
 		"e2e":                {"cmd"}, // test suites: their tests drive core and the wsproxy binary
 		"interop":            {"cmd"},
 
+		// floor.c's test: a C program, an echo backend, a client.
+		"contrib/floor/floortest": {"core", "poller", "codec", "balance", "bench", "loadtest", "cmd"},
+
 		"poller":              {"codec", "balance", "core", "loadtest", "bench", "cmd", "config"},
 		"codec":               {"poller", "balance", "core", "loadtest", "bench", "cmd", "internal/sock"},
 		"balance":             {"poller", "codec", "core", "loadtest", "bench", "cmd", "internal/sock"},
