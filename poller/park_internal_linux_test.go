@@ -3,6 +3,10 @@ package poller
 import (
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"wsproxy/internal/testutil"
 )
 
 func TestKeepDeadline(t *testing.T) {
@@ -53,5 +57,90 @@ func TestParkAllocatesNothing(t *testing.T) {
 	}
 	if p.park == nil {
 		t.Fatal("no parker after parked waits")
+	}
+}
+
+// TestIdleWaitLooksOnce: a loop that parked in its last Wait parks again
+// without a look of its own (parkWait's first look is the only one before
+// the park), so a wake-up of a sparse load costs one epoll_pwait less; a
+// loop that found events at once looks first, without parking, as before;
+// and no event is missed either way.
+func TestIdleWaitLooksOnce(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	pair, err := testutil.StreamPair(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(pair[0]); unix.Close(pair[1]) })
+	if err := p.Add(pair[0], Readable); err != nil {
+		t.Fatal(err)
+	}
+	send := func() {
+		if _, err := unix.Write(pair[1], []byte{1}); err != nil {
+			t.Error(err)
+		}
+	}
+	steps := []struct {
+		name      string
+		send      bool // write a byte to the other end before the wait
+		sendLater bool // and while the wait is parked (or about to park)
+		read      bool // read what came, after the wait
+		polls     int  // epoll_pwait calls of the wait; 0: see sendLater
+		ready     bool
+		idle      bool
+	}{
+		// Nothing ready: Wait's look, parkWait's look, the park, the
+		// deadline.
+		{name: "first wait, nothing comes", polls: 2, idle: true},
+		{name: "idle, nothing comes", polls: 1, idle: true},
+		{name: "idle, an event while parked", sendLater: true, read: true, ready: true},
+		{name: "idle, an event before the wait", send: true, polls: 1, ready: true, idle: false},
+		{name: "busy, the event still ready", read: true, polls: 1, ready: true, idle: false},
+		{name: "busy, nothing comes", polls: 2, idle: true},
+		{name: "idle again, an event before the wait", send: true, read: true, polls: 1, ready: true, idle: false},
+	}
+	for _, s := range steps {
+		if s.send {
+			send()
+		}
+		timeout := 20 * time.Millisecond
+		if s.sendLater {
+			timeout = -1 // no deadline: only the event ends this wait
+			time.AfterFunc(5*time.Millisecond, send)
+		}
+		var got []int
+		before := p.polls
+		if _, err := p.Wait(timeout, func(fd int, ev Event) { got = append(got, fd) }); err != nil {
+			t.Fatal(err)
+		}
+		polls := p.polls - before
+		if ready := len(got) == 1 && got[0] == pair[0]; ready != s.ready {
+			t.Errorf("%s: events on %v; want the socket ready: %v", s.name, got, s.ready)
+		}
+		if s.read {
+			var b [8]byte
+			if _, err := unix.Read(pair[0], b[:]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s.sendLater {
+			// Parked, then woken: two looks or more, and idle. A busy
+			// machine may run the write before the park: one look, and
+			// not idle.
+			if (polls > 1) != p.idle || polls < 1 {
+				t.Errorf("%s: %d looks, idle %v; want one look and busy, or more and idle", s.name, polls, p.idle)
+			}
+			continue
+		}
+		if polls != s.polls {
+			t.Errorf("%s: %d looks; want %d", s.name, polls, s.polls)
+		}
+		if p.idle != s.idle {
+			t.Errorf("%s: idle %v after the wait; want %v", s.name, p.idle, s.idle)
+		}
 	}
 }

@@ -32,9 +32,10 @@ type parker struct {
 
 	// look is the function rc.Read calls: it polls p into n and err. It is
 	// made once, so that a park allocates nothing.
-	look func(uintptr) bool
-	n    int
-	err  error
+	look  func(uintptr) bool
+	n     int
+	err   error
+	looks int // calls of look in this wait: 1 when events were ready at once
 
 	// deadline is the read deadline last set on f (zero: none). A loop's
 	// timeout ends at a tick of its timer wheel, the same instant park
@@ -61,6 +62,7 @@ func (p *Poller) parkWait(timeout time.Duration) (int, error) {
 			return unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
 		}
 		pk.look = func(uintptr) bool {
+			pk.looks++
 			pk.n, pk.err = p.poll()
 			return pk.n != 0 || pk.err != nil
 		}
@@ -81,11 +83,14 @@ func (p *Poller) parkWait(timeout time.Duration) (int, error) {
 	// calls the function first, so that first call must poll again: an
 	// event that came after Wait's poll may have set the mark just
 	// before it was cleared.
-	pk.n, pk.err = 0, nil
+	pk.n, pk.err, pk.looks = 0, nil, 0
 	err := pk.rc.Read(pk.look)
+	// More than one look: the first found nothing and the goroutine
+	// parked. Wait then skips its own look next time (poller_linux.go).
+	p.idle = pk.looks > 1
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		pk.expired = true
+		pk.expired, p.idle = true, true
 		return 0, nil
 	case err != nil:
 		return 0, err

@@ -35,6 +35,10 @@ type Poller struct {
 	// once that fails (then Wait blocks in epoll_wait).
 	park   *parker
 	noPark bool
+	// idle: the last Wait found nothing at its first look and parked
+	// (parkWait's report); the next Wait parks without a look of its own.
+	idle  bool
+	polls int // epoll_pwait calls made by poll, for a test
 }
 
 // New returns a Poller with its epoll and eventfd descriptors, both
@@ -120,7 +124,13 @@ func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bo
 	// RawSyscall, which does not hand the goroutine's P to another thread
 	// the way a blocking syscall does. Only an idle loop waits, and it
 	// parks its goroutine rather than blocking its thread (park_linux.go).
-	n, err := p.poll()
+	// A loop that parked in its last Wait goes straight to parking again:
+	// parkWait looks first too (it must), so the look here would be a
+	// second epoll_pwait finding nothing on every wake-up of a sparse load.
+	var n int
+	if timeout == 0 || p.noPark || !p.idle {
+		n, err = p.poll()
+	}
 	if n == 0 && err == nil && timeout != 0 {
 		if p.noPark {
 			n, err = unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
@@ -235,6 +245,7 @@ func waitMillis(timeout time.Duration) int {
 // poll is epoll_wait with a zero timeout, without the scheduler's syscall
 // bookkeeping: it never blocks, so there is nothing to hand off.
 func (p *Poller) poll() (int, error) {
+	p.polls++
 	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd),
 		uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
 	if e != 0 {
