@@ -4,13 +4,14 @@
 #
 #   contrib/floor/measure.sh handshake [ROUNDS]   # CPU per WebSocket handshake, a ramp of N=5000
 #   contrib/floor/measure.sh echo [ROUNDS]        # CPU per relayed message, RTT p50 / p99 (1,000 x 5/s)
+#   contrib/floor/measure.sh wake [ROUNDS]        # an idle loop's wake-up: C epoll against wsproxy's poller
 #
 # Needs gcc, perf, nginx and haproxy (apt-get install -y gcc linux-perf nginx
 # haproxy), and a wsproxy binary: WSPROXY=path (default: built from this tree).
 # Environment: N (handshakes per ramp), CONNS and RATE (echo), PROXIES (the
 # list to run, default "floor wsproxy nginx haproxy").
 set -euo pipefail
-mode=${1:?usage: measure.sh handshake|echo [ROUNDS]}
+mode=${1:?usage: measure.sh handshake|echo|wake [ROUNDS]}
 rounds=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d)
@@ -147,6 +148,50 @@ if mode == 'echo':
 print(line, flush=True)
 PY
 }
+
+# wake: one connection, one byte at a time with 1 ms between round trips,
+# so that the echo's loop is idle when each byte comes; the echo and the
+# client on one CPU (the round trip is then the wake-ups and the system
+# calls, not an idle CPU's wake-up), then unpinned. perf counts the echo's
+# CPU and system calls per round trip.
+wake() {
+	gcc -O2 -o "$dir/pingpong" "$here/pingpong.c"
+	(cd "$here/../.." && go build -o "$dir/gopingpong" ./contrib/floor/pingpong)
+	local n=3000 name cpu pin
+	for r in $(seq "$rounds"); do
+		echo "# round $r"
+		for cpu in 0 any; do
+			pin=()
+			[ "$cpu" = any ] || pin=(taskset -c "$cpu")
+			for name in C wsproxy-poller; do
+				rm -f "$dir/pp.out"
+				if [ "$name" = C ]; then
+					"${pin[@]}" "$dir/pingpong" serve 127.0.0.1:0 >"$dir/pp.out" &
+				else
+					"${pin[@]}" "$dir/gopingpong" 127.0.0.1:0 >"$dir/pp.out" &
+				fi
+				top=$!
+				waitfor test -s "$dir/pp.out"
+				perf stat -x, -e task-clock,context-switches,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait \
+					-p "$top" -o "$dir/perf" &
+				local perfpid=$!
+				sleep 0.2
+				local out
+				out=$("${pin[@]}" "$dir/pingpong" client "$(awk '{print $2}' "$dir/pp.out")" $n 1000)
+				wait "$top" || true
+				kill -INT $perfpid 2>/dev/null || true
+				wait $perfpid || true
+				printf '%-15s cpu %-3s %s  %s\n' "$name" "$cpu" "$out" "$(awk -F, -v n=$n '$3 ~ /task-clock/ {printf "CPU per round trip %.2f µs", $1 * 1000 / n}
+					$3 ~ /context-switches/ {printf "  switches %.2f", $1 / n}
+					$3 ~ /epoll/ && $1 > 0 {sub("syscalls:sys_enter_", "", $3); printf "  %s %.2f", $3, $1 / n}' "$dir/perf")"
+			done
+		done
+	done
+}
+if [ "$mode" = wake ]; then
+	wake
+	exit 0
+fi
 
 for r in $(seq "$rounds"); do
 	echo "# round $r"

@@ -78,3 +78,37 @@ func TestFloorRelaysWebSockets(t *testing.T) {
 		t.Errorf("backends that answered: %v; want a and b", ids)
 	}
 }
+
+// TestPingPong: pingpong.c's client gets its round trips from pingpong.c's
+// C echo and from the echo on wsproxy's poller (../pingpong), the two
+// sides measure.sh's wake mode compares.
+func TestPingPong(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler (cc) to build pingpong.c: apt-get install -y gcc")
+	}
+	dir := t.TempDir()
+	pp := filepath.Join(dir, "pingpong")
+	if out, err := exec.Command(cc, "-O2", "-Wall", "-Werror", "-o", pp, "../pingpong.c").CombinedOutput(); err != nil {
+		t.Fatalf("cc ../pingpong.c: %v\n%s", err, out)
+	}
+	goecho := filepath.Join(dir, "gopingpong")
+	if out, err := exec.Command("go", "build", "-o", goecho, "../pingpong").CombinedOutput(); err != nil {
+		t.Fatalf("go build ../pingpong: %v\n%s", err, out)
+	}
+	for _, echo := range []*exec.Cmd{exec.Command(pp, "serve", "127.0.0.1:0"), exec.Command(goecho, "127.0.0.1:0")} {
+		p := testutil.StartLines(t, filepath.Base(echo.Path), echo)
+		line, err := p.Next(time.Now().Add(10 * time.Second))
+		addr, ok := strings.CutPrefix(line, "listen ")
+		if err != nil || !ok {
+			t.Fatalf("%s: first line %q, %v; want listen ADDR\n%s", echo.Path, line, err, p.Out.String())
+		}
+		out, err := exec.Command(pp, "client", addr, "50", "0").CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "round trips 50 ") {
+			t.Errorf("client against %s: %v\n%s", filepath.Base(echo.Path), err, out)
+		}
+		if err := p.WaitExit(t); err != nil {
+			t.Errorf("%s after the client left: %v", filepath.Base(echo.Path), err)
+		}
+	}
+}
