@@ -4,7 +4,7 @@
 #
 #   contrib/floor/measure.sh handshake [ROUNDS]   # CPU per WebSocket handshake, a ramp of N=5000
 #   contrib/floor/measure.sh echo [ROUNDS]        # CPU per relayed message, RTT p50 / p99 (1,000 x 5/s)
-#   contrib/floor/measure.sh wake [ROUNDS]        # an idle loop's wake-up: C epoll against wsproxy's poller
+#   contrib/floor/measure.sh wake [ROUNDS]        # an idle loop's wake-up: C epoll, wsproxy's poller, Go blocking in epoll
 #
 # Needs gcc, perf, nginx and haproxy (apt-get install -y gcc linux-perf nginx
 # haproxy), and a wsproxy binary: WSPROXY=path (default: built from this tree).
@@ -163,13 +163,13 @@ wake() {
 		for cpu in 0 any; do
 			pin=()
 			[ "$cpu" = any ] || pin=(taskset -c "$cpu")
-			for name in C wsproxy-poller; do
+			for name in C wsproxy-poller go-raw-wait; do
 				rm -f "$dir/pp.out"
-				if [ "$name" = C ]; then
-					"${pin[@]}" "$dir/pingpong" serve 127.0.0.1:0 >"$dir/pp.out" &
-				else
-					"${pin[@]}" "$dir/gopingpong" 127.0.0.1:0 >"$dir/pp.out" &
-				fi
+				case $name in
+				C) "${pin[@]}" "$dir/pingpong" serve 127.0.0.1:0 >"$dir/pp.out" & ;;
+				wsproxy-poller) "${pin[@]}" "$dir/gopingpong" 127.0.0.1:0 >"$dir/pp.out" & ;;
+				go-raw-wait) "${pin[@]}" "$dir/gopingpong" -raw 127.0.0.1:0 >"$dir/pp.out" & ;;
+				esac
 				top=$!
 				waitfor test -s "$dir/pp.out"
 				perf stat -x, -e task-clock,context-switches,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait \

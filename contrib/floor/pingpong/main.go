@@ -5,10 +5,15 @@
 // `pingpong.c serve` gives what an idle loop's wake-up costs wsproxy over
 // a C epoll loop (BENCHMARKS.md, "The floor").
 //
-// usage: pingpong ADDR:PORT   (port 0 picks one; prints "listen ADDR:PORT")
+// With -raw the loop is not a poller.Poller but blocks in epoll_pwait
+// itself through RawSyscall6 (holding its P, the runtime out of the
+// wake-up): what is left above C is then Go's own per-event work.
+//
+// usage: pingpong [-raw] ADDR:PORT   (port 0 picks one; prints "listen ADDR:PORT")
 package main
 
 import (
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -20,17 +25,19 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: pingpong ADDR:PORT")
+	raw := flag.Bool("raw", false, "block in epoll_pwait through RawSyscall6 instead of a poller.Poller")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: pingpong [-raw] ADDR:PORT")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1]); err != nil {
+	if err := run(flag.Arg(0), *raw); err != nil {
 		fmt.Fprintln(os.Stderr, "pingpong:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string) error {
+func run(addr string, raw bool) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -49,6 +56,10 @@ func run(addr string) error {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		return err
 	}
+	buf := make([]byte, 4096)
+	if raw {
+		return rawLoop(fd, buf)
+	}
 	p, err := poller.New()
 	if err != nil {
 		return err
@@ -56,7 +67,6 @@ func run(addr string) error {
 	if err := p.Add(fd, poller.Readable); err != nil {
 		return err
 	}
-	buf := make([]byte, 4096)
 	var done bool
 	for !done && err == nil {
 		_, err = p.Wait(-1, func(fd int, ev poller.Event) {
