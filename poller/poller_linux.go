@@ -38,7 +38,7 @@ type Poller struct {
 	// idle: the last Wait found nothing at its first look and parked
 	// (parkWait's report); the next Wait parks without a look of its own.
 	idle  bool
-	polls int // epoll_pwait calls made by poll, for a test
+	looks int // Wait's own looks before parking (a test counts them)
 }
 
 // New returns a Poller with its epoll and eventfd descriptors, both
@@ -129,6 +129,7 @@ func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bo
 	// second epoll_pwait finding nothing on every wake-up of a sparse load.
 	var n int
 	if timeout == 0 || p.noPark || !p.idle {
+		p.looks++
 		n, err = p.poll()
 	}
 	if n == 0 && err == nil && timeout != 0 {
@@ -245,7 +246,6 @@ func waitMillis(timeout time.Duration) int {
 // poll is epoll_wait with a zero timeout, without the scheduler's syscall
 // bookkeeping: it never blocks, so there is nothing to hand off.
 func (p *Poller) poll() (int, error) {
-	p.polls++
 	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd),
 		uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
 	if e != 0 {
