@@ -35,7 +35,7 @@ type parker struct {
 	look  func(uintptr) bool
 	n     int
 	err   error
-	looks int // calls of look in this wait: 1 when events were ready at once
+	calls int // calls of look in this wait: 1 when events were ready at once
 
 	// deadline is the read deadline last set on f (zero: none). A loop's
 	// timeout ends at a tick of its timer wheel, the same instant park
@@ -62,7 +62,7 @@ func (p *Poller) parkWait(timeout time.Duration) (int, error) {
 			return unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
 		}
 		pk.look = func(uintptr) bool {
-			pk.looks++
+			pk.calls++
 			pk.n, pk.err = p.poll()
 			return pk.n != 0 || pk.err != nil
 		}
@@ -83,11 +83,11 @@ func (p *Poller) parkWait(timeout time.Duration) (int, error) {
 	// calls the function first, so that first call must poll again: an
 	// event that came after Wait's poll may have set the mark just
 	// before it was cleared.
-	pk.n, pk.err, pk.looks = 0, nil, 0
+	pk.n, pk.err, pk.calls = 0, nil, 0
 	err := pk.rc.Read(pk.look)
 	// More than one look: the first found nothing and the goroutine
 	// parked. Wait then skips its own look next time (poller_linux.go).
-	p.idle = pk.looks > 1
+	p.idle = pk.calls > 1
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		pk.expired, p.idle = true, true
