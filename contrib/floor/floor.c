@@ -29,22 +29,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "addr.h"
+
 #define MAXFD 65536
 #define MAXBACKENDS 64
 
 static int peer[MAXFD]; // the other side of each open descriptor, -1: none
-
-static int parse(const char *s, struct sockaddr_in *a) {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon - s >= (long)sizeof host) return -1;
-	memcpy(host, s, colon - s);
-	host[colon - s] = 0;
-	memset(a, 0, sizeof *a);
-	a->sin_family = AF_INET;
-	a->sin_port = htons(atoi(colon + 1));
-	return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
-}
 
 static void closeboth(int fd, int o) {
 	close(fd);

@@ -19,17 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int parse(const char *s, struct sockaddr_in *a) {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon - s >= (long)sizeof host) return -1;
-	memcpy(host, s, colon - s);
-	host[colon - s] = 0;
-	memset(a, 0, sizeof *a);
-	a->sin_family = AF_INET;
-	a->sin_port = htons(atoi(colon + 1));
-	return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
-}
+#include "addr.h"
 
 static int serve(struct sockaddr_in *a) {
 	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
