@@ -1,14 +1,19 @@
 package core
 
-import "wsproxy/internal/memrelease"
+import (
+	"time"
+
+	"wsproxy/internal/memrelease"
+)
 
 // releaseEvery and releaseBurst are memrelease's defaults; a test shortens
 // them (memory_export_test.go).
 var (
-	releaseEvery        = memrelease.Check
-	releaseBurst uint64 = memrelease.Burst
-	releaseGap          = memrelease.Gap
-	releaseFree  func() // nil: debug.FreeOSMemory
+	releaseEvery                      = memrelease.Check
+	releaseBurst uint64               = memrelease.Burst
+	releaseGap                        = memrelease.Gap
+	releaseFree  func()               // nil: debug.FreeOSMemory
+	releaseCPU   func() time.Duration // nil: the process's CPU time
 )
 
 // startMemoryReleaser gives the heap's free pages back after a burst of
@@ -18,7 +23,7 @@ func (s *Server) startMemoryReleaser() {
 	if s.opts.NoReleaseMemory {
 		return
 	}
-	r := memrelease.Releaser{Burst: releaseBurst, Gap: releaseGap, Free: releaseFree}
+	r := memrelease.Releaser{Burst: releaseBurst, Gap: releaseGap, Free: releaseFree, CPU: releaseCPU}
 	go r.Run(releaseEvery, s.done, s.stats.accepted.Load, func() {
 		s.stats.memReleases.Add(1)
 		if s.opts.AfterRelease != nil {

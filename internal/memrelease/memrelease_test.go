@@ -7,34 +7,38 @@ import (
 )
 
 // TestReleaser: memory is given back once a burst of new connections is
-// over (a check with no new connection), not during it, not for fewer
+// over (a check with no new connection and under Busy of a CPU used), not
+// during it, not while the process is busy relaying, not for fewer
 // connections than a burst, and not twice within the gap.
 func TestReleaser(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
 	frees := 0
-	r := &Releaser{Burst: 100, Gap: 30 * time.Second, Free: func() { frees++ }}
+	r := &Releaser{Burst: 100, Gap: 30 * time.Second, Busy: 0.1, Free: func() { frees++ }}
 	steps := []struct {
 		at       time.Duration // since t0
 		accepted uint64
+		cpu      time.Duration // the process's CPU time so far
 		want     bool
 		why      string
 	}{
-		{0, 0, false, "nothing accepted"},
-		{5 * time.Second, 60, false, "connections arriving"},
-		{10 * time.Second, 60, false, "quiet, but 60 is not a burst"},
-		{15 * time.Second, 150, false, "arriving again"},
-		{20 * time.Second, 150, true, "quiet after 150: give back"},
-		{25 * time.Second, 150, false, "nothing new since"},
-		{30 * time.Second, 400, false, "a second burst arriving"},
-		{35 * time.Second, 400, false, "quiet, but within 30s of the last release"},
-		{50 * time.Second, 400, true, "quiet and the gap has passed"},
-		{55 * time.Second, 450, false, "a few more"},
-		{90 * time.Second, 450, false, "quiet, but 50 since the last release is no burst"},
+		{0, 0, 0, false, "nothing accepted"},
+		{5 * time.Second, 60, time.Second, false, "connections arriving"},
+		{10 * time.Second, 60, time.Second, false, "quiet, but 60 is not a burst"},
+		{15 * time.Second, 150, 2 * time.Second, false, "arriving again"},
+		{20 * time.Second, 150, 2 * time.Second, true, "quiet after 150: give back"},
+		{25 * time.Second, 150, 2 * time.Second, false, "nothing new since"},
+		{30 * time.Second, 400, 3 * time.Second, false, "a second burst arriving"},
+		{35 * time.Second, 400, 3 * time.Second, false, "quiet, but within 30s of the last release"},
+		{50 * time.Second, 400, 5 * time.Second, false, "no connection, but 0.13 CPU: busy relaying"},
+		{55 * time.Second, 400, 5500 * time.Millisecond, false, "0.1 CPU is busy too"},
+		{60 * time.Second, 400, 5900 * time.Millisecond, true, "0.08 CPU: quiet, and the gap has passed"},
+		{65 * time.Second, 450, 6 * time.Second, false, "a few more"},
+		{100 * time.Second, 450, 6 * time.Second, false, "quiet, but 50 since the last release is no burst"},
 	}
 	want := 0
 	for _, s := range steps {
-		if got := r.Check(s.accepted, t0.Add(s.at)); got != s.want {
-			t.Errorf("at %v with %d accepted: released %v; want %v (%s)", s.at, s.accepted, got, s.want, s.why)
+		if got := r.Check(s.accepted, s.cpu, t0.Add(s.at)); got != s.want {
+			t.Errorf("at %v with %d accepted, %v of CPU: released %v; want %v (%s)", s.at, s.accepted, s.cpu, got, s.want, s.why)
 		}
 		if s.want {
 			want++
@@ -49,7 +53,7 @@ func TestReleaser(t *testing.T) {
 // when done is closed.
 func TestRun(t *testing.T) {
 	freed := make(chan struct{}, 1)
-	r := &Releaser{Burst: 3, Gap: time.Hour, Free: func() { freed <- struct{}{} }}
+	r := &Releaser{Burst: 3, Gap: time.Hour, Free: func() { freed <- struct{}{} }, CPU: func() time.Duration { return 0 }}
 	done, stopped := make(chan struct{}), make(chan struct{})
 	var accepted atomic.Uint64
 	var releases atomic.Int64
