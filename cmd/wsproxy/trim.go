@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"wsproxy/config"
+	"wsproxy/internal/memrelease"
 	"wsproxy/internal/pagetrim"
 )
 
@@ -14,7 +15,11 @@ import (
 // the kernel's writeback delay before it started has dirty pages in the
 // page cache, and pagetrim leaves a mapping with dirty pages alone), and
 // what the first connections touched once (the first handshake's
-// set-up). Pages in use come back at once either way.
+// set-up). Pages in use come back at once either way, one page fault at a
+// time: the second trim waits, past trimAgain, for a check in which the
+// process used under 5 % of a CPU (internal/memrelease's Meter), so that it
+// never comes in the middle of relaying (BENCHMARKS.md, "A release waits for
+// a quiet process"). A process busy for good keeps the pages it runs.
 const trimAgain = time.Minute
 
 // trimStartupPages drops the pages of the executable that start-up
@@ -26,7 +31,11 @@ func trimStartupPages(mem config.Memory, log *slog.Logger) {
 		return
 	}
 	trimPages(log)
-	time.AfterFunc(trimAgain, func() { trimPages(log) })
+	time.AfterFunc(trimAgain-memrelease.Check, func() {
+		if memrelease.WaitQuiet(memrelease.Check, nil) {
+			trimPages(log)
+		}
+	})
 }
 
 // trimAfterBurst is what core runs after it gave the heap's free pages

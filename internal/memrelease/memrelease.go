@@ -52,28 +52,25 @@ type Releaser struct {
 	// CPU is the process's CPU time so far, for Run; nil: getrusage's.
 	CPU func() time.Duration
 
-	last     uint64        // accepted at the previous check
-	lastCPU  time.Duration // CPU time at the previous check
-	lastAt   time.Time     // of the previous check
-	released uint64        // accepted at the last release
-	at       time.Time     // of the last release
+	last     uint64    // accepted at the previous check
+	meter    Meter     // CPU use since the previous check
+	released uint64    // accepted at the last release
+	at       time.Time // of the last release
 }
 
 // Check is called with the number of connections accepted so far and the
 // process's CPU time so far; it reports whether it gave memory back.
 func (r *Releaser) Check(accepted uint64, cpu time.Duration, now time.Time) bool {
-	burst, gap, busy := r.Burst, r.Gap, r.Busy
+	burst, gap := r.Burst, r.Gap
 	if burst == 0 {
 		burst = Burst
 	}
 	if gap == 0 {
 		gap = Gap
 	}
-	if busy == 0 {
-		busy = Busy
-	}
-	quiet := accepted == r.last && float64(cpu-r.lastCPU) < busy*float64(now.Sub(r.lastAt))
-	r.last, r.lastCPU, r.lastAt = accepted, cpu, now
+	r.meter.Busy = r.Busy
+	quiet := r.meter.Quiet(cpu, now) && accepted == r.last
+	r.last = accepted
 	if !quiet || accepted-r.released < burst || now.Sub(r.at) < gap {
 		return false
 	}
@@ -94,7 +91,7 @@ func (r *Releaser) Run(every time.Duration, done <-chan struct{}, accepted func(
 	if cpu == nil {
 		cpu = processCPU
 	}
-	r.lastCPU, r.lastAt = cpu(), time.Now() // the first tick's check has its baseline
+	r.meter.Start(cpu(), time.Now()) // the first tick's check has its baseline
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -104,6 +101,51 @@ func (r *Releaser) Run(every time.Duration, done <-chan struct{}, accepted func(
 		case now := <-t.C:
 			if r.Check(accepted(), cpu(), now) {
 				released()
+			}
+		}
+	}
+}
+
+// Meter tells the intervals in which the process was quiet, using less
+// than Busy of a CPU, from the busy ones, by its CPU time at the start and
+// end of each.
+type Meter struct {
+	Busy float64 // CPUs; 0: Busy
+
+	cpu time.Duration // CPU time at the start of the interval
+	at  time.Time     // start of the interval
+}
+
+// Start begins the first interval.
+func (m *Meter) Start(cpu time.Duration, now time.Time) { m.cpu, m.at = cpu, now }
+
+// Quiet ends the interval at now, with cpu the process's CPU time so far,
+// reports whether the process was quiet in it, and begins the next one.
+func (m *Meter) Quiet(cpu time.Duration, now time.Time) bool {
+	busy := m.Busy
+	if busy == 0 {
+		busy = Busy
+	}
+	quiet := float64(cpu-m.cpu) < busy*float64(now.Sub(m.at))
+	m.cpu, m.at = cpu, now
+	return quiet
+}
+
+// WaitQuiet returns at the end of the first interval (of length every) in which
+// the process was quiet (Meter, with Busy; getrusage's CPU time), or when
+// done is closed; it reports which.
+func WaitQuiet(every time.Duration, done <-chan struct{}) bool {
+	var m Meter
+	m.Start(processCPU(), time.Now())
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return false
+		case now := <-t.C:
+			if m.Quiet(processCPU(), now) {
+				return true
 			}
 		}
 	}

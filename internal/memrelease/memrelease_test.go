@@ -70,3 +70,49 @@ func TestRun(t *testing.T) {
 		t.Errorf("releases counted: %d; want 1", n)
 	}
 }
+
+// TestMeter: an interval is quiet when the process used less than Busy of
+// a CPU in it, whatever its length; each call begins the next interval.
+func TestMeter(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	steps := []struct {
+		at   time.Duration // since t0
+		cpu  time.Duration // the process's CPU time so far
+		want bool
+		why  string
+	}{
+		{5 * time.Second, 100 * time.Millisecond, true, "0.02 CPU"},
+		{10 * time.Second, 350 * time.Millisecond, false, "0.05 CPU is busy"},
+		{15 * time.Second, 590 * time.Millisecond, true, "0.048 CPU"},
+		{16 * time.Second, 700 * time.Millisecond, false, "0.11 CPU over a shorter interval"},
+		{26 * time.Second, 1100 * time.Millisecond, true, "0.04 CPU over a longer one"},
+		{31 * time.Second, 1100 * time.Millisecond, true, "no CPU at all"},
+		{36 * time.Second, 6100 * time.Millisecond, false, "a whole CPU"},
+	}
+	var m Meter
+	m.Start(0, t0)
+	for _, s := range steps {
+		if got := m.Quiet(s.cpu, t0.Add(s.at)); got != s.want {
+			t.Errorf("at %v with %v of CPU: quiet %v; want %v (%s)", s.at, s.cpu, got, s.want, s.why)
+		}
+	}
+	busier := Meter{Busy: 0.5}
+	busier.Start(0, t0)
+	if !busier.Quiet(2*time.Second, t0.Add(5*time.Second)) {
+		t.Error("0.4 CPU with Busy 0.5: busy; want quiet")
+	}
+}
+
+// TestWaitQuiet: WaitQuiet returns true once an interval was quiet (this
+// test's process only waits, so one is); a closed done ends the wait with
+// false.
+func TestWaitQuiet(t *testing.T) {
+	if !WaitQuiet(time.Millisecond*50, nil) {
+		t.Error("WaitQuiet without done reported done")
+	}
+	done := make(chan struct{})
+	close(done)
+	if WaitQuiet(time.Hour, done) {
+		t.Error("WaitQuiet with done closed reported quiet")
+	}
+}
