@@ -35,7 +35,7 @@ func (s *Socket) Pending() int {
 func (s *Socket) Write(p []byte) error {
 	if s.buf == nil {
 		for len(p) > 0 {
-			n, err := sock.Write(s.FD, p)
+			n, err := sock.Send(s.FD, p)
 			if err == unix.EINTR {
 				continue
 			}
@@ -84,7 +84,7 @@ func (s *Socket) Flush() (bool, error) {
 		return true, nil
 	}
 	for s.off < len(s.buf.B) {
-		n, err := sock.Write(s.FD, s.buf.B[s.off:])
+		n, err := sock.Send(s.FD, s.buf.B[s.off:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -113,7 +113,7 @@ func (s *Socket) Release() {
 // EAGAIN returns (0, unix.EAGAIN).
 func (s *Socket) Read(p []byte) (int, error) {
 	for {
-		n, err := sock.Read(s.FD, p)
+		n, err := sock.Recv(s.FD, p)
 		if err == unix.EINTR {
 			continue
 		}

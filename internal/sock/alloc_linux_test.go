@@ -37,3 +37,28 @@ func TestAcceptConnectNoAlloc(t *testing.T) {
 		t.Errorf("allocs per connect+accept = %v; want 0", allocs)
 	}
 }
+
+// TestRecvSendNoAlloc: relaying a message (Send, Recv, the Recv that finds
+// nothing more) allocates nothing.
+func TestRecvSendNoAlloc(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+	msg, buf := []byte("hello"), make([]byte, 16)
+	allocs := testing.AllocsPerRun(100, func() {
+		if n, err := Send(fds[0], msg); n != len(msg) || err != nil {
+			t.Fatalf("Send = %d, %v", n, err)
+		}
+		if n, err := Recv(fds[1], buf); n != len(msg) || err != nil {
+			t.Fatalf("Recv = %d, %v", n, err)
+		}
+		if _, err := Recv(fds[1], buf); err != unix.EAGAIN {
+			t.Fatalf("Recv on an empty socket: %v; want EAGAIN", err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("allocs per Send+Recv = %v; want 0", allocs)
+	}
+}
