@@ -9,7 +9,9 @@
 # Needs gcc, perf, nginx and haproxy (apt-get install -y gcc linux-perf nginx
 # haproxy), and a wsproxy binary: WSPROXY=path (default: built from this tree).
 # Environment: N (handshakes per ramp), CONNS and RATE (echo), PROXIES (the
-# list to run, default "floor wsproxy nginx haproxy").
+# list to run, default "floor wsproxy nginx haproxy"), EXTRA_EVENTS (more perf
+# events counted in echo's 10 s, printed to stderr: e.g.
+# context-switches,syscalls:sys_enter_epoll_pwait).
 set -euo pipefail
 mode=${1:?usage: measure.sh handshake|echo|wake [ROUNDS]}
 rounds=${2:-3}
@@ -129,7 +131,7 @@ one() { # name -> one line of results
 		"$ws" loadtest -url "ws://$addr/" -conns "$CONNS" -workload echo -msg-rate "$RATE" -duration 20s -json >"$dir/lt.json" 2>/dev/null &
 		local lt=$!
 		sleep 8
-		perf stat -x, -e task-clock -p "$pids" -o "$dir/perf" -- sleep 10
+		perf stat -x, -e task-clock${EXTRA_EVENTS:+,$EXTRA_EVENTS} -p "$pids" -o "$dir/perf" -- sleep 10; [ -z "${EXTRA_EVENTS:-}" ] || cat "$dir/perf" >&2
 		wait $lt || true
 		units=$((CONNS * RATE * 10 * 2)) ;; # messages relayed in 10 s, both ways
 	esac
