@@ -179,15 +179,16 @@ type transport interface {
 	write(fd int, p []byte) (int, error)
 }
 
-// plain is the ws:// transport: the system calls themselves. It has no
-// state, so storing it in the interface allocates nothing.
+// plain is the ws:// transport: the system calls themselves, recv(2) and
+// send(2) as the proxy's (sock.Recv). It has no state, so storing it in
+// the interface allocates nothing.
 type plain struct{}
 
 func plainTransport() transport { return plain{} }
 
 func (plain) read(fd int, p []byte) (int, error) {
 	for {
-		n, err := sock.Read(fd, p)
+		n, err := sock.Recv(fd, p)
 		if err == unix.EINTR {
 			continue
 		}
@@ -197,7 +198,7 @@ func (plain) read(fd int, p []byte) (int, error) {
 
 func (plain) write(fd int, p []byte) (int, error) {
 	for {
-		n, err := sock.Write(fd, p)
+		n, err := sock.Send(fd, p)
 		if err == unix.EINTR {
 			continue
 		}
