@@ -98,7 +98,7 @@ func (c *conn) closeNotify() bool {
 // looked at.
 func (c *conn) lingerRead() {
 	l := c.l
-	n, err := sock.ReadRetry(c.cl.FD, l.Buf)
+	n, err := sock.RecvRetry(c.cl.FD, l.Buf)
 	switch {
 	case err == unix.EAGAIN:
 		return

@@ -111,15 +111,7 @@ func (s *Socket) Release() {
 
 // Read reads from the socket into p. n == 0 with a nil error is EOF;
 // EAGAIN returns (0, unix.EAGAIN).
-func (s *Socket) Read(p []byte) (int, error) {
-	for {
-		n, err := sock.Recv(s.FD, p)
-		if err == unix.EINTR {
-			continue
-		}
-		return max(n, 0), err
-	}
-}
+func (s *Socket) Read(p []byte) (int, error) { return sock.RecvRetry(s.FD, p) }
 
 // Queued reports whether a buffer holds pending output (possibly none
 // left to write, until Flush gives it back).

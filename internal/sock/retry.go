@@ -2,10 +2,10 @@ package sock
 
 import "golang.org/x/sys/unix"
 
-// ReadRetry is Read retried on EINTR; n is never negative.
-func ReadRetry(fd int, p []byte) (int, error) {
+// RecvRetry is Recv retried on EINTR; n is never negative.
+func RecvRetry(fd int, p []byte) (int, error) {
 	for {
-		n, err := Read(fd, p)
+		n, err := Recv(fd, p)
 		if err == unix.EINTR {
 			continue
 		}

@@ -150,7 +150,7 @@ func (c *Conn) readHandshake() (int, error) {
 		}
 	} else {
 		buf := c.loop.R.Buf
-		n, err = sock.ReadRetry(c.sock.FD, buf[:min(room, len(buf))])
+		n, err = sock.RecvRetry(c.sock.FD, buf[:min(room, len(buf))])
 	}
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
