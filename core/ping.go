@@ -13,8 +13,13 @@ import (
 // client, 1 upstream), which is also the direction its frames travel.
 type pingState struct {
 	lastHeard [2]int64 // unix nanos of the last frame from the peer
-	sent      [2]int64 // unix nanos of our unanswered Ping, 0 if none
-	armed     int64    // unix nanos the tunnel's timer is set for
+	// sent is when our last Ping toward the peer went out, 0 once its
+	// Pong came back (or none was sent). Any frame heard from the peer
+	// after it proves the peer alive, but sent stays set until the Pong:
+	// the Pong that answers it is swallowed only while it is set, and a
+	// peer may well send other frames first (a heartbeat Pong of its own).
+	sent  [2]int64
+	armed int64 // unix nanos the tunnel's timer is set for
 }
 
 // pingPayload marks the proxy's Pings; a Pong carrying it from a peer with
@@ -94,8 +99,7 @@ func (c *conn) onTunnelTimer() {
 					p.sent[peer] = now
 					due = now + int64(pol.Timeout)
 				}
-			default:
-				p.sent[peer] = 0
+			default: // heard since the Ping, if any: alive
 				due = p.lastHeard[peer] + int64(pol.Interval)
 			}
 			next = min(next, due)
