@@ -186,15 +186,7 @@ type plain struct{}
 
 func plainTransport() transport { return plain{} }
 
-func (plain) read(fd int, p []byte) (int, error) {
-	for {
-		n, err := sock.Recv(fd, p)
-		if err == unix.EINTR {
-			continue
-		}
-		return max(n, 0), err
-	}
-}
+func (plain) read(fd int, p []byte) (int, error) { return sock.RecvRetry(fd, p) }
 
 func (plain) write(fd int, p []byte) (int, error) {
 	for {
