@@ -127,6 +127,21 @@ var valueCases = []struct {
 		eq(t, "Timeouts.Idle", c.Timeouts.Idle.String(), "1h0m0s")
 		eq(t, "MaxHeaderBytes", c.Limits.MaxHeaderBytes, 16384)
 	}},
+	{"socket buffers", y(
+		"listen:",
+		`  - {addr: ":80", rcvbuf: 64k, sndbuf: 4M}`,
+		`  - {addr: ":81", rcvbuf: 8192}`,
+		"upstreams:",
+		"  a: {servers: [{addr: \"h:1\"}], rcvbuf: \"1m\", sndbuf: 4096}",
+		"routes: [{path: /, upstream: a}]",
+	), func(t *testing.T, c *config.Config) {
+		eq(t, "listen[0].rcvbuf", c.Listen[0].RcvBuf, 64<<10)
+		eq(t, "listen[0].sndbuf", c.Listen[0].SndBuf, 4<<20)
+		eq(t, "listen[1].rcvbuf", c.Listen[1].RcvBuf, 8192)
+		eq(t, "listen[1].sndbuf", c.Listen[1].SndBuf, 0)
+		eq(t, "a.rcvbuf", c.Upstreams["a"].RcvBuf, 1<<20)
+		eq(t, "a.sndbuf", c.Upstreams["a"].SndBuf, 4096)
+	}},
 }
 
 func TestParse(t *testing.T) {

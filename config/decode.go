@@ -114,6 +114,8 @@ func (d *decoder) value(path string, n *yaml.Node, v reflect.Value) {
 	switch {
 	case v.Type() == durationType:
 		d.duration(path, n, v)
+	case v.Type() == sizeType:
+		d.size(path, n, v)
 	case v.Kind() == reflect.Pointer:
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))

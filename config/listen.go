@@ -18,6 +18,20 @@ type Listener struct {
 	// refused. On a TLS listener the header comes first, in plain text,
 	// as balancers send it. Default: false.
 	ProxyProtocol bool `yaml:"proxy_protocol"`
+
+	// RcvBuf and SndBuf, when set, fix the receive and send buffers of
+	// the listening socket, which every accepted client socket inherits
+	// (nginx's listen rcvbuf= and sndbuf=, HAProxy's tune.rcvbuf.client).
+	// A fixed buffer is not autotuned: it bounds the kernel memory a client
+	// can fill while its upstream does not read (up to tcp_rmem's maximum,
+	// 32 MB on recent kernels, without it) at the price of throughput on
+	// paths with a large bandwidth-delay product. Linux doubles the value
+	// for its bookkeeping and caps it at net.core.rmem_max / wmem_max.
+	// Default: unset, the kernel's autotuning. Taking it out of a running
+	// configuration leaves the sockets' fixed size until they are
+	// listened on anew (a restart).
+	RcvBuf Size `yaml:"rcvbuf"`
+	SndBuf Size `yaml:"sndbuf"`
 }
 
 // TLS configures a TLS listener. Only the fields are checked here; the files

@@ -58,6 +58,14 @@ type Upstream struct {
 	// closes. Default: 10s.
 	RemoveWindow Duration `yaml:"remove_window"`
 
+	// RcvBuf and SndBuf, when set, fix the receive and send buffers of
+	// every socket dialled to this upstream's servers, before the connect
+	// (HAProxy's tune.rcvbuf.server and tune.sndbuf.server). With the
+	// listener's, they bound the kernel memory a tunnel holds when one side
+	// stops reading. Default: unset, the kernel's autotuning.
+	RcvBuf Size `yaml:"rcvbuf"`
+	SndBuf Size `yaml:"sndbuf"`
+
 	// Name is the key of this upstream in Config.Upstreams, set by Validate.
 	Name string `yaml:"-"`
 

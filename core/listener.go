@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"wsproxy/internal/reactor"
+	"wsproxy/internal/sock"
 	"wsproxy/internal/tlsconf"
 	"wsproxy/poller"
 )
@@ -18,8 +19,10 @@ type listener struct {
 }
 
 // listen binds addr on l, or, with inherited ≥ 0, listens on that socket,
-// already bound and listening (Options.Listeners).
-func listen(l *Loop, addr string, inherited int) (*listener, error) {
+// already bound and listening (Options.Listeners), and fixes its buffers
+// to bufs' non-zero sizes (a socket shared with other processes gets them
+// for all: they all apply the same configuration).
+func listen(l *Loop, addr string, inherited int, bufs sock.Buffers) (*listener, error) {
 	ln := &listener{l: l}
 	var rl *reactor.Listener
 	var err error
@@ -29,6 +32,10 @@ func listen(l *Loop, addr string, inherited int) (*listener, error) {
 		rl, err = reactor.Listen(&l.Loop, addr, ln.serve)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := sock.SetBuffers(rl.FD, bufs); err != nil {
+		rl.StopAccepting(0)
 		return nil, err
 	}
 	ln.Listener = rl

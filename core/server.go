@@ -15,6 +15,7 @@ import (
 	"wsproxy/internal/health"
 	"wsproxy/internal/limit"
 	"wsproxy/internal/reactor"
+	"wsproxy/internal/sock"
 	"wsproxy/internal/tlstrim"
 )
 
@@ -189,7 +190,7 @@ func (s *Server) Start() error {
 			if len(given) > 0 {
 				fd = given[j]
 			}
-			ln, err := listen(l, addr, fd)
+			ln, err := listen(l, addr, fd, sock.Buffers{Rcv: int(lc.RcvBuf), Snd: int(lc.SndBuf)})
 			if err != nil {
 				s.closeGiven(i, j+1)
 				s.Close()

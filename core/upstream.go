@@ -49,7 +49,7 @@ func (c *conn) startUpstream(head []byte, bodiless bool) error {
 // dial starts a non-blocking connect to srv.
 func (c *conn) dial(srv *server) (*endpoint, error) {
 	l := c.l
-	fd, err := sock.Connect(srv.addr, netip.AddrPort{})
+	fd, err := sock.ConnectWith(srv.addr, netip.AddrPort{}, srv.buffers())
 	if err != nil {
 		l.srv.connected(srv, false)
 		return nil, &answer.UpstreamError{Err: err}

@@ -11,6 +11,7 @@ import (
 	"wsproxy/balance"
 	"wsproxy/config"
 	"wsproxy/core/metrics"
+	"wsproxy/internal/sock"
 	"wsproxy/internal/upstreams"
 )
 
@@ -24,6 +25,16 @@ type upstream struct {
 	// Touched only with Server.applyMu held (or by New):
 	next  *members           // prepared, stored by commit
 	known map[string]*server // servers it has, and removed ones with work left, by address
+}
+
+// buffers are the socket buffer sizes its upstream's rcvbuf and sndbuf
+// fix for a connection to s (zero: the kernel's autotuning).
+func (s *server) buffers() sock.Buffers {
+	if s.up == nil {
+		return sock.Buffers{}
+	}
+	cfg := s.up.m.Load().cfg
+	return sock.Buffers{Rcv: int(cfg.RcvBuf), Snd: int(cfg.SndBuf)}
 }
 
 // members are an upstream's servers and pool at one time; never changed

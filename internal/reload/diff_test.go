@@ -51,6 +51,8 @@ func TestCompare(t *testing.T) {
 		{"listener", replace(base, "8080", "8081"), "[generation listen[0].addr]"},
 		{"listener added", replace(base, `listen: [{addr: "127.0.0.1:8080"}]`, `listen: [{addr: "127.0.0.1:8080"}, {addr: ":8443"}]`), "[generation listen]"},
 		{"proxy protocol", replace(base, `{addr: "127.0.0.1:8080"}`, `{addr: "127.0.0.1:8080", proxy_protocol: true}`), "[generation listen[0].proxy_protocol]"},
+		{"listener buffers", replace(base, `{addr: "127.0.0.1:8080"}`, `{addr: "127.0.0.1:8080", rcvbuf: 64k}`), "[generation listen[0].rcvbuf]"},
+		{"upstream buffers", replace(base, "balance: least_conn", "balance: least_conn\n    sndbuf: 64k"), "[changed upstreams.api.sndbuf]"},
 		{"workers and loops", replace(replace(base, "workers: 2", "workers: 3"), "loops: 2", "loops: 4"), "[generation workers,loops]"},
 		{"admin", replace(base, "9090", "9091"), "[generation admin]"},
 		{"procs", replace(base, "loops: 2", "loops: 2\nprocs: all"), "[generation procs]"},

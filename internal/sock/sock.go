@@ -90,6 +90,31 @@ func Accept(lfd int) (fd int, peer netip.AddrPort, err error) {
 // connection is usually still in progress on return: wait for Writable,
 // then check ConnectError.
 func Connect(raddr, laddr netip.AddrPort) (fd int, err error) {
+	return ConnectWith(raddr, laddr, Buffers{})
+}
+
+// Buffers are sizes for a socket's SO_RCVBUF and SO_SNDBUF; zero leaves
+// that one to the kernel (autotuned).
+type Buffers struct{ Rcv, Snd int }
+
+// SetBuffers fixes fd's receive and send buffers to b's non-zero sizes.
+// On a listening socket they pass to every connection it accepts; on a
+// socket about to connect they size the window it offers in its SYN.
+func SetBuffers(fd int, b Buffers) error {
+	if b.Rcv > 0 {
+		if err := setInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, b.Rcv); err != nil {
+			return err
+		}
+	}
+	if b.Snd > 0 {
+		return setInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, b.Snd)
+	}
+	return nil
+}
+
+// ConnectWith is Connect with the socket's buffers set by SetBuffers
+// before the connect.
+func ConnectWith(raddr, laddr netip.AddrPort, b Buffers) (fd int, err error) {
 	raddr = netip.AddrPortFrom(raddr.Addr().Unmap(), raddr.Port())
 	if !raddr.Addr().IsValid() {
 		return -1, &net.AddrError{Err: "invalid address", Addr: raddr.String()}
@@ -125,6 +150,9 @@ func Connect(raddr, laddr netip.AddrPort) (fd int, err error) {
 		}
 	}
 	if err = SetNoDelay(fd); err != nil {
+		return -1, err
+	}
+	if err = SetBuffers(fd, b); err != nil {
 		return -1, err
 	}
 	switch err = connectTo(fd, raddr); err {

@@ -216,3 +216,65 @@ func TestUnmappedPeer(t *testing.T) {
 		t.Errorf("peer = %v; want a plain IPv4 address", peer)
 	}
 }
+
+// TestBuffers: SetBuffers on a listener fixes the buffers of the sockets
+// it accepts, ConnectWith those of the connecting socket; zero sizes leave
+// the kernel's (autotuned, so nothing to compare with). Linux reports twice the size set (its bookkeeping share),
+// the BSDs the size itself.
+func TestBuffers(t *testing.T) {
+	tests := []struct {
+		name     string
+		listener sock.Buffers
+		connect  sock.Buffers
+	}{
+		{"both sides", sock.Buffers{Rcv: 16 << 10, Snd: 24 << 10}, sock.Buffers{Rcv: 20 << 10, Snd: 12 << 10}},
+		{"receive only", sock.Buffers{Rcv: 8 << 10}, sock.Buffers{Rcv: 8 << 10}},
+		{"none: connects as Connect does", sock.Buffers{}, sock.Buffers{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lfd, bound, err := sock.Listen("127.0.0.1:0", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeAtCleanup(t, lfd)
+			if err := sock.SetBuffers(lfd, tt.listener); err != nil {
+				t.Fatalf("SetBuffers: %v", err)
+			}
+			client, err := sock.ConnectWith(bound, netip.AddrPort{}, tt.connect)
+			if err != nil {
+				t.Fatalf("ConnectWith: %v", err)
+			}
+			closeAtCleanup(t, client)
+			server := -1
+			for server < 0 {
+				wait(t, lfd, unix.POLLIN)
+				server, _, err = sock.Accept(lfd)
+				if err != nil && !errors.Is(err, unix.EAGAIN) {
+					t.Fatalf("Accept: %v", err)
+				}
+			}
+			closeAtCleanup(t, server)
+			for _, s := range []struct {
+				side string
+				fd   int
+				want sock.Buffers
+			}{{"accepted", server, tt.listener}, {"connecting", client, tt.connect}} {
+				for _, o := range []struct {
+					name string
+					opt  int
+					want int
+				}{{"SO_RCVBUF", unix.SO_RCVBUF, s.want.Rcv}, {"SO_SNDBUF", unix.SO_SNDBUF, s.want.Snd}} {
+					got, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, o.opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fixed := o.want > 0 && (got == o.want || runtime.GOOS == "linux" && got == 2*o.want)
+					if o.want > 0 && !fixed {
+						t.Errorf("%s: %s = %d; want %d (or twice that on Linux)", s.side, o.name, got, o.want)
+					}
+				}
+			}
+		})
+	}
+}
