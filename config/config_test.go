@@ -130,10 +130,11 @@ var valueCases = []struct {
 	{"socket buffers", y(
 		"listen:",
 		`  - {addr: ":80", rcvbuf: 64k, sndbuf: 4M}`,
-		`  - {addr: ":81", rcvbuf: 8192}`,
+		`  - {addr: ":81", rcvbuf: 8192, notsent_lowat: 16k}`,
 		"upstreams:",
 		"  a: {servers: [{addr: \"h:1\"}], rcvbuf: \"1m\", sndbuf: 4096}",
-		"routes: [{path: /, upstream: a}]",
+		"  b: {servers: [{addr: \"h:2\"}], notsent_lowat: 0}",
+		"routes: [{path: /, upstream: a}, {path: /b, upstream: b}]",
 	), func(t *testing.T, c *config.Config) {
 		eq(t, "listen[0].rcvbuf", c.Listen[0].RcvBuf, 64<<10)
 		eq(t, "listen[0].sndbuf", c.Listen[0].SndBuf, 4<<20)
@@ -141,6 +142,10 @@ var valueCases = []struct {
 		eq(t, "listen[1].sndbuf", c.Listen[1].SndBuf, 0)
 		eq(t, "a.rcvbuf", c.Upstreams["a"].RcvBuf, 1<<20)
 		eq(t, "a.sndbuf", c.Upstreams["a"].SndBuf, 4096)
+		eq(t, "listen[0] notsent_lowat (default)", c.Listen[0].Lowat(), config.DefaultNotSentLowat)
+		eq(t, "listen[1] notsent_lowat", c.Listen[1].Lowat(), 16<<10)
+		eq(t, "a notsent_lowat (default)", c.Upstreams["a"].Lowat(), 128<<10)
+		eq(t, "b notsent_lowat (off)", c.Upstreams["b"].Lowat(), 0)
 	}},
 }
 

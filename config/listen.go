@@ -32,6 +32,30 @@ type Listener struct {
 	// listened on anew (a restart).
 	RcvBuf Size `yaml:"rcvbuf"`
 	SndBuf Size `yaml:"sndbuf"`
+
+	// NotSentLowat is TCP_NOTSENT_LOWAT on every client socket: once this
+	// many bytes wait unsent in one (its client reads nothing and its
+	// window is closed), the proxy stops writing there, and back-pressure
+	// stops reading the upstream, so a stalled download holds little more
+	// than this in the kernel instead of tcp_wmem's maximum (4 MB). What
+	// is in flight stays autotuned, so throughput is not capped. Default:
+	// 128k; 0 turns it off (the kernel's default, unlimited). Linux and
+	// macOS.
+	NotSentLowat *Size `yaml:"notsent_lowat"`
+}
+
+// DefaultNotSentLowat is notsent_lowat's default for listeners and
+// upstreams.
+const DefaultNotSentLowat = 128 << 10
+
+// Lowat is the listener's notsent_lowat, its default if unset.
+func (l *Listener) Lowat() int { return lowat(l.NotSentLowat) }
+
+func lowat(s *Size) int {
+	if s == nil {
+		return DefaultNotSentLowat
+	}
+	return int(*s)
 }
 
 // TLS configures a TLS listener. Only the fields are checked here; the files

@@ -41,8 +41,12 @@ func (d *decoder) size(path string, n *yaml.Node, v reflect.Value) {
 }
 
 // sockBuffers checks a pair of socket buffer sizes at f.rcvbuf and
-// f.sndbuf: unset (the kernel's autotuning), or from 4k up.
-func (v *validator) sockBuffers(f string, rcv, snd Size) {
+// f.sndbuf, unset (the kernel's autotuning) or from 4k up, and
+// f.notsent_lowat, 0 (off) or from 4k up.
+func (v *validator) sockBuffers(f string, rcv, snd Size, lowat *Size) {
+	if lowat != nil && *lowat != 0 && *lowat < 4<<10 {
+		v.p.addf(f+".notsent_lowat", "must be at least 4096 bytes, or 0 to turn it off, got %d", *lowat)
+	}
 	for _, b := range []struct {
 		name string
 		n    Size

@@ -66,12 +66,21 @@ type Upstream struct {
 	RcvBuf Size `yaml:"rcvbuf"`
 	SndBuf Size `yaml:"sndbuf"`
 
+	// NotSentLowat is TCP_NOTSENT_LOWAT on every socket dialled to this
+	// upstream's servers: a stalled upload holds little more than this in
+	// the proxy's socket toward the backend (see Listener.NotSentLowat).
+	// Default: 128k; 0 turns it off.
+	NotSentLowat *Size `yaml:"notsent_lowat"`
+
 	// Name is the key of this upstream in Config.Upstreams, set by Validate.
 	Name string `yaml:"-"`
 
 	// implicit marks an upstream created for a route that names an address.
 	implicit bool
 }
+
+// Lowat is the upstream's notsent_lowat, its default if unset.
+func (u *Upstream) Lowat() int { return lowat(u.NotSentLowat) }
 
 // Server is one backend of an Upstream.
 type Server struct {

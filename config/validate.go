@@ -62,7 +62,7 @@ func (v *validator) listeners() {
 		if l.TLS != nil {
 			v.tls(f+".tls", l.TLS)
 		}
-		v.sockBuffers(f, l.RcvBuf, l.SndBuf)
+		v.sockBuffers(f, l.RcvBuf, l.SndBuf, l.NotSentLowat)
 	}
 }
 
@@ -123,7 +123,7 @@ func (v *validator) upstreams() {
 			v.p.addf(f, "invalid upstream name %q (use letters, digits, '_', '-' and '.')", name)
 		}
 		v.balance(f, u)
-		v.sockBuffers(f, u.RcvBuf, u.SndBuf)
+		v.sockBuffers(f, u.RcvBuf, u.SndBuf, u.NotSentLowat)
 		if u.ServersFrom != nil {
 			v.serversFrom(f, u)
 		} else if len(u.Servers) == 0 {

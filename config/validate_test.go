@@ -68,6 +68,8 @@ var errorCases = []struct {
 		"upstreams:", "  a:", `    servers: [{addr: "h:1"}]`, "    sndbuf: 4095", "routes: [{path: /, upstream: a}]"), []string{
 		`x.yaml:2: listen[0].rcvbuf: must be at least 4096 bytes (or left out for the kernel's autotuning), got 1024`,
 		`x.yaml:6: upstreams.a.sndbuf: must be at least 4096 bytes`}},
+	{"notsent_lowat too small", y(`listen: [{addr: ":80", notsent_lowat: 100}]`, "routes: [{path: /, upstream: \"h:1\"}]"),
+		[]string{`x.yaml:1: listen[0].notsent_lowat: must be at least 4096 bytes, or 0 to turn it off, got 100`}},
 	{"bad duration", y(`listen: [{addr: ":80"}]`, "timeouts: {connect: 5 sec}"),
 		[]string{`x.yaml:2: timeouts.connect: invalid duration "5 sec"`}},
 

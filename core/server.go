@@ -190,7 +190,7 @@ func (s *Server) Start() error {
 			if len(given) > 0 {
 				fd = given[j]
 			}
-			ln, err := listen(l, addr, fd, sock.Buffers{Rcv: int(lc.RcvBuf), Snd: int(lc.SndBuf)})
+			ln, err := listen(l, addr, fd, sock.Buffers{Rcv: int(lc.RcvBuf), Snd: int(lc.SndBuf), NotSent: lc.Lowat()})
 			if err != nil {
 				s.closeGiven(i, j+1)
 				s.Close()

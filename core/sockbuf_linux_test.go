@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,96 +48,149 @@ func inet4(sa unix.Sockaddr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// TestSocketBuffers: a listener's rcvbuf and sndbuf fix the buffers of
-// every client socket it accepts, an upstream's those of every socket
-// dialled to it (Linux reports twice the size asked for: its bookkeeping
-// share), and with all of them fixed a client pushing into a backend that
-// does not read is blocked after little more than their sum, where
-// autotuned buffers let several megabytes in (TestBackPressure).
+// TestSocketBuffers: a listener's rcvbuf, sndbuf and notsent_lowat apply
+// to every client socket it accepts, an upstream's to every socket dialled
+// to it (Linux reports twice the buffer size asked for: its bookkeeping
+// share); notsent_lowat is 128k unless set, 0 leaves the kernel's. A client
+// pushing into a backend that does not read is then blocked after little
+// more than what they allow, where autotuned buffers let 7-11 MB in
+// (TestBackPressure).
 func TestSocketBuffers(t *testing.T) {
-	const size = 16 << 10
-	stop := make(chan struct{})
-	peers := make(chan netip.AddrPort, 1)
-	backend := rawBackend(t, func(c net.Conn) {
-		if _, err := acceptWebSocket(c, bufio.NewReader(c), ""); err != nil {
-			t.Errorf("backend: %v", err)
-			return
-		}
-		peers <- netip.MustParseAddrPort(c.RemoteAddr().String())
-		<-stop // never read
-	})
-	t.Cleanup(func() { close(stop) })
-	_, addr := startProxy(t, fmt.Sprintf(`
-listen: [{addr: "127.0.0.1:0", rcvbuf: 16k, sndbuf: 16k}]
+	const k, unset = 1 << 10, -1
+	pipeAndPending := int64(2 * 64 * k) // max_pending_bytes and a splice pipe
+	slack := int64(256 * k)             // segments the kernel admits past a full buffer
+	tests := []struct {
+		name     string
+		listen   string // options of the listen entry
+		upstream string // options of the upstream
+		// what getsockopt must give on the proxy's client and upstream
+		// sockets; 0: not checked; unset: 0, which getsockopt gives for a
+		// socket where the sysctl (tcp_notsent_lowat) applies
+		rcv, snd  int
+		lowat     int
+		clientSnd int   // the pushing client's own SO_SNDBUF
+		limit     int64 // most the client may push beyond pipeAndPending+slack; 0: not pushed
+	}{
+		{
+			name:   "buffers fixed, default notsent_lowat",
+			listen: "rcvbuf: 16k, sndbuf: 16k", upstream: `rcvbuf: 16k, sndbuf: "16384"`,
+			rcv: 32 * k, snd: 32 * k, lowat: 128 * k, clientSnd: 16 * k,
+			// the client's send buffer, the proxy's two sockets' receive
+			// and send buffers, the backend's receive buffer (it never
+			// reads, so it stays at tcp_rmem's default)
+			limit: 4*32*k + 2*procInt(t, "/proc/sys/net/ipv4/tcp_rmem", 1),
+		},
+		{
+			name:   "notsent_lowat alone bounds the upstream side",
+			listen: "rcvbuf: 16k, notsent_lowat: 32k", upstream: "notsent_lowat: 32k",
+			rcv: 0, snd: 0, lowat: 32 * k, clientSnd: 16 * k,
+			// the client's send buffer and the proxy's client-side receive
+			// buffer; toward the backend, 32k unsent and what its window
+			// took (its receive buffer)
+			limit: 2*32*k + 32*k + 2*procInt(t, "/proc/sys/net/ipv4/tcp_rmem", 1),
+		},
+		{
+			name:   "notsent_lowat 0 leaves the kernel's",
+			listen: "notsent_lowat: 0", upstream: "notsent_lowat: 0",
+			lowat: unset,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stop := make(chan struct{})
+			peers := make(chan netip.AddrPort, 1)
+			backend := rawBackend(t, func(c net.Conn) {
+				if _, err := acceptWebSocket(c, bufio.NewReader(c), ""); err != nil {
+					t.Errorf("backend: %v", err)
+					return
+				}
+				peers <- netip.MustParseAddrPort(c.RemoteAddr().String())
+				<-stop // never read
+			})
+			t.Cleanup(func() { close(stop) })
+			_, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0", %s}]
 loops: 1
 upstreams:
-  stuck: {servers: [{addr: %q}], rcvbuf: 16k, sndbuf: "16384"}
+  stuck: {servers: [{addr: %q}], %s}
 routes:
   - {path: /, upstream: stuck}
-`, backend))
+`, tt.listen, backend, tt.upstream))
 
-	c, _ := rawWebSocket(t, addr, "/")
-	var upLocal netip.AddrPort
-	select {
-	case upLocal = <-peers:
-	case <-time.After(testDeadline):
-		t.Fatal("backend saw no handshake")
-	}
-	proxyAddr := netip.MustParseAddrPort(addr)
-	clientAddr := netip.MustParseAddrPort(c.LocalAddr().String())
-	for _, s := range []struct {
-		name        string
-		local, peer netip.AddrPort
-	}{
-		{"client side", proxyAddr, clientAddr},
-		{"upstream side", upLocal, netip.MustParseAddrPort(backend)},
-	} {
-		fd := socketByAddrs(t, s.local, s.peer)
-		for _, o := range []struct {
-			name string
-			opt  int
-		}{{"SO_RCVBUF", unix.SO_RCVBUF}, {"SO_SNDBUF", unix.SO_SNDBUF}} {
-			got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, o.opt)
+			c, _ := rawWebSocket(t, addr, "/")
+			var upLocal netip.AddrPort
+			select {
+			case upLocal = <-peers:
+			case <-time.After(testDeadline):
+				t.Fatal("backend saw no handshake")
+			}
+			proxyAddr := netip.MustParseAddrPort(addr)
+			clientAddr := netip.MustParseAddrPort(c.LocalAddr().String())
+			for _, s := range []struct {
+				name        string
+				local, peer netip.AddrPort
+			}{
+				{"client side", proxyAddr, clientAddr},
+				{"upstream side", upLocal, netip.MustParseAddrPort(backend)},
+			} {
+				fd := socketByAddrs(t, s.local, s.peer)
+				for _, o := range []struct {
+					name       string
+					level, opt int
+					want       int
+				}{
+					{"SO_RCVBUF", unix.SOL_SOCKET, unix.SO_RCVBUF, tt.rcv},
+					{"SO_SNDBUF", unix.SOL_SOCKET, unix.SO_SNDBUF, tt.snd},
+					{"TCP_NOTSENT_LOWAT", unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, tt.lowat},
+				} {
+					if o.want == 0 {
+						continue
+					}
+					if o.want == unset {
+						o.want = 0
+					}
+					got, err := unix.GetsockoptInt(fd, o.level, o.opt)
+					if err != nil {
+						t.Fatalf("%s: %s: %v", s.name, o.name, err)
+					}
+					if uint32(got) != uint32(o.want) {
+						t.Errorf("%s: %s = %d; want %d", s.name, o.name, got, o.want)
+					}
+				}
+			}
+			if tt.limit == 0 {
+				return
+			}
+			if err := c.(*net.TCPConn).SetWriteBuffer(tt.clientSnd); err != nil {
+				t.Fatal(err)
+			}
+			writeAll(t, c, string(hugeFrameHeader(true)))
+			n, blocked, err := push(c, 2*time.Second)
 			if err != nil {
-				t.Fatalf("%s: %s: %v", s.name, o.name, err)
+				t.Fatalf("push: %v after %d bytes", err, n)
 			}
-			if got != 2*size {
-				t.Errorf("%s: %s = %d; want %d (twice %d)", s.name, o.name, got, 2*size, size)
+			limit := tt.limit + pipeAndPending + slack
+			t.Logf("pushed %d bytes before blocking (limit %d)", n, limit)
+			if !blocked || n > limit {
+				t.Fatalf("pusher: blocked %v after %d bytes; want blocked after at most %d", blocked, n, limit)
 			}
-		}
-	}
-
-	// Push: the client's own send buffer fixed small too, what gets in is
-	// the fixed buffers (each at most its doubled size), the backend's
-	// untuned receive buffer (it never reads, so it never grows past
-	// tcp_rmem's default), the proxy's pending output (max_pending_bytes,
-	// 64 KiB) and a splice pipe (64 KiB), plus 256 KiB for the segments
-	// the kernel admits past a full buffer.
-	if err := c.(*net.TCPConn).SetWriteBuffer(size); err != nil {
-		t.Fatal(err)
-	}
-	writeAll(t, c, string(hugeFrameHeader(true)))
-	n, blocked, err := push(c, 2*time.Second)
-	if err != nil {
-		t.Fatalf("push: %v after %d bytes", err, n)
-	}
-	limit := int64(4*2*size) + rmemDefault(t) + 2*64<<10 + 256<<10
-	t.Logf("pushed %d bytes before blocking (limit %d)", n, limit)
-	if !blocked || n > limit {
-		t.Fatalf("pusher: blocked %v after %d bytes; want blocked after at most %d", blocked, n, limit)
+		})
 	}
 }
 
-// rmemDefault is tcp_rmem's default: the receive buffer of a socket that
-// never reads.
-func rmemDefault(t *testing.T) int64 {
-	var lo, def, hi int64
-	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_rmem")
-	if err == nil {
-		_, err = fmt.Sscan(string(b), &lo, &def, &hi)
-	}
+// procInt is the i-th number of a /proc file.
+func procInt(t *testing.T, file string, i int) int64 {
+	b, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatalf("tcp_rmem: %v", err)
+		t.Fatalf("%s: %v", file, err)
 	}
-	return 2 * def
+	f := strings.Fields(string(b))
+	if i >= len(f) {
+		t.Fatalf("%s: %q has no field %d", file, b, i)
+	}
+	v, err := strconv.ParseInt(f[i], 10, 64)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return v
 }

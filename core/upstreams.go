@@ -27,14 +27,14 @@ type upstream struct {
 	known map[string]*server // servers it has, and removed ones with work left, by address
 }
 
-// buffers are the socket buffer sizes its upstream's rcvbuf and sndbuf
-// fix for a connection to s (zero: the kernel's autotuning).
+// buffers are what its upstream's rcvbuf, sndbuf and notsent_lowat set
+// on a connection to s.
 func (s *server) buffers() sock.Buffers {
 	if s.up == nil {
 		return sock.Buffers{}
 	}
 	cfg := s.up.m.Load().cfg
-	return sock.Buffers{Rcv: int(cfg.RcvBuf), Snd: int(cfg.SndBuf)}
+	return sock.Buffers{Rcv: int(cfg.RcvBuf), Snd: int(cfg.SndBuf), NotSent: cfg.Lowat()}
 }
 
 // members are an upstream's servers and pool at one time; never changed

@@ -5,6 +5,8 @@
 #
 #   contrib/stall/run.sh [N] [NAMES]   # N pushing clients (default 100)
 #
+# READ_FIRST=BYTES: the backend reads that much of each connection before it
+# stops (autotuning grows the buffers meanwhile).
 # NAMES: any of wsproxy wsproxy-64k wsproxy-nosplice nginx nginx-64k haproxy
 # (default all but wsproxy-nosplice).
 # Needs python3, ss (iproute2), nginx and haproxy, and a wsproxy binary:

@@ -3,18 +3,23 @@
 through a proxy, until every client is blocked; then the kernel memory held by
 the proxy's sockets is summed from `ss -tnmp` (skmem: receive queues r, send
 queues w). The clients' send buffers and the backend's receive buffers are
-fixed at 16 KiB so that what the test's own sockets hold stays small.
+fixed at 16 KiB so that what the test's own sockets hold stays small, unless
+READ_FIRST is set: the backend then reads that many bytes of each connection
+at full speed before it stops, so that autotuning grows the buffers first.
 
 usage: stall.py backend PORT_FILE          # serve; writes the port it got
+                                           # (READ_FIRST=BYTES: read that much
+                                           # of each connection, then stop)
        stall.py clients ADDR N PID[,PID]   # push through the proxy at ADDR
 
 run.sh drives it against wsproxy, nginx and HAProxy (BENCHMARKS.md, "Stalled
 uploads")."""
-import base64, hashlib, os, re, select, socket, subprocess, sys, time
+import base64, hashlib, os, re, socket, subprocess, sys, threading, time
 
-def backend(port_file):
+def backend(port_file, read_first):
     ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # inherited: the backend's share stays small
+    if not read_first:  # inherited: the backend's share stays small
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
     ls.bind(("127.0.0.1", 0)); ls.listen(4096)
     open(port_file, "w").write(str(ls.getsockname()[1]))
     conns = []
@@ -28,14 +33,23 @@ def backend(port_file):
         m = re.search(rb"(?i)sec-websocket-key:\s*(\S+)", buf)
         acc = base64.b64encode(hashlib.sha1(m.group(1) + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
         c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acc + b"\r\n\r\n")
-        conns.append(c)  # never read again
+        conns.append(c)  # never read again, or after read_first bytes
+        if read_first:
+            threading.Thread(target=drain, args=(c, read_first), daemon=True).start()
+
+def drain(c, n):
+    while n > 0:
+        d = c.recv(min(n, 1 << 20))
+        if not d: return
+        n -= len(d)
 
 def clients(addr, n, pids):
     host, port = addr.rsplit(":", 1)
     socks = []
     for i in range(n):
         s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)  # the client's share stays small
+        if not os.environ.get("READ_FIRST"):  # the client's share stays small
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
         s.connect((host, int(port)))
         key = base64.b64encode(os.urandom(16)).decode()
         s.sendall(f"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
@@ -59,7 +73,8 @@ def clients(addr, n, pids):
                 got += k
         total += got
         quiet = quiet + 1 if got == 0 else 0
-        time.sleep(0.1)
+        if got == 0:
+            time.sleep(0.1)  # all blocked: done after 1 s of that
     r = w = rb = 0
     out = subprocess.run(["ss", "-tnmpH"], capture_output=True, text=True).stdout
     lines = out.split("\n")
@@ -75,6 +90,6 @@ def clients(addr, n, pids):
 
 if __name__ == "__main__":
     if sys.argv[1] == "backend":
-        backend(sys.argv[2])
+        backend(sys.argv[2], int(os.environ.get("READ_FIRST", "0")))
     else:
         clients(sys.argv[2], int(sys.argv[3]), sys.argv[4].split(","))

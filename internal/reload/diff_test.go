@@ -53,6 +53,7 @@ func TestCompare(t *testing.T) {
 		{"proxy protocol", replace(base, `{addr: "127.0.0.1:8080"}`, `{addr: "127.0.0.1:8080", proxy_protocol: true}`), "[generation listen[0].proxy_protocol]"},
 		{"listener buffers", replace(base, `{addr: "127.0.0.1:8080"}`, `{addr: "127.0.0.1:8080", rcvbuf: 64k}`), "[generation listen[0].rcvbuf]"},
 		{"upstream buffers", replace(base, "balance: least_conn", "balance: least_conn\n    sndbuf: 64k"), "[changed upstreams.api.sndbuf]"},
+		{"upstream notsent_lowat", replace(base, "balance: least_conn", "balance: least_conn\n    notsent_lowat: 0"), "[changed upstreams.api.notsent_lowat]"},
 		{"workers and loops", replace(replace(base, "workers: 2", "workers: 3"), "loops: 2", "loops: 4"), "[generation workers,loops]"},
 		{"admin", replace(base, "9090", "9091"), "[generation admin]"},
 		{"procs", replace(base, "loops: 2", "loops: 2\nprocs: all"), "[generation procs]"},

@@ -93,14 +93,27 @@ func Connect(raddr, laddr netip.AddrPort) (fd int, err error) {
 	return ConnectWith(raddr, laddr, Buffers{})
 }
 
-// Buffers are sizes for a socket's SO_RCVBUF and SO_SNDBUF; zero leaves
-// that one to the kernel (autotuned).
-type Buffers struct{ Rcv, Snd int }
+// Buffers bound a socket's kernel buffers; zero leaves each to the kernel.
+type Buffers struct {
+	// Rcv and Snd fix SO_RCVBUF and SO_SNDBUF (no autotuning).
+	Rcv, Snd int
+	// NotSent is TCP_NOTSENT_LOWAT: the socket takes no more writes while
+	// this many bytes it holds are not sent yet (a peer that stops reading
+	// closes its window, and then nothing is sent), and reports writable
+	// again below half of it. Unlike Snd it leaves autotuning what is in
+	// flight. Ignored where the system lacks it (the BSDs but macOS).
+	NotSent int
+}
 
-// SetBuffers fixes fd's receive and send buffers to b's non-zero sizes.
-// On a listening socket they pass to every connection it accepts; on a
-// socket about to connect they size the window it offers in its SYN.
+// SetBuffers applies b's non-zero settings to fd. On a listening socket
+// they pass to every connection it accepts; on a socket about to connect
+// Rcv sizes the window it offers in its SYN.
 func SetBuffers(fd int, b Buffers) error {
+	if b.NotSent > 0 && optNotSentLowat != 0 {
+		if err := setInt(fd, unix.IPPROTO_TCP, optNotSentLowat, b.NotSent); err != nil {
+			return err
+		}
+	}
 	if b.Rcv > 0 {
 		if err := setInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, b.Rcv); err != nil {
 			return err

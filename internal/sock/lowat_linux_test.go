@@ -1,0 +1,63 @@
+package sock_test
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"wsproxy/internal/sock"
+)
+
+// TestNotSentLowat: Buffers.NotSent set on a listener passes to the sockets
+// it accepts, and ConnectWith sets it on the connecting socket; zero leaves
+// the socket's own value unset (0: the tcp_notsent_lowat sysctl applies).
+func TestNotSentLowat(t *testing.T) {
+	tests := []struct {
+		name              string
+		listener, connect int
+	}{
+		{"both", 64 << 10, 32 << 10},
+		{"listener only", 16 << 10, 0},
+		{"neither", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lfd, bound, err := sock.Listen("127.0.0.1:0", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeAtCleanup(t, lfd)
+			if err := sock.SetBuffers(lfd, sock.Buffers{NotSent: tt.listener}); err != nil {
+				t.Fatal(err)
+			}
+			client, err := sock.ConnectWith(bound, netip.AddrPort{}, sock.Buffers{NotSent: tt.connect})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeAtCleanup(t, client)
+			server := -1
+			for server < 0 {
+				wait(t, lfd, unix.POLLIN)
+				server, _, err = sock.Accept(lfd)
+				if err != nil && !errors.Is(err, unix.EAGAIN) {
+					t.Fatalf("Accept: %v", err)
+				}
+			}
+			closeAtCleanup(t, server)
+			for _, s := range []struct {
+				side     string
+				fd, want int
+			}{{"accepted", server, tt.listener}, {"connecting", client, tt.connect}} {
+				got, err := unix.GetsockoptInt(s.fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != s.want {
+					t.Errorf("%s: TCP_NOTSENT_LOWAT = %d; want %d", s.side, got, s.want)
+				}
+			}
+		})
+	}
+}
