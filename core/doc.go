@@ -53,7 +53,11 @@
 // whole and checked so that no invalid Close goes out in part
 // (closehold.go). As soon as one side has output waiting, the
 // Loop stops reading the other side (back-pressure), so each direction holds at
-// most one read's worth of bytes (Limits.MaxPendingBytes). On Linux the
+// most one read's worth of bytes (Limits.MaxPendingBytes). In the kernel, every
+// socket has TCP_NOTSENT_LOWAT set (notsent_lowat of the listener and the
+// upstream, 128 KiB by default): a peer that stops reading stops the proxy's
+// writes after that many unsent bytes, not after tcp_wmem's 4 MB; rcvbuf and
+// sndbuf, when set, fix the rest. On Linux the
 // payload of large data frames in a plain-TCP tunnel skips the buffer and
 // goes from socket to socket by splice(2) through a pipe of the Loop's
 // small pool, held only while spliced bytes wait (splice.go).
