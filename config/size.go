@@ -34,7 +34,7 @@ func (d *decoder) size(path string, n *yaml.Node, v reflect.Value) {
 	}
 	x, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || x < 0 || x > maxSize/mult {
-		d.p.addf(path, "invalid size %q (write bytes, or a number with k or m: 65536, \"64k\", \"4m\"; at most 1g)", n.Value)
+		d.p.addf(path, "invalid size %q (write bytes, or a number with k or m: 65536, \"64k\", \"4m\"; at most 1024m)", n.Value)
 		return
 	}
 	v.SetInt(x * mult)

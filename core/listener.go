@@ -19,9 +19,9 @@ type listener struct {
 }
 
 // listen binds addr on l, or, with inherited ≥ 0, listens on that socket,
-// already bound and listening (Options.Listeners), and fixes its buffers
-// to bufs' non-zero sizes (a socket shared with other processes gets them
-// for all: they all apply the same configuration).
+// already bound and listening (Options.Listeners), and applies bufs to it
+// (sock.SetBuffers), whence the sockets it accepts take them; a socket shared
+// with other processes gets them for all, which apply the same configuration.
 func listen(l *Loop, addr string, inherited int, bufs sock.Buffers) (*listener, error) {
 	ln := &listener{l: l}
 	var rl *reactor.Listener
