@@ -1,7 +1,6 @@
 package sock_test
 
 import (
-	"errors"
 	"net/netip"
 	"testing"
 
@@ -32,20 +31,7 @@ func TestNotSentLowat(t *testing.T) {
 			if err := sock.SetBuffers(lfd, sock.Buffers{NotSent: tt.listener}); err != nil {
 				t.Fatal(err)
 			}
-			client, err := sock.ConnectWith(bound, netip.AddrPort{}, sock.Buffers{NotSent: tt.connect})
-			if err != nil {
-				t.Fatal(err)
-			}
-			closeAtCleanup(t, client)
-			server := -1
-			for server < 0 {
-				wait(t, lfd, unix.POLLIN)
-				server, _, err = sock.Accept(lfd)
-				if err != nil && !errors.Is(err, unix.EAGAIN) {
-					t.Fatalf("Accept: %v", err)
-				}
-			}
-			closeAtCleanup(t, server)
+			client, server, _ := dialWith(t, lfd, bound, netip.AddrPort{}, sock.Buffers{NotSent: tt.connect})
 			for _, s := range []struct {
 				side     string
 				fd, want int

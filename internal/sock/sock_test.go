@@ -49,9 +49,15 @@ func listen(t *testing.T, addr string, reusePort bool) (int, netip.AddrPort) {
 // the connect has completed.
 func dial(t *testing.T, lfd int, raddr, laddr netip.AddrPort) (client, server int, peer netip.AddrPort) {
 	t.Helper()
-	client, err := sock.Connect(raddr, laddr)
+	return dialWith(t, lfd, raddr, laddr, sock.Buffers{})
+}
+
+// dialWith is dial with ConnectWith's buffers.
+func dialWith(t *testing.T, lfd int, raddr, laddr netip.AddrPort, b sock.Buffers) (client, server int, peer netip.AddrPort) {
+	t.Helper()
+	client, err := sock.ConnectWith(raddr, laddr, b)
 	if err != nil {
-		t.Fatalf("Connect(%v, %v): %v", raddr, laddr, err)
+		t.Fatalf("ConnectWith(%v, %v, %+v): %v", raddr, laddr, b, err)
 	}
 	closeAtCleanup(t, client)
 	wait(t, client, unix.POLLOUT)
@@ -241,20 +247,7 @@ func TestBuffers(t *testing.T) {
 			if err := sock.SetBuffers(lfd, tt.listener); err != nil {
 				t.Fatalf("SetBuffers: %v", err)
 			}
-			client, err := sock.ConnectWith(bound, netip.AddrPort{}, tt.connect)
-			if err != nil {
-				t.Fatalf("ConnectWith: %v", err)
-			}
-			closeAtCleanup(t, client)
-			server := -1
-			for server < 0 {
-				wait(t, lfd, unix.POLLIN)
-				server, _, err = sock.Accept(lfd)
-				if err != nil && !errors.Is(err, unix.EAGAIN) {
-					t.Fatalf("Accept: %v", err)
-				}
-			}
-			closeAtCleanup(t, server)
+			client, server, _ := dialWith(t, lfd, bound, netip.AddrPort{}, tt.connect)
 			for _, s := range []struct {
 				side string
 				fd   int
