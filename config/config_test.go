@@ -129,10 +129,10 @@ var valueCases = []struct {
 	}},
 	{"socket buffers", y(
 		"listen:",
-		`  - {addr: ":80", rcvbuf: 64k, sndbuf: 4M}`,
+		`  - {addr: ":80", rcvbuf: 64K, sndbuf: 4m}`,
 		`  - {addr: ":81", rcvbuf: 8192, notsent_lowat: 16k}`,
 		"upstreams:",
-		"  a: {servers: [{addr: \"h:1\"}], rcvbuf: \"1m\", sndbuf: 4096}",
+		"  a: {servers: [{addr: \"h:1\"}], rcvbuf: \"1024m\", sndbuf: 4096}",
 		"  b: {servers: [{addr: \"h:2\"}], notsent_lowat: 0}",
 		"routes: [{path: /, upstream: a}, {path: /b, upstream: b}]",
 	), func(t *testing.T, c *config.Config) {
@@ -140,7 +140,7 @@ var valueCases = []struct {
 		eq(t, "listen[0].sndbuf", c.Listen[0].SndBuf, 4<<20)
 		eq(t, "listen[1].rcvbuf", c.Listen[1].RcvBuf, 8192)
 		eq(t, "listen[1].sndbuf", c.Listen[1].SndBuf, 0)
-		eq(t, "a.rcvbuf", c.Upstreams["a"].RcvBuf, 1<<20)
+		eq(t, "a.rcvbuf (the largest size)", c.Upstreams["a"].RcvBuf, 1<<30)
 		eq(t, "a.sndbuf", c.Upstreams["a"].SndBuf, 4096)
 		eq(t, "listen[0] notsent_lowat (default)", c.Listen[0].Lowat(), config.DefaultNotSentLowat)
 		eq(t, "listen[1] notsent_lowat", c.Listen[1].Lowat(), 16<<10)

@@ -59,10 +59,10 @@ var errorCases = []struct {
 	{"bare duration", y(`listen: [{addr: ":80"}]`, "timeouts:", "  idle: 30"),
 		[]string{`x.yaml:3: timeouts.idle: duration 30 has no unit (write "30s" or "30ms")`}},
 	{"socket buffer sizes", y("listen:", `  - {addr: ":80", rcvbuf: 64q}`, `  - {addr: ":81", sndbuf: 1k, rcvbuf: [1]}`,
-		"upstreams:", "  a:", `    servers: [{addr: "h:1"}]`, "    rcvbuf: 2g", "    sndbuf: -5", "routes: [{path: /, upstream: a}]"), []string{
+		"upstreams:", "  a:", `    servers: [{addr: "h:1"}]`, "    rcvbuf: 1025m", "    sndbuf: -5", "routes: [{path: /, upstream: a}]"), []string{
 		`x.yaml:2: listen[0].rcvbuf: invalid size "64q" (write bytes, or a number with k or m: 65536, "64k", "4m"; at most 1024m)`,
 		`x.yaml:3: listen[1].rcvbuf: expected a size such as 65536 or "64k", got a list`,
-		`x.yaml:7: upstreams.a.rcvbuf: invalid size "2g"`,
+		`x.yaml:7: upstreams.a.rcvbuf: invalid size "1025m"`,
 		`x.yaml:8: upstreams.a.sndbuf: invalid size "-5"`}},
 	{"socket buffers too small", y("listen:", `  - {addr: ":80", rcvbuf: 1k, sndbuf: 64m}`,
 		"upstreams:", "  a:", `    servers: [{addr: "h:1"}]`, "    sndbuf: 4095", "routes: [{path: /, upstream: a}]"), []string{
