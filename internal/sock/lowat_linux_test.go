@@ -1,7 +1,6 @@
 package sock_test
 
 import (
-	"net/netip"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -23,15 +22,7 @@ func TestNotSentLowat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lfd, bound, err := sock.Listen("127.0.0.1:0", false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			closeAtCleanup(t, lfd)
-			if err := sock.SetBuffers(lfd, sock.Buffers{NotSent: tt.listener}); err != nil {
-				t.Fatal(err)
-			}
-			client, server, _ := dialWith(t, lfd, bound, netip.AddrPort{}, sock.Buffers{NotSent: tt.connect})
+			client, server := pairWith(t, sock.Buffers{NotSent: tt.listener}, sock.Buffers{NotSent: tt.connect})
 			for _, s := range []struct {
 				side     string
 				fd, want int

@@ -52,6 +52,22 @@ func dial(t *testing.T, lfd int, raddr, laddr netip.AddrPort) (client, server in
 	return dialWith(t, lfd, raddr, laddr, sock.Buffers{})
 }
 
+// pairWith is a connected pair from a listener given listener's buffers
+// (SetBuffers) and a client given connect's (ConnectWith).
+func pairWith(t *testing.T, listener, connect sock.Buffers) (client, server int) {
+	t.Helper()
+	lfd, bound, err := sock.Listen("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtCleanup(t, lfd)
+	if err := sock.SetBuffers(lfd, listener); err != nil {
+		t.Fatalf("SetBuffers: %v", err)
+	}
+	client, server, _ = dialWith(t, lfd, bound, netip.AddrPort{}, connect)
+	return client, server
+}
+
 // dialWith is dial with ConnectWith's buffers.
 func dialWith(t *testing.T, lfd int, raddr, laddr netip.AddrPort, b sock.Buffers) (client, server int, peer netip.AddrPort) {
 	t.Helper()
@@ -239,15 +255,7 @@ func TestBuffers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lfd, bound, err := sock.Listen("127.0.0.1:0", false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			closeAtCleanup(t, lfd)
-			if err := sock.SetBuffers(lfd, tt.listener); err != nil {
-				t.Fatalf("SetBuffers: %v", err)
-			}
-			client, server, _ := dialWith(t, lfd, bound, netip.AddrPort{}, tt.connect)
+			client, server := pairWith(t, tt.listener, tt.connect)
 			for _, s := range []struct {
 				side string
 				fd   int
