@@ -35,7 +35,9 @@ type Server struct {
 	conns, open, messages atomic.Int64
 }
 
-// Stats are counters of an Server.
+// Stats are counters of an Server. Messages counts the messages whose
+// last frame has begun to be echoed: one a client has received back is
+// counted.
 type Stats struct {
 	Conns, Open, Messages int64
 }

@@ -49,6 +49,11 @@ func (c *conn) frameStart(h ws.Header) {
 		c.ctl = bytebufferpool.Get()
 		return
 	}
+	if h.Fin {
+		// Counted before any of it goes back, so that a client that has
+		// the echo sees it counted (Stats).
+		c.srv.messages.Add(1)
+	}
 	out := ws.Header{Fin: h.Fin, Rsv: h.Rsv, OpCode: h.OpCode, Length: h.Length}
 	hb := codec.AppendFrameHeader(c.l.hbuf[:0], out)
 	c.l.hbuf = hb[:0]
@@ -72,10 +77,7 @@ func (c *conn) payload(p []byte) {
 func (c *conn) frameEnd() {
 	h := c.cur
 	if !h.OpCode.IsControl() {
-		if h.Fin {
-			c.srv.messages.Add(1)
-		}
-		return
+		return // counted by frameStart
 	}
 	var p []byte
 	if c.ctl != nil {
