@@ -20,6 +20,19 @@ type Memory struct {
 	// then reads it from disk again. Linux only; elsewhere it does
 	// nothing. Default (nil): true.
 	TrimStartupPages *bool `yaml:"trim_startup_pages"`
+
+	// IdleGC lets the Go runtime collect garbage every two minutes in a
+	// process that is idle, as it does by default. Off (the default), a
+	// process that accepted nothing and used under 5 % of a CPU in its last
+	// 5 s check holds its collector until it allocates: a collection then
+	// comes at about the heap size it would have anyway, and ends the hold
+	// (internal/gcidle). What that saves is the forced collection's walk
+	// of every stack and type, which faults back the executable's pages
+	// trim_startup_pages dropped (2.4 MB per idle worker) and stops the
+	// world for milliseconds while it does (BENCHMARKS.md, "Idle processes
+	// stop collecting"). Read at start: a reload that changes it applies to
+	// workers started after it.
+	IdleGC bool `yaml:"idle_gc"`
 }
 
 // TrimStartup reports whether trim_startup_pages is on, its default

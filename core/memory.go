@@ -18,16 +18,31 @@ var (
 
 // startMemoryReleaser gives the heap's free pages back after a burst of
 // new connections (internal/memrelease says why), unless
-// Options.NoReleaseMemory, and then runs Options.AfterRelease.
+// Options.NoReleaseMemory, and then runs Options.AfterRelease; it holds
+// Options.IdleGC while the process is quiet.
 func (s *Server) startMemoryReleaser() {
 	if s.opts.NoReleaseMemory {
 		return
 	}
 	r := memrelease.Releaser{Burst: releaseBurst, Gap: releaseGap, Free: releaseFree, CPU: releaseCPU}
-	go r.Run(releaseEvery, s.done, s.stats.accepted.Load, func() {
-		s.stats.memReleases.Add(1)
-		if s.opts.AfterRelease != nil {
-			s.opts.AfterRelease()
+	if h := s.opts.IdleGC; h != nil {
+		r.Idle = func(quiet bool) {
+			if quiet {
+				h.On()
+			} else {
+				h.Off()
+			}
 		}
-	})
+	}
+	go func() {
+		r.Run(releaseEvery, s.done, s.stats.accepted.Load, func() {
+			s.stats.memReleases.Add(1)
+			if s.opts.AfterRelease != nil {
+				s.opts.AfterRelease()
+			}
+		})
+		if s.opts.IdleGC != nil {
+			s.opts.IdleGC.Off()
+		}
+	}()
 }

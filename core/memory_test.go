@@ -3,12 +3,14 @@ package core_test
 import (
 	"bufio"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"wsproxy/core"
+	"wsproxy/internal/gcidle"
 	"wsproxy/internal/testutil"
 )
 
@@ -47,5 +49,48 @@ routes:
 	case <-after:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no release after a burst of 3 connections (releases: %d)", freed.Load())
+	}
+}
+
+// TestIdleGCHeldWhileQuiet: with Options.IdleGC, a check of the memory
+// releaser in which the process was quiet holds the collector
+// (internal/gcidle); the hold ends at the first collection.
+func TestIdleGCHeldWhileQuiet(t *testing.T) {
+	restore := core.ShortenMemoryRelease(10*time.Millisecond, 1<<40, func() {})
+	defer restore()
+	held, left := make(chan struct{}, 1), make(chan bool, 1)
+	h := &gcidle.Hold{
+		Held: func() {
+			select {
+			case held <- struct{}{}:
+			default:
+			}
+		},
+		Left: func(c bool) {
+			select {
+			case left <- c:
+			default:
+			}
+		},
+	}
+	t.Cleanup(func() { h.Off() })
+	e := startEcho(t, "e1")
+	startProxyOpts(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+routes:
+  - path: /
+    upstream: %q
+`, e.Addr().String()), core.Options{Logger: testutil.Logger(t), IdleGC: h})
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the collector was not held after quiet checks")
+	}
+	runtime.GC()
+	runtime.GC()
+	select {
+	case <-left:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a collection did not end the hold")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"wsproxy/internal/gcidle"
 
 	"wsproxy/balance"
 	"wsproxy/config"
@@ -41,6 +42,11 @@ type Options struct {
 	// releaser's goroutine. cmd drops the executable's pages the burst
 	// touched there (internal/pagetrim).
 	AfterRelease func()
+
+	// IdleGC, if set, is held (internal/gcidle) after each check of the
+	// memory releaser in which the process was quiet, and let go after
+	// each busy one (memory.go); nil: the runtime's own collections.
+	IdleGC *gcidle.Hold
 
 	// SidStore, when set, returns the store of learnt Engine.IO sessions
 	// for each upstream with balance: sid, by upstream name; worker

@@ -134,6 +134,7 @@ func runCmd(args []string) error {
 		// pages too (from a goroutine: Serving must not block).
 		serving := func(listen []string) {
 			go trimStartupPages(src.Config.Memory, log)
+			holdMasterWhileQuiet(src.Config.Memory, log)
 			if *addrFile == "" {
 				return
 			}
@@ -240,6 +241,7 @@ func serve(cfg *config.Config, loops, slot int, log *slog.Logger, base core.Opti
 	opts := envOptions()
 	opts.Logger, opts.SidStore, opts.TicketSecret, opts.Listeners = log, base.SidStore, base.TicketSecret, base.Listeners
 	opts.AfterRelease = trimAfterBurst(cfg.Memory, log)
+	opts.IdleGC = idleHold(cfg.Memory, log)
 	srv, err := core.New(cfg, opts)
 	srvp = srv
 	if err != nil {

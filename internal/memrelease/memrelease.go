@@ -51,8 +51,14 @@ type Releaser struct {
 	Busy  float64       // CPU use, in CPUs, that makes a check busy; 0: Busy
 	// CPU is the process's CPU time so far, for Run; nil: getrusage's.
 	CPU func() time.Duration
+	// Idle, if set, is called by Run after each check (and after the
+	// release it made, if any) with whether the process was quiet in it:
+	// no connection accepted and under Busy of a CPU used. Run's caller
+	// holds the collector while quiet with it (internal/gcidle).
+	Idle func(quiet bool)
 
 	last     uint64    // accepted at the previous check
+	quiet    bool      // the last check was quiet
 	meter    Meter     // CPU use since the previous check
 	released uint64    // accepted at the last release
 	at       time.Time // of the last release
@@ -70,7 +76,7 @@ func (r *Releaser) Check(accepted uint64, cpu time.Duration, now time.Time) bool
 	}
 	r.meter.Busy = r.Busy
 	quiet := r.meter.Quiet(cpu, now) && accepted == r.last
-	r.last = accepted
+	r.last, r.quiet = accepted, quiet
 	if !quiet || accepted-r.released < burst || now.Sub(r.at) < gap {
 		return false
 	}
@@ -89,7 +95,7 @@ func (r *Releaser) Check(accepted uint64, cpu time.Duration, now time.Time) bool
 func (r *Releaser) Run(every time.Duration, done <-chan struct{}, accepted func() uint64, released func()) {
 	cpu := r.CPU
 	if cpu == nil {
-		cpu = processCPU
+		cpu = ProcessCPU
 	}
 	r.meter.Start(cpu(), time.Now()) // the first tick's check has its baseline
 	t := time.NewTicker(every)
@@ -99,10 +105,18 @@ func (r *Releaser) Run(every time.Duration, done <-chan struct{}, accepted func(
 		case <-done:
 			return
 		case now := <-t.C:
-			if r.Check(accepted(), cpu(), now) {
-				released()
-			}
+			r.tick(accepted(), cpu(), now, released)
 		}
+	}
+}
+
+// tick is one of Run's checks: Check, released after a release, then Idle.
+func (r *Releaser) tick(accepted uint64, cpu time.Duration, now time.Time, released func()) {
+	if r.Check(accepted, cpu, now) {
+		released()
+	}
+	if r.Idle != nil {
+		r.Idle(r.quiet)
 	}
 }
 
@@ -136,7 +150,7 @@ func (m *Meter) Quiet(cpu time.Duration, now time.Time) bool {
 // done is closed; it reports which.
 func WaitQuiet(every time.Duration, done <-chan struct{}) bool {
 	var m Meter
-	m.Start(processCPU(), time.Now())
+	m.Start(ProcessCPU(), time.Now())
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -144,16 +158,16 @@ func WaitQuiet(every time.Duration, done <-chan struct{}) bool {
 		case <-done:
 			return false
 		case now := <-t.C:
-			if m.Quiet(processCPU(), now) {
+			if m.Quiet(ProcessCPU(), now) {
 				return true
 			}
 		}
 	}
 }
 
-// processCPU is the user and system CPU time of every thread of the
+// ProcessCPU is the user and system CPU time of every thread of the
 // process (0 if getrusage fails: every check is then quiet).
-func processCPU() time.Duration {
+func ProcessCPU() time.Duration {
 	var ru unix.Rusage
 	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -1,6 +1,7 @@
 package memrelease
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,5 +115,33 @@ func TestWaitQuiet(t *testing.T) {
 	close(done)
 	if WaitQuiet(time.Hour, done) {
 		t.Error("WaitQuiet with done closed reported quiet")
+	}
+}
+
+// TestIdle: after each check, and after the release it made, Idle hears
+// whether the check was quiet: no connection accepted since the last one
+// and under Busy of a CPU used.
+func TestIdle(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	var events []string
+	r := &Releaser{Burst: 10, Gap: time.Hour, Busy: 0.1, Free: func() {}}
+	r.Idle = func(quiet bool) { events = append(events, map[bool]string{true: "quiet", false: "busy"}[quiet]) }
+	released := func() { events = append(events, "released") }
+	r.meter.Start(0, t0)
+	for i, s := range []struct {
+		accepted uint64
+		cpu      time.Duration
+	}{
+		{0, 0},                       // nothing at all: quiet
+		{20, 100 * time.Millisecond}, // connections arriving
+		{20, 200 * time.Millisecond}, // 0.02 CPU, none new: quiet, and the burst of 20 is over
+		{20, 900 * time.Millisecond}, // 0.14 CPU: busy relaying
+		{20, 900 * time.Millisecond}, // quiet again
+	} {
+		r.tick(s.accepted, s.cpu, t0.Add(time.Duration(i+1)*5*time.Second), released)
+	}
+	want := "quiet busy released quiet busy quiet"
+	if got := strings.Join(events, " "); got != want {
+		t.Errorf("events %q; want %q", got, want)
 	}
 }
