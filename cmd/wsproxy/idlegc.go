@@ -12,14 +12,15 @@ import (
 
 // idleHold is the collector hold of this process (internal/gcidle), or nil
 // when memory.idle_gc lets the runtime collect in idle processes. Its
-// ends are logged at debug level.
+// beginnings and ends are logged at debug level.
 func idleHold(mem config.Memory, log *slog.Logger) *gcidle.Hold {
 	if mem.IdleGC {
 		return nil
 	}
-	return &gcidle.Hold{Left: func(collected bool) {
-		log.Debug("idle collector hold ended", "by_collection", collected)
-	}}
+	return &gcidle.Hold{
+		Held: func() { log.Debug("idle: collector held") },
+		Left: func(collected bool) { log.Debug("idle: collector hold ended", "by_collection", collected) },
+	}
 }
 
 var masterHold sync.Once
