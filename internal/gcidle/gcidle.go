@@ -16,9 +16,9 @@
 // While a Hold is on, the collector's percentage is off (GOGC=off), which
 // is the one setting under which the runtime forces no collection, and a
 // memory limit stands at the memory the runtime has now plus the heap goal
-// GOGC=100 would have given (the live heap, at least MinHeadroom): a
-// process that allocates meanwhile is collected at about the point it would
-// have been anyway. The first collection, whatever started it, ends the
+// the GC percentage in force would have given (the live heap at GOGC=100,
+// at least MinHeadroom): a process that allocates meanwhile is collected at
+// about the point it would have been anyway. The first collection, whatever started it, ends the
 // Hold (a finalizer on a sentinel allocated by On), and so does Off: the
 // percentage and limit the process had before come back, so a burst after
 // an idle spell is paced as usual from its second collection on.
@@ -77,7 +77,7 @@ func (h *Hold) On() bool {
 		return false
 	}
 	prev := debug.SetMemoryLimit(-1) // reads the limit
-	debug.SetMemoryLimit(min(prev, Limit()))
+	debug.SetMemoryLimit(min(prev, Limit(percent)))
 	h.on, h.percent, h.limit = true, percent, prev
 	h.gen++
 	runtime.SetFinalizer(&sentinel{h: h, gen: h.gen}, func(s *sentinel) { s.h.end(s.gen, true) })
@@ -130,10 +130,11 @@ func (h *Hold) end(gen uint64, collected bool) bool {
 	return true
 }
 
-// Limit is the memory limit On sets: the memory the runtime holds and
-// has not returned to the kernel, plus the larger of the live heap and
-// MinHeadroom.
-func Limit() int64 {
+// Limit is the memory limit On sets when the GC percentage was percent:
+// the memory the runtime holds and has not returned to the kernel, plus
+// the headroom percent gives the live heap (internal/gcroom raises it for
+// a small heap), at least MinHeadroom.
+func Limit(percent int) int64 {
 	s := []metrics.Sample{
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"},
@@ -147,7 +148,11 @@ func Limit() int64 {
 		}
 	}
 	held := v[0] - min(v[1], v[0])
-	limit := held + max(v[2], MinHeadroom)
+	room := uint64(MinHeadroom)
+	if percent > 0 && v[2] <= math.MaxUint64/uint64(percent) {
+		room = max(room, v[2]*uint64(percent)/100)
+	}
+	limit := held + room
 	if limit > math.MaxInt64 {
 		return math.MaxInt64
 	}

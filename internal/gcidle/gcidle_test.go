@@ -51,7 +51,7 @@ func TestOnOff(t *testing.T) {
 	if h.IsOn() || h.Off() {
 		t.Fatal("a zero Hold is on")
 	}
-	floor := Limit() - MinHeadroom // at least what the runtime holds now
+	floor := Limit(0) - MinHeadroom // what the runtime holds now
 	if !h.On() {
 		t.Fatal("On = false; want true")
 	}
@@ -79,7 +79,7 @@ func TestOnOff(t *testing.T) {
 // limit stays the limit under the hold.
 func TestLowerLimitStays(t *testing.T) {
 	keep(t)
-	low := Limit() / 2
+	low := Limit(100) / 2
 	debug.SetMemoryLimit(low)
 	var h Hold
 	h.On()
@@ -187,5 +187,28 @@ func TestNewerPercentStays(t *testing.T) {
 	h.Off()
 	if p := percent(); p != 300 {
 		t.Errorf("percentage %d; want 300, set during the hold", p)
+	}
+}
+
+var keepLive []byte
+
+// TestLimitFollowsPercent: the headroom above what the runtime holds is
+// the heap goal of the percentage in force: ten times the live heap at
+// 1,000 % (internal/gcroom's for a small heap), the live heap at 100 %,
+// never under MinHeadroom.
+func TestLimitFollowsPercent(t *testing.T) {
+	keepLive = make([]byte, 4<<20)
+	defer func() { keepLive = nil }()
+	runtime.GC() // the live heap is measured at the end of a collection
+	l100, l1000, l0 := Limit(100), Limit(1000), Limit(0)
+	if d := l1000 - l100; d < 30<<20 {
+		t.Errorf("Limit(1000) - Limit(100) = %d with over 4 MiB live; want at least 9 x 4 MiB less slack", d)
+	}
+	// (No lower bound: the scavenger may return pages between the reads.)
+	if d := l100 - l0; d > 8<<20 {
+		t.Errorf("Limit(100) - Limit(0) = %d; want the live heap over MinHeadroom, a few hundred KiB", d)
+	}
+	if l0 <= MinHeadroom {
+		t.Errorf("Limit(0) = %d; want what the runtime holds plus MinHeadroom", l0)
 	}
 }
