@@ -57,6 +57,7 @@ func TestLayering(t *testing.T) {
 		"internal/pagetrim":   {anything},
 		"internal/procgov":    {anything},
 		"internal/gcroom":     {anything},
+		"internal/gcidle":     {anything},
 		"internal/health":     {anything},
 		"internal/limit":      {anything},
 		"internal/certs":      {anything},
