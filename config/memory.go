@@ -23,8 +23,9 @@ type Memory struct {
 
 	// IdleGC lets the Go runtime collect garbage every two minutes in a
 	// process that is idle, as it does by default. Off (the default), a
-	// process that accepted nothing and used under 5 % of a CPU in its last
-	// 5 s check holds its collector until it allocates: a collection then
+	// process that accepted nothing, used under 5 % of a CPU and made
+	// under 1 MiB of garbage since its last collection in its last 5 s
+	// check holds its collector until it allocates: a collection then
 	// comes at about the heap size it would have anyway, and ends the hold
 	// (internal/gcidle). What that saves is the forced collection's walk
 	// of every stack and type, which faults back the executable's pages

@@ -26,13 +26,7 @@ func (s *Server) startMemoryReleaser() {
 	}
 	r := memrelease.Releaser{Burst: releaseBurst, Gap: releaseGap, Free: releaseFree, CPU: releaseCPU}
 	if h := s.opts.IdleGC; h != nil {
-		r.Idle = func(quiet bool) {
-			if quiet {
-				h.On()
-			} else {
-				h.Off()
-			}
-		}
+		r.Idle = func(quiet bool) { h.Check(quiet) }
 	}
 	go func() {
 		r.Run(releaseEvery, s.done, s.stats.accepted.Load, func() {

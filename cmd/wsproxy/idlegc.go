@@ -42,11 +42,7 @@ func holdMasterWhileQuiet(mem config.Memory, log *slog.Logger) {
 			t := time.NewTicker(memrelease.Check)
 			defer t.Stop()
 			for now := range t.C {
-				if m.Quiet(memrelease.ProcessCPU(), now) {
-					h.On()
-				} else {
-					h.Off()
-				}
+				h.Check(m.Quiet(memrelease.ProcessCPU(), now))
 			}
 		}()
 	})

@@ -18,10 +18,14 @@
 // memory limit stands at the memory the runtime has now plus the heap goal
 // the GC percentage in force would have given (the live heap at GOGC=100,
 // at least MinHeadroom): a process that allocates meanwhile is collected at
-// about the point it would have been anyway. The first collection, whatever started it, ends the
-// Hold (a finalizer on a sentinel allocated by On), and so does Off: the
-// percentage and limit the process had before come back, so a burst after
-// an idle spell is paced as usual from its second collection on.
+// about the point it would have been anyway. The first collection, whatever
+// started it, ends the Hold (a finalizer on a sentinel allocated by On),
+// and so does Off: the percentage and limit the process had before come
+// back, so a burst after an idle spell is paced as usual from its second
+// collection on. Check, the caller's periodic verdict, also lets go of a
+// process that keeps making garbage while it counts as idle (Budget), so
+// that a hold never lets a heap grow where the two-minute rule would have
+// kept it small.
 package gcidle
 
 import (
@@ -35,6 +39,13 @@ import (
 // MinHeadroom is the least memory a Hold lets the runtime grow by before a
 // collection: the heap goal of a small heap at GOGC=100.
 const MinHeadroom = 4 << 20
+
+// Budget is the most garbage a process may have made since its last
+// collection and still be held (Check): a process that keeps allocating
+// while it counts as idle (a metrics scrape every few seconds, say) is
+// collected by the runtime's two-minute rule as before, instead of growing
+// its heap into the Hold's headroom.
+const Budget = 1 << 20
 
 // Hold is the idle state of this process's collector. The zero value is
 // off and ready to use. A process needs one Hold: the settings it changes
@@ -89,6 +100,18 @@ func (h *Hold) On() bool {
 	return true
 }
 
+// Check applies one verdict on the process's last few seconds: quiet and
+// with less than Budget of garbage made since the last collection, it
+// turns the Hold on; otherwise off. It reports whether the Hold is on.
+func (h *Hold) Check(quiet bool) bool {
+	if !quiet || Garbage() >= Budget {
+		h.Off()
+		return false
+	}
+	h.On()
+	return h.IsOn()
+}
+
 // Off ends the Hold, if it is on, and reports whether it was.
 func (h *Hold) Off() bool {
 	h.mu.Lock()
@@ -128,6 +151,18 @@ func (h *Hold) end(gen uint64, collected bool) bool {
 		left(collected)
 	}
 	return true
+}
+
+// Garbage is about how many bytes the heap took since the last collection:
+// the heap's objects, live and dead, not yet swept free, less what the
+// last collection found live.
+func Garbage() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64() - min(s[1].Value.Uint64(), s[0].Value.Uint64())
 }
 
 // Limit is the memory limit On sets when the GC percentage was percent:

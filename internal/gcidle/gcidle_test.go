@@ -212,3 +212,37 @@ func TestLimitFollowsPercent(t *testing.T) {
 		t.Errorf("Limit(0) = %d; want what the runtime holds plus MinHeadroom", l0)
 	}
 }
+
+var keepGarbage [][]byte
+
+// TestCheck: a quiet verdict holds, a busy one lets go, and so does a
+// quiet one after more than Budget of garbage since the last collection;
+// the collection that follows makes the process holdable again.
+func TestCheck(t *testing.T) {
+	keep(t)
+	debug.SetGCPercent(100)
+	var h Hold
+	defer h.Off()
+	runtime.GC()
+	if !h.Check(true) {
+		t.Fatalf("quiet, %d B of garbage: not held", Garbage())
+	}
+	if h.Check(false) || h.IsOn() {
+		t.Fatal("busy: still held")
+	}
+	h.Check(true)
+	for range 2 * Budget / (64 << 10) { // garbage once the slices are dropped
+		keepGarbage = append(keepGarbage, make([]byte, 64<<10))
+	}
+	keepGarbage = nil
+	if g := Garbage(); g < Budget {
+		t.Fatalf("Garbage() = %d after 2 x Budget allocated; want at least %d", g, Budget)
+	}
+	if h.Check(true) || h.IsOn() {
+		t.Errorf("quiet with %d B of garbage: held; want let go for the runtime to collect", Garbage())
+	}
+	runtime.GC()
+	if !h.Check(true) {
+		t.Errorf("quiet after a collection (%d B of garbage): not held", Garbage())
+	}
+}
