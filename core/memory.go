@@ -28,8 +28,9 @@ func (s *Server) startMemoryReleaser() {
 	if h := s.opts.IdleGC; h != nil {
 		r.Idle = func(quiet bool) { h.Check(quiet) }
 	}
+	every := releaseEvery // read here: a test changes it between servers
 	go func() {
-		r.Run(releaseEvery, s.done, s.stats.accepted.Load, func() {
+		r.Run(every, s.done, s.stats.accepted.Load, func() {
 			s.stats.memReleases.Add(1)
 			if s.opts.AfterRelease != nil {
 				s.opts.AfterRelease()
