@@ -3,7 +3,6 @@ package main
 import (
 	"log/slog"
 	"sync"
-	"time"
 
 	"wsproxy/config"
 	"wsproxy/internal/gcidle"
@@ -31,19 +30,12 @@ var masterHold sync.Once
 // every memrelease.Check for the life of the process; only the first call
 // starts it.
 func holdMasterWhileQuiet(mem config.Memory, log *slog.Logger) {
-	h := idleHold(mem, log)
-	if h == nil {
-		return
-	}
 	masterHold.Do(func() {
-		go func() {
-			var m memrelease.Meter
-			m.Start(memrelease.ProcessCPU(), time.Now())
-			t := time.NewTicker(memrelease.Check)
-			defer t.Stop()
-			for now := range t.C {
-				h.Check(m.Quiet(memrelease.ProcessCPU(), now))
-			}
-		}()
+		if h := idleHold(mem, log); h != nil {
+			go memrelease.Watch(memrelease.Check, nil, func(quiet bool) bool {
+				h.Check(quiet)
+				return true
+			})
+		}
 	})
 }

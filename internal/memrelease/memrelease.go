@@ -149,6 +149,14 @@ func (m *Meter) Quiet(cpu time.Duration, now time.Time) bool {
 // the process was quiet (Meter, with Busy; getrusage's CPU time), or when
 // done is closed; it reports which.
 func WaitQuiet(every time.Duration, done <-chan struct{}) bool {
+	return Watch(every, done, func(quiet bool) bool { return !quiet })
+}
+
+// Watch calls fn at the end of each interval (of length every) with whether
+// the process was quiet in it (Meter, with Busy; getrusage's CPU time), until
+// fn returns false, and reports true then; or until done is closed (nil:
+// never), and reports false.
+func Watch(every time.Duration, done <-chan struct{}, fn func(quiet bool) (more bool)) bool {
 	var m Meter
 	m.Start(ProcessCPU(), time.Now())
 	t := time.NewTicker(every)
@@ -158,7 +166,7 @@ func WaitQuiet(every time.Duration, done <-chan struct{}) bool {
 		case <-done:
 			return false
 		case now := <-t.C:
-			if m.Quiet(ProcessCPU(), now) {
+			if !fn(m.Quiet(ProcessCPU(), now)) {
 				return true
 			}
 		}
