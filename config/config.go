@@ -40,6 +40,7 @@ import (
 // Defaults applied by Validate to zero fields.
 const (
 	DefaultConnectTimeout    = 5 * time.Second
+	MaxConnectTimeout        = time.Hour // timeouts.connect at most
 	DefaultHeaderReadTimeout = 10 * time.Second
 	DefaultIdleTimeout       = time.Hour
 	DefaultReadTimeout       = 60 * time.Second
@@ -212,7 +213,7 @@ type Rewrite struct {
 
 // Timeouts bound the phases of a proxied connection.
 type Timeouts struct {
-	// Connect bounds dialling an upstream server. Default: 5s.
+	// Connect bounds dialling an upstream server. Default: 5s; at most 1h.
 	Connect Duration `yaml:"connect"`
 
 	// HeaderRead bounds reading a request or response head. Default: 10s.

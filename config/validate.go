@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Validate fills in defaults for zero fields, names the upstreams, turns
@@ -282,6 +283,9 @@ func (v *validator) globals() {
 		if t.d < 0 {
 			v.p.addf(t.field, "must not be negative, got %s", t.d)
 		}
+	}
+	if d := time.Duration(c.Timeouts.Connect); d > MaxConnectTimeout {
+		v.p.addf("timeouts.connect", "must be at most %s (a connect's start is kept to the microsecond in 32 bits), got %s", MaxConnectTimeout, d)
 	}
 	if n := c.Limits.MaxHeaderBytes; n < 1024 || n > 1<<20 {
 		v.p.addf("limits.max_header_bytes", "must be between 1024 and 1048576 bytes, got %d", n)

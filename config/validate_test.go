@@ -251,6 +251,10 @@ var errorCases = []struct {
 		`x.yaml:7: limits.max_pending_bytes: must be between 1024 and 67108864 bytes, got 1073741824`,
 		`x.yaml:8: limits.max_headers: must be between 1 and 10000, got 10001`,
 		`x.yaml:9: drain_timeout: must not be negative, got -5s`}},
+	{"connect timeout past an hour", y(
+		`listen: [{addr: ":80"}]`,
+		`timeouts: {connect: 61m}`,
+	), []string{`x.yaml:2: timeouts.connect: must be at most 1h0m0s (a connect's start is kept to the microsecond in 32 bits), got 1h1m0s`}},
 }
 
 func TestParseErrors(t *testing.T) {

@@ -20,9 +20,9 @@ func (s *Server) pick(c *conn) (*server, error) {
 		return nil, answer.ErrNoUpstream
 	}
 	m := u.members()
-	r := &c.l.breq
-	r.req, r.peer = &c.l.req, c.l.client
-	b, err := m.pool.Pick(r, c.l.Now)
+	r := &c.cl.l.breq
+	r.req, r.peer = &c.cl.l.req, c.cl.l.client
+	b, err := m.pool.Pick(r, c.cl.l.Now)
 	r.req = nil
 	if err != nil {
 		return nil, answer.ErrNoUpstream
@@ -72,7 +72,7 @@ func (r *balanceRequest) Query(name string) []byte { return codec.QueryValue(r.r
 // parsed again so that sticky policies see the same request. It reports
 // false when no retry was started.
 func (c *conn) redial() bool {
-	l := c.l
+	l := c.cl.l
 	old := c.up
 	if c.x == nil || c.flags&cfRespStarted != 0 || int(c.x.tries)+1 >= len(c.rt.up.members().list) {
 		return false
@@ -112,7 +112,7 @@ func (c *conn) redial() bool {
 // failed did not succeed: the policy's choice, or when a sticky policy (or
 // passive checks turned off) chooses failed again, the others in order.
 func (c *conn) repick(failed *server) (*server, error) {
-	l := c.l
+	l := c.cl.l
 	srv, err := l.srv.pick(c)
 	if err == nil && srv == failed {
 		l.srv.release(srv)
@@ -126,8 +126,8 @@ func (c *conn) repick(failed *server) (*server, error) {
 // loop's balanceRequest still describes the request.
 func (c *conn) noteSticky(srv *server) {
 	m := srv.up.members()
-	r := &c.l.breq
-	r.req, r.peer = &c.l.req, c.l.client
+	r := &c.cl.l.breq
+	r.req, r.peer = &c.cl.l.req, c.cl.l.client
 	switch m.policy {
 	case balance.PolicyCookie:
 		if m.pool.NeedsCookie(r, srv.b) {
@@ -163,7 +163,7 @@ func (c *conn) learnSid(chunk []byte) {
 	}
 	if sid, ok := balance.ParseEngineIOHandshake(b); ok {
 		srv := c.up.srv
-		srv.up.members().pool.Learn(sid, srv.b, c.l.Now)
+		srv.up.members().pool.Learn(sid, srv.b, c.cl.l.Now)
 	} else if len(body) < sidLookahead {
 		if c.x.retry == nil {
 			c.x.retry = bytebufferpool.Get()

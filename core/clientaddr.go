@@ -19,14 +19,14 @@ func (c *conn) onProxyHeader(data []byte) (int, bool) {
 		return 0, false
 	}
 	if err != nil {
-		if c.l.srv != nil {
-			c.l.srv.logf("client %s: PROXY protocol: %v", c.peer, err)
+		if c.cl.l.srv != nil {
+			c.cl.l.srv.logf("client %s: PROXY protocol: %v", c.peer(), err)
 		}
 		c.close()
 		return 0, false
 	}
 	if src.IsValid() {
-		c.peer = src
+		c.setPeer(src)
 	}
 	c.flags &^= cfProxyHeader
 	c.admitConn()
@@ -36,9 +36,9 @@ func (c *conn) onProxyHeader(data []byte) (int, bool) {
 // admitConn counts the connection against the limits and remembers what
 // its first request must be answered if a limit is exceeded.
 func (c *conn) admitConn() {
-	srv := c.l.srv
+	srv := c.cl.l.srv
 	c.flags |= cfAdmitted
-	switch srv.limit.Admit(c.peer.Addr(), srv.stats.open.Load()) {
+	switch srv.limit.Admit(c.peerAddr, srv.stats.open.Load()) {
 	case limit.ErrOverloaded:
 		c.flags |= cfOverloaded
 	case limit.ErrTooManyConns:

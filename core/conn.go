@@ -70,15 +70,19 @@ func (f connFlags) extensions() codec.Extensions {
 
 // conn is one client connection and, while a request or tunnel is active, the
 // upstream connection serving it. It is owned by one Loop.
+//
+// A conn is 320 bytes, a size class of Go's allocator, exactly
+// (TestPerConnectionSizes): its loop is the client endpoint's (cl.l), and
+// the client's address is kept as an Addr and a port so that the port
+// shares a word with st and flags.
 type conn struct {
-	l     *Loop
-	cl    endpoint
-	up    *endpoint
-	st    state
-	kib   uint16 // KiB discarded while lingering (linger.go); fits the padding before flags
-	flags connFlags
-	peer  netip.AddrPort
-	rt    *route
+	cl       endpoint
+	up       *endpoint
+	st       state
+	peerPort uint16
+	flags    connFlags
+	peerAddr netip.Addr
+	rt       *route
 
 	in *bytebufferpool.ByteBuffer // client bytes not processed yet (partial head, pipelined request); in a tunnel, held Close frames (closehold.go)
 	x  *exchange                  // the HTTP request/response in progress; nil between requests and in a tunnel
@@ -89,6 +93,12 @@ type conn struct {
 	tunnel         // after the 101 (tunnel.go)
 	obs    connObs // metrics and log lines (metrics.go)
 }
+
+// peer is the client's address: the socket's peer, or what a PROXY
+// protocol header named.
+func (c *conn) peer() netip.AddrPort { return netip.AddrPortFrom(c.peerAddr, c.peerPort) }
+
+func (c *conn) setPeer(p netip.AddrPort) { c.peerAddr, c.peerPort = p.Addr(), p.Port() }
 
 // onEvent is the client endpoint's event handler.
 func (e *endpoint) OnEvent(ev poller.Event) {
@@ -139,7 +149,7 @@ func (c *conn) flushClient() bool {
 		return c.st != stClosed
 	case c.cl.flags&epShutWrite != 0 && c.cl.flags&epWriteShut == 0:
 		c.cl.flags |= epWriteShut
-		_ = sock.ShutdownWrite(c.cl.FD)
+		_ = sock.ShutdownWrite(c.cl.FD())
 		if c.cl.flags&epEOF != 0 {
 			c.close()
 			return false
@@ -154,7 +164,7 @@ func (c *conn) clientReadable() bool {
 	if c.cl.flags&epEOF != 0 {
 		return false
 	}
-	max := c.l.set.limits.MaxPendingBytes
+	max := c.cl.l.set.limits.MaxPendingBytes
 	switch c.st {
 	case stHead:
 		return true
@@ -177,7 +187,7 @@ func (c *conn) upstreamReadable() bool {
 	}
 	switch c.st {
 	case stSend, stWait, stResp:
-		return c.cl.pending() < c.l.set.limits.MaxPendingBytes && c.cl.pipe == nil
+		return c.cl.pending() < c.cl.l.set.limits.MaxPendingBytes && c.cl.pipe == nil
 	}
 	return false
 }
@@ -195,7 +205,7 @@ func (c *conn) updateInterest() {
 	if c.cl.pending() > 0 {
 		ev |= poller.Writable
 	}
-	c.cl.setInterest(c.l, ev)
+	c.cl.setInterest(c.cl.l, ev)
 	if up := c.up; up != nil {
 		ev = 0
 		if c.upstreamReadable() {
@@ -204,7 +214,7 @@ func (c *conn) updateInterest() {
 		if up.pending() > 0 || up.flags&epConnecting != 0 {
 			ev |= poller.Writable
 		}
-		up.setInterest(c.l, ev)
+		up.setInterest(c.cl.l, ev)
 	}
 }
 
@@ -214,7 +224,7 @@ func (c *conn) readClient() {
 		c.lingerRead()
 		return
 	}
-	l := c.l
+	l := c.cl.l
 	max := len(l.Buf)
 	switch c.st {
 	case stWait, stResp:
@@ -319,7 +329,7 @@ func (c *conn) processClient(data []byte) int {
 			}
 			off += n
 		case stSend:
-			if c.up.pending() >= c.l.set.limits.MaxPendingBytes {
+			if c.up.pending() >= c.cl.l.set.limits.MaxPendingBytes {
 				return off
 			}
 			n, err := c.forwardRequestBody(data[off:])
@@ -364,7 +374,7 @@ func (c *conn) shutWrite(e *endpoint) {
 	e.flags |= epShutWrite
 	if e.pending() == 0 && e.flags&epWriteShut == 0 {
 		e.flags |= epWriteShut
-		_ = sock.ShutdownWrite(e.FD)
+		_ = sock.ShutdownWrite(e.FD())
 	}
 }
 
@@ -375,7 +385,7 @@ func (c *conn) close() {
 	}
 	c.noteClosing()
 	c.st = stClosed
-	l := c.l
+	l := c.cl.l
 	l.Wheel.Cancel(&c.tm)
 	if c.up != nil {
 		c.dropUpstream()
@@ -390,7 +400,7 @@ func (c *conn) close() {
 	if l.srv != nil {
 		l.srv.stats.open.Add(-1)
 		if c.flags&cfAdmitted != 0 {
-			l.srv.limit.release(c.peer.Addr(), l.Now)
+			l.srv.limit.release(c.peerAddr, l.Now)
 		}
 	}
 }
@@ -404,5 +414,5 @@ func (e *endpoint) Shutdown() {
 
 // schedule arms the connection's timer.
 func (c *conn) schedule(d time.Duration) {
-	c.l.Wheel.Schedule(&c.tm, c.l.Now.Add(d))
+	c.cl.l.Wheel.Schedule(&c.tm, c.cl.l.Now.Add(d))
 }

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"wsproxy/internal/reactor"
@@ -19,16 +21,48 @@ import (
 //	Socket pending        bytes wait for Writable; the peer side is paused
 //	pipe != nil           spliced payload waits for Writable ahead of the
 //	                      Socket's (splice.go); the peer side is paused
+//
+// An endpoint is 64 bytes (TestPerConnectionSizes): the upstream's is
+// allocated alone, in Go's 64-byte size class, and the client's is part of
+// the conn. The small fields share one word.
 type endpoint struct {
 	reactor.Socket
-	events poller.Event // current interest
+	events interest // current interest
 	flags  epFlags
-	c      *conn // owning connection; nil while parked idle
+	kib    uint16 // the client endpoint of a lingering conn: KiB of input discarded (linger.go)
+	parked micros // when parked in the idle pool; while connecting, when the connect started
+	c      *conn  // owning connection; nil while parked idle
 	l      *Loop
 	srv    *server       // upstream endpoints: the server they are connected to
-	parked int64         // unix nanos when parked in the idle pool
 	tls    *tlsloop.Conn // non-nil for a TLS endpoint: bytes pass through crypto/tls (tls_conn.go)
 	pipe   *reactor.Pipe // spliced bytes for this socket (splice.go); nil when none wait
+}
+
+// interest is an endpoint's interest set, a poller.Event of Readable and
+// Writable kept in a byte.
+type interest uint8
+
+func interestOf(ev poller.Event) interest { return interest(ev) }
+
+func (i interest) event() poller.Event { return poller.Event(i) }
+
+// micros is a clock in microseconds that wraps every 71 minutes, so that an
+// endpoint keeps a time in 32 bits: every use of it is the age of a parked
+// connection (at most idleMaxAge) or how long a connect took (at most
+// timeouts.connect, which config bounds to 1h). 0 means not set.
+type micros uint32
+
+// microsAt returns the micros of unix nanos ns, never 0.
+func microsAt(ns int64) micros {
+	if m := micros(ns / 1e3); m != 0 {
+		return m
+	}
+	return 1
+}
+
+// since returns how long ago m was at now (by modular difference).
+func (m micros) since(now micros) time.Duration {
+	return time.Duration(now-m) * time.Microsecond
 }
 
 type epFlags uint8
@@ -87,7 +121,7 @@ func (e *endpoint) setInterest(l *Loop, ev poller.Event) {
 	if e.tls != nil {
 		ev = e.tls.Interest(ev, e.flags&epConnecting != 0)
 	}
-	if e.flags&epRegistered == 0 || e.events == ev {
+	if e.flags&epRegistered == 0 || e.events.event() == ev {
 		return
 	}
 	e.setInterestForce(l, ev)
@@ -97,9 +131,9 @@ func (e *endpoint) setInterest(l *Loop, ev poller.Event) {
 // epoll_ctl that fails on a registered descriptor means the loop lost
 // track of it: the connection is closed rather than left deaf.
 func (e *endpoint) setInterestForce(l *Loop, ev poller.Event) {
-	e.events = ev
-	if err := l.Modify(e.FD, ev); err != nil {
-		l.Log.Error("epoll_ctl failed; closing the connection", "fd", e.FD, "err", err)
+	e.events = interestOf(ev)
+	if err := l.Modify(e.FD(), ev); err != nil {
+		l.Log.Error("epoll_ctl failed; closing the connection", "fd", e.FD(), "err", err)
 		l.obs.AddPollError()
 		if e.c != nil {
 			e.c.close()
@@ -128,18 +162,18 @@ func (e *endpoint) read(l *Loop, max int) (int, error) {
 }
 
 func (e *endpoint) closeFD(l *Loop) {
-	if e.FD < 0 {
+	if e.FD() < 0 {
 		return
 	}
 	if e.tls != nil {
 		e.tls.Close(e.flags&epWriteShut == 0)
 	}
 	if e.flags&epRegistered != 0 {
-		l.Unregister(e.FD)
+		l.Unregister(e.FD())
 		e.flags &^= epRegistered
 	}
-	reactor.CloseFD(e.FD)
-	e.FD = -1
+	reactor.CloseFD(e.FD())
+	e.SetFD(-1)
 	e.Release()
 	e.dropPipe(l)
 }

@@ -31,7 +31,7 @@ func (c *conn) beginExchange() {
 		c.x.reset()
 		return
 	}
-	l := c.l
+	l := c.cl.l
 	if x := l.freeX; x != nil {
 		l.freeX, x.next = x.next, nil
 		l.nfreeX--
@@ -49,7 +49,7 @@ func (c *conn) endExchange() {
 	}
 	c.x = nil
 	x.reset()
-	l := c.l
+	l := c.cl.l
 	if l.nfreeX < maxFreeExchanges {
 		x.next, l.freeX = l.freeX, x
 		l.nfreeX++

@@ -9,7 +9,7 @@ import "testing"
 // WebSocket handshakes one after another, ~290 B of garbage each.)
 func TestExchangeFreeList(t *testing.T) {
 	l := &Loop{}
-	c := &conn{l: l}
+	c := &conn{cl: endpoint{l: l}}
 	for range 3 * maxFreeExchanges {
 		c.beginExchange()
 		c.endExchange()
@@ -23,7 +23,7 @@ func TestExchangeFreeList(t *testing.T) {
 	// Several at once: each returns to the list, which then holds them all.
 	cs := make([]conn, 10)
 	for i := range cs {
-		cs[i].l = l
+		cs[i].cl.l = l
 		cs[i].beginExchange()
 	}
 	for i := range cs {

@@ -106,9 +106,9 @@ func (c *conn) writeClose(d direction, code ws.StatusCode) {
 		_, _ = rand.Read(h.Mask[:])
 		ws.Cipher(body, h.Mask, 0)
 	}
-	out := codec.AppendFrameHeader(c.l.hbuf[:0], h)
+	out := codec.AppendFrameHeader(c.cl.l.hbuf[:0], h)
 	out = append(out, body...)
-	c.l.hbuf = out[:0]
+	c.cl.l.hbuf = out[:0]
 	dst := c.dst(d)
 	c.writeOwn(dst, out)
 	c.noteClose(d, code)
@@ -132,6 +132,6 @@ func (c *conn) maybeFinishClosing() {
 // is counted, and the socket's error ends the connection at its next event.
 func (c *conn) writeOwn(dst *endpoint, p []byte) {
 	if err := dst.write(p); err != nil {
-		c.l.obs.AddWriteError()
+		c.cl.l.obs.AddWriteError()
 	}
 }

@@ -87,11 +87,11 @@ func (s *Server) ExportTunnels(max int) (ts []handover.Tunnel, waiting int) {
 
 // export detaches c from its loop and returns it as a handover.Tunnel.
 func (c *conn) export() handover.Tunnel {
-	l := c.l
+	l := c.cl.l
 	now := l.Now.UnixNano()
-	t := handover.Tunnel{ClientFD: c.cl.FD, UpstreamFD: c.up.FD}
+	t := handover.Tunnel{ClientFD: c.cl.FD(), UpstreamFD: c.up.FD()}
 	st := &t.State
-	st.Peer = c.peer
+	st.Peer = c.peer()
 	st.Route, st.Upstream, st.Server = c.rt.name, c.up.srv.up.name, c.up.srv.name
 	st.Deflate, st.UnknownExt = c.flags&cfExtDeflate != 0, c.flags&cfExtUnknown != 0
 	st.Logged = c.obs.bits&obsLog != 0
@@ -118,12 +118,12 @@ func (c *conn) export() handover.Tunnel {
 // detach forgets c as close does, but leaves its sockets open and counts
 // it handed over rather than closed.
 func (c *conn) detach() {
-	l := c.l
+	l := c.cl.l
 	l.Wheel.Cancel(&c.tm)
 	for _, e := range [2]*endpoint{&c.cl, c.up} {
-		l.Unregister(e.FD)
+		l.Unregister(e.FD())
 		e.flags &^= epRegistered
-		e.FD = -1
+		e.SetFD(-1)
 		e.Release()
 		e.dropPipe(l) // an empty one: pending() counts what a pipe holds
 	}
@@ -135,7 +135,7 @@ func (c *conn) detach() {
 	l.conns--
 	l.srv.stats.open.Add(-1)
 	if c.flags&cfAdmitted != 0 {
-		l.srv.limit.release(c.peer.Addr(), l.Now)
+		l.srv.limit.release(c.peerAddr, l.Now)
 	}
 }
 
@@ -185,19 +185,20 @@ func (s *Server) ImportTunnels(ts []handover.Tunnel) int {
 // cannot be registered.
 func (l *Loop) importTunnel(t *handover.Tunnel, rt *route, srv *server) bool {
 	st := &t.State
-	c := &conn{l: l, peer: st.Peer, st: stTunnel, rt: rt}
+	c := &conn{st: stTunnel, rt: rt}
+	c.setPeer(st.Peer)
 	c.tm.Owner = c
-	c.cl = endpoint{c: c, l: l, events: poller.Readable}
-	c.cl.FD = t.ClientFD
-	up := &endpoint{c: c, l: l, srv: srv, flags: epIsUpstream, events: poller.Readable}
-	up.FD = t.UpstreamFD
-	if err := l.Register(c.cl.FD, &c.cl, poller.Readable); err != nil {
+	c.cl = endpoint{c: c, l: l, events: interestOf(poller.Readable)}
+	c.cl.SetFD(t.ClientFD)
+	up := &endpoint{c: c, l: l, srv: srv, flags: epIsUpstream, events: interestOf(poller.Readable)}
+	up.SetFD(t.UpstreamFD)
+	if err := l.Register(c.cl.FD(), &c.cl, poller.Readable); err != nil {
 		t.Close()
 		l.Log.Error("handover: cannot register an imported tunnel", "err", err)
 		return false
 	}
-	if err := l.Register(up.FD, up, poller.Readable); err != nil {
-		l.Unregister(c.cl.FD)
+	if err := l.Register(up.FD(), up, poller.Readable); err != nil {
+		l.Unregister(c.cl.FD())
 		t.Close()
 		l.Log.Error("handover: cannot register an imported tunnel", "err", err)
 		return false
@@ -217,7 +218,7 @@ func (l *Loop) importTunnel(t *handover.Tunnel, rt *route, srv *server) bool {
 
 // restore sets c's tunnel state from st, its times counted back from now.
 func (c *conn) restore(st *handover.State) {
-	now := c.l.Now.UnixNano()
+	now := c.cl.l.Now.UnixNano()
 	if st.Deflate {
 		c.flags |= cfExtDeflate
 	}

@@ -141,8 +141,8 @@ func TestHandoverRestore(t *testing.T) {
 		l.eachConn(func(c *conn) {
 			checked = true
 			now := l.Now.UnixNano()
-			if c.st != stTunnel || c.flags&cfExtDeflate == 0 || c.rt.name != "/" || c.up.srv != srv || c.peer != st.Peer {
-				t.Errorf("conn: state %v, flags %b, route %q, server %v, peer %v", c.st, c.flags, c.rt.name, c.up.srv.name, c.peer)
+			if c.st != stTunnel || c.flags&cfExtDeflate == 0 || c.rt.name != "/" || c.up.srv != srv || c.peer() != st.Peer {
+				t.Errorf("conn: state %v, flags %b, route %q, server %v, peer %v", c.st, c.flags, c.rt.name, c.up.srv.name, c.peer())
 			}
 			if c.dir[0].msgLen != 5000 || c.dir[0].flags&dsFragmented == 0 || c.dir[1].flags&dsBulk == 0 {
 				t.Errorf("dir: got %+v; want the state's", c.dir)

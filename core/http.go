@@ -16,7 +16,7 @@ import (
 // upstream exchange. ok is false when more bytes are needed or the
 // connection failed.
 func (c *conn) onHead(data []byte) (n int, ok bool) {
-	l := c.l
+	l := c.cl.l
 	lim := l.set.limits.MaxHeaderBytes
 	req := &l.req
 	n, err := codec.ParseRequest(data, req)
@@ -50,7 +50,7 @@ func (c *conn) onHead(data []byte) (n int, ok bool) {
 		c.fail(err)
 		return 0, false
 	}
-	l.client = l.set.trusted.Client(c.peer.Addr(), req.Headers)
+	l.client = l.set.trusted.Client(c.peerAddr, req.Headers)
 	if err := c.admit(req); err != nil {
 		c.fail(err)
 		return 0, false
@@ -126,10 +126,10 @@ func (c *conn) forwardRequestBody(data []byte) (int, error) {
 // (forward.AppendRequest): the path as routed and rewritten, forwarding
 // headers set from what the loop knows of the client.
 func (c *conn) appendUpstreamHead(dst []byte, req *codec.Request) []byte {
-	l := c.l
+	l := c.cl.l
 	target := c.rt.Rewrite(l.pbuf[:0], req.Path, req.Query)
 	l.pbuf = target[:0]
-	peer := c.peer.Addr()
+	peer := c.peerAddr
 	return forward.AppendRequest(dst, req, &forward.Request{
 		Target:      target,
 		HTTP10:      c.flags&cfHTTP10 != 0,
@@ -151,7 +151,7 @@ func (c *conn) normalizePath(req *codec.Request) error {
 	if p == nil || len(p) == 1 && p[0] == '*' { // authority-form, asterisk-form
 		return nil
 	}
-	l := c.l
+	l := c.cl.l
 	np, err := codec.NormalizePath(l.npath, p)
 	if err != nil {
 		return err
@@ -173,8 +173,8 @@ func (c *conn) fail(err error) {
 	}
 	status, reason := answer.Status(err)
 	c.noteFail(status, err)
-	if c.l.srv != nil {
-		c.l.srv.logf("client %s: %d %s: %v", c.peer, status, reason, err)
+	if c.cl.l.srv != nil {
+		c.cl.l.srv.logf("client %s: %d %s: %v", c.peer(), status, reason, err)
 	}
 	if c.up != nil {
 		c.dropUpstream()
@@ -187,8 +187,8 @@ func (c *conn) fail(err error) {
 	if status == http.StatusUpgradeRequired {
 		extra = "Sec-WebSocket-Version: 13\r\n" // RFC 6455 §4.4
 	}
-	out := codec.AppendStatusResponseHeader(c.l.hbuf[:0], status, reason, extra)
-	c.l.hbuf = out[:0]
+	out := codec.AppendStatusResponseHeader(c.cl.l.hbuf[:0], status, reason, extra)
+	c.cl.l.hbuf = out[:0]
 	c.finalAnswer(out)
 }
 
@@ -214,7 +214,7 @@ func (c *conn) admit(req *codec.Request) error {
 	case c.flags&cfTooManyConns != 0:
 		return limit.ErrTooManyConns
 	case req.Upgrade:
-		return c.l.srv.limit.Handshake(c.peer.Addr(), c.l.Now)
+		return c.cl.l.srv.limit.Handshake(c.peerAddr, c.cl.l.Now)
 	}
 	return nil
 }
@@ -235,8 +235,8 @@ func headerValue(hs []codec.Header, name string) []byte {
 // HTTP/1.1 answer would read to it as an empty reply. Then the connection
 // closes like any other final answer.
 func (c *conn) refuseHTTP2() {
-	c.l.srv.log.Info("HTTP/2 client refused with GOAWAY HTTP_1_1_REQUIRED: wsproxy speaks HTTP/1.1", "client", c.peer.String())
-	out := codec.AppendH2GoAway(c.l.hbuf[:0], codec.H2HTTP11Required, "wsproxy speaks HTTP/1.1 (with WebSocket upgrades) only")
-	c.l.hbuf = out[:0]
+	c.cl.l.srv.log.Info("HTTP/2 client refused with GOAWAY HTTP_1_1_REQUIRED: wsproxy speaks HTTP/1.1", "client", c.peer().String())
+	out := codec.AppendH2GoAway(c.cl.l.hbuf[:0], codec.H2HTTP11Required, "wsproxy speaks HTTP/1.1 (with WebSocket upgrades) only")
+	c.cl.l.hbuf = out[:0]
 	c.finalAnswer(out)
 }

@@ -32,7 +32,8 @@ routes: [{path: /, upstream: "127.0.0.1:1"}]
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	c := &conn{l: l, peer: netip.MustParseAddrPort("10.1.2.3:5555"), rt: s.cur.Load().router.Values()[0]}
+	c := &conn{cl: endpoint{l: l}, rt: s.cur.Load().router.Values()[0]}
+	c.setPeer(netip.MustParseAddrPort("10.1.2.3:5555"))
 	buf := []byte("POST /a/../b//c%2e HTTP/1.1\r\nHost: t\r\nForwarded: for=192.0.2.1\r\n" +
 		"X-Forwarded-For: 192.0.2.1\r\nContent-Length: 5\r\nX_U: 1\r\nConnection: x-a\r\nX-A: 1\r\n\r\n")
 	var head []byte
@@ -43,7 +44,7 @@ routes: [{path: /, upstream: "127.0.0.1:1"}]
 		if err := c.normalizePath(&l.req); err != nil {
 			t.Fatal(err)
 		}
-		l.client = s.cur.Load().trusted.Client(c.peer.Addr(), l.req.Headers) // 192.0.2.1
+		l.client = s.cur.Load().trusted.Client(c.peerAddr, l.req.Headers) // 192.0.2.1
 		head = c.appendUpstreamHead(l.hbuf[:0], &l.req)
 		l.hbuf = head[:0]
 	}

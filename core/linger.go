@@ -70,12 +70,12 @@ func (c *conn) linger() {
 	}
 	c.endExchange()
 	cl.flags |= epShutWrite | epWriteShut
-	if err := sock.ShutdownWrite(cl.FD); err != nil {
+	if err := sock.ShutdownWrite(cl.FD()); err != nil {
 		c.close()
 		return
 	}
-	c.kib = 0
-	now := c.l.Now
+	c.cl.kib = 0
+	now := c.cl.l.Now
 	c.active = now.Add(lingerTime).UnixNano()
 	c.schedule(lingerTimeout)
 }
@@ -97,8 +97,8 @@ func (c *conn) closeNotify() bool {
 // are read from the socket as they are, TLS or not: nothing in them is
 // looked at.
 func (c *conn) lingerRead() {
-	l := c.l
-	n, err := sock.RecvRetry(c.cl.FD, l.Buf)
+	l := c.cl.l
+	n, err := sock.RecvRetry(c.cl.FD(), l.Buf)
 	switch {
 	case err == unix.EAGAIN:
 		return
@@ -108,10 +108,10 @@ func (c *conn) lingerRead() {
 	}
 	kib := (n + 1023) >> 10
 	left := time.Duration(c.active - l.Now.UnixNano())
-	if int(c.kib)+kib > lingerMaxKiB || left <= 0 {
+	if int(c.cl.kib)+kib > lingerMaxKiB || left <= 0 {
 		c.close()
 		return
 	}
-	c.kib += uint16(kib)
+	c.cl.kib += uint16(kib)
 	c.schedule(min(lingerTimeout, left))
 }

@@ -45,9 +45,10 @@ func listen(l *Loop, addr string, inherited int, bufs sock.Buffers) (*listener, 
 // serve starts a proxied connection on an accepted descriptor.
 func (ln *listener) serve(fd int, peer netip.AddrPort) {
 	l := ln.l
-	c := &conn{l: l, peer: peer, st: stHead}
-	c.cl = endpoint{c: c, l: l, events: poller.Readable}
-	c.cl.FD = fd
+	c := &conn{st: stHead}
+	c.setPeer(peer)
+	c.cl = endpoint{c: c, l: l, events: interestOf(poller.Readable)}
+	c.cl.SetFD(fd)
 	if ln.tls != nil {
 		c.attachTLS(ln.tls, ln.proxy)
 	}

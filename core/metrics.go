@@ -50,7 +50,7 @@ func (s *Server) attachMetrics(l *Loop) { l.obs = s.obs.AddLoop() }
 // noteHead is called when a request head has been read and parsed; upgrade
 // says whether it asks for a WebSocket upgrade.
 func (c *conn) noteHead(upgrade bool) {
-	c.obs.start = c.l.Now.UnixNano()
+	c.obs.start = c.cl.l.Now.UnixNano()
 	c.obs.bits = c.obs.bits&^(obsRouted|obsUpgrade) | obsPending
 	if upgrade {
 		c.obs.bits |= obsUpgrade
@@ -63,7 +63,7 @@ func (c *conn) noteRequest() { c.obs.bits |= obsRouted }
 // noteResponse is called with the status of each response head from the
 // upstream, before it is forwarded.
 func (c *conn) noteResponse(status int) {
-	lm := c.l.obs
+	lm := c.cl.l.obs
 	if lm == nil || c.obs.bits&(obsPending|obsRouted) != obsPending|obsRouted {
 		return
 	}
@@ -75,7 +75,7 @@ func (c *conn) noteResponse(status int) {
 		return // interim; the final status follows
 	}
 	c.obs.bits &^= obsPending
-	rc := &c.rt.obs.Loops[c.l.ID]
+	rc := &c.rt.obs.Loops[c.cl.l.ID]
 	switch {
 	case !upgrade:
 		rc.Requests[statusClass(status)].Add(1)
@@ -85,10 +85,10 @@ func (c *conn) noteResponse(status int) {
 		rc.Handshakes[metrics.HandshakeUpgraded].Add(1)
 		rc.Tunnels.Add(1)
 		c.obs.bits |= obsTunnel
-		now := c.l.Now.UnixNano()
+		now := c.cl.l.Now.UnixNano()
 		latency := time.Duration(now - c.obs.start)
 		c.obs.start = now
-		if c.l.srv.sampleTunnel(c.l, c.l.set.sample) {
+		if c.cl.l.srv.sampleTunnel(c.cl.l, c.cl.l.set.sample) {
 			c.obs.bits |= obsLog
 			c.logUpgraded(latency)
 		}
@@ -98,7 +98,7 @@ func (c *conn) noteResponse(status int) {
 // noteFail is called when the proxy answers the request itself with status
 // (fail); err is why.
 func (c *conn) noteFail(status int, err error) {
-	lm := c.l.obs
+	lm := c.cl.l.obs
 	if lm == nil || c.flags&cfRespStarted != 0 {
 		return // nothing is sent: the answer already began
 	}
@@ -107,12 +107,12 @@ func (c *conn) noteFail(status int, err error) {
 		return
 	}
 	c.obs.bits &^= obsPending
-	o := c.l.srv.obs.Unrouted
+	o := c.cl.l.srv.obs.Unrouted
 	routed := bits&(obsPending|obsRouted) == obsPending|obsRouted
 	if routed {
 		o = c.rt.obs
 	}
-	rc := &o.Loops[c.l.ID]
+	rc := &o.Loops[c.cl.l.ID]
 	upgrade := bits&(obsPending|obsUpgrade) == obsPending|obsUpgrade
 	if upgrade {
 		rc.Handshakes[metrics.HandshakeFailed].Add(1)
@@ -137,8 +137,8 @@ func (c *conn) noteClosing() {
 		return
 	}
 	c.obs.bits &^= obsTunnel
-	lm := c.l.obs
-	c.rt.obs.Loops[c.l.ID].Tunnels.Add(-1)
+	lm := c.cl.l.obs
+	c.rt.obs.Loops[c.cl.l.ID].Tunnels.Add(-1)
 	who := c.closer()
 	lm.ClosedBy[who].Add(1)
 	if c.obs.bits&obsLog != 0 {
@@ -182,7 +182,7 @@ func (c *conn) noteRule(rule closerule.Rule, d direction) {
 	if rule.Violation() {
 		c.obs.bits |= obsLog
 	}
-	if lm := c.l.obs; lm != nil {
+	if lm := c.cl.l.obs; lm != nil {
 		lm.ProxyCloses[rule].Add(1)
 	}
 }
@@ -190,17 +190,17 @@ func (c *conn) noteRule(rule closerule.Rule, d direction) {
 // noteDial is called when a connect to an upstream server starts. The
 // endpoint's parked field is unused until it is parked, so it holds the
 // start time meanwhile.
-func (c *conn) noteDial(up *endpoint) { up.parked = time.Now().UnixNano() }
+func (c *conn) noteDial(up *endpoint) { up.parked = microsAt(time.Now().UnixNano()) }
 
 // noteConnected is called when a connect started by dial succeeds.
 func (c *conn) noteConnected(up *endpoint) {
-	lm := c.l.obs
+	lm := c.cl.l.obs
 	if lm == nil || up.parked == 0 {
 		return
 	}
-	d := time.Duration(time.Now().UnixNano() - up.parked)
+	d := up.parked.since(microsAt(time.Now().UnixNano()))
 	up.parked = 0
-	up.srv.obs.AddConnect(c.l.ID, d)
+	up.srv.obs.AddConnect(c.cl.l.ID, d)
 }
 
 // noteConnectError counts a failed connect to srv. It may run on any loop.
@@ -217,7 +217,7 @@ func (c *conn) noteFrame(d direction, h ws.Header) {
 		return
 	}
 	c.obs.msgs[d]++
-	if lm := c.l.obs; lm != nil {
+	if lm := c.cl.l.obs; lm != nil {
 		lm.Messages[d].Add(1)
 	}
 }
@@ -225,7 +225,7 @@ func (c *conn) noteFrame(d direction, h ws.Header) {
 // noteBytes is called with the number of tunnel bytes relayed in direction d.
 func (c *conn) noteBytes(d direction, n int) {
 	c.obs.bytes[d] += uint64(n)
-	if lm := c.l.obs; lm != nil {
+	if lm := c.cl.l.obs; lm != nil {
 		lm.Bytes[d].Add(uint64(n))
 	}
 }
@@ -250,7 +250,7 @@ func (c *conn) noteClose(d direction, code ws.StatusCode) {
 			c.obs.first = metrics.CloserUpstream
 		}
 	}
-	if lm := c.l.obs; lm != nil {
+	if lm := c.cl.l.obs; lm != nil {
 		lm.Codes[d].Add(uint16(code))
 	}
 }

@@ -46,7 +46,7 @@ func TestSampleTunnel(t *testing.T) {
 // message and its bytes counted on the connection and the loop.
 func BenchmarkRelayHooks(b *testing.B) {
 	l := &Loop{obs: &metrics.Loop{}}
-	c := &conn{l: l}
+	c := &conn{cl: endpoint{l: l}}
 	h := ws.Header{Fin: true, OpCode: ws.OpBinary, Length: 100}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -38,8 +38,8 @@ func (s *Server) sampleTunnel(l *Loop, rate float64) bool {
 // logUpgraded writes the line of a tunnel that just opened; latency is the
 // time from its request head to the 101.
 func (c *conn) logUpgraded(latency time.Duration) {
-	c.l.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "websocket upgraded",
-		slog.String("client", c.peer.String()),
+	c.cl.l.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "websocket upgraded",
+		slog.String("client", c.peer().String()),
 		slog.String("route", c.rt.name),
 		slog.String("upstream", c.rt.up.name),
 		slog.String("server", c.up.srv.name),
@@ -50,14 +50,14 @@ func (c *conn) logUpgraded(latency time.Duration) {
 func (c *conn) logClosed(who uint8) {
 	attrs := make([]slog.Attr, 0, 10)
 	attrs = append(attrs,
-		slog.String("client", c.peer.String()),
+		slog.String("client", c.peer().String()),
 		slog.String("route", c.rt.name),
 		slog.String("upstream", c.rt.up.name))
 	if c.up != nil {
 		attrs = append(attrs, slog.String("server", c.up.srv.name))
 	}
 	attrs = append(attrs,
-		slog.Duration("duration", time.Duration(c.l.Now.UnixNano()-c.obs.start)),
+		slog.Duration("duration", time.Duration(c.cl.l.Now.UnixNano()-c.obs.start)),
 		slog.String("closed_by", closerNames[who]))
 	if r := c.obs.rule; r != closerule.None {
 		attrs = append(attrs, slog.String("rule", r.Text()))
@@ -66,7 +66,7 @@ func (c *conn) logClosed(who uint8) {
 		}
 	}
 	attrs = append(attrs, c.dirAttr(toUpstream), c.dirAttr(toClient))
-	c.l.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "websocket closed", attrs...)
+	c.cl.l.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "websocket closed", attrs...)
 }
 
 // dirAttr groups what went in direction d: to_upstream.bytes=… to_upstream.messages=… to_upstream.close=…
@@ -80,7 +80,7 @@ func (c *conn) dirAttr(d direction) slog.Attr {
 
 // logFailed writes the line of a request the proxy answered with a 5xx.
 func (c *conn) logFailed(status int, err error, routed, upgrade bool) {
-	attrs := []slog.Attr{slog.String("client", c.peer.String()), slog.Int("status", status)}
+	attrs := []slog.Attr{slog.String("client", c.peer().String()), slog.Int("status", status)}
 	if routed {
 		attrs = append(attrs, slog.String("route", c.rt.name))
 		if c.rt.up != nil {
@@ -94,7 +94,7 @@ func (c *conn) logFailed(status int, err error, routed, upgrade bool) {
 		attrs = append(attrs, slog.Bool("websocket", true))
 	}
 	attrs = append(attrs, slog.String("err", err.Error()))
-	c.l.srv.log.LogAttrs(context.Background(), slog.LevelError, "request failed", attrs...)
+	c.cl.l.srv.log.LogAttrs(context.Background(), slog.LevelError, "request failed", attrs...)
 }
 
 // Names used in log lines and metric labels.

@@ -58,7 +58,7 @@ func (c *conn) idleTimeout() time.Duration {
 
 // startTunnel arms the tunnel's timer after the 101.
 func (c *conn) startTunnel() {
-	now := c.l.Now.UnixNano()
+	now := c.cl.l.Now.UnixNano()
 	c.active = now
 	if c.rt.ws.Ping != nil {
 		c.ping = &pingState{lastHeard: [2]int64{now, now}}
@@ -69,7 +69,7 @@ func (c *conn) startTunnel() {
 // onTunnelTimer enforces the idle timeout and runs the pings; it re-arms
 // the timer for the earliest next deadline.
 func (c *conn) onTunnelTimer() {
-	l := c.l
+	l := c.cl.l
 	now := l.Now.UnixNano()
 	if c.flags&cfGoingAway != 0 {
 		c.close() // the peers did not answer our Close in time
@@ -137,9 +137,9 @@ func (c *conn) sendPing(peer direction) bool {
 		h.Mask = [4]byte{'w', 's', 'p', 'x'}
 		ws.Cipher(body[:], h.Mask, 0)
 	}
-	out := codec.AppendFrameHeader(c.l.hbuf[:0], h)
+	out := codec.AppendFrameHeader(c.cl.l.hbuf[:0], h)
 	out = append(out, body[:]...)
-	c.l.hbuf = out[:0]
+	c.cl.l.hbuf = out[:0]
 	if c.dst(d).write(out) != nil {
 		return false
 	}
@@ -150,8 +150,8 @@ func (c *conn) sendPing(peer direction) bool {
 // deadPeer closes a tunnel whose peer did not answer a Ping: the other side
 // is told 1001, the silent one just loses the connection.
 func (c *conn) deadPeer(peer direction) {
-	if c.l.srv != nil {
-		c.l.srv.logf("client %s: peer %d did not answer ping; closing tunnel", c.peer, peer)
+	if c.cl.l.srv != nil {
+		c.cl.l.srv.logf("client %s: peer %d did not answer ping; closing tunnel", c.peer(), peer)
 	}
 	c.noteRule(closerule.Ping, peer)
 	live := peer // the direction toward the live side is the dead peer's own direction
@@ -173,7 +173,7 @@ func (c *conn) halfClosed() {
 	if c.st != stTunnel {
 		return
 	}
-	if at := c.l.Now.UnixNano() - int64(c.idleTimeout()) + int64(halfCloseTimeout); at < c.active {
+	if at := c.cl.l.Now.UnixNano() - int64(c.idleTimeout()) + int64(halfCloseTimeout); at < c.active {
 		c.active = at
 	}
 	c.onTunnelTimer()

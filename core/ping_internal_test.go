@@ -25,7 +25,7 @@ func TestOurPongAfterTimerTick(t *testing.T) {
 	pol := &wspolicy.Policy{Ping: &wspolicy.Ping{Interval: time.Hour, Timeout: time.Hour, Peers: [2]bool{true, true}}}
 	for _, d := range []direction{toUpstream, toClient} { // d: the way the answering peer's frames travel
 		r := newRelayRig(t, pol, 0)
-		now := r.c.l.Now.UnixNano()
+		now := r.c.cl.l.Now.UnixNano()
 		r.c.active = now
 		r.c.ping = &pingState{lastHeard: [2]int64{now - 2, now - 2}}
 		r.c.ping.sent[d] = now - 1 // our Ping toward that peer, unanswered

@@ -99,8 +99,8 @@ func (c *conn) readClose(d direction, p []byte, end bool) error {
 // frame boundary.
 func (c *conn) rejectFrame(d direction, code ws.StatusCode, rule closerule.Rule) {
 	c.noteRule(rule, d)
-	if c.l.srv != nil {
-		c.l.srv.logf("client %s: closing tunnel: %s (from the %s)", c.peer, rule.Text(), peerNames[d])
+	if c.cl.l.srv != nil {
+		c.cl.l.srv.logf("client %s: closing tunnel: %s (from the %s)", c.peer(), rule.Text(), peerNames[d])
 	}
 	sender, receiver := d.opposite(), d // the directions toward the sender and the receiver
 	c.dir[receiver].flags |= dsCloseSent

@@ -65,7 +65,7 @@ func (c *conn) relay(dst *endpoint, data []byte, d direction) error {
 		return c.relayClosing(dst, data, d)
 	}
 	sc := &c.scan[d]
-	now := c.l.Now.UnixNano()
+	now := c.cl.l.Now.UnixNano()
 	w, off := 0, 0 // data[w:off] waits to be written
 	hdr := -1      // where the header of the frame passing starts in data; -1: it is forwarded or held already
 	active := false
@@ -231,8 +231,8 @@ func (c *conn) flushRange(dst *endpoint, data []byte, from, to int) error {
 // the stack would escape through dst.write, one allocation per split
 // header.
 func (c *conn) writeHeader(dst *endpoint, h ws.Header, d direction) error {
-	p := codec.AppendFrameHeader(c.l.hbuf[:0], h)
-	c.l.hbuf = p[:0]
+	p := codec.AppendFrameHeader(c.cl.l.hbuf[:0], h)
+	c.cl.l.hbuf = p[:0]
 	c.noteBytes(d, len(p))
 	return dst.write(p)
 }
@@ -248,12 +248,12 @@ func (c *conn) relayClosing(dst *endpoint, data []byte, d direction) error {
 }
 
 func (c *conn) countFrames(d direction, n *int) {
-	if *n == 0 || c.l.srv == nil {
+	if *n == 0 || c.cl.l.srv == nil {
 		return
 	}
 	if d == toUpstream {
-		c.l.srv.stats.framesUp.Add(uint64(*n))
+		c.cl.l.srv.stats.framesUp.Add(uint64(*n))
 	} else {
-		c.l.srv.stats.framesDown.Add(uint64(*n))
+		c.cl.l.srv.stats.framesDown.Add(uint64(*n))
 	}
 }

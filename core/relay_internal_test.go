@@ -39,7 +39,7 @@ func newRelayRig(t *testing.T, pol *wspolicy.Policy, flags connFlags) *relayRig 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	c := &conn{l: l, st: stTunnel, rt: &route{ws: pol}, flags: flags}
+	c := &conn{cl: endpoint{l: l}, st: stTunnel, rt: &route{ws: pol}, flags: flags}
 	c.tm.Owner = c
 	r := &relayRig{c: c}
 	var fds [2][2]int
@@ -52,7 +52,7 @@ func newRelayRig(t *testing.T, pol *wspolicy.Policy, flags connFlags) *relayRig 
 		t.Cleanup(func() { unix.Close(peer) })
 	}
 	c.cl = endpoint{c: c, l: l}
-	c.cl.FD = fds[0][0]
+	c.cl.SetFD(fds[0][0])
 	pool, err := balance.NewPool("u", []balance.ServerConfig{{Addr: "127.0.0.1:1"}}, balance.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func newRelayRig(t *testing.T, pol *wspolicy.Policy, flags connFlags) *relayRig 
 	b := pool.Servers()[0]
 	b.Acquire()
 	c.up = &endpoint{c: c, l: l, flags: epIsUpstream, srv: &server{b: b}}
-	c.up.FD = fds[1][0]
+	c.up.SetFD(fds[1][0])
 	t.Cleanup(func() { c.close() })
 	return r
 }

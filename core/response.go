@@ -26,14 +26,14 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 		// fewer (BENCHMARKS.md, "The floor"). Without an error pending the
 		// socket goes on as connected, and its reads and writes say the rest.
 		if ev&(poller.Error|poller.Hangup) != 0 {
-			if err := sock.ConnectError(up.FD); err != nil {
+			if err := sock.ConnectError(up.FD()); err != nil {
 				c.upstreamFailed(err)
 				return
 			}
 		}
 		up.flags &^= epConnecting
 		c.noteConnected(up)
-		c.l.srv.connected(up.srv, true)
+		c.cl.l.srv.connected(up.srv, true)
 		c.scheduleRead()
 	}
 	if ev&(poller.Writable|poller.Error) != 0 && up.pending() > 0 {
@@ -45,7 +45,7 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 		if done {
 			if up.flags&epShutWrite != 0 && up.flags&epWriteShut == 0 {
 				up.flags |= epWriteShut
-				_ = sock.ShutdownWrite(up.FD)
+				_ = sock.ShutdownWrite(up.FD())
 			}
 			// Bytes held back while the upstream was slow can go now.
 			c.processBuffered()
@@ -61,7 +61,7 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 
 // readUpstream reads once from the upstream and processes what it got.
 func (c *conn) readUpstream(up *endpoint) {
-	l := c.l
+	l := c.cl.l
 	n, err := up.read(l, 0)
 	switch {
 	case err == unix.EAGAIN:
@@ -159,7 +159,7 @@ func (c *conn) processUpstream(data []byte) int {
 
 // onResponseHead parses the upstream's response head and forwards it.
 func (c *conn) onResponseHead(data []byte) (int, bool) {
-	l := c.l
+	l := c.cl.l
 	resp := &l.resp
 	n, err := codec.ParseResponse(data, resp)
 	if err == codec.ErrShort {
@@ -192,7 +192,7 @@ func (c *conn) onResponseHead(data []byte) (int, bool) {
 			return 0, false
 		}
 		c.st = stTunnel
-		c.l.srv.stats.tunnels.Add(1)
+		c.cl.l.srv.stats.tunnels.Add(1)
 		c.startTunnel()
 		c.relayEarly() // client frames that waited for the 101
 		return n, true
@@ -266,7 +266,7 @@ func (c *conn) badResponse(err error) {
 // to the idle pool when it can be reused, and the client either waits for
 // its next request or is closed once the output is written.
 func (c *conn) finishResponse(extra bool) {
-	l := c.l
+	l := c.cl.l
 	up := c.up
 	reusable := !extra && c.flags&(cfReqDone|cfUpstreamClose) == cfReqDone &&
 		c.x.resp.Kind() != codec.BodyUntilClose

@@ -94,5 +94,5 @@ func (c *conn) settings() *settings {
 	if c.rt != nil && c.rt.set != nil {
 		return c.rt.set
 	}
-	return c.l.set
+	return c.cl.l.set
 }

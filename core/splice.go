@@ -87,7 +87,7 @@ func (c *conn) spliceReady(d direction) bool {
 	if src == nil || dst == nil || src.tls != nil || dst.tls != nil || dst.pending() > 0 {
 		return false
 	}
-	return c.l.pipes.Available()
+	return c.cl.l.pipes.Available()
 }
 
 // tunnelReadMax caps a read in direction d spliceLead bytes past the next
@@ -117,7 +117,7 @@ func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d direction) error {
 	}
 	c.noteBytes(d, len(p))
 	for len(p) > 0 {
-		n, err := sock.SendMore(dst.FD, p)
+		n, err := sock.SendMore(dst.FD(), p)
 		switch err {
 		case nil:
 			p = p[n:]
@@ -142,7 +142,7 @@ func (c *conn) spliceTunnel(d direction) bool {
 	if rem < spliceTail || c.dir[d].flags&dsControl != 0 || !c.spliceReady(d) {
 		return false
 	}
-	pp := &c.l.pipes
+	pp := &c.cl.l.pipes
 	p := pp.Get()
 	if p == nil {
 		return false
@@ -152,7 +152,7 @@ func (c *conn) spliceTunnel(d direction) bool {
 	var inErr, outErr error
 	eof := false
 	for i := 0; i < spliceRounds && rem > 0 && p.N == 0; i++ {
-		n, err := sock.Splice(src.FD, p.W, int(min(rem, 1<<30)))
+		n, err := sock.Splice(src.FD(), p.W, int(min(rem, 1<<30)))
 		if err != nil || n == 0 {
 			inErr, eof = err, err == nil
 			break
@@ -161,12 +161,12 @@ func (c *conn) spliceTunnel(d direction) bool {
 		rem -= int64(n)
 		moved += int64(n)
 		p.N = n
-		if outErr = spliceDrain(p, dst.FD); outErr != nil {
+		if outErr = spliceDrain(p, dst.FD()); outErr != nil {
 			break
 		}
 	}
 	if moved > 0 {
-		c.active = c.l.Now.UnixNano()
+		c.active = c.cl.l.Now.UnixNano()
 		c.noteBytes(d, int(moved))
 		pp.bytes[d].Add(uint64(moved))
 	}
@@ -203,7 +203,7 @@ func spliceDrain(p *reactor.Pipe, fd int) error {
 // flushPipe writes the spliced bytes waiting for e; it reports whether
 // none is left, and then gives the pipe back to the loop.
 func (e *endpoint) flushPipe() (bool, error) {
-	if err := spliceDrain(e.pipe, e.FD); err != nil {
+	if err := spliceDrain(e.pipe, e.FD()); err != nil {
 		return false, err
 	}
 	if e.pipe.N > 0 {

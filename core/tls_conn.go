@@ -21,7 +21,7 @@ import (
 // attachTLS makes c's client endpoint a TLS endpoint of tl; proxy says a
 // PROXY header comes before the ClientHello.
 func (c *conn) attachTLS(tl *tlsconf.Listener, proxy bool) {
-	c.cl.tls = tlsloop.Server(&c.cl, &c.cl.Socket, &c.l.tls, tl.Config, proxy)
+	c.cl.tls = tlsloop.Server(&c.cl, &c.cl.Socket, &c.cl.l.tls, tl.Config, proxy)
 }
 
 // RemoteAddr is the peer's address, for crypto/tls.
@@ -29,7 +29,7 @@ func (e *endpoint) RemoteAddr() net.Addr {
 	if e.flags&epIsUpstream != 0 {
 		return net.TCPAddrFromAddrPort(e.srv.addr)
 	}
-	return net.TCPAddrFromAddrPort(e.c.peer)
+	return net.TCPAddrFromAddrPort(e.c.peer())
 }
 
 // ProxyHeader takes the PROXY header in front of a TLS client's ClientHello.
@@ -67,7 +67,7 @@ func (e *endpoint) Reread() {
 func (e *endpoint) HandshakeError(err error) {
 	srv := e.l.srv
 	srv.tls.handshakeErrors.Add(1)
-	tlsLog(srv.log, e.c.peer, err)
+	tlsLog(srv.log, e.c.peer(), err)
 }
 
 // Handshaked takes the end of a handshake: a client that failed is closed
@@ -103,8 +103,8 @@ func (e *endpoint) tlsFail(err error) {
 	c.st = stClosing
 	c.flags |= cfRespStarted
 	c.cl.flags |= epEOF
-	out := codec.AppendStatusResponse(c.l.hbuf[:0], 400, "plain HTTP request sent to a TLS port; use https:// or wss://")
-	c.l.hbuf = out[:0]
+	out := codec.AppendStatusResponse(c.cl.l.hbuf[:0], 400, "plain HTTP request sent to a TLS port; use https:// or wss://")
+	c.cl.l.hbuf = out[:0]
 	c.cl.Queue(out)
 	if done, ferr := c.cl.flush(); done || ferr != nil {
 		c.close()

@@ -71,7 +71,7 @@ func clientInputCaps(t *testing.T, srv *Server, addr net.Addr, sweep bool) strin
 				if !ok || e.tls == nil || e.tls.Phase() != tlsloop.Ready || e.flags&epIsUpstream != 0 || e.c == nil || found != "" {
 					return
 				}
-				if p := e.c.peer; netip.AddrPortFrom(p.Addr().Unmap(), p.Port()) == peer {
+				if p := e.c.peer(); netip.AddrPortFrom(p.Addr().Unmap(), p.Port()) == peer {
 					found = tlsInputCaps(t, e.tls.TLS())
 				}
 			})

@@ -62,7 +62,7 @@ func (c *conn) onTunnel(e *endpoint, ev poller.Event) {
 // and its destination has no output waiting (back-pressure).
 func (c *conn) canPump(d direction) bool {
 	dst := c.dst(d)
-	return c.src(d).flags&epEOF == 0 && dst.pipe == nil && dst.pending() < c.l.set.limits.MaxPendingBytes
+	return c.src(d).flags&epEOF == 0 && dst.pipe == nil && dst.pending() < c.cl.l.set.limits.MaxPendingBytes
 }
 
 // pump moves one read's worth of direction d.
@@ -71,7 +71,7 @@ func (c *conn) pump(d direction) {
 	if splice && c.spliceTunnel(d) {
 		return
 	}
-	l := c.l
+	l := c.cl.l
 	max := 0
 	if splice {
 		max = c.tunnelReadMax(d)
@@ -108,7 +108,7 @@ func (c *conn) flushTunnel(e *endpoint) bool {
 	}
 	if done && e.flags&(epShutWrite|epWriteShut) == epShutWrite {
 		e.flags |= epWriteShut
-		_ = sock.ShutdownWrite(e.FD) // fails only on a socket the peer reset: its next event ends it
+		_ = sock.ShutdownWrite(e.FD()) // fails only on a socket the peer reset: its next event ends it
 		if c.cl.flags&c.up.flags&epEOF != 0 && c.cl.pending() == 0 && c.up.pending() == 0 {
 			c.close()
 			return false
@@ -144,7 +144,7 @@ func (c *conn) tunnelInterest() {
 		if e.pending() > 0 {
 			ev |= poller.Writable
 		}
-		e.setInterest(c.l, ev)
+		e.setInterest(c.cl.l, ev)
 		if c.st == stClosed {
 			return
 		}

@@ -27,9 +27,9 @@ func (c *conn) acceptUpgrade(resp *codec.Response) bool {
 	}
 	if ext&codec.ExtUnknown != 0 {
 		c.flags |= cfExtUnknown
-		if s := c.l.srv; s != nil && s.unknownExtLogged.CompareAndSwap(false, true) {
+		if s := c.cl.l.srv; s != nil && s.unknownExtLogged.CompareAndSwap(false, true) {
 			s.log.Debug("websocket extension unknown to the proxy: its RSV bits are not checked (logged once)",
-				"client", c.peer.String(), "extensions", string(headerValue(resp.Headers, "Sec-WebSocket-Extensions")))
+				"client", c.peer().String(), "extensions", string(headerValue(resp.Headers, "Sec-WebSocket-Extensions")))
 		}
 	}
 	return true

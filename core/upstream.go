@@ -16,7 +16,7 @@ import (
 // startUpstream picks a server for the routed request, takes a parked
 // connection to it or dials a new one, and queues head for it.
 func (c *conn) startUpstream(head []byte, bodiless bool) error {
-	l := c.l
+	l := c.cl.l
 	c.x.client = l.client
 	srv, err := l.srv.pick(c)
 	if err != nil {
@@ -48,14 +48,14 @@ func (c *conn) startUpstream(head []byte, bodiless bool) error {
 
 // dial starts a non-blocking connect to srv.
 func (c *conn) dial(srv *server) (*endpoint, error) {
-	l := c.l
+	l := c.cl.l
 	fd, err := sock.ConnectWith(srv.addr, netip.AddrPort{}, srv.buffers())
 	if err != nil {
 		l.srv.connected(srv, false)
 		return nil, &answer.UpstreamError{Err: err}
 	}
-	up := &endpoint{c: c, l: l, srv: srv, flags: epConnecting | epIsUpstream, events: poller.Writable}
-	up.FD = fd
+	up := &endpoint{c: c, l: l, srv: srv, flags: epConnecting | epIsUpstream, events: interestOf(poller.Writable)}
+	up.SetFD(fd)
 	c.noteDial(up)
 	l.srv.tls.dialTLS(up)
 	// A connect to a loopback address (a backend on the same host) is
@@ -64,9 +64,9 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 	early := up.tls == nil && sock.Established(fd)
 	if early {
 		up.flags &^= epConnecting
-		up.events = poller.Readable
+		up.events = interestOf(poller.Readable)
 	}
-	if err := l.Register(fd, up, up.events); err != nil {
+	if err := l.Register(fd, up, up.events.event()); err != nil {
 		reactor.CloseFD(fd)
 		return nil, &answer.UpstreamError{Err: err}
 	}
@@ -89,7 +89,7 @@ func (c *conn) dial(srv *server) (*endpoint, error) {
 // many servers as the upstream has. srv has been acquired by pick; on
 // error every server acquired here has been released.
 func (c *conn) dialAny(srv *server) (*endpoint, error) {
-	l := c.l
+	l := c.cl.l
 	for {
 		up, err := c.dial(srv)
 		if err == nil {
@@ -117,7 +117,7 @@ func (c *conn) upstreamFailed(err error) {
 	}
 	up := c.up
 	if up != nil && up.flags&epConnecting != 0 {
-		c.l.srv.connected(up.srv, false)
+		c.cl.l.srv.connected(up.srv, false)
 		if c.redial() {
 			return
 		}
@@ -133,7 +133,7 @@ func (c *conn) upstreamFailed(err error) {
 		}
 		nu, derr := c.dial(srv)
 		if derr != nil {
-			c.l.srv.release(srv)
+			c.cl.l.srv.release(srv)
 			c.fail(derr)
 			return
 		}
@@ -160,9 +160,9 @@ func (c *conn) upstreamFailed(err error) {
 func (c *conn) dropUpstream() {
 	up := c.up
 	c.up = nil
-	up.closeFD(c.l)
-	if c.l.srv != nil {
-		c.l.srv.release(up.srv)
+	up.closeFD(c.cl.l)
+	if c.cl.l.srv != nil {
+		c.cl.l.srv.release(up.srv)
 	}
 }
 
@@ -174,7 +174,7 @@ func (c *conn) releaseRetry() {
 }
 
 func (c *conn) scheduleRead() {
-	c.active = c.l.Now.UnixNano()
+	c.active = c.cl.l.Now.UnixNano()
 	d := c.settings().timeouts.Read
 	if c.flags&cfUpgrade != 0 {
 		d = min(d, c.settings().timeouts.Handshake)
@@ -185,7 +185,7 @@ func (c *conn) scheduleRead() {
 // onTimer fires the connection's single timer; what it means depends on the
 // state.
 func (c *conn) OnTimer() {
-	l := c.l
+	l := c.cl.l
 	now := l.Now.UnixNano()
 	switch {
 	case c.st == stClosed:
@@ -239,7 +239,7 @@ func (p *idlePool) park(l *Loop, up *endpoint) {
 	}
 	up.c = nil
 	up.flags &^= epReused
-	up.parked = l.Now.UnixNano()
+	up.parked = microsAt(l.Now.UnixNano())
 	up.setInterest(l, poller.Readable)
 	p.m[up.srv] = append(list, up)
 }
@@ -268,11 +268,11 @@ func (p *idlePool) remove(up *endpoint) {
 }
 
 func (p *idlePool) evict(l *Loop, now time.Time) {
-	limit := now.Add(-idleMaxAge).UnixNano()
+	at := microsAt(now.UnixNano())
 	for srv, list := range p.m {
 		keep := list[:0]
 		for _, up := range list {
-			if up.parked < limit {
+			if up.parked.since(at) > idleMaxAge {
 				up.closeFD(l)
 				continue
 			}

@@ -106,7 +106,7 @@ func (c *conn) OnEvent(ev poller.Event) {
 			data = c.in.B
 		}
 		rest := c.process(data)
-		if c.sock.FD < 0 {
+		if c.sock.FD() < 0 {
 			return
 		}
 		switch {
@@ -362,7 +362,7 @@ func (c *conn) write(p []byte) {
 }
 
 func (c *conn) Shutdown() {
-	if c.sock.FD < 0 {
+	if c.sock.FD() < 0 {
 		return
 	}
 	c.closeSocket()
@@ -377,11 +377,11 @@ func (c *conn) Shutdown() {
 
 // setInterest updates the poller interest if it changed.
 func (c *conn) setInterest(ev poller.Event) {
-	if c.sock.FD < 0 || ev == c.events {
+	if c.sock.FD() < 0 || ev == c.events {
 		return
 	}
 	c.events = ev
-	if err := c.l.Modify(c.sock.FD, ev); err != nil {
+	if err := c.l.Modify(c.sock.FD(), ev); err != nil {
 		c.l.Log.Error("echo: epoll_ctl failed; closing", "err", err)
 		c.Shutdown()
 	}
@@ -389,8 +389,8 @@ func (c *conn) setInterest(ev poller.Event) {
 
 // close unregisters and closes the socket, dropping unsent output.
 func (c *conn) closeSocket() {
-	c.l.Unregister(c.sock.FD)
-	reactor.CloseFD(c.sock.FD)
-	c.sock.FD = -1
+	c.l.Unregister(c.sock.FD())
+	reactor.CloseFD(c.sock.FD())
+	c.sock.SetFD(-1)
 	c.sock.Release()
 }

@@ -99,7 +99,7 @@ func (e *Server) Close() {
 
 func (e *Server) serve(l *loop, fd int, peer netip.AddrPort) {
 	c := &conn{srv: e, peer: peer, l: l}
-	c.sock.FD = fd
+	c.sock.SetFD(fd)
 	c.events = c.interest()
 	if err := l.Register(fd, c, c.events); err != nil {
 		reactor.CloseFD(fd)

@@ -10,7 +10,7 @@ import (
 // frames echoes WebSocket frames: each data frame goes back with the same
 // opcode, FIN and length as it arrives, payload unmasked in place.
 func (c *conn) frames(b []byte) {
-	for len(b) > 0 && c.sock.FD >= 0 && !c.closing {
+	for len(b) > 0 && c.sock.FD() >= 0 && !c.closing {
 		if rem := c.sc.Remaining(); rem > 0 {
 			p := b
 			if int64(len(p)) > rem {

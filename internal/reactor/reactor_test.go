@@ -66,7 +66,7 @@ func (h *echoHandler) OnEvent(ev poller.Event) {
 	if h.s.Pending() > 0 {
 		ev |= poller.Writable
 	}
-	_ = h.l.Modify(h.s.FD, ev)
+	_ = h.l.Modify(h.s.FD(), ev)
 }
 
 func (h *echoHandler) Shutdown() { close(h.shut) }
@@ -81,7 +81,7 @@ func TestLoopListenEcho(t *testing.T) {
 		var err error
 		ln, err = Listen(l, "127.0.0.1:0", func(fd int, peer netip.AddrPort) {
 			h := &echoHandler{l: l, shut: shut}
-			h.s.FD = fd
+			h.s.SetFD(fd)
 			if err := l.Register(fd, h, poller.Readable); err != nil {
 				t.Error(err)
 			}
@@ -135,7 +135,8 @@ func TestSocketQueue(t *testing.T) {
 	}
 	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
-	s := Socket{FD: fds[0]}
+	var s Socket
+	s.SetFD(fds[0])
 	big := bytes.Repeat([]byte{'x'}, 4<<20)
 	if err := s.Write(big); err != nil || s.Pending() == 0 || !s.Queued() {
 		t.Fatalf("Write of 4 MiB: err %v, pending %d", err, s.Pending())

@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"math"
+
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 
@@ -16,18 +18,27 @@ import (
 //	buf == nil   nothing waits; Write goes straight to the socket
 //	buf != nil   buf.B[off:] waits for Writable; the caller should stop
 //	             reading whatever feeds this socket (back-pressure)
+//
+// The descriptor and the offset are 32-bit, as the kernel's descriptors
+// are: a Socket is 16 bytes, embedded in every connection's endpoints.
 type Socket struct {
-	FD  int
-	off int                        // written prefix of buf.B
+	fd  int32
+	off int32                      // written prefix of buf.B (Flush keeps it below 2 GiB)
 	buf *bytebufferpool.ByteBuffer // pending output, nil when none
 }
+
+// FD returns the descriptor (-1 once closed).
+func (s *Socket) FD() int { return int(s.fd) }
+
+// SetFD sets the descriptor.
+func (s *Socket) SetFD(fd int) { s.fd = int32(fd) }
 
 // Pending reports how many bytes wait.
 func (s *Socket) Pending() int {
 	if s.buf == nil {
 		return 0
 	}
-	return len(s.buf.B) - s.off
+	return len(s.buf.B) - int(s.off)
 }
 
 // Write sends p, or queues what the socket does not take; it never
@@ -35,7 +46,7 @@ func (s *Socket) Pending() int {
 func (s *Socket) Write(p []byte) error {
 	if s.buf == nil {
 		for len(p) > 0 {
-			n, err := sock.Send(s.FD, p)
+			n, err := sock.Send(s.FD(), p)
 			if err == unix.EINTR {
 				continue
 			}
@@ -83,21 +94,38 @@ func (s *Socket) Flush() (bool, error) {
 	if s.buf == nil {
 		return true, nil
 	}
-	for s.off < len(s.buf.B) {
-		n, err := sock.Send(s.FD, s.buf.B[s.off:])
+	off := int(s.off)
+	for off < len(s.buf.B) {
+		n, err := sock.Send(s.FD(), s.buf.B[off:])
 		if err == unix.EINTR {
 			continue
 		}
-		if err == unix.EAGAIN {
-			return false, nil
-		}
 		if err != nil {
-			return false, err
+			s.setOff(off)
+			return false, ignoreAgain(err)
 		}
-		s.off += n
+		off += n
 	}
 	s.Release()
 	return true, nil
+}
+
+// setOff records the written prefix. A prefix past 2 GiB (an owner with
+// no back-pressure limit) is cut from the buffer instead.
+func (s *Socket) setOff(off int) {
+	if off > math.MaxInt32 {
+		s.buf.B = s.buf.B[:copy(s.buf.B, s.buf.B[off:])]
+		off = 0
+	}
+	s.off = int32(off)
+}
+
+// ignoreAgain maps EAGAIN, a socket that takes no more for now, to nil.
+func ignoreAgain(err error) error {
+	if err == unix.EAGAIN {
+		return nil
+	}
+	return err
 }
 
 // Release gives the buffer back, dropping what waits in it.
@@ -111,7 +139,7 @@ func (s *Socket) Release() {
 
 // Read reads from the socket into p. n == 0 with a nil error is EOF;
 // EAGAIN returns (0, unix.EAGAIN).
-func (s *Socket) Read(p []byte) (int, error) { return sock.RecvRetry(s.FD, p) }
+func (s *Socket) Read(p []byte) (int, error) { return sock.RecvRetry(s.FD(), p) }
 
 // Queued reports whether a buffer holds pending output (possibly none
 // left to write, until Flush gives it back).
@@ -120,11 +148,14 @@ func (s *Socket) Queued() bool { return s.buf != nil }
 // Take removes the pending output and returns it: the bytes not written
 // are b.B[off:]. The caller owns b.
 func (s *Socket) Take() (b *bytebufferpool.ByteBuffer, off int) {
-	b, off = s.buf, s.off
+	b, off = s.buf, int(s.off)
 	s.buf, s.off = nil, 0
 	return b, off
 }
 
 // Restore makes b.B[off:] the pending output of a socket with none,
 // taking ownership of b (from Take, of this socket or another).
-func (s *Socket) Restore(b *bytebufferpool.ByteBuffer, off int) { s.buf, s.off = b, off }
+func (s *Socket) Restore(b *bytebufferpool.ByteBuffer, off int) {
+	s.buf = b
+	s.setOff(off)
+}

@@ -145,12 +145,12 @@ func (c *Conn) readHandshake() (int, error) {
 	if room := earlyMax - c.buffered(); c.phase == Waiting || room <= 0 {
 		// Not reading now, so the poller reported a hang-up or an error:
 		// look without taking anything.
-		if n, err = sock.Peek(c.sock.FD); n > 0 {
+		if n, err = sock.Peek(c.sock.FD()); n > 0 {
 			err = unix.EAGAIN
 		}
 	} else {
 		buf := c.loop.R.Buf
-		n, err = sock.RecvRetry(c.sock.FD, buf[:min(room, len(buf))])
+		n, err = sock.RecvRetry(c.sock.FD(), buf[:min(room, len(buf))])
 	}
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:

@@ -45,7 +45,7 @@ func (w *wire) Read(p []byte) (int, error) {
 	if c.drained {
 		return 0, errWouldBlock
 	}
-	n, err := sock.RecvRetry(c.sock.FD, p)
+	n, err := sock.RecvRetry(c.sock.FD(), p)
 	switch {
 	case err == unix.EAGAIN:
 		c.drained = true
