@@ -102,7 +102,10 @@ func (s *Socket) Flush() (bool, error) {
 		}
 		if err != nil {
 			s.setOff(off)
-			return false, ignoreAgain(err)
+			if err == unix.EAGAIN {
+				return false, nil
+			}
+			return false, err
 		}
 		off += n
 	}
@@ -118,14 +121,6 @@ func (s *Socket) setOff(off int) {
 		off = 0
 	}
 	s.off = int32(off)
-}
-
-// ignoreAgain maps EAGAIN, a socket that takes no more for now, to nil.
-func ignoreAgain(err error) error {
-	if err == unix.EAGAIN {
-		return nil
-	}
-	return err
 }
 
 // Release gives the buffer back, dropping what waits in it.
