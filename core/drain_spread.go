@@ -22,7 +22,7 @@ func drainSpread(timeout time.Duration) time.Duration {
 // jitter places c in [0, 1) of a closing window, from its descriptor and
 // client port: fixed for the connection, spread across connections.
 func (c *conn) jitter() float64 {
-	h := (uint64(c.cl.FD())<<16 | uint64(c.peer().Port())) * 0x9E3779B97F4A7C15
+	h := (uint64(c.cl.FD())<<16 | uint64(c.peerPort)) * 0x9E3779B97F4A7C15
 	h ^= h >> 29
 	return float64(h>>11) / (1 << 53)
 }
