@@ -32,8 +32,15 @@ type diffCase struct {
 
 	client  string // want clientSummary: "200 end", "400"
 	backend string // want recorder summary: "POST /[5] GET /__end"
-	check   func(t errorfer, reqs []recReq, resps []clientResp)
-	method  string // of the first request, when the client must know it to read the answer (HEAD)
+	// orNothing: the backend may also see nothing. The proxy streams a
+	// request body, so a body that turns out malformed is answered 400
+	// with the head on its way to the backend; when the upstream connect
+	// has not completed by then (a loaded machine), the head still queued
+	// for it is dropped with the connection. Either way no request of the
+	// client's reaches the backend whole.
+	orNothing bool
+	check     func(t errorfer, reqs []recReq, resps []clientResp)
+	method    string // of the first request, when the client must know it to read the answer (HEAD)
 
 	config    string // YAML added to the proxy's config; nginxConf the same for nginx ("" with config: no equivalent)
 	nginxConf string
@@ -202,9 +209,9 @@ var requestCases = []diffCase{
 	{name: "bare LF head", in: "GET / HTTP/1.1\nHost: t\n\n", client: "200 end", backend: "GET / GET /__end"},
 	{name: "bare CR in value", in: "GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n", client: "400", backend: ""},
 	{name: "NUL in value", in: "GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x00b\r\n\r\n", client: "400", backend: ""},
-	{name: "chunk size overflow", in: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n", client: "400", backend: "PARTIAL",
+	{name: "chunk size overflow", in: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n", client: "400", backend: "PARTIAL", orNothing: true,
 		nginx: "nginx reads the whole body before it connects (proxy_request_buffering); the proxy streams, so the backend sees the head and a body cut short, never a request of the attacker's"},
-	{name: "chunk line bare LF", in: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", client: "400", backend: "PARTIAL",
+	{name: "chunk line bare LF", in: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", client: "400", backend: "PARTIAL", orNothing: true,
 		nginx: "nginx accepts a bare LF after the chunk size; bare LF in chunked framing was CVE-2025-22871 in net/http"},
 	{name: "GET with a body", in: "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc", client: "200 end", backend: "GET /[3] GET /__end"},
 
@@ -337,7 +344,7 @@ func TestDifferential(t *testing.T) {
 			if client != tc.client {
 				t.Errorf("client got %q; want %q", client, tc.client)
 			}
-			if backend != tc.backend {
+			if backend != tc.backend && !(tc.orNothing && backend == "") {
 				t.Errorf("backend got %q; want %q", backend, tc.backend)
 			}
 			if tc.check != nil && !t.Failed() {
