@@ -54,7 +54,9 @@ func (c *conn) onTunnel(e *endpoint, ev poller.Event) {
 		return
 	}
 	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && c.canPump(in) {
-		c.pump(in)
+		if c.pump(in) && ev&(poller.Hangup|poller.Error) == 0 {
+			c.cl.l.Drained()
+		}
 	}
 }
 
@@ -66,35 +68,45 @@ func (c *conn) canPump(d direction) bool {
 }
 
 // pump moves one read's worth of direction d.
-func (c *conn) pump(d direction) {
+//
+// It reports whether the read left the source with nothing the kernel
+// would report again unasked (reactor.Loop.Drained): it came back with
+// EAGAIN, or short of the buffer, which a TCP read is only when the
+// receive queue is empty. A TLS source may keep bytes of its own, a
+// spliced one reads on, and an end of stream is left to be seen again:
+// those report false.
+func (c *conn) pump(d direction) bool {
 	splice := c.spliceReady(d)
 	if splice && c.spliceTunnel(d) {
-		return
+		return false
 	}
 	l := c.cl.l
 	max := 0
 	if splice {
 		max = c.tunnelReadMax(d)
 	}
-	n, err := c.src(d).read(l, max)
+	src := c.src(d)
+	n, err := src.read(l, max)
 	switch {
 	case err == unix.EAGAIN:
-		return
+		return src.tls == nil
 	case err != nil:
 		c.close()
-		return
+		return false
 	case n == 0:
 		c.tunnelEOF(d)
-		return
+		return false
 	}
 	c.active = l.Now.UnixNano()
 	if c.relay(c.dst(d), l.Buf[:n], d) != nil {
 		c.close()
-		return
+		return false
 	}
 	if c.st == stTunnel && c.spliceFollows(d) {
 		c.spliceTunnel(d) // the payload behind a header this read ended with
+		return false
 	}
+	return src.tls == nil && n < len(l.Buf) && (max == 0 || n < max)
 }
 
 // flushTunnel writes e's queued output; once it is all out, a pending

@@ -43,6 +43,15 @@ type parker struct {
 	// only when it moves (each time costs the runtime a timer change).
 	deadline time.Time
 	expired  bool // the deadline passed: f refuses reads until it is set again
+
+	// serve is the function rc.Read calls in Serve: the loop itself,
+	// made once; between, fn and the results are Serve's.
+	serve   func(uintptr) bool
+	between func() (time.Duration, bool)
+	fn      func(fd int, ev Event)
+	timeout time.Duration
+	stop    bool
+	serr    error
 }
 
 // deadlineSlack is how far from the asked end a deadline left in place
@@ -54,30 +63,13 @@ const deadlineSlack = time.Millisecond
 // parkWait waits up to timeout (negative: forever) for events and collects
 // them into p.events as poll does. It is called after a poll found none.
 func (p *Poller) parkWait(timeout time.Duration) (int, error) {
-	if p.park == nil {
-		pk, err := newParker(p.epfd)
-		if err != nil {
-			// Not expected on Linux; the blocking wait still works.
-			p.noPark = true
-			return unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
-		}
-		pk.look = func(uintptr) bool {
-			pk.calls++
-			pk.n, pk.err = p.poll()
-			return pk.n != 0 || pk.err != nil
-		}
-		p.park = pk
+	if p.parker() == nil {
+		// Not expected on Linux; the blocking wait still works.
+		return unix.EpollWait(p.epfd, p.events[:], waitMillis(timeout))
 	}
 	pk := p.park
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
-	if pk.expired || !keepDeadline(pk.deadline, deadline) {
-		if err := pk.f.SetReadDeadline(deadline); err != nil {
-			return 0, err
-		}
-		pk.deadline, pk.expired = deadline, false
+	if err := pk.setDeadline(timeout); err != nil {
+		return 0, err
 	}
 	// RawConn.Read clears the descriptor's readiness mark before it
 	// calls the function first, so that first call must poll again: an
@@ -96,6 +88,133 @@ func (p *Poller) parkWait(timeout time.Duration) (int, error) {
 		return 0, err
 	}
 	return pk.n, pk.err
+}
+
+// parker returns p's parker, made on first use; nil when the runtime's
+// netpoller would not take the descriptor (then p.noPark is set and waits
+// block in epoll_wait).
+func (p *Poller) parker() *parker {
+	if p.park != nil || p.noPark {
+		return p.park
+	}
+	pk, err := newParker(p.epfd)
+	if err != nil {
+		p.noPark = true
+		return nil
+	}
+	pk.look = func(uintptr) bool {
+		pk.calls++
+		pk.n, pk.err = p.poll()
+		return pk.n != 0 || pk.err != nil
+	}
+	pk.serve = func(uintptr) bool { return p.serveCycle(pk) }
+	p.park = pk
+	return pk
+}
+
+// setDeadline makes the descriptor's read deadline timeout from now
+// (negative: none), unless the one set will do.
+func (pk *parker) setDeadline(timeout time.Duration) error {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	if pk.expired || !keepDeadline(pk.deadline, deadline) {
+		if err := pk.f.SetReadDeadline(deadline); err != nil {
+			return err
+		}
+		pk.deadline, pk.expired = deadline, false
+	}
+	return nil
+}
+
+// Serve runs an event loop on p until between reports stop, or p fails.
+// between runs first and after each batch of events (the caller's timers
+// and queued work) and returns how long the next wait may last (negative:
+// forever; zero: look without waiting). fn gets each event as Wait's fn
+// does. between must not Close p: Close after Serve returns.
+//
+// It is Wait in a loop, with one look less per wake-up. Wait parks through
+// RawConn.Read, which clears the descriptor's readiness mark and so must
+// look again (an event may have set the mark just before) even when the
+// last batch left nothing ready: two looks per wake-up, one that collects
+// the events and one that finds nothing. Serve runs the loop inside
+// RawConn.Read's function instead, so that once a batch is handled it
+// waits again without that clearing: an edge that came while it was
+// handling the batch is still marked, and the wait returns at once. It
+// looks before waiting only when some handler did not call Drained: a
+// level-triggered descriptor left ready is not a new edge, and only a look
+// finds it.
+func (p *Poller) Serve(between func() (time.Duration, bool), fn func(fd int, ev Event)) error {
+	timeout, stop := between()
+	for !stop {
+		if p.closed {
+			return ErrClosed
+		}
+		if timeout != 0 && p.parker() != nil {
+			var err error
+			if timeout, stop, err = p.serveParked(timeout, between, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := p.Wait(timeout, fn); err != nil {
+			return err
+		}
+		timeout, stop = between()
+	}
+	return nil
+}
+
+// serveParked runs Serve's loop inside RawConn.Read until between asks
+// for a wait of zero or stop, the deadline passes, or p fails.
+func (p *Poller) serveParked(timeout time.Duration, between func() (time.Duration, bool), fn func(int, Event)) (time.Duration, bool, error) {
+	pk := p.park
+	if err := pk.setDeadline(timeout); err != nil {
+		return 0, false, err
+	}
+	pk.between, pk.fn = between, fn
+	pk.timeout, pk.stop, pk.serr = timeout, false, nil
+	err := pk.rc.Read(pk.serve)
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		pk.expired = true
+		timeout, stop := between()
+		return timeout, stop, nil
+	case err != nil:
+		return 0, false, err
+	}
+	return pk.timeout, pk.stop, pk.serr
+}
+
+// serveCycle is RawConn.Read's function in Serve: false waits for the
+// descriptor (the runtime parks the goroutine unless an edge came since
+// the last wait), true returns from RawConn.Read.
+func (p *Poller) serveCycle(pk *parker) bool {
+	for {
+		n, err := p.poll()
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			pk.serr = os.NewSyscallError("epoll_wait", err)
+			return true
+		case n == 0:
+			return false
+		}
+		p.dispatch(n, pk.fn)
+		pk.timeout, pk.stop = pk.between()
+		if pk.stop || pk.timeout == 0 {
+			return true
+		}
+		if err := pk.setDeadline(pk.timeout); err != nil {
+			pk.serr = err
+			return true
+		}
+		if !p.undrained {
+			return false
+		}
+	}
 }
 
 // keepDeadline reports whether the deadline set, already on the

@@ -264,3 +264,23 @@ func (p *Poller) closeAll() error {
 	}
 	return first
 }
+
+// Serve runs an event loop on p until between reports stop, or p fails:
+// between runs first and after each batch of events and returns how long
+// the next wait may last (negative: forever; zero: look without waiting).
+// Here it is Wait in a loop; on Linux it also saves a look per wake-up
+// (park_linux.go). between must not Close p.
+func (p *Poller) Serve(between func() (time.Duration, bool), fn func(fd int, ev Event)) error {
+	timeout, stop := between()
+	for !stop {
+		if _, err := p.Wait(timeout, fn); err != nil {
+			return err
+		}
+		timeout, stop = between()
+	}
+	return nil
+}
+
+// Drained is what a handler calls when its event left nothing ready (see
+// the Linux version); kqueue's waits need no such hint.
+func (p *Poller) Drained() {}

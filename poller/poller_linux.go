@@ -39,6 +39,11 @@ type Poller struct {
 	// (parkWait's report); the next Wait parks without a look of its own.
 	idle  bool
 	looks int // Wait's own looks before parking (a test counts them)
+	polls int // every look, Wait's, parkWait's and Serve's (tests count them)
+
+	// drained: fn called Drained for the event it is handling;
+	// undrained: some event of the last dispatch was not declared so.
+	drained, undrained bool
 }
 
 // New returns a Poller with its epoll and eventfd descriptors, both
@@ -145,6 +150,14 @@ func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bo
 		}
 		return false, os.NewSyscallError("epoll_wait", err)
 	}
+	return p.dispatch(n, fn), nil
+}
+
+// dispatch hands the n events collected by a poll to fn and reports
+// whether the wake-up descriptor was among them. It notes whether fn
+// declared every event drained (Drained), for Serve.
+func (p *Poller) dispatch(n int, fn func(fd int, ev Event)) (woke bool) {
+	p.undrained = false
 	for i := range n {
 		e := &p.events[i]
 		fd := int(e.Fd)
@@ -169,10 +182,22 @@ func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bo
 		if e.Events&unix.EPOLLERR != 0 {
 			ev |= Error
 		}
+		p.drained = false
 		fn(fd, ev)
+		if !p.drained {
+			p.undrained = true
+		}
 	}
-	return woke, nil
+	return woke
 }
+
+// Drained tells the poller, from inside Wait's or Serve's fn, that the
+// event being handled left its descriptor with nothing the kernel would
+// report again without a new edge: a read that came back short or with
+// EAGAIN, no interest left in a condition that still holds. Serve then
+// need not look again before it parks (park_linux.go). A handler that
+// does not call it costs that one look, nothing else.
+func (p *Poller) Drained() { p.drained = true }
 
 // Wake makes a blocked or the next Wait return with woke=true. It is safe
 // from any goroutine, and Wakes are coalesced: while one is pending, further
@@ -246,6 +271,7 @@ func waitMillis(timeout time.Duration) int {
 // poll is epoll_wait with a zero timeout, without the scheduler's syscall
 // bookkeeping: it never blocks, so there is nothing to hand off.
 func (p *Poller) poll() (int, error) {
+	p.polls++
 	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd),
 		uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
 	if e != 0 {

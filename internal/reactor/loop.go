@@ -188,34 +188,45 @@ func fire(e *timer.Entry) {
 // Run polls until Stop is called. It returns the first poller error.
 func (l *Loop) Run() error {
 	defer close(l.done)
-	for {
-		timeout := l.Wheel.Next(l.Now)
-		if len(l.later) > 0 {
-			timeout = 0 // work queued by the last cycle's Later: look, do not wait
-		}
-		l.stale = true
-		if _, err := l.p.Wait(timeout, l.dispatch); err != nil {
-			return err
-		}
-		l.Now = time.Now()
-		l.runTasks()
-		l.mu.Lock()
-		stopped := l.stopped
-		l.mu.Unlock()
-		if stopped {
-			l.runTasks()
-			if l.OnStop != nil {
-				l.OnStop()
-			}
-			l.closeAll()
-			if l.OnStopped != nil {
-				l.OnStopped()
-			}
-			return nil
-		}
-		l.Wheel.Advance(l.Now, fire)
+	if err := l.p.Serve(l.between, l.dispatch); err != nil {
+		return err
 	}
+	l.runTasks()
+	if l.OnStop != nil {
+		l.OnStop()
+	}
+	l.closeAll()
+	if l.OnStopped != nil {
+		l.OnStopped()
+	}
+	return nil
 }
+
+// between is the loop's work between two polls: the tasks submitted, the
+// timers due, and how long the next poll may wait (zero when Later queued
+// work: look, do not wait). It reports stop once Stop was called.
+func (l *Loop) between() (time.Duration, bool) {
+	l.Now = time.Now()
+	l.runTasks()
+	l.mu.Lock()
+	stopped := l.stopped
+	l.mu.Unlock()
+	if stopped {
+		return 0, true
+	}
+	l.Wheel.Advance(l.Now, fire)
+	timeout := l.Wheel.Next(l.Now)
+	if len(l.later) > 0 {
+		timeout = 0
+	}
+	l.stale = true
+	return timeout, false
+}
+
+// Drained tells the poller that the event being handled left its
+// descriptor with nothing ready (poller.Poller.Drained): the loop may wait
+// again without looking first.
+func (l *Loop) Drained() { l.p.Drained() }
 
 // Stop asks the loop to close every descriptor it owns and return from
 // Run. It does not wait; use Wait.
