@@ -72,9 +72,10 @@ func (c *conn) canPump(d direction) bool {
 // It reports whether the read left the source with nothing the kernel
 // would report again unasked (reactor.Loop.Drained): it came back with
 // EAGAIN, or short of the buffer, which a TCP read is only when the
-// receive queue is empty. A TLS source may keep bytes of its own, a
-// spliced one reads on, and an end of stream is left to be seen again:
-// those report false.
+// receive queue is empty; for TLS, Recv read until the socket had no
+// more and tls.Conn kept no plaintext (tlsloop.Conn.Empty). A spliced
+// source reads on, and an end of stream is left to be seen again: those
+// report false.
 func (c *conn) pump(d direction) bool {
 	splice := c.spliceReady(d)
 	if splice && c.spliceTunnel(d) {
@@ -89,7 +90,7 @@ func (c *conn) pump(d direction) bool {
 	n, err := src.read(l, max)
 	switch {
 	case err == unix.EAGAIN:
-		return src.tls == nil
+		return src.tls == nil || src.tls.Empty()
 	case err != nil:
 		c.close()
 		return false
@@ -106,7 +107,10 @@ func (c *conn) pump(d direction) bool {
 		c.spliceTunnel(d) // the payload behind a header this read ended with
 		return false
 	}
-	return src.tls == nil && n < len(l.Buf) && (max == 0 || n < max)
+	if src.tls != nil {
+		return src.tls.Empty()
+	}
+	return n < len(l.Buf) && (max == 0 || n < max)
 }
 
 // flushTunnel writes e's queued output; once it is all out, a pending

@@ -285,6 +285,11 @@ func (c *Conn) reread() {
 	}
 }
 
+// Empty reports whether the last Recv left nothing behind: it read the
+// socket until it had no more bytes, and tls.Conn holds no plaintext. The
+// poller then reports the next input as a new edge (reactor.Loop.Drained).
+func (c *Conn) Empty() bool { return c.phase == Ready && !c.more }
+
 // Quiet forgets plaintext tls.Conn may hold: the Host will not read it.
 func (c *Conn) Quiet() { c.more = false }
 
