@@ -6,7 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"wsproxy/internal/testutil"
 )
 
 func TestKeepDeadline(t *testing.T) {
@@ -68,16 +67,7 @@ func TestParkAllocatesNothing(t *testing.T) {
 // parkWait's: a parked wait may be woken for nothing (a readiness edge the
 // runtime had not collected yet) and look again.
 func TestIdleWaitLooksOnce(t *testing.T) {
-	p, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	pair, err := testutil.StreamPair(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(pair[0]); unix.Close(pair[1]) })
+	p, pair := pollerPair(t)
 	if err := p.Add(pair[0], Readable); err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,9 @@ import (
 	"wsproxy/internal/testutil"
 )
 
-// servePair returns a Poller and a connected pair of non-blocking stream
+// pollerPair returns a Poller and a connected pair of non-blocking stream
 // sockets, all closed when the test ends.
-func servePair(t *testing.T) (*Poller, [2]int) {
+func pollerPair(t *testing.T) (*Poller, [2]int) {
 	t.Helper()
 	p, err := New()
 	if err != nil {
@@ -47,7 +47,7 @@ func TestServePingPong(t *testing.T) {
 		{"not drained: a look before each park", false, 2*n + n/4 + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, pair := servePair(t)
+			p, pair := pollerPair(t)
 			if err := p.Add(pair[0], Readable); err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +105,7 @@ func TestServePingPong(t *testing.T) {
 // is not a new edge, so nothing would wake a parked loop for it: Serve
 // looks again before parking, and every byte is handled.
 func TestServeUndrainedLooksAgain(t *testing.T) {
-	p, pair := servePair(t)
+	p, pair := pollerPair(t)
 	if err := p.Add(pair[0], Readable); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestServeUndrainedLooksAgain(t *testing.T) {
 // without a look: the handler of the first socket makes the second
 // readable and says Drained; Serve must still see the second.
 func TestServeEdgeDuringBatch(t *testing.T) {
-	p, a := servePair(t)
+	p, a := pollerPair(t)
 	b, err := testutil.StreamPair(true)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func TestServeEdgeDuringBatch(t *testing.T) {
 // looks without waiting, and a Wake from another goroutine ends a wait
 // without a deadline so that between can report stop.
 func TestServeTimeoutsAndStop(t *testing.T) {
-	p, _ := servePair(t)
+	p, _ := pollerPair(t)
 	var stop atomic.Bool
 	calls := 0
 	between := func() (time.Duration, bool) {
