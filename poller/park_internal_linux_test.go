@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
 )
 
 func TestKeepDeadline(t *testing.T) {
