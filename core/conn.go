@@ -128,7 +128,9 @@ func (c *conn) onClient(ev poller.Event) {
 		}
 	}
 	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && c.clientReadable() {
-		c.readClient()
+		if c.readClient() && ev&(poller.Hangup|poller.Error) == 0 {
+			c.cl.l.Drained()
+		}
 	}
 }
 
@@ -218,11 +220,12 @@ func (c *conn) updateInterest() {
 	}
 }
 
-// readClient reads once from the client and processes what it got.
-func (c *conn) readClient() {
+// readClient reads once from the client and processes what it got. It
+// reports whether the read emptied the socket (endpoint.emptied).
+func (c *conn) readClient() bool {
 	if c.st == stClosing {
 		c.lingerRead()
-		return
+		return false
 	}
 	l := c.cl.l
 	max := len(l.Buf)
@@ -234,20 +237,21 @@ func (c *conn) readClient() {
 		}
 	}
 	n, err := c.cl.read(l, max)
+	emptied := c.cl.emptied(l, n, max, err)
 	switch {
 	case err == unix.EAGAIN:
-		return
+		return emptied
 	case err != nil:
 		c.close()
-		return
+		return false
 	case n == 0:
 		c.clientEOF()
-		return
+		return false
 	}
 	c.active = l.Now.UnixNano()
 	if c.st == stWait || c.st == stResp {
 		c.keepClient(l.Buf[:n], true)
-		return
+		return emptied
 	}
 	data := l.Buf[:n]
 	if c.in != nil && len(c.in.B) > 0 {
@@ -256,9 +260,10 @@ func (c *conn) readClient() {
 	}
 	used := c.processClient(data)
 	if c.st == stClosed || c.flags&cfLingering != 0 {
-		return // data may be a buffer given back already
+		return emptied // data may be a buffer given back already
 	}
 	c.keepClient(data[used:], false)
+	return emptied
 }
 
 // keepClient stores unprocessed client bytes in c.in. When appendOnly is

@@ -161,6 +161,26 @@ func (e *endpoint) read(l *Loop, max int) (int, error) {
 	return e.Read(b)
 }
 
+// emptied reports whether a read of up to max bytes (0 or less: the
+// loop's whole buffer) that returned n, err left e's socket with nothing
+// the kernel would report again unasked (reactor.Loop.Drained): EAGAIN, or
+// a read short of what it asked, which a TCP read is only when the receive
+// queue is empty; for TLS, Recv read the socket dry and tls.Conn kept no
+// plaintext (tlsloop.Conn.Empty). An end of stream or an error is not.
+func (e *endpoint) emptied(l *Loop, n, max int, err error) bool {
+	switch {
+	case err == unix.EAGAIN:
+	case err != nil || n == 0:
+		return false
+	case e.tls == nil:
+		if max <= 0 || max > len(l.Buf) {
+			max = len(l.Buf)
+		}
+		return n < max
+	}
+	return e.tls == nil || e.tls.Empty()
+}
+
 func (e *endpoint) closeFD(l *Loop) {
 	if e.FD() < 0 {
 		return

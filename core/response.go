@@ -55,23 +55,28 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 		}
 	}
 	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && c.upstreamReadable() {
-		c.readUpstream(up)
+		if c.readUpstream(up) && ev&(poller.Hangup|poller.Error) == 0 {
+			c.cl.l.Drained()
+		}
 	}
 }
 
-// readUpstream reads once from the upstream and processes what it got.
-func (c *conn) readUpstream(up *endpoint) {
+// readUpstream reads once from the upstream and processes what it got. It
+// reports whether the read emptied the socket (endpoint.emptied) and
+// splice did not read on.
+func (c *conn) readUpstream(up *endpoint) bool {
 	l := c.cl.l
 	n, err := up.read(l, 0)
+	emptied := up.emptied(l, n, 0, err)
 	switch {
 	case err == unix.EAGAIN:
-		return
+		return emptied
 	case err != nil:
 		c.upstreamFailed(err)
-		return
+		return false
 	case n == 0:
 		c.upstreamEOF()
-		return
+		return false
 	}
 	c.active = l.Now.UnixNano()
 	data := l.Buf[:n]
@@ -82,7 +87,7 @@ func (c *conn) readUpstream(up *endpoint) {
 	}
 	used := c.processUpstream(data)
 	if c.st == stClosed {
-		return
+		return emptied
 	}
 	// finishResponse may have ended the exchange; then nothing is left over.
 	if rest := data[used:]; c.x != nil {
@@ -105,9 +110,10 @@ func (c *conn) readUpstream(up *endpoint) {
 	if c.st == stHead {
 		c.processBuffered() // a pipelined request waited for this response
 	}
-	if c.st == stTunnel {
-		c.spliceTunnel(toClient) // the payload behind a header this read ended with
+	if c.st == stTunnel && c.spliceTunnel(toClient) { // the payload behind a header this read ended with
+		return false
 	}
+	return emptied
 }
 
 // processUpstream consumes upstream bytes as the state allows.

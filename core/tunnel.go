@@ -70,12 +70,8 @@ func (c *conn) canPump(d direction) bool {
 // pump moves one read's worth of direction d.
 //
 // It reports whether the read left the source with nothing the kernel
-// would report again unasked (reactor.Loop.Drained): it came back with
-// EAGAIN, or short of the buffer, which a TCP read is only when the
-// receive queue is empty; for TLS, Recv read until the socket had no
-// more and tls.Conn kept no plaintext (tlsloop.Conn.Empty). A spliced
-// source reads on, and an end of stream is left to be seen again: those
-// report false.
+// would report again unasked (endpoint.emptied). A spliced source reads
+// on, and an end of stream is left to be seen again: those report false.
 func (c *conn) pump(d direction) bool {
 	splice := c.spliceReady(d)
 	if splice && c.spliceTunnel(d) {
@@ -88,9 +84,10 @@ func (c *conn) pump(d direction) bool {
 	}
 	src := c.src(d)
 	n, err := src.read(l, max)
+	emptied := src.emptied(l, n, max, err)
 	switch {
 	case err == unix.EAGAIN:
-		return src.tls == nil || src.tls.Empty()
+		return emptied
 	case err != nil:
 		c.close()
 		return false
@@ -107,10 +104,7 @@ func (c *conn) pump(d direction) bool {
 		c.spliceTunnel(d) // the payload behind a header this read ended with
 		return false
 	}
-	if src.tls != nil {
-		return src.tls.Empty()
-	}
-	return n < len(l.Buf) && (max == 0 || n < max)
+	return emptied
 }
 
 // flushTunnel writes e's queued output; once it is all out, a pending

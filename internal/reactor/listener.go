@@ -87,7 +87,11 @@ func (ln *Listener) OnEvent(ev poller.Event) {
 	for i := 0; i < acceptBatch; i++ {
 		fd, peer, err := sock.Accept(ln.FD)
 		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.ECONNABORTED) || errors.Is(err, unix.EINTR) {
+			if errors.Is(err, unix.EAGAIN) {
+				l.Drained() // the queue is empty: the next connection is a new edge
+				return
+			}
+			if errors.Is(err, unix.ECONNABORTED) || errors.Is(err, unix.EINTR) {
 				return
 			}
 			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
