@@ -168,17 +168,16 @@ func (e *endpoint) read(l *Loop, max int) (int, error) {
 // queue is empty; for TLS, Recv read the socket dry and tls.Conn kept no
 // plaintext (tlsloop.Conn.Empty). An end of stream or an error is not.
 func (e *endpoint) emptied(l *Loop, n, max int, err error) bool {
-	switch {
-	case err == unix.EAGAIN:
-	case err != nil || n == 0:
+	if err != nil && err != unix.EAGAIN || err == nil && n == 0 {
 		return false
-	case e.tls == nil:
-		if max <= 0 || max > len(l.Buf) {
-			max = len(l.Buf)
-		}
-		return n < max
 	}
-	return e.tls == nil || e.tls.Empty()
+	if e.tls != nil {
+		return e.tls.Empty()
+	}
+	if max <= 0 || max > len(l.Buf) {
+		max = len(l.Buf)
+	}
+	return err == unix.EAGAIN || n < max
 }
 
 func (e *endpoint) closeFD(l *Loop) {
