@@ -128,9 +128,7 @@ func (c *conn) onClient(ev poller.Event) {
 		}
 	}
 	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && c.clientReadable() {
-		if c.readClient() && ev&(poller.Hangup|poller.Error) == 0 {
-			c.cl.l.Drained()
-		}
+		c.drained(ev, c.readClient())
 	}
 }
 

@@ -180,6 +180,17 @@ func (e *endpoint) emptied(l *Loop, n, max int, err error) bool {
 	return err == unix.EAGAIN || n < max
 }
 
+// drained tells the loop that the event ev left its socket with nothing
+// ready when the read it made emptied the socket (emptied), so that the
+// loop may wait again without a look (reactor.Loop.Drained). Not after a
+// Hangup or an Error: a short read may stop at a FIN or an error the
+// kernel reported with this event and will not report as a new edge.
+func (c *conn) drained(ev poller.Event, emptied bool) {
+	if emptied && ev&(poller.Hangup|poller.Error) == 0 {
+		c.cl.l.Drained()
+	}
+}
+
 func (e *endpoint) closeFD(l *Loop) {
 	if e.FD() < 0 {
 		return

@@ -55,9 +55,7 @@ func (c *conn) onUpstream(up *endpoint, ev poller.Event) {
 		}
 	}
 	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && c.upstreamReadable() {
-		if c.readUpstream(up) && ev&(poller.Hangup|poller.Error) == 0 {
-			c.cl.l.Drained()
-		}
+		c.drained(ev, c.readUpstream(up))
 	}
 }
 

@@ -54,9 +54,7 @@ func (c *conn) onTunnel(e *endpoint, ev poller.Event) {
 		return
 	}
 	if ev&(poller.Readable|poller.Hangup|poller.Error) != 0 && c.canPump(in) {
-		if c.pump(in) && ev&(poller.Hangup|poller.Error) == 0 {
-			c.cl.l.Drained()
-		}
+		c.drained(ev, c.pump(in))
 	}
 }
 
