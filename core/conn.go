@@ -375,6 +375,9 @@ func (c *conn) clientEOF() {
 // shutWrite half-closes e once its queued output is written.
 func (c *conn) shutWrite(e *endpoint) {
 	e.flags |= epShutWrite
+	if e.unbatch(); c.st == stClosed {
+		return
+	}
 	if e.pending() == 0 && e.flags&epWriteShut == 0 {
 		e.flags |= epWriteShut
 		_ = sock.ShutdownWrite(e.FD())

@@ -27,16 +27,25 @@
 //
 // # The path of one client frame in a tunnel
 //
-//	reactor.Loop.Run → endpoint.OnEvent (conn.go)     the client socket is readable
-//	  → conn.onTunnel → conn.pump(toUpstream)         (tunnel.go) splice or read, once
+//	reactor.Loop.Run → Loop.prefetch (prefetch.go)    a batch of several readable
+//	                                                   tunnels: read ahead in one call
+//	  → endpoint.OnEvent (conn.go)                    the client socket is readable
+//	  → conn.onTunnel → conn.pump(toUpstream)         (tunnel.go) splice, the bytes
+//	                                                   read ahead, or a read, once
 //	    → conn.relay (relay.go)                        frame scanner: header, payload
 //	      → conn.onFrame (protocol.go)                 RFC 6455 checks with the extensions
 //	                                                   the 101 negotiated, max_frame,
 //	                                                   max_message, pings, Close payload
 //	                                                   (a split Close held: closehold.go)
-//	      → endpoint.write (endpoint.go)               reactor.Socket: to the upstream
-//	                                                   socket, or queued (back-pressure)
+//	      → endpoint.write (endpoint.go)               the loop's send batch (a small
+//	                                                   write), reactor.Socket: to the
+//	                                                   upstream socket, or queued
+//	                                                   (back-pressure)
 //	  → conn.tunnelInterest                           poller interest for both sides
+//	reactor.Loop.between → Loop.flushPrefetched,      bytes read ahead that no pump took;
+//	  reactor.Sends.Flush                             the cycle's small writes, in one
+//	                                                   call (endpoint.Sent: what a socket
+//	                                                   did not take is queued)
 //
 // The other direction is the same with toClient. The HTTP state machine
 // (http.go, response.go, upstream.go) is not consulted once the 101 is

@@ -75,6 +75,7 @@ const (
 	epRegistered                     // known to the poller
 	epReused                         // taken from the idle pool for this request
 	epIsUpstream
+	epBatched // bytes for it wait in the loop's send batch (reactor.Sends)
 )
 
 // pending reports how many bytes wait to be written.
@@ -98,6 +99,9 @@ func (e *endpoint) write(p []byte) error {
 	if e.tls != nil {
 		return e.tls.Send(p)
 	}
+	if e.batch(p) {
+		return nil
+	}
 	if e.pipe != nil || e.flags&epConnecting != 0 {
 		e.Queue(p) // behind spliced bytes, or before the connect completes
 		return nil
@@ -105,8 +109,74 @@ func (e *endpoint) write(p []byte) error {
 	return e.Write(p)
 }
 
+// batch gives p to the loop's send batch (reactor.Sends), which sends it
+// with the other small writes of this cycle in one system call; it
+// reports false when p is to be written now. Only a tunnel's plain
+// sockets batch: their owner settles the batch (unbatch, settle) before
+// any decision that needs to know what is still unsent.
+func (e *endpoint) batch(p []byte) bool {
+	s := &e.l.Sends
+	if !s.Batching() {
+		return false
+	}
+	if e.flags&epBatched != 0 && s.Last() != &e.Socket {
+		s.Flush() // its entry is not the last: what follows must not overtake it
+	}
+	if e.pipe == nil && e.flags&epConnecting == 0 && e.c != nil && e.c.st == stTunnel && s.Add(&e.Socket, p, e) {
+		e.flags |= epBatched
+		return true
+	}
+	e.unbatch() // declined: it is written directly, behind what was batched
+	return false
+}
+
+// Sent is how the loop's send batch tells an endpoint its entry went:
+// rest is what the socket did not take (valid during the call only),
+// err a failed send.
+func (e *endpoint) Sent(_ *reactor.Socket, rest []byte, err error) {
+	e.flags &^= epBatched
+	c := e.c
+	if e.FD() < 0 || c == nil || c.st == stClosed {
+		return // closed while the batch was sent
+	}
+	switch {
+	case err != nil:
+		e.l.obs.AddWriteError()
+		c.close()
+	case len(rest) > 0:
+		e.Queue(rest)
+		c.updateInterest()
+	}
+}
+
+// unbatch sends the loop's batch if bytes for e wait in it, so that e's
+// socket may be written, spliced into, shut or closed directly, and its
+// pending() is the whole of its unsent bytes.
+func (e *endpoint) unbatch() {
+	if e.flags&epBatched != 0 {
+		e.l.Sends.Flush()
+	}
+}
+
+// settle is unbatch for both of c's endpoints, before a decision taken on
+// their pending(). It reports false when a failed send closed c.
+func (c *conn) settle() bool {
+	if (c.cl.flags|c.upFlags())&epBatched != 0 {
+		c.cl.l.Sends.Flush()
+	}
+	return c.st != stClosed
+}
+
+func (c *conn) upFlags() epFlags {
+	if c.up == nil {
+		return 0
+	}
+	return c.up.flags
+}
+
 // flush writes queued bytes. It reports whether everything went out.
 func (e *endpoint) flush() (bool, error) {
+	e.unbatch()
 	if e.pipe != nil {
 		if done, err := e.flushPipe(); !done {
 			return false, err
@@ -195,6 +265,7 @@ func (e *endpoint) closeFD(l *Loop) {
 	if e.FD() < 0 {
 		return
 	}
+	e.unbatch()
 	if e.tls != nil {
 		e.tls.Close(e.flags&epWriteShut == 0)
 	}

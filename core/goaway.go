@@ -121,8 +121,11 @@ func (c *conn) maybeFinishClosing() {
 	if c.st != stTunnel || c.flags&cfGoingAway == 0 {
 		return
 	}
-	if c.dir[0].flags&dsCloseSent != 0 && c.dir[1].flags&dsCloseSent != 0 &&
-		c.cl.pending() == 0 && (c.up == nil || c.up.pending() == 0) {
+	if c.dir[0].flags&dsCloseSent == 0 || c.dir[1].flags&dsCloseSent == 0 {
+		return
+	}
+	c.settle()
+	if c.st == stTunnel && c.cl.pending() == 0 && (c.up == nil || c.up.pending() == 0) {
 		c.close()
 	}
 }

@@ -65,6 +65,7 @@ func (c *conn) handoverCheck() handoverCheck {
 func (s *Server) ExportTunnels(max int) (ts []handover.Tunnel, waiting int) {
 	var mu sync.Mutex
 	s.each(func(l *Loop) {
+		l.Sends.Flush() // a tunnel leaves with nothing of it unsent in the loop
 		l.eachConn(func(c *conn) {
 			switch c.handoverCheck() {
 			case hoNow:

@@ -40,6 +40,9 @@ const lingerTimeout = 5 * time.Second
 // the client is written and its input is drained.
 func (c *conn) closeAfterAnswer() {
 	c.st = stClosing
+	if !c.settle() {
+		return
+	}
 	if c.cl.pending() == 0 {
 		c.linger()
 		return

@@ -38,6 +38,7 @@ type Loop struct {
 	hbuf   []byte          // heads being written
 	pbuf   []byte          // rewritten request target
 	fwd    forward.Scratch // the forwarding headers of the request head being written
+	ahead  readAhead       // reads made ahead of the current batch's events (prefetch.go)
 	npath  []byte          // the normalised request path, when it differs
 	breq   balanceRequest
 	freeX  *exchange // free list of exchanges (exchange.go)
@@ -50,6 +51,10 @@ func newLoop(s *Server, id, bufSize int) (*Loop, error) {
 	l := &Loop{srv: s}
 	if err := l.Init(id, bufSize); err != nil {
 		return nil, err
+	}
+	l.InitSends()
+	if l.Sends.Batching() {
+		l.SetPrefetch(l.prefetch, l.flushPrefetched)
 	}
 	l.Log = s.log
 	if st := s.cur.Load(); st != nil {

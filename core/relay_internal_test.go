@@ -95,9 +95,11 @@ func (f frame) String() string {
 	return fmt.Sprintf("%v(fin=%v rsv=%d %q)", f.op, f.fin, f.rsv, f.payload)
 }
 
-// received decodes what reached peer i (0 client, 1 upstream).
+// received decodes what reached peer i (0 client, 1 upstream). The
+// loop's send batch goes out first, as it does when a loop cycle ends.
 func (r *relayRig) received(t *testing.T, i int) []frame {
 	t.Helper()
+	r.c.cl.l.Sends.Flush()
 	var buf bytes.Buffer
 	b := make([]byte, 64<<10)
 	for {

@@ -84,7 +84,10 @@ func (c *conn) spliceReady(d direction) bool {
 		return false
 	}
 	src, dst := c.src(d), c.dst(d)
-	if src == nil || dst == nil || src.tls != nil || dst.tls != nil || dst.pending() > 0 {
+	if src == nil || dst == nil || src.tls != nil || dst.tls != nil {
+		return false
+	}
+	if dst.unbatch(); dst.pending() > 0 || c.st != stTunnel {
 		return false
 	}
 	return c.cl.l.pipes.Available()
@@ -113,6 +116,9 @@ func (c *conn) spliceFollows(d direction) bool {
 // leaves with the payload instead of in a small segment of its own.
 func (c *conn) flushBeforeSplice(dst *endpoint, p []byte, d direction) error {
 	if c.scan[d].Remaining() <= spliceWhole {
+		return c.flushRange(dst, p, 0, len(p))
+	}
+	if dst.unbatch(); dst.pending() > 0 {
 		return c.flushRange(dst, p, 0, len(p))
 	}
 	c.noteBytes(d, len(p))

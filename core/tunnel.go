@@ -81,7 +81,12 @@ func (c *conn) pump(d direction) bool {
 		max = c.tunnelReadMax(d)
 	}
 	src := c.src(d)
-	n, err := src.read(l, max)
+	buf, n, err := l.Buf, 0, error(nil)
+	if p, pn, pmax, perr, ok := l.prefetched(src); ok {
+		buf, n, max, err = p, pn, pmax, perr // read ahead (prefetch.go)
+	} else {
+		n, err = src.read(l, max)
+	}
 	emptied := src.emptied(l, n, max, err)
 	switch {
 	case err == unix.EAGAIN:
@@ -94,7 +99,7 @@ func (c *conn) pump(d direction) bool {
 		return false
 	}
 	c.active = l.Now.UnixNano()
-	if c.relay(c.dst(d), l.Buf[:n], d) != nil {
+	if c.relay(c.dst(d), buf[:n], d) != nil {
 		c.close()
 		return false
 	}
@@ -115,6 +120,9 @@ func (c *conn) flushTunnel(e *endpoint) bool {
 		return false
 	}
 	if done && e.flags&(epShutWrite|epWriteShut) == epShutWrite {
+		if !c.settle() {
+			return false
+		}
 		e.flags |= epWriteShut
 		_ = sock.ShutdownWrite(e.FD()) // fails only on a socket the peer reset: its next event ends it
 		if c.cl.flags&c.up.flags&epEOF != 0 && c.cl.pending() == 0 && c.up.pending() == 0 {
@@ -132,6 +140,9 @@ func (c *conn) flushTunnel(e *endpoint) bool {
 func (c *conn) tunnelEOF(d direction) {
 	c.src(d).flags |= epEOF
 	c.dropHold(d) // a Close cut short by the end of its stream never goes out
+	if !c.settle() {
+		return
+	}
 	if c.src(d.opposite()).flags&epEOF != 0 && c.cl.pending() == 0 && c.up.pending() == 0 {
 		c.close()
 		return

@@ -47,6 +47,12 @@ const (
 // ready (level-triggered) and are reported by the next Wait.
 const maxEvents = 1024
 
+// Ready is one event of a batch, as a Prefetch function sees it (Linux).
+type Ready struct {
+	FD int32
+	Ev Event
+}
+
 // String returns the set as names joined by "|", for test and log messages.
 func (e Event) String() string {
 	if e == 0 {

@@ -33,6 +33,10 @@ type Poller struct {
 
 	pending atomic.Uint32 // see Wake
 
+	// Prefetch is Linux's read-ahead hook (poller_linux.go); kqueue's
+	// dispatch never calls it.
+	Prefetch func([]Ready)
+
 	wmu    sync.Mutex // orders Wake's write against Close of the pipe
 	closed bool       // guarded by wmu; read without it by the owner
 

@@ -44,6 +44,12 @@ type Poller struct {
 	// drained: fn called Drained for the event it is handling;
 	// undrained: some event of the last dispatch was not declared so.
 	drained, undrained bool
+
+	// Prefetch, if set, sees each batch of two or more events before
+	// they are handed to fn one by one (the owner reads ahead for them
+	// all in one system call). ready holds the batch.
+	Prefetch func([]Ready)
+	ready    [maxEvents]Ready
 }
 
 // New returns a Poller with its epoll and eventfd descriptors, both
@@ -158,10 +164,10 @@ func (p *Poller) Wait(timeout time.Duration, fn func(fd int, ev Event)) (woke bo
 // declared every event drained (Drained), for Serve.
 func (p *Poller) dispatch(n int, fn func(fd int, ev Event)) (woke bool) {
 	p.undrained = false
+	m := 0
 	for i := range n {
 		e := &p.events[i]
-		fd := int(e.Fd)
-		if fd == p.wakefd {
+		if int(e.Fd) == p.wakefd {
 			// Read before clearing pending: a Wake landing in between is
 			// not lost, because the caller drains its queue after Wait.
 			sock.Read(p.wakefd, p.rbuf[:])
@@ -169,26 +175,39 @@ func (p *Poller) dispatch(n int, fn func(fd int, ev Event)) (woke bool) {
 			woke = true
 			continue
 		}
-		var ev Event
-		if e.Events&unix.EPOLLIN != 0 {
-			ev |= Readable
-		}
-		if e.Events&unix.EPOLLOUT != 0 {
-			ev |= Writable
-		}
-		if e.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
-			ev |= Hangup
-		}
-		if e.Events&unix.EPOLLERR != 0 {
-			ev |= Error
-		}
+		p.ready[m] = Ready{FD: e.Fd, Ev: eventOf(e.Events)}
+		m++
+	}
+	if p.Prefetch != nil && m > 1 {
+		p.Prefetch(p.ready[:m])
+	}
+	for i := range m {
+		r := &p.ready[i]
 		p.drained = false
-		fn(fd, ev)
+		fn(int(r.FD), r.Ev)
 		if !p.drained {
 			p.undrained = true
 		}
 	}
 	return woke
+}
+
+// eventOf translates epoll's event bits.
+func eventOf(events uint32) Event {
+	var ev Event
+	if events&unix.EPOLLIN != 0 {
+		ev |= Readable
+	}
+	if events&unix.EPOLLOUT != 0 {
+		ev |= Writable
+	}
+	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+		ev |= Hangup
+	}
+	if events&unix.EPOLLERR != 0 {
+		ev |= Error
+	}
+	return ev
 }
 
 // Drained tells the poller, from inside Wait's or Serve's fn, that the

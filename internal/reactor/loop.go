@@ -41,6 +41,11 @@ type Loop struct {
 	// closed, and after.
 	OnStop, OnStopped func()
 
+	// Sends batches the loop's small writes into one system call per
+	// cycle (sends.go); without InitSends it declines every one.
+	Sends      Sends
+	afterBatch func() // SetPrefetch's after
+
 	p        *poller.Poller
 	handlers []Handler // indexed by descriptor
 	stale    bool      // Now predates the current poll cycle's events
@@ -90,6 +95,22 @@ func (l *Loop) Register(fd int, h Handler, ev poller.Event) error {
 	}
 	l.handlers[fd] = h
 	return nil
+}
+
+// Handler returns fd's handler (nil if none).
+func (l *Loop) Handler(fd int) Handler {
+	if fd >= 0 && fd < len(l.handlers) {
+		return l.handlers[fd]
+	}
+	return nil
+}
+
+// SetPrefetch makes f see each batch of two or more events before they
+// are handled (poller.Poller.Prefetch), and after it runs each time a
+// batch has been handled, before the batch's sends go out.
+func (l *Loop) SetPrefetch(f func([]poller.Ready), after func()) {
+	l.p.Prefetch = f
+	l.afterBatch = after
 }
 
 // Modify changes fd's interest.
@@ -188,13 +209,18 @@ func fire(e *timer.Entry) {
 // Run polls until Stop is called. It returns the first poller error.
 func (l *Loop) Run() error {
 	defer close(l.done)
+	defer l.Sends.Close()
 	if err := l.p.Serve(l.between, l.dispatch); err != nil {
 		return err
+	}
+	if l.afterBatch != nil {
+		l.afterBatch()
 	}
 	l.runTasks()
 	if l.OnStop != nil {
 		l.OnStop()
 	}
+	l.Sends.Flush()
 	l.closeAll()
 	if l.OnStopped != nil {
 		l.OnStopped()
@@ -202,10 +228,14 @@ func (l *Loop) Run() error {
 	return nil
 }
 
-// between is the loop's work between two polls: the tasks submitted, the
-// timers due, and how long the next poll may wait (zero when Later queued
+// between is the loop's work between two polls: the sends of the cycle
+// (Sends), the tasks submitted, the timers due, and how long the next poll may wait (zero when Later queued
 // work: look, do not wait). It reports stop once Stop was called.
 func (l *Loop) between() (time.Duration, bool) {
+	if l.afterBatch != nil {
+		l.afterBatch()
+	}
+	l.Sends.Flush() // what the events just handled wrote
 	l.Now = time.Now()
 	l.runTasks()
 	l.mu.Lock()
@@ -215,6 +245,7 @@ func (l *Loop) between() (time.Duration, bool) {
 		return 0, true
 	}
 	l.Wheel.Advance(l.Now, fire)
+	l.Sends.Flush() // what the tasks and timers wrote
 	timeout := l.Wheel.Next(l.Now)
 	if len(l.later) > 0 {
 		timeout = 0
@@ -244,7 +275,10 @@ func (l *Loop) Wait() { <-l.done }
 func (l *Loop) Done() <-chan struct{} { return l.done }
 
 // Close releases the poller of a loop that never ran (Run closes it).
-func (l *Loop) Close() error { return l.p.Close() }
+func (l *Loop) Close() error {
+	l.Sends.Close()
+	return l.p.Close()
+}
 
 func (l *Loop) closeAll() {
 	for fd, h := range l.handlers {

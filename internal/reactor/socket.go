@@ -45,25 +45,33 @@ func (s *Socket) Pending() int {
 // blocks. p's bytes are copied if queued, so the caller may reuse them.
 func (s *Socket) Write(p []byte) error {
 	if s.buf == nil {
-		for len(p) > 0 {
-			n, err := sock.Send(s.FD(), p)
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			p = p[n:]
+		n, err := s.send(p)
+		if err != nil {
+			return err
 		}
-		if len(p) == 0 {
-			return nil
-		}
+		p = p[n:]
 	}
 	s.Queue(p)
 	return nil
+}
+
+// send writes as much of p as the socket takes now: n bytes, until
+// EAGAIN or an error.
+func (s *Socket) send(p []byte) (n int, err error) {
+	for n < len(p) {
+		m, err := sock.Send(s.FD(), p[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
 }
 
 // Queue appends p to the pending output without trying the socket (it is

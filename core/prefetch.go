@@ -1,0 +1,159 @@
+package core
+
+import (
+	"golang.org/x/sys/unix"
+
+	"wsproxy/poller"
+)
+
+// Read-ahead: when a loop's poll returns several readable tunnel sockets,
+// the loop reads them all in one system call (reactor.Sends.Recv, an
+// io_uring of the loop) before it handles the events one by one; each
+// tunnel's pump then takes its bytes from there instead of calling
+// recv(2). With the send batch (endpoint.batch) a cycle that relays k
+// small messages makes two system calls for them instead of 2k.
+//
+// The bytes read ahead belong to their endpoint from then on: the pump of
+// that direction takes them (prefetched), and what no pump took by the end
+// of the batch (its event found the destination full, or the connection
+// changed) is relayed then (flushPrefetched), so that nothing read is
+// lost or overtaken. Only a tunnel's plain sockets whose direction may
+// pump and is not being spliced read ahead.
+
+const (
+	prefetchSlot  = 4 << 10 // bytes read ahead per socket
+	prefetchSlots = 16      // sockets read ahead per batch
+)
+
+// aheadRead is one socket's read ahead.
+type aheadRead struct {
+	e   *endpoint
+	c   *conn // e's connection when it was read: a check that it is still the same
+	d   direction
+	fd  int32
+	res int32 // bytes read, 0 at end of stream, or a negated errno
+}
+
+// readAhead holds a loop's reads ahead of the current batch.
+type readAhead struct {
+	buf   []byte // prefetchSlots slots of prefetchSlot bytes, made on first use
+	ents  []aheadRead
+	taken []bool
+	fds   []int32
+	ps    [][]byte
+	res   []int32
+}
+
+// prefetch is the loop's poller.Poller.Prefetch: it reads ahead for the
+// readable tunnel sockets of the batch rs.
+func (l *Loop) prefetch(rs []poller.Ready) {
+	ra := &l.ahead
+	if len(ra.ents) > 0 {
+		l.flushPrefetched() // (a batch is always finished first; this is a safety net)
+	}
+	for _, r := range rs {
+		if r.Ev&poller.Readable == 0 || len(ra.ents) == prefetchSlots {
+			continue
+		}
+		e, ok := l.Handler(int(r.FD)).(*endpoint)
+		if !ok || e.c == nil || e.tls != nil || e.c.st != stTunnel {
+			continue
+		}
+		c := e.c
+		d := toUpstream
+		if e != &c.cl {
+			d = toClient
+		}
+		if !c.canPump(d) || c.spliceReady(d) {
+			continue
+		}
+		ra.ents = append(ra.ents, aheadRead{e: e, c: c, d: d, fd: r.FD})
+	}
+	if len(ra.ents) < 2 {
+		ra.ents = ra.ents[:0] // one read gains nothing: the pump makes it
+		return
+	}
+	if ra.buf == nil {
+		ra.buf = make([]byte, prefetchSlots*prefetchSlot)
+		ra.ps = make([][]byte, prefetchSlots)
+		ra.fds = make([]int32, 0, prefetchSlots)
+		ra.res = make([]int32, prefetchSlots)
+		ra.taken = make([]bool, prefetchSlots)
+	}
+	ra.fds = ra.fds[:0]
+	for i := range ra.ents {
+		ra.fds = append(ra.fds, ra.ents[i].fd)
+		ra.ps[i] = ra.buf[i*prefetchSlot : (i+1)*prefetchSlot]
+		ra.taken[i] = false
+	}
+	if !l.Sends.Recv(ra.fds, ra.ps[:len(ra.ents)], ra.res) {
+		ra.ents = ra.ents[:0]
+		return
+	}
+	for i := range ra.ents {
+		ra.ents[i].res = ra.res[i]
+	}
+}
+
+// prefetched returns what was read ahead for e, as a read into the
+// returned buffer of at most max bytes: ok is false when nothing was.
+func (l *Loop) prefetched(e *endpoint) (p []byte, n, max int, err error, ok bool) {
+	ra := &l.ahead
+	for i := range ra.ents {
+		a := &ra.ents[i]
+		if a.e != e || ra.taken[i] {
+			continue
+		}
+		ra.taken[i] = true
+		if a.c != e.c || e.FD() != int(a.fd) {
+			return nil, 0, 0, nil, false // not this connection's any more
+		}
+		n, err = int(a.res), nil
+		if a.res < 0 {
+			n, err = -1, unix.Errno(-a.res)
+		}
+		return ra.ps[i], n, prefetchSlot, err, true
+	}
+	return nil, 0, 0, nil, false
+}
+
+// flushPrefetched relays what was read ahead and not taken by a pump in
+// the batch, then forgets the batch's reads. The loop calls it when a
+// batch of events is done.
+func (l *Loop) flushPrefetched() {
+	ra := &l.ahead
+	for i := range ra.ents {
+		if ra.taken[i] {
+			continue
+		}
+		ra.taken[i] = true
+		a := &ra.ents[i]
+		c := a.c
+		if a.e.c != c || c.st != stTunnel || a.e.FD() != int(a.fd) {
+			continue // closed meanwhile: its bytes go with it
+		}
+		c.deliver(a.d, ra.ps[i], int(a.res))
+		if c.st != stClosed {
+			c.updateInterest()
+		}
+	}
+	ra.ents = ra.ents[:0]
+}
+
+// deliver handles what a read ahead in direction d gave that its pump did
+// not take: bytes are relayed (queued behind whatever waits), an end of
+// stream or an error handled as the pump would.
+func (c *conn) deliver(d direction, p []byte, res int) {
+	switch {
+	case res == -int(unix.EAGAIN):
+	case res < 0:
+		c.close()
+	case res == 0:
+		c.tunnelEOF(d)
+	default:
+		c.active = c.cl.l.Now.UnixNano()
+		if c.relay(c.dst(d), p[:res], d) != nil {
+			c.close()
+		}
+	}
+}
