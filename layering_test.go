@@ -38,7 +38,8 @@ func TestLayering(t *testing.T) {
 
 		// floor.c's test: a C program, an echo backend, a client.
 		"contrib/floor/floortest": {"core", "poller", "codec", "balance", "bench", "loadtest", "cmd"},
-		"contrib/floor/pingpong":  {"core", "codec", "balance", "internal/reactor", "bench", "loadtest", "cmd"}, // a loop of its own on poller
+		"contrib/floor/pingpong":  {"core", "codec", "balance", "internal/reactor", "bench", "loadtest", "cmd"},           // a loop of its own on poller
+		"contrib/floor/ringbatch": {"core", "poller", "codec", "balance", "internal/reactor", "bench", "loadtest", "cmd"}, // internal/sock's io_uring alone
 
 		"poller":              {"codec", "balance", "core", "loadtest", "bench", "cmd", "config"},
 		"codec":               {"poller", "balance", "core", "loadtest", "bench", "cmd", "internal/sock"},
