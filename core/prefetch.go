@@ -18,10 +18,13 @@ import (
 // of the batch (its event found the destination full, or the connection
 // changed) is relayed then (flushPrefetched), so that nothing read is
 // lost or overtaken. Only a tunnel's plain sockets whose direction may
-// pump and is not being spliced read ahead.
+// pump and carries small frames read ahead: a direction whose last data
+// frame was long enough to splice (dsBulk), or that is inside a frame
+// with more than a slot to come, reads the ordinary way, up to the loop's
+// whole buffer or through a pipe.
 
 const (
-	prefetchSlot  = 4 << 10 // bytes read ahead per socket
+	prefetchSlot  = 8 << 10 // bytes read ahead per socket
 	prefetchSlots = 16      // sockets read ahead per batch
 )
 
@@ -64,8 +67,8 @@ func (l *Loop) prefetch(rs []poller.Ready) {
 		if e != &c.cl {
 			d = toClient
 		}
-		if !c.canPump(d) || c.spliceReady(d) {
-			continue
+		if c.dir[d].flags&dsBulk != 0 || c.scan[d].Remaining() > prefetchSlot || !c.canPump(d) {
+			continue // large frames are read (or spliced) whole, not a slot at a time
 		}
 		ra.ents = append(ra.ents, aheadRead{e: e, c: c, d: d, fd: r.FD})
 	}
