@@ -1,7 +1,9 @@
 package sock
 
 import (
+	"errors"
 	"os"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -125,7 +127,65 @@ func NewRing(entries int) (*Ring, error) {
 	r.cqTail = (*uint32)(unsafe.Add(b, p.cqOff.tail))
 	r.cqMask = *(*uint32)(unsafe.Add(b, p.cqOff.ringMask))
 	r.cqes = unsafe.Slice((*cqe)(unsafe.Add(b, p.cqOff.cqes)), p.cqEntries)
+	inlineProbe.Do(func() { inlineProbe.err = r.probeInline() })
+	if inlineProbe.err != nil {
+		_ = r.Close()
+		return nil, inlineProbe.err
+	}
 	return r, nil
+}
+
+// inlineProbe is probeInline's verdict for this process's kernel.
+var inlineProbe struct {
+	sync.Once
+	err error
+}
+
+// errNotInline: the kernel kept a non-blocking request past the call.
+var errNotInline = errors.New("io_uring: a MSG_DONTWAIT send or recv that cannot proceed did not complete inside io_uring_enter")
+
+// probeInline checks, once per process, what Submit relies on: a send
+// to a full socket and a receive from an empty one, both MSG_DONTWAIT,
+// complete inside io_uring_enter with -EAGAIN instead of waiting in the
+// kernel (the kernels whose setup takes IORING_SETUP_SUBMIT_ALL, 5.18 and
+// later, do). A kernel that queued them instead would make a loop wait
+// for a peer; the loops then read and write one socket at a time.
+func (r *Ring) probeInline() error {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer Close(fds[0])
+	defer Close(fds[1])
+	_ = unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 1) // the kernel's minimum: little to fill
+	fill := make([]byte, 4096)
+	for {
+		if _, err := Send(fds[0], fill); err == unix.EAGAIN {
+			break
+		} else if err != nil {
+			return err
+		}
+	}
+	r.Send(fds[0], fill[:1], 0)
+	r.Recv(fds[0], fill, 1) // nothing comes this way
+	r.queued = 0
+	n, _, e := unix.RawSyscall6(sysIOUringEnter, uintptr(r.fd), 2, 0, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	if n != 2 {
+		return errNotInline
+	}
+	eagain := 0
+	got := r.reap(func(_ uint64, res int32) {
+		if unix.Errno(-res) == unix.EAGAIN {
+			eagain++
+		}
+	})
+	if got != 2 || eagain != 2 {
+		return errNotInline // (closing the ring cancels what it keeps)
+	}
+	return nil
 }
 
 // Cap is how many sends or receives one Submit can carry.
