@@ -58,8 +58,11 @@ func (p *Pipes) Get() *Pipe {
 
 // Put gives q back: an empty pipe to the free list; one that still holds
 // bytes (its connection closed) is closed, as the bytes cannot be taken out.
+//
+// Held drops last, so that a reader who sees it drop (a test, from another
+// goroutine) sees Made and the descriptors already agree.
 func (p *Pipes) Put(q *Pipe) {
-	p.Held.Add(-1)
+	defer p.Held.Add(-1)
 	if q.N > 0 {
 		q.close()
 		p.Made.Add(-1)
