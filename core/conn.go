@@ -108,6 +108,12 @@ func (e *endpoint) OnEvent(ev poller.Event) {
 		e.closeFD(e.l)
 		return
 	}
+	if e.tls != nil && e.l.Sends.Pending() {
+		// Crypto work comes next: the plain sends batched so far go out
+		// first rather than wait for it (an upstream's message behind a
+		// client's TLS record).
+		e.l.Sends.Flush()
+	}
 	switch {
 	case c.st == stTunnel:
 		c.onTunnel(e, ev)
