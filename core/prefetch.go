@@ -30,21 +30,30 @@ const (
 
 // aheadRead is one socket's read ahead.
 type aheadRead struct {
-	e   *endpoint
-	c   *conn // e's connection when it was read: a check that it is still the same
-	d   direction
-	fd  int32
-	res int32 // bytes read, 0 at end of stream, or a negated errno
+	e     *endpoint
+	c     *conn // e's connection when it was read: a check that it is still the same
+	d     direction
+	fd    int32
+	taken bool // by a pump, or by flushPrefetched
 }
 
-// readAhead holds a loop's reads ahead of the current batch.
+// readAhead holds a loop's reads ahead of the current batch: ents[i] read
+// into ps[i] what res[i] says (bytes read, 0 at end of stream, or a
+// negated errno).
 type readAhead struct {
-	buf   []byte // prefetchSlots slots of prefetchSlot bytes, made on first use
-	ents  []aheadRead
-	taken []bool
-	fds   []int32
-	ps    [][]byte
-	res   []int32
+	buf  []byte // prefetchSlots slots of prefetchSlot bytes, made on first use
+	ents []aheadRead
+	fds  []int32
+	ps   [][]byte
+	res  []int32
+}
+
+// read returns ents[i]'s read as a read call would: n bytes of p, or err.
+func (ra *readAhead) read(i int) (p []byte, n int, err error) {
+	if r := ra.res[i]; r < 0 {
+		return ra.ps[i], -1, unix.Errno(-r)
+	}
+	return ra.ps[i], int(ra.res[i]), nil
 }
 
 // prefetch is the loop's poller.Poller.Prefetch: it reads ahead for the
@@ -81,43 +90,33 @@ func (l *Loop) prefetch(rs []poller.Ready) {
 		ra.ps = make([][]byte, prefetchSlots)
 		ra.fds = make([]int32, 0, prefetchSlots)
 		ra.res = make([]int32, prefetchSlots)
-		ra.taken = make([]bool, prefetchSlots)
 	}
 	ra.fds = ra.fds[:0]
 	for i := range ra.ents {
 		ra.fds = append(ra.fds, ra.ents[i].fd)
 		ra.ps[i] = ra.buf[i*prefetchSlot : (i+1)*prefetchSlot]
-		ra.taken[i] = false
 	}
 	if !l.Sends.Recv(ra.fds, ra.ps[:len(ra.ents)], ra.res) {
 		ra.ents = ra.ents[:0]
-		return
-	}
-	for i := range ra.ents {
-		ra.ents[i].res = ra.res[i]
 	}
 }
 
-// prefetched returns what was read ahead for e, as a read into the
-// returned buffer of at most max bytes: ok is false when nothing was.
-func (l *Loop) prefetched(e *endpoint) (p []byte, n, max int, err error, ok bool) {
+// prefetched returns the index of what was read ahead for e (a read of
+// at most prefetchSlot bytes: readAhead.read), or -1 when nothing was.
+func (l *Loop) prefetched(e *endpoint) int {
 	ra := &l.ahead
 	for i := range ra.ents {
 		a := &ra.ents[i]
-		if a.e != e || ra.taken[i] {
+		if a.e != e || a.taken {
 			continue
 		}
-		ra.taken[i] = true
+		a.taken = true
 		if a.c != e.c || e.FD() != int(a.fd) {
-			return nil, 0, 0, nil, false // not this connection's any more
+			return -1 // not this connection's any more
 		}
-		n, err = int(a.res), nil
-		if a.res < 0 {
-			n, err = -1, unix.Errno(-a.res)
-		}
-		return ra.ps[i], n, prefetchSlot, err, true
+		return i
 	}
-	return nil, 0, 0, nil, false
+	return -1
 }
 
 // flushPrefetched relays what was read ahead and not taken by a pump in
@@ -126,37 +125,20 @@ func (l *Loop) prefetched(e *endpoint) (p []byte, n, max int, err error, ok bool
 func (l *Loop) flushPrefetched() {
 	ra := &l.ahead
 	for i := range ra.ents {
-		if ra.taken[i] {
+		a := &ra.ents[i]
+		if a.taken {
 			continue
 		}
-		ra.taken[i] = true
-		a := &ra.ents[i]
+		a.taken = true
 		c := a.c
 		if a.e.c != c || c.st != stTunnel || a.e.FD() != int(a.fd) {
 			continue // closed meanwhile: its bytes go with it
 		}
-		c.deliver(a.d, ra.ps[i], int(a.res))
+		p, n, err := ra.read(i)
+		c.relayRead(a.d, p, n, err)
 		if c.st != stClosed {
 			c.updateInterest()
 		}
 	}
 	ra.ents = ra.ents[:0]
-}
-
-// deliver handles what a read ahead in direction d gave that its pump did
-// not take: bytes are relayed (queued behind whatever waits), an end of
-// stream or an error handled as the pump would.
-func (c *conn) deliver(d direction, p []byte, res int) {
-	switch {
-	case res == -int(unix.EAGAIN):
-	case res < 0:
-		c.close()
-	case res == 0:
-		c.tunnelEOF(d)
-	default:
-		c.active = c.cl.l.Now.UnixNano()
-		if c.relay(c.dst(d), p[:res], d) != nil {
-			c.close()
-		}
-	}
 }

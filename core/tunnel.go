@@ -82,15 +82,31 @@ func (c *conn) pump(d direction) bool {
 	}
 	src := c.src(d)
 	buf, n, err := l.Buf, 0, error(nil)
-	if p, pn, pmax, perr, ok := l.prefetched(src); ok {
-		buf, n, max, err = p, pn, pmax, perr // read ahead (prefetch.go)
+	if i := l.prefetched(src); i >= 0 {
+		buf, n, err = l.ahead.read(i) // read ahead (prefetch.go)
+		max = prefetchSlot
 	} else {
 		n, err = src.read(l, max)
 	}
 	emptied := src.emptied(l, n, max, err)
+	if !c.relayRead(d, buf, n, err) {
+		return err == unix.EAGAIN && emptied
+	}
+	if c.st == stTunnel && c.spliceFollows(d) {
+		c.spliceTunnel(d) // the payload behind a header this read ended with
+		return false
+	}
+	return emptied
+}
+
+// relayRead handles a read of direction d's source that gave n bytes of
+// p, or err: the bytes are relayed, an end of stream or an error ends
+// what it ends. It reports whether bytes were relayed and the tunnel is
+// still open.
+func (c *conn) relayRead(d direction, p []byte, n int, err error) bool {
 	switch {
 	case err == unix.EAGAIN:
-		return emptied
+		return false
 	case err != nil:
 		c.close()
 		return false
@@ -98,16 +114,12 @@ func (c *conn) pump(d direction) bool {
 		c.tunnelEOF(d)
 		return false
 	}
-	c.active = l.Now.UnixNano()
-	if c.relay(c.dst(d), buf[:n], d) != nil {
+	c.active = c.cl.l.Now.UnixNano()
+	if c.relay(c.dst(d), p[:n], d) != nil {
 		c.close()
 		return false
 	}
-	if c.st == stTunnel && c.spliceFollows(d) {
-		c.spliceTunnel(d) // the payload behind a header this read ended with
-		return false
-	}
-	return emptied
+	return true
 }
 
 // flushTunnel writes e's queued output; once it is all out, a pending
