@@ -12,6 +12,13 @@
 // by that Loop's goroutine; nothing a Loop owns takes a lock. Other
 // goroutines reach a Loop only through Loop.Submit (its wake-up queue).
 //
+// A tunnel may change loops (gather.go): while the procs governor runs the
+// process on one P, the other loops hand their plain tunnels to the first
+// at a frame boundary, and once the Ps are back the first hands out all
+// but its share. It leaves one loop's poller and timer wheel and joins the
+// other's by that loop's goroutine, its sockets open all along; a drain, a
+// hand-over or Close freezes the loops first.
+//
 // # What core keeps, and what it leans on
 //
 // core holds what lives with connections and loops: the state machine,

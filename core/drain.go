@@ -51,6 +51,7 @@ func DrainLimit(timeout time.Duration) time.Duration { return timeout + goAwayGr
 // drain is Drain with the closes of what is left spread over the last
 // spread of timeout.
 func (s *Server) drain(timeout, spread time.Duration) {
+	s.freezeMoves() // none in flight between loops while every loop is visited
 	s.stopAccepting(true)
 	s.log.Info("draining", "open", s.Open(), "timeout", timeout)
 	s.waitOpen(time.Now().Add(timeout-spread), (*conn).drainNudge)

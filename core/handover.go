@@ -63,6 +63,7 @@ func (c *conn) handoverCheck() handoverCheck {
 // waiting counts those that may leave later, and the ones max left out.
 // It implements handover.Source; safe from any goroutine.
 func (s *Server) ExportTunnels(max int) (ts []handover.Tunnel, waiting int) {
+	s.freezeMoves() // none in flight between loops while every loop is visited
 	var mu sync.Mutex
 	s.each(func(l *Loop) {
 		l.Sends.Flush() // a tunnel leaves with nothing of it unsent in the loop

@@ -29,6 +29,9 @@ type Loop struct {
 	tls   tlsloop.Loop // TLS handshake slots (tls_conn.go)
 	conns int          // live client connections on this loop
 
+	moveAt     int // the descriptor a sweep goes on from; -1: none under way (gather.go)
+	spreadNext int // the loop a spreading sweep gives its next tunnel to
+
 	housekeeping timer.Entry
 
 	// Scratch space for the connection being handled; valid only during
@@ -48,7 +51,7 @@ type Loop struct {
 
 // newLoop makes a Loop of s with a read buffer of bufSize bytes.
 func newLoop(s *Server, id, bufSize int) (*Loop, error) {
-	l := &Loop{srv: s}
+	l := &Loop{srv: s, moveAt: -1}
 	if err := l.Init(id, bufSize); err != nil {
 		return nil, err
 	}
@@ -75,14 +78,19 @@ func newLoop(s *Server, id, bufSize int) (*Loop, error) {
 	return l, nil
 }
 
-// housekeeper runs once a second: it evicts stale idle upstream connections
-// and drops the empty input buffers of TLS connections (tls_trim.go).
+// housekeeper runs once a second: it evicts stale idle upstream connections,
+// drops the empty input buffers of TLS connections (tls_trim.go) and, on
+// a loop that gathers its tunnels to the first, hands it those that may
+// move now (gather.go).
 type housekeeper Loop
 
 func (h *housekeeper) OnTimer() {
 	l := (*Loop)(h)
 	l.idle.evict(l, l.Now)
 	l.trimTLS()
+	if l.ID != 0 && l.conns > 0 && moveMode(l.srv.move.Load()) == moveGather {
+		l.startSweep()
+	}
 	l.Schedule(&l.housekeeping, time.Second)
 }
 

@@ -89,11 +89,13 @@ type Stats struct {
 	FramesDown uint64 // WebSocket frame headers seen upstream → client
 
 	TLSHandshakeErrors uint64 // TLS clients closed before completing the handshake
+	Moved              uint64 // tunnels handed from one loop to another (gather.go)
 }
 
 type stats struct {
 	accepted, tunnels, framesUp, framesDown atomic.Uint64
 	memReleases                             atomic.Uint64 // memory.go
+	moved                                   atomic.Uint64 // gather.go
 	open                                    atomic.Int64
 }
 
@@ -111,6 +113,7 @@ type Server struct {
 	wg     sync.WaitGroup
 	done   chan struct{} // closed by Close
 	limit  connLimiter   // limits.go; Apply changes its limits in place
+	move   atomic.Int32  // a moveMode: where tunnels go between the loops (gather.go)
 	closed sync.Once
 
 	applyMu sync.Mutex   // serialises Apply and SetServers
@@ -243,6 +246,7 @@ func (s *Server) Addrs() []netip.AddrPort { return s.addrs }
 // Close stops every loop, closing all connections, and waits for them.
 func (s *Server) Close() {
 	s.closed.Do(func() { close(s.done) })
+	s.move.Store(int32(moveFrozen)) // a tunnel handed to a stopped loop goes back to its sender, which closes it
 	s.tls.conf.StopTickets()
 	s.dns.Stop()
 	for _, l := range s.loops {
@@ -262,6 +266,7 @@ func (s *Server) Stats() Stats {
 		FramesDown: s.stats.framesDown.Load(),
 
 		TLSHandshakeErrors: s.tls.handshakeErrors.Load(),
+		Moved:              s.stats.moved.Load(),
 	}
 }
 

@@ -35,8 +35,10 @@ func setProcs(loops int) {
 // environment, and returns what stops it. When the process stops it gets
 // every P back, for the drain. With cpu_affinity: auto the process is
 // bound to as many CPUs as it has Ps, worker slot's own first, each time
-// the governor changes the count.
-func governProcs(cfg *config.Config, slot int, log *slog.Logger) (stop func()) {
+// the governor changes the count; and onProcs, if not nil, is told each
+// new count (core.Server.SetProcs: tunnels gather on one loop while the
+// process runs on one P).
+func governProcs(cfg *config.Config, slot int, log *slog.Logger, onProcs func(int)) (stop func()) {
 	bind := bindCPUs(cfg, slot, log)
 	if cfg.Procs != config.ProcsAdaptive || os.Getenv("GOMAXPROCS") != "" {
 		bind(runtime.GOMAXPROCS(0))
@@ -47,6 +49,9 @@ func governProcs(cfg *config.Config, slot int, log *slog.Logger) (stop func()) {
 	stopGov := procgov.Start(max, func(n int) {
 		log.Debug("procs changed", "gomaxprocs", n)
 		bind(n)
+		if onProcs != nil {
+			onProcs(n)
+		}
 	})
 	return func() {
 		stopGov()

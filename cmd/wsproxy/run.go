@@ -268,7 +268,7 @@ func serve(cfg *config.Config, loops, slot int, log *slog.Logger, base core.Opti
 		return err
 	}
 	trimStartupPages(cfg.Memory, log)
-	stopGov := governProcs(cfg, slot, log)
+	stopGov := governProcs(cfg, slot, log, srv.SetProcs)
 	stopRoom := gcroom.Start(func(p int) { log.Debug("gc percent changed", "gogc", p) })
 	s := next()
 	stopRoom()

@@ -105,6 +105,10 @@ func (l *Loop) Handler(fd int) Handler {
 	return nil
 }
 
+// Slots is the size of the descriptor table: every registered descriptor
+// is below it.
+func (l *Loop) Slots() int { return len(l.handlers) }
+
 // SetPrefetch makes f see each batch of two or more events before they
 // are handled (poller.Poller.Prefetch), and after it runs each time a
 // batch has been handled, before the batch's sends go out.

@@ -1,0 +1,186 @@
+package core
+
+// Tunnels change loops with the process's P count. While the procs
+// governor (internal/procgov) runs the process on one P, its loops take
+// turns on one thread: every wake-up of the runtime's netpoller then
+// readies each loop that has an event, each makes its own look and sends
+// its own half of the cycle's batch. One loop carrying them all costs
+// 6-11 % less CPU per relayed message on the echo load (BENCHMARKS.md,
+// "One loop instead of two", "Tunnels gather on one loop"). So, on one P,
+// the loops other than the first hand their tunnels to it (gather); once
+// the process gets its Ps back, the first hands out all but its share of
+// them to the others in turn (spread), so that every P has loops to run.
+//
+// A tunnel moves as it leaves for another process (handover.go), and only
+// then: plain TCP both sides, at a frame boundary both ways, nothing
+// queued or batched. It is unregistered from its loop's poller, its timer
+// cancelled, and registered on the other loop by that loop's goroutine
+// (Loop.Submit), timer and interest as they were; the sockets stay open,
+// so bytes that arrive meanwhile wait in them, and the level-triggered
+// registration reports them. Anything else stays where it is (an HTTP
+// exchange ends soon; a TLS tunnel's crypto/tls state is left alone) and
+// is looked at again by the next sweep: a gathering loop sweeps once a
+// second. A drain, a hand-over or Close freezes the loops first
+// (freezeMoves), so that no tunnel is in flight between loops while
+// they visit every connection.
+
+// moveChunk is how many tunnels a loop hands over in one go; the rest of
+// the sweep goes on in the next cycle (Loop.Later), so that a loop of
+// thousands does not stop relaying for all of it. A variable for the tests.
+var moveChunk = 512
+
+// moveMode is where a Server's tunnels go (Server.move).
+type moveMode int32
+
+const (
+	moveStay   moveMode = iota // each loop keeps its own
+	moveGather                 // loops other than the first hand theirs to it
+	moveSpread                 // the first hands out all but its share, once
+	moveFrozen                 // draining, handing over or closed: nothing moves
+)
+
+// SetProcs tells s how many Ps the process runs on now (the procs
+// governor's count): one gathers the tunnels on the first loop, more
+// spreads them again. Safe from any goroutine; calls must not overlap.
+func (s *Server) SetProcs(n int) {
+	if len(s.loops) < 2 {
+		return
+	}
+	want := moveSpread
+	if n <= 1 {
+		want = moveGather
+	}
+	for {
+		cur := moveMode(s.move.Load())
+		if cur == moveFrozen || cur == want || want == moveSpread && cur == moveStay {
+			return // frozen, or there already
+		}
+		if s.move.CompareAndSwap(int32(cur), int32(want)) {
+			break
+		}
+	}
+	for _, l := range s.loops {
+		if (want == moveGather) == (l.ID != 0) {
+			l.Submit(l.startSweep)
+		}
+	}
+}
+
+// freezeMoves stops tunnels moving for good and returns once none is in
+// flight: a loop's sweep runs in one of its callbacks and submits what it
+// hands over before it returns, so after one empty task on every loop
+// every hand-over has been submitted, and after a second every one has
+// arrived. Call it from outside the loops.
+func (s *Server) freezeMoves() {
+	if moveMode(s.move.Swap(int32(moveFrozen))) == moveFrozen || len(s.loops) < 2 {
+		return
+	}
+	s.each(func(*Loop) {})
+	s.each(func(*Loop) {})
+}
+
+// startSweep starts a sweep of l's descriptors unless one is under way.
+func (l *Loop) startSweep() {
+	if l.moveAt < 0 {
+		l.moveAt = 0
+		l.sweep()
+	}
+}
+
+// sweep hands up to moveChunk of l's tunnels, from descriptor l.moveAt
+// on, to where the Server's mode sends them, and goes on in the next
+// cycle until the table ends or the mode no longer asks it of l.
+func (l *Loop) sweep() {
+	s := l.srv
+	mode := moveMode(s.move.Load())
+	if l.moveAt < 0 || !(mode == moveGather && l.ID != 0 || mode == moveSpread && l.ID == 0) {
+		l.moveAt = -1
+		return
+	}
+	l.Sends.Flush() // a tunnel leaves with nothing of it unsent in the loop
+	n := len(s.loops)
+	var out [][]*conn
+	moved, fd, end := 0, l.moveAt, l.Slots()
+	for ; fd < end && moved < moveChunk; fd++ {
+		e, ok := l.Handler(fd).(*endpoint)
+		if !ok || e.c == nil || e != &e.c.cl || e.c.handoverCheck() != hoNow {
+			continue
+		}
+		to := 0
+		if mode == moveSpread {
+			l.spreadNext = (l.spreadNext + 1) % n
+			if to = l.spreadNext; to == 0 {
+				continue // its share stays
+			}
+		}
+		if out == nil {
+			out = make([][]*conn, n)
+		}
+		e.c.leave()
+		out[to] = append(out[to], e.c)
+		moved++
+	}
+	for to, cs := range out {
+		if len(cs) > 0 {
+			l.handTo(s.loops[to], cs)
+		}
+	}
+	if fd >= end {
+		l.moveAt = -1
+		if mode == moveSpread {
+			s.move.CompareAndSwap(int32(moveSpread), int32(moveStay))
+		}
+		return
+	}
+	l.moveAt = fd
+	l.Later(l.sweep)
+}
+
+// handTo gives the tunnels cs, which have left l, to loop to; if to has
+// stopped they come back to l.
+func (l *Loop) handTo(to *Loop, cs []*conn) {
+	if to.Submit(func() {
+		for _, c := range cs {
+			to.adopt(c)
+		}
+	}) {
+		l.srv.stats.moved.Add(uint64(len(cs)))
+		return
+	}
+	for _, c := range cs {
+		l.adopt(c)
+	}
+}
+
+// leave takes c, a tunnel that may move (handoverCheck), off its loop: off
+// the poller, the timer wheel and the loop's counts. Its sockets stay open.
+func (c *conn) leave() {
+	l := c.cl.l
+	l.Wheel.Cancel(&c.tm)
+	for _, e := range [2]*endpoint{&c.cl, c.up} {
+		l.Unregister(e.FD())
+		e.flags &^= epRegistered
+		e.Release()
+		e.dropPipe(l) // an empty one: handoverCheck saw nothing pending
+	}
+	c.rt.obs.Loops[l.ID].Tunnels.Add(-1)
+	l.conns--
+}
+
+// adopt makes c, which has left its loop, a tunnel of l, its interest and
+// timer as they were; one whose sockets cannot be registered is closed.
+func (l *Loop) adopt(c *conn) {
+	c.cl.l, c.up.l = l, l
+	l.conns++
+	c.rt.obs.Loops[l.ID].Tunnels.Add(1)
+	for _, e := range [2]*endpoint{&c.cl, c.up} {
+		if err := l.Register(e.FD(), e, e.events.event()); err != nil {
+			l.Log.Error("cannot register a tunnel moved between loops; closing it", "fd", e.FD(), "err", err)
+			l.obs.AddPollError()
+			c.close()
+			return
+		}
+		e.flags |= epRegistered
+	}
+	c.onTunnelTimer()
+}

@@ -1,0 +1,134 @@
+package core_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"wsproxy/core"
+	"wsproxy/core/metrics"
+	"wsproxy/internal/wsseq"
+)
+
+// waitLoops polls s's loops until ok accepts their connection counts,
+// and fails the test at testDeadline.
+func waitLoops(t *testing.T, s *core.Server, what string, ok func(per []int) bool) []int {
+	t.Helper()
+	deadline := time.Now().Add(testDeadline)
+	for {
+		per := core.ConnsPerLoop(s)
+		if ok(per) {
+			return per
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: connections per loop %v", what, per)
+		}
+		time.Sleep(5 * time.Millisecond) // a poll of the loops' state, not a timing assumption
+	}
+}
+
+// TestTunnelsGatherAndSpread moves live tunnels between a Server's loops
+// as the procs governor would (SetProcs): on one P the second loop hands
+// every tunnel to the first, at its next frame boundary; with the Ps back
+// the first hands half of them back. Clients keep sending numbered
+// messages through the echo backend throughout, a quarter of them with a
+// fragmented message left open across both moves, and the proxy pings
+// the idle ones. None sees a Close, a message lost, repeated or reordered (wsseq
+// checks), the fragmented messages complete, the Pings keep coming (the
+// timers moved), and the metrics count every tunnel once. A sweep hands
+// over five at a time, so it goes on over several loop cycles.
+func TestTunnelsGatherAndSpread(t *testing.T) {
+	t.Cleanup(core.SetMoveChunk(5))
+	e := startEcho(t, "e1")
+	srv, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0"}]
+loops: 2
+routes:
+  - path: /
+    upstream: %q
+    websocket:
+      ping: {interval: 100ms, timeout: 10s, peers: client}
+`, e.Addr().String()))
+
+	const n = 48
+	deadline := time.Now().Add(3 * testDeadline) // a hang guard: the waits below have their own
+	var pumping, fragmented []*wsseq.Client
+	for i := range n {
+		cl, err := wsseq.Dial(addr, "/", i, deadline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		if i%4 == 0 {
+			if err := cl.OpenFragment(testDeadline); err != nil {
+				t.Fatal(err)
+			}
+			fragmented = append(fragmented, cl)
+			continue
+		}
+		cl.Pump(2, 10*time.Millisecond)
+		pumping = append(pumping, cl)
+	}
+	flowing := func(what string) {
+		t.Helper()
+		for _, cl := range pumping {
+			if err := cl.Wait(cl.Echoed()+5, testDeadline); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+		for _, cl := range fragmented { // the proxy pings a peer it has not heard from
+			if err := cl.WaitPings(cl.Pings()+1, testDeadline); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+	}
+	flowing("before")
+	before := waitLoops(t, srv, "all up", func(per []int) bool { return per[0]+per[1] == n })
+	t.Logf("connections per loop at the start: %v", before)
+
+	srv.SetProcs(1)
+	waitLoops(t, srv, "gathered", func(per []int) bool { return per[0] == n })
+	if got := srv.Stats().Moved; got < uint64(before[1]) {
+		t.Errorf("moved %d tunnels; want at least the %d of the second loop", got, before[1])
+	}
+	flowing("gathered")
+
+	moved := srv.Stats().Moved
+	srv.SetProcs(3)
+	per := waitLoops(t, srv, "spread", func(per []int) bool { return per[1] > 0 })
+	if per[0]+per[1] != n {
+		t.Errorf("connections per loop after the spread: %v; want %d in all", per, n)
+	}
+	if got := srv.Stats().Moved; got <= moved {
+		t.Errorf("moved %d tunnels before the spread and %d after; want more", moved, got)
+	}
+	t.Logf("connections per loop after the spread: %v", per)
+	flowing("spread")
+
+	for _, cl := range pumping {
+		if err := cl.Stop(testDeadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, cl := range fragmented {
+		if err := cl.CloseFragment(testDeadline); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Send(5); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Wait(5, testDeadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := srv.Metrics()
+	if m.WebSocket.ClosedBy != (metrics.ClosedBy{}) {
+		t.Errorf("tunnels closed: %+v; want none", m.WebSocket.ClosedBy)
+	}
+	if got := tunnelsOpen(m); got != n {
+		t.Errorf("%d tunnels open in the metrics; want %d", got, n)
+	}
+	if got := srv.Open(); got != n {
+		t.Errorf("%d connections open; want %d", got, n)
+	}
+}
