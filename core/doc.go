@@ -13,7 +13,7 @@
 // goroutines reach a Loop only through Loop.Submit (its wake-up queue).
 //
 // A tunnel may change loops (gather.go): while the procs governor runs the
-// process on one P, the other loops hand their plain tunnels to the first
+// process on one P, the other loops hand their tunnels to the first
 // at a frame boundary, and once the Ps are back the first hands out all
 // but its share. It leaves one loop's poller and timer wheel and joins the
 // other's by that loop's goroutine, its sockets open all along; a drain, a

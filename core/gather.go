@@ -11,18 +11,18 @@ package core
 // the process gets its Ps back, the first hands out all but its share of
 // them to the others in turn (spread), so that every P has loops to run.
 //
-// A tunnel moves as it leaves for another process (handover.go), and only
-// then: plain TCP both sides, at a frame boundary both ways, nothing
-// queued or batched. It is unregistered from its loop's poller, its timer
-// cancelled, and registered on the other loop by that loop's goroutine
-// (Loop.Submit), timer and interest as they were; the sockets stay open,
-// so bytes that arrive meanwhile wait in them, and the level-triggered
-// registration reports them. Anything else stays where it is (an HTTP
-// exchange ends soon; a TLS tunnel's crypto/tls state is left alone) and
-// is looked at again by the next sweep: a gathering loop sweeps once a
-// second. A drain, a hand-over or Close freezes the loops first
-// (freezeMoves), so that no tunnel is in flight between loops while
-// they visit every connection.
+// A tunnel moves when it could leave for another process (handover.go):
+// at a frame boundary both ways, nothing queued or batched; a TLS tunnel
+// too, once crypto/tls holds nothing of it unread or unsent
+// (tlsloop.Conn.Movable). It is unregistered from its loop's poller, its
+// timer cancelled, and registered on the other loop by that loop's
+// goroutine (Loop.Submit), timer and interest as they were; the sockets
+// stay open, so bytes that arrive meanwhile wait in them, and the
+// level-triggered registration reports them. Anything else stays where it
+// is (an HTTP exchange ends soon) and is looked at again by the next
+// sweep: a gathering loop sweeps once a second. A drain, a hand-over or
+// Close freezes the loops first (freezeMoves), so that no tunnel is in
+// flight between loops while they visit every connection.
 
 // moveChunk is how many tunnels a loop hands over in one go; the rest of
 // the sweep goes on in the next cycle (Loop.Later), so that a loop of
@@ -103,7 +103,7 @@ func (l *Loop) sweep() {
 	moved, fd, end := 0, l.moveAt, l.Slots()
 	for ; fd < end && moved < moveChunk; fd++ {
 		e, ok := l.Handler(fd).(*endpoint)
-		if !ok || e.c == nil || e != &e.c.cl || e.c.handoverCheck() != hoNow {
+		if !ok || e.c == nil || e != &e.c.cl || e.c.tunnelCheck(true) != hoNow {
 			continue
 		}
 		to := 0
@@ -152,7 +152,7 @@ func (l *Loop) handTo(to *Loop, cs []*conn) {
 	}
 }
 
-// leave takes c, a tunnel that may move (handoverCheck), off its loop: off
+// leave takes c, a tunnel that may move (tunnelCheck), off its loop: off
 // the poller, the timer wheel and the loop's counts. Its sockets stay open.
 func (c *conn) leave() {
 	l := c.cl.l
@@ -174,6 +174,9 @@ func (l *Loop) adopt(c *conn) {
 	l.conns++
 	c.rt.obs.Loops[l.ID].Tunnels.Add(1)
 	for _, e := range [2]*endpoint{&c.cl, c.up} {
+		if e.tls != nil {
+			e.tls.MoveTo(&l.tls)
+		}
 		if err := l.Register(e.FD(), e, e.events.event()); err != nil {
 			l.Log.Error("cannot register a tunnel moved between loops; closing it", "fd", e.FD(), "err", err)
 			l.obs.AddPollError()

@@ -16,3 +16,7 @@ func SetMoveChunk(n int) (restore func()) {
 	moveChunk = n
 	return func() { moveChunk = old }
 }
+
+// Spreading reports whether s's first loop is still handing out its
+// tunnels after SetProcs gave the process its Ps back.
+func Spreading(s *Server) bool { return moveMode(s.move.Load()) == moveSpread }

@@ -1,12 +1,15 @@
 package core_test
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
 	"wsproxy/core"
 	"wsproxy/core/metrics"
+	"wsproxy/internal/testcert"
 	"wsproxy/internal/wsseq"
 )
 
@@ -31,30 +34,59 @@ func waitLoops(t *testing.T, s *core.Server, what string, ok func(per []int) boo
 // as the procs governor would (SetProcs): on one P the second loop hands
 // every tunnel to the first, at its next frame boundary; with the Ps back
 // the first hands half of them back. Clients keep sending numbered
-// messages through the echo backend throughout, a quarter of them with a
-// fragmented message left open across both moves, and the proxy pings
-// the idle ones. None sees a Close, a message lost, repeated or reordered (wsseq
-// checks), the fragmented messages complete, the Pings keep coming (the
-// timers moved), and the metrics count every tunnel once. A sweep hands
-// over five at a time, so it goes on over several loop cycles.
+// messages through the echo backend throughout, every sixteenth of them
+// 128 KiB, a quarter of the clients with a fragmented message left open
+// across both moves, and the proxy pings the idle ones. None sees a
+// Close, a message lost, repeated or reordered (wsseq checks), the
+// fragmented messages complete, the Pings keep coming (the timers
+// moved), and the metrics count every tunnel once. A sweep hands over
+// five at a time, so it goes on over several loop cycles. The same over
+// TLS: crypto/tls's state moves with the tunnel.
 func TestTunnelsGatherAndSpread(t *testing.T) {
 	t.Cleanup(core.SetMoveChunk(5))
-	e := startEcho(t, "e1")
-	srv, addr := startProxy(t, fmt.Sprintf(`
+	const ws = `
+    websocket:
+      ping: {interval: 100ms, timeout: 10s, peers: client}`
+	t.Run("plain", func(t *testing.T) {
+		e := startEcho(t, "e1")
+		srv, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
 loops: 2
 routes:
   - path: /
-    upstream: %q
-    websocket:
-      ping: {interval: 100ms, timeout: 10s, peers: client}
-`, e.Addr().String()))
+    upstream: %q%s
+`, e.Addr().String(), ws))
+		gatherAndSpread(t, srv, func(i int, deadline time.Time) (*wsseq.Client, error) {
+			return wsseq.Dial(addr, "/", i, deadline)
+		})
+	})
+	t.Run("tls", func(t *testing.T) {
+		dir := t.TempDir()
+		cert, key := testcert.Write(t, dir, "ws", testcert.Spec{Names: []string{"ws.example.com"}})
+		e := startEcho(t, "e1")
+		srv, addr := startProxy(t, fmt.Sprintf(`
+listen: [{addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
+loops: 2
+routes:
+  - path: /
+    upstream: %q%s
+`, cert, key, e.Addr().String(), ws))
+		gatherAndSpread(t, srv, func(i int, deadline time.Time) (*wsseq.Client, error) {
+			c, err := tls.DialWithDialer(&net.Dialer{Deadline: deadline}, "tcp", addr, clientTLS("ws.example.com"))
+			if err != nil {
+				return nil, err
+			}
+			return wsseq.Open(c, "/", i, deadline)
+		})
+	})
+}
 
+func gatherAndSpread(t *testing.T, srv *core.Server, dial func(i int, deadline time.Time) (*wsseq.Client, error)) {
 	const n = 48
 	deadline := time.Now().Add(3 * testDeadline) // a hang guard: the waits below have their own
 	var pumping, fragmented []*wsseq.Client
 	for i := range n {
-		cl, err := wsseq.Dial(addr, "/", i, deadline)
+		cl, err := dial(i, deadline)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,15 +101,22 @@ routes:
 		cl.Pump(2, 10*time.Millisecond)
 		pumping = append(pumping, cl)
 	}
-	flowing := func(what string) {
+	flowing := func(what string) { // every client, counted from now
 		t.Helper()
-		for _, cl := range pumping {
-			if err := cl.Wait(cl.Echoed()+5, testDeadline); err != nil {
+		echoes, pings := make([]uint64, len(pumping)), make([]uint64, len(fragmented))
+		for i, cl := range pumping {
+			echoes[i] = cl.Echoed() + 5
+		}
+		for i, cl := range fragmented { // the proxy pings a peer it has not heard from
+			pings[i] = cl.Pings() + 1
+		}
+		for i, cl := range pumping {
+			if err := cl.Wait(echoes[i], testDeadline); err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
 		}
-		for _, cl := range fragmented { // the proxy pings a peer it has not heard from
-			if err := cl.WaitPings(cl.Pings()+1, testDeadline); err != nil {
+		for i, cl := range fragmented {
+			if err := cl.WaitPings(pings[i], testDeadline); err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
 		}
@@ -95,9 +134,14 @@ routes:
 
 	moved := srv.Stats().Moved
 	srv.SetProcs(3)
-	per := waitLoops(t, srv, "spread", func(per []int) bool { return per[1] > 0 })
-	if per[0]+per[1] != n {
-		t.Errorf("connections per loop after the spread: %v; want %d in all", per, n)
+	for deadline := time.Now().Add(testDeadline); core.Spreading(srv); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the spread did not end")
+		}
+	}
+	per := core.ConnsPerLoop(srv) // after every hand-over has arrived: it queues behind them
+	if per[0]+per[1] != n || per[1] == 0 {
+		t.Errorf("connections per loop after the spread: %v; want %d in all, some on the second loop", per, n)
 	}
 	if got := srv.Stats().Moved; got <= moved {
 		t.Errorf("moved %d tunnels before the spread and %d after; want more", moved, got)

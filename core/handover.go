@@ -35,13 +35,27 @@ const (
 )
 
 // handoverCheck says whether c may be exported now.
-func (c *conn) handoverCheck() handoverCheck {
+func (c *conn) handoverCheck() handoverCheck { return c.tunnelCheck(false) }
+
+// tunnelCheck says whether c may leave its loop now: for another process,
+// or, with tlsMoves, for another loop of this one, which a TLS tunnel may
+// join once crypto/tls holds nothing of it unread or unsent
+// (tlsloop.Conn.Movable).
+func (c *conn) tunnelCheck(tlsMoves bool) handoverCheck {
 	switch {
 	case (c.st == stSend || c.st == stWait) && c.flags&cfUpgrade != 0:
 		return hoLater
-	case c.st != stTunnel || c.up == nil || c.cl.tls != nil || c.up.tls != nil:
+	case c.st != stTunnel || c.up == nil:
 		return hoStays
-	case c.flags&cfGoingAway != 0 || c.obs.code != [2]uint16{} || (c.cl.flags|c.up.flags)&(epEOF|epShutWrite) != 0:
+	case c.cl.tls != nil || c.up.tls != nil:
+		if !tlsMoves {
+			return hoStays
+		}
+		if c.cl.tls != nil && !c.cl.tls.Movable() || c.up.tls != nil && !c.up.tls.Movable() {
+			return hoLater
+		}
+	}
+	if c.flags&cfGoingAway != 0 || c.obs.code != [2]uint16{} || (c.cl.flags|c.up.flags)&(epEOF|epShutWrite) != 0 {
 		return hoStays // closing: it ends soon where it is
 	}
 	for d := range c.dir {

@@ -61,6 +61,28 @@ func TestHandoverCheck(t *testing.T) {
 	}
 }
 
+// Within the process a TLS tunnel may change loops, but not before its
+// handshake is over (tlsloop.Conn.Movable; TestTunnelsGatherAndSpread
+// moves established ones).
+func TestTunnelCheckTLSMoves(t *testing.T) {
+	for _, side := range []string{"client", "upstream"} {
+		c := &conn{st: stTunnel}
+		c.up = &endpoint{c: c, flags: epIsUpstream}
+		c.cl.c = c
+		e := &c.cl
+		if side == "upstream" {
+			e = c.up
+		}
+		e.tls = &tlsloop.Conn{} // Idle: no handshake yet
+		if got := c.tunnelCheck(true); got != hoLater {
+			t.Errorf("%s TLS, handshake not done, between loops: got %d; want %d", side, got, hoLater)
+		}
+		if got := c.tunnelCheck(false); got != hoStays {
+			t.Errorf("%s TLS, to another process: got %d; want %d", side, got, hoStays)
+		}
+	}
+}
+
 // handoverServer starts a Server for the internal tests, with route "/" to
 // upstream "u" and the websocket section ws.
 func handoverServer(t *testing.T, ws string) *Server {

@@ -290,6 +290,19 @@ func (c *Conn) reread() {
 // poller then reports the next input as a new edge (reactor.Loop.Drained).
 func (c *Conn) Empty() bool { return c.phase == Ready && !c.more }
 
+// Movable reports whether c may move to another loop (MoveTo): its
+// handshake is over, and nothing of it waits in c or in the loop (input
+// tls.Conn may hold, a read again queued, ciphertext collected,
+// plaintext waiting for the handshake).
+func (c *Conn) Movable() bool {
+	return c.phase == Ready && !c.more && !c.rerun && !c.collect && c.hs == nil && c.in == nil &&
+		(c.plain == nil || len(c.plain.B) == 0)
+}
+
+// MoveTo makes c a connection of l, which reads into its own buffer from
+// now on; c must be Movable, and MoveTo called on l's goroutine.
+func (c *Conn) MoveTo(l *Loop) { c.loop = l }
+
 // Quiet forgets plaintext tls.Conn may hold: the Host will not read it.
 func (c *Conn) Quiet() { c.more = false }
 
