@@ -1,5 +1,7 @@
 package core
 
+import "time"
+
 // Tunnels change loops with the process's P count. While the procs
 // governor (internal/procgov) runs the process on one P, its loops take
 // turns on one thread: every wake-up of the runtime's netpoller then
@@ -11,7 +13,9 @@ package core
 // the process gets its Ps back, the first hands out all but its share of
 // them to the others in turn (spread), so that every P has loops to run.
 //
-// A tunnel moves when it could leave for another process (handover.go):
+// A tunnel moves when it is busy (it relayed a byte in the last second:
+// where an idle one waits makes no difference) and could leave for
+// another process (handover.go):
 // at a frame boundary both ways, nothing queued or batched; a TLS tunnel
 // too, once crypto/tls holds nothing of it unread or unsent
 // (tlsloop.Conn.Movable). It is unregistered from its loop's poller, its
@@ -28,6 +32,20 @@ package core
 // the sweep goes on in the next cycle (Loop.Later), so that a loop of
 // thousands does not stop relaying for all of it. A variable for the tests.
 var moveChunk = 512
+
+// moveIdle is how long a tunnel may have moved no byte and still count as
+// busy: only a busy tunnel moves. Where an idle one waits makes no
+// difference to anything, and moving it costs four epoll_ctl: a ramp of
+// new tunnels, or thousands of idle ones, stay where they were accepted
+// until they carry messages.
+const moveIdle = time.Second
+
+// busy reports whether c has relayed a byte since its 101 (a read moves
+// active on from the start of the tunnel), the last one within moveIdle
+// of now.
+func (c *conn) busy(now int64) bool {
+	return c.active > c.obs.start && now-c.active < int64(moveIdle)
+}
 
 // moveMode is where a Server's tunnels go (Server.move).
 type moveMode int32
@@ -100,10 +118,10 @@ func (l *Loop) sweep() {
 	l.Sends.Flush() // a tunnel leaves with nothing of it unsent in the loop
 	n := len(s.loops)
 	var out [][]*conn
-	moved, fd, end := 0, l.moveAt, l.Slots()
+	moved, fd, end, now := 0, l.moveAt, l.Slots(), l.Now.UnixNano()
 	for ; fd < end && moved < moveChunk; fd++ {
 		e, ok := l.Handler(fd).(*endpoint)
-		if !ok || e.c == nil || e != &e.c.cl || e.c.tunnelCheck(true) != hoNow {
+		if !ok || e.c == nil || e != &e.c.cl || !e.c.busy(now) || e.c.tunnelCheck(true) != hoNow {
 			continue
 		}
 		to := 0

@@ -1,10 +1,16 @@
 package core
 
-// ConnsPerLoop returns how many client connections each of s's loops
-// holds, counted on the loops.
-func ConnsPerLoop(s *Server) []int {
+// TunnelsPerLoop returns how many tunnels of the route named name (host
+// and path: "/" for path /) each of s's loops holds, counted on the loops.
+func TunnelsPerLoop(s *Server, name string) []int {
 	n := make([]int, len(s.loops))
-	s.each(func(l *Loop) { n[l.ID] = l.conns })
+	s.each(func(l *Loop) {
+		l.eachConn(func(c *conn) {
+			if c.st == stTunnel && c.rt != nil && c.rt.name == name {
+				n[l.ID]++
+			}
+		})
+	})
 	return n
 }
 

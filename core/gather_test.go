@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,51 +14,57 @@ import (
 	"wsproxy/internal/wsseq"
 )
 
-// waitLoops polls s's loops until ok accepts their connection counts,
-// and fails the test at testDeadline.
+// waitLoops polls s's loops until ok accepts how many tunnels of route
+// "/" each holds, and fails the test at testDeadline.
 func waitLoops(t *testing.T, s *core.Server, what string, ok func(per []int) bool) []int {
 	t.Helper()
 	deadline := time.Now().Add(testDeadline)
 	for {
-		per := core.ConnsPerLoop(s)
+		per := core.TunnelsPerLoop(s, "/")
 		if ok(per) {
 			return per
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: connections per loop %v", what, per)
+			t.Fatalf("%s: tunnels per loop %v", what, per)
 		}
 		time.Sleep(5 * time.Millisecond) // a poll of the loops' state, not a timing assumption
 	}
 }
 
+// The routes of TestTunnelsGatherAndSpread: "/" pings its clients, and
+// /quiet carries tunnels that never relay a byte.
+const gatherRoutes = `
+routes:
+  - path: /quiet
+    upstream: %[1]q
+  - path: /
+    upstream: %[1]q
+    websocket:
+      ping: {interval: 100ms, timeout: 10s, peers: client}
+`
+
 // TestTunnelsGatherAndSpread moves live tunnels between a Server's loops
 // as the procs governor would (SetProcs): on one P the second loop hands
-// every tunnel to the first, at its next frame boundary; with the Ps back
-// the first hands half of them back. Clients keep sending numbered
+// every busy tunnel to the first, at its next frame boundary; with the Ps
+// back the first hands half of them back. Clients keep sending numbered
 // messages through the echo backend throughout, every sixteenth of them
 // 128 KiB, a quarter of the clients with a fragmented message left open
 // across both moves, and the proxy pings the idle ones. None sees a
 // Close, a message lost, repeated or reordered (wsseq checks), the
 // fragmented messages complete, the Pings keep coming (the timers
-// moved), and the metrics count every tunnel once. A sweep hands over
-// five at a time, so it goes on over several loop cycles. The same over
-// TLS: crypto/tls's state moves with the tunnel.
+// moved), and the metrics count every tunnel once. Tunnels that never
+// carried a byte stay where they are. A sweep hands over five at a
+// time, so it goes on over several loop cycles. The same over TLS:
+// crypto/tls's state moves with the tunnel.
 func TestTunnelsGatherAndSpread(t *testing.T) {
 	t.Cleanup(core.SetMoveChunk(5))
-	const ws = `
-    websocket:
-      ping: {interval: 100ms, timeout: 10s, peers: client}`
 	t.Run("plain", func(t *testing.T) {
 		e := startEcho(t, "e1")
 		srv, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0"}]
-loops: 2
-routes:
-  - path: /
-    upstream: %q%s
-`, e.Addr().String(), ws))
-		gatherAndSpread(t, srv, func(i int, deadline time.Time) (*wsseq.Client, error) {
-			return wsseq.Dial(addr, "/", i, deadline)
+loops: 2`+gatherRoutes, e.Addr().String()))
+		gatherAndSpread(t, srv, func(path string, i int, deadline time.Time) (*wsseq.Client, error) {
+			return wsseq.Dial(addr, path, i, deadline)
 		})
 	})
 	t.Run("tls", func(t *testing.T) {
@@ -66,40 +73,42 @@ routes:
 		e := startEcho(t, "e1")
 		srv, addr := startProxy(t, fmt.Sprintf(`
 listen: [{addr: "127.0.0.1:0", tls: {cert: %q, key: %q}}]
-loops: 2
-routes:
-  - path: /
-    upstream: %q%s
-`, cert, key, e.Addr().String(), ws))
-		gatherAndSpread(t, srv, func(i int, deadline time.Time) (*wsseq.Client, error) {
+loops: 2`, cert, key)+fmt.Sprintf(gatherRoutes, e.Addr().String()))
+		gatherAndSpread(t, srv, func(path string, i int, deadline time.Time) (*wsseq.Client, error) {
 			c, err := tls.DialWithDialer(&net.Dialer{Deadline: deadline}, "tcp", addr, clientTLS("ws.example.com"))
 			if err != nil {
 				return nil, err
 			}
-			return wsseq.Open(c, "/", i, deadline)
+			return wsseq.Open(c, path, i, deadline)
 		})
 	})
 }
 
-func gatherAndSpread(t *testing.T, srv *core.Server, dial func(i int, deadline time.Time) (*wsseq.Client, error)) {
-	const n = 48
+func gatherAndSpread(t *testing.T, srv *core.Server, dial func(path string, i int, deadline time.Time) (*wsseq.Client, error)) {
+	const n, silent = 48, 8
 	deadline := time.Now().Add(3 * testDeadline) // a hang guard: the waits below have their own
 	var pumping, fragmented []*wsseq.Client
-	for i := range n {
-		cl, err := dial(i, deadline)
+	for i := range n + silent {
+		path := "/"
+		if i >= n {
+			path = "/quiet"
+		}
+		cl, err := dial(path, i, deadline)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(cl.Close)
-		if i%4 == 0 {
+		switch {
+		case i >= n: // silent
+		case i%4 == 0:
 			if err := cl.OpenFragment(testDeadline); err != nil {
 				t.Fatal(err)
 			}
 			fragmented = append(fragmented, cl)
-			continue
+		default:
+			cl.Pump(2, 10*time.Millisecond)
+			pumping = append(pumping, cl)
 		}
-		cl.Pump(2, 10*time.Millisecond)
-		pumping = append(pumping, cl)
 	}
 	flowing := func(what string) { // every client, counted from now
 		t.Helper()
@@ -123,7 +132,11 @@ func gatherAndSpread(t *testing.T, srv *core.Server, dial func(i int, deadline t
 	}
 	flowing("before")
 	before := waitLoops(t, srv, "all up", func(per []int) bool { return per[0]+per[1] == n })
-	t.Logf("connections per loop at the start: %v", before)
+	quiet := core.TunnelsPerLoop(srv, "/quiet")
+	t.Logf("tunnels per loop at the start: %v, and %v silent", before, quiet)
+	if quiet[0]+quiet[1] != silent {
+		t.Fatalf("silent tunnels per loop: %v; want %d in all", quiet, silent)
+	}
 
 	srv.SetProcs(1)
 	waitLoops(t, srv, "gathered", func(per []int) bool { return per[0] == n })
@@ -139,14 +152,17 @@ func gatherAndSpread(t *testing.T, srv *core.Server, dial func(i int, deadline t
 			t.Fatal("the spread did not end")
 		}
 	}
-	per := core.ConnsPerLoop(srv) // after every hand-over has arrived: it queues behind them
+	per := core.TunnelsPerLoop(srv, "/") // after every hand-over has arrived: it queues behind them
 	if per[0]+per[1] != n || per[1] == 0 {
-		t.Errorf("connections per loop after the spread: %v; want %d in all, some on the second loop", per, n)
+		t.Errorf("tunnels per loop after the spread: %v; want %d in all, some on the second loop", per, n)
 	}
 	if got := srv.Stats().Moved; got <= moved {
 		t.Errorf("moved %d tunnels before the spread and %d after; want more", moved, got)
 	}
-	t.Logf("connections per loop after the spread: %v", per)
+	t.Logf("tunnels per loop after the spread: %v", per)
+	if got := core.TunnelsPerLoop(srv, "/quiet"); !slices.Equal(got, quiet) {
+		t.Errorf("silent tunnels per loop: %v after both moves; want them where they were, %v", got, quiet)
+	}
 	flowing("spread")
 
 	for _, cl := range pumping {
@@ -169,10 +185,10 @@ func gatherAndSpread(t *testing.T, srv *core.Server, dial func(i int, deadline t
 	if m.WebSocket.ClosedBy != (metrics.ClosedBy{}) {
 		t.Errorf("tunnels closed: %+v; want none", m.WebSocket.ClosedBy)
 	}
-	if got := tunnelsOpen(m); got != n {
-		t.Errorf("%d tunnels open in the metrics; want %d", got, n)
+	if got := tunnelsOpen(m); got != n+silent {
+		t.Errorf("%d tunnels open in the metrics; want %d", got, n+silent)
 	}
-	if got := srv.Open(); got != n {
-		t.Errorf("%d connections open; want %d", got, n)
+	if got := srv.Open(); got != n+silent {
+		t.Errorf("%d connections open; want %d", got, n+silent)
 	}
 }
