@@ -38,6 +38,7 @@ func (c *conn) jitter() float64 {
 // storm needs many clients; a few closing in the same poll are none, and
 // spreading them over seconds only keeps a Ctrl-C waiting.
 func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool, rule closerule.Rule) {
+	defer s.holdMoves()() // every pass finds every tunnel: none is between two loops
 	start := time.Now()
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()

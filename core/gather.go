@@ -85,16 +85,49 @@ func (s *Server) SetProcs(n int) {
 }
 
 // freezeMoves stops tunnels moving for good and returns once none is in
-// flight: a loop's sweep runs in one of its callbacks and submits what it
-// hands over before it returns, so after one empty task on every loop
-// every hand-over has been submitted, and after a second every one has
-// arrived. Call it from outside the loops.
+// flight (settleMoves). Call it from outside the loops.
 func (s *Server) freezeMoves() {
-	if moveMode(s.move.Swap(int32(moveFrozen))) == moveFrozen || len(s.loops) < 2 {
-		return
+	if moveMode(s.move.Swap(int32(moveFrozen))) != moveFrozen {
+		s.settleMoves()
 	}
-	s.each(func(*Loop) {})
-	s.each(func(*Loop) {})
+}
+
+// holdMoves stops tunnels moving until release is called, and returns
+// once none is in flight (settleMoves): for a pass over every loop that
+// must find each tunnel of a kind, such as the closes of a drained
+// server (spreadGoingAway). Call it from outside the loops.
+func (s *Server) holdMoves() (release func()) {
+	s.holds.Add(1)
+	s.settleMoves()
+	return func() { s.holds.Add(-1) }
+}
+
+// settleMoves returns once no tunnel that a sweep started before the
+// call hands over is in flight: a loop's sweep runs in one of its
+// callbacks and submits what it hands over before it returns, so after
+// one empty task on every loop every hand-over has been submitted, and
+// after a second every one has arrived.
+func (s *Server) settleMoves() {
+	if len(s.loops) > 1 {
+		s.each(func(*Loop) {})
+		s.each(func(*Loop) {})
+	}
+}
+
+// sweepWanted reports whether the Server's mode asks l to hand tunnels
+// over now.
+func (l *Loop) sweepWanted() bool {
+	s := l.srv
+	if s.holds.Load() > 0 {
+		return false
+	}
+	switch moveMode(s.move.Load()) {
+	case moveGather:
+		return l.ID != 0
+	case moveSpread:
+		return l.ID == 0
+	}
+	return false
 }
 
 // startSweep starts a sweep of l's descriptors unless one is under way.
@@ -111,8 +144,8 @@ func (l *Loop) startSweep() {
 func (l *Loop) sweep() {
 	s := l.srv
 	mode := moveMode(s.move.Load())
-	if l.moveAt < 0 || !(mode == moveGather && l.ID != 0 || mode == moveSpread && l.ID == 0) {
-		l.moveAt = -1
+	if l.moveAt < 0 || !l.sweepWanted() {
+		l.moveAt = -1 // the housekeeper starts again once it is wanted
 		return
 	}
 	l.Sends.Flush() // a tunnel leaves with nothing of it unsent in the loop

@@ -26,3 +26,6 @@ func SetMoveChunk(n int) (restore func()) {
 // Spreading reports whether s's first loop is still handing out its
 // tunnels after SetProcs gave the process its Ps back.
 func Spreading(s *Server) bool { return moveMode(s.move.Load()) == moveSpread }
+
+// HoldMoves is s.holdMoves.
+func HoldMoves(s *Server) (release func()) { return s.holdMoves() }

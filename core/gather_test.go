@@ -53,8 +53,8 @@ routes:
 // Close, a message lost, repeated or reordered (wsseq checks), the
 // fragmented messages complete, the Pings keep coming (the timers
 // moved), and the metrics count every tunnel once. Tunnels that never
-// carried a byte stay where they are. A sweep hands over five at a
-// time, so it goes on over several loop cycles. The same over TLS:
+// carried a byte stay where they are, and none moves while moves are
+// held. A sweep hands over five at a time, so it goes on over several loop cycles. The same over TLS:
 // crypto/tls's state moves with the tunnel.
 func TestTunnelsGatherAndSpread(t *testing.T) {
 	t.Cleanup(core.SetMoveChunk(5))
@@ -138,7 +138,15 @@ func gatherAndSpread(t *testing.T, srv *core.Server, dial func(path string, i in
 		t.Fatalf("silent tunnels per loop: %v; want %d in all", quiet, silent)
 	}
 
+	// Held (a drained server's closes hold them: spreadGoingAway), none
+	// moves; once released, the second loop's housekeeper starts the
+	// gather within a second.
+	release := core.HoldMoves(srv)
 	srv.SetProcs(1)
+	if got := core.TunnelsPerLoop(srv, "/"); !slices.Equal(got, before) || srv.Stats().Moved != 0 {
+		t.Errorf("held: tunnels per loop %v, %d moved; want them where they were, %v", got, srv.Stats().Moved, before)
+	}
+	release()
 	waitLoops(t, srv, "gathered", func(per []int) bool { return per[0] == n })
 	if got := srv.Stats().Moved; got < uint64(before[1]) {
 		t.Errorf("moved %d tunnels; want at least the %d of the second loop", got, before[1])

@@ -79,16 +79,16 @@ func newLoop(s *Server, id, bufSize int) (*Loop, error) {
 }
 
 // housekeeper runs once a second: it evicts stale idle upstream connections,
-// drops the empty input buffers of TLS connections (tls_trim.go) and, on
-// a loop that gathers its tunnels to the first, hands it those that may
-// move now (gather.go).
+// drops the empty input buffers of TLS connections (tls_trim.go) and,
+// while the loops gather or spread their tunnels, hands over those that
+// may move now (gather.go).
 type housekeeper Loop
 
 func (h *housekeeper) OnTimer() {
 	l := (*Loop)(h)
 	l.idle.evict(l, l.Now)
 	l.trimTLS()
-	if l.ID != 0 && l.conns > 0 && moveMode(l.srv.move.Load()) == moveGather {
+	if l.conns > 0 && l.sweepWanted() {
 		l.startSweep()
 	}
 	l.Schedule(&l.housekeeping, time.Second)

@@ -114,6 +114,7 @@ type Server struct {
 	done   chan struct{} // closed by Close
 	limit  connLimiter   // limits.go; Apply changes its limits in place
 	move   atomic.Int32  // a moveMode: where tunnels go between the loops (gather.go)
+	holds  atomic.Int32  // holdMoves in force: no tunnel moves
 	closed sync.Once
 
 	applyMu sync.Mutex   // serialises Apply and SetServers
