@@ -30,8 +30,11 @@ import "time"
 
 // moveChunk is how many tunnels a loop hands over in one go; the rest of
 // the sweep goes on in the next cycle (Loop.Later), so that a loop of
-// thousands does not stop relaying for all of it. A variable for the tests.
+// thousands does not stop relaying for all of it; and moveScan how many
+// descriptors one go looks at. A variable for the tests.
 var moveChunk = 512
+
+const moveScan = 16384
 
 // moveIdle is how long a tunnel may have moved no byte and still count as
 // busy: only a busy tunnel moves. Where an idle one waits makes no
@@ -79,7 +82,7 @@ func (s *Server) SetProcs(n int) {
 	}
 	for _, l := range s.loops {
 		if (want == moveGather) == (l.ID != 0) {
-			l.Submit(l.startSweep)
+			l.Submit(func() { l.startSweep(true) })
 		}
 	}
 }
@@ -114,45 +117,50 @@ func (s *Server) settleMoves() {
 	}
 }
 
-// sweepWanted reports whether the Server's mode asks l to hand tunnels
-// over now.
-func (l *Loop) sweepWanted() bool {
-	s := l.srv
-	if s.holds.Load() > 0 {
-		return false
+// sweepWanted reports whether mode, the Server's, asks l to hand tunnels
+// over now (held: not now, but the pass under way resumes later).
+func (l *Loop) sweepWanted(mode moveMode) (wanted, held bool) {
+	switch {
+	case mode == moveGather && l.ID != 0, mode == moveSpread && l.ID == 0:
+		held := l.srv.holds.Load() > 0
+		return !held, held
 	}
-	switch moveMode(s.move.Load()) {
-	case moveGather:
-		return l.ID != 0
-	case moveSpread:
-		return l.ID == 0
-	}
-	return false
+	return false, false
 }
 
-// startSweep starts a sweep of l's descriptors unless one is under way.
-func (l *Loop) startSweep() {
-	if l.moveAt < 0 {
+// startSweep starts a pass over l's descriptors, or resumes the one under
+// way (a second chain of chunks going on from the same place only ends
+// it sooner). restart starts it over from the first descriptor: the
+// mode has changed.
+func (l *Loop) startSweep(restart bool) {
+	if restart || l.moveAt < 0 {
 		l.moveAt = 0
-		l.sweep()
 	}
+	l.sweep()
 }
 
-// sweep hands up to moveChunk of l's tunnels, from descriptor l.moveAt
-// on, to where the Server's mode sends them, and goes on in the next
-// cycle until the table ends or the mode no longer asks it of l.
+// sweep hands up to moveChunk of l's tunnels, looking at up to moveScan
+// descriptors from l.moveAt on, to where the Server's mode sends them,
+// and goes on in the next cycle until the table ends or the mode no
+// longer asks it of l. Held, it stops where it is, for the housekeeper to
+// resume.
 func (l *Loop) sweep() {
 	s := l.srv
 	mode := moveMode(s.move.Load())
-	if l.moveAt < 0 || !l.sweepWanted() {
-		l.moveAt = -1 // the housekeeper starts again once it is wanted
+	wanted, held := l.sweepWanted(mode)
+	if l.moveAt < 0 || !wanted {
+		if !held {
+			l.moveAt = -1
+		}
 		return
 	}
 	l.Sends.Flush() // a tunnel leaves with nothing of it unsent in the loop
 	n := len(s.loops)
 	var out [][]*conn
-	moved, fd, end, now := 0, l.moveAt, l.Slots(), l.Now.UnixNano()
-	for ; fd < end && moved < moveChunk; fd++ {
+	fd, now := l.moveAt, l.Now.UnixNano()
+	end := l.Slots()
+	last := min(end, fd+moveScan)
+	for moved := 0; fd < last && moved < moveChunk; fd++ {
 		e, ok := l.Handler(fd).(*endpoint)
 		if !ok || e.c == nil || e != &e.c.cl || !e.c.busy(now) || e.c.tunnelCheck(true) != hoNow {
 			continue
@@ -187,24 +195,30 @@ func (l *Loop) sweep() {
 	l.Later(l.sweep)
 }
 
-// handTo gives the tunnels cs, which have left l, to loop to; if to has
-// stopped they come back to l.
+// handTo gives the tunnels cs, which have left l, to loop to, and moves
+// their count in the route's gauges at once (a scrape meanwhile sees
+// each tunnel once); if to has stopped they come back to l.
 func (l *Loop) handTo(to *Loop, cs []*conn) {
-	if to.Submit(func() {
+	if !to.Submit(func() {
 		for _, c := range cs {
 			to.adopt(c)
 		}
 	}) {
-		l.srv.stats.moved.Add(uint64(len(cs)))
+		for _, c := range cs {
+			l.adopt(c)
+		}
 		return
 	}
+	l.srv.stats.moved.Add(uint64(len(cs)))
 	for _, c := range cs {
-		l.adopt(c)
+		c.rt.obs.Loops[l.ID].Tunnels.Add(-1)
+		c.rt.obs.Loops[to.ID].Tunnels.Add(1)
 	}
 }
 
 // leave takes c, a tunnel that may move (tunnelCheck), off its loop: off
-// the poller, the timer wheel and the loop's counts. Its sockets stay open.
+// the poller, the timer wheel and the loop's count (the route's gauges
+// move in handTo). Its sockets stay open.
 func (c *conn) leave() {
 	l := c.cl.l
 	l.Wheel.Cancel(&c.tm)
@@ -214,7 +228,6 @@ func (c *conn) leave() {
 		e.Release()
 		e.dropPipe(l) // an empty one: handoverCheck saw nothing pending
 	}
-	c.rt.obs.Loops[l.ID].Tunnels.Add(-1)
 	l.conns--
 }
 
@@ -223,7 +236,6 @@ func (c *conn) leave() {
 func (l *Loop) adopt(c *conn) {
 	c.cl.l, c.up.l = l, l
 	l.conns++
-	c.rt.obs.Loops[l.ID].Tunnels.Add(1)
 	for _, e := range [2]*endpoint{&c.cl, c.up} {
 		if e.tls != nil {
 			e.tls.MoveTo(&l.tls)

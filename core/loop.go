@@ -88,8 +88,8 @@ func (h *housekeeper) OnTimer() {
 	l := (*Loop)(h)
 	l.idle.evict(l, l.Now)
 	l.trimTLS()
-	if l.conns > 0 && l.sweepWanted() {
-		l.startSweep()
+	if wanted, _ := l.sweepWanted(moveMode(l.srv.move.Load())); wanted && l.conns > 0 {
+		l.startSweep(false)
 	}
 	l.Schedule(&l.housekeeping, time.Second)
 }

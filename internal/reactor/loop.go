@@ -48,6 +48,7 @@ type Loop struct {
 
 	p        *poller.Poller
 	handlers []Handler // indexed by descriptor
+	top      int       // the highest descriptor ever registered (Slots)
 	stale    bool      // Now predates the current poll cycle's events
 
 	// later and laterSpare are Later's queue: the loop's own, no lock.
@@ -94,6 +95,7 @@ func (l *Loop) Register(fd int, h Handler, ev poller.Event) error {
 		return err
 	}
 	l.handlers[fd] = h
+	l.top = max(l.top, fd)
 	return nil
 }
 
@@ -105,9 +107,10 @@ func (l *Loop) Handler(fd int) Handler {
 	return nil
 }
 
-// Slots is the size of the descriptor table: every registered descriptor
-// is below it.
-func (l *Loop) Slots() int { return len(l.handlers) }
+// Slots bounds the descriptors registered so far: every one is below it
+// (the highest ever registered, plus one; the kernel gives out the lowest
+// free descriptor, so it follows the peak of open ones).
+func (l *Loop) Slots() int { return l.top + 1 }
 
 // SetPrefetch makes f see each batch of two or more events before they
 // are handled (poller.Poller.Prefetch), and after it runs each time a
@@ -132,7 +135,7 @@ func (l *Loop) Unregister(fd int) {
 // Each calls f for every registered handler, in descriptor order. f may
 // unregister handlers, its own included. It runs on the loop's goroutine.
 func (l *Loop) Each(f func(fd int, h Handler)) {
-	for fd, h := range l.handlers {
+	for fd, h := range l.handlers[:l.top+1] {
 		if h != nil {
 			f(fd, h)
 		}
@@ -210,13 +213,17 @@ func fire(e *timer.Entry) {
 	}
 }
 
-// Run polls until Stop is called. It returns the first poller error.
+// Run polls until Stop is called, or until the poller fails, and returns
+// that error. Either way it then stops as Stop asks: Submit refuses work
+// from then on, and what the loop owns is shut down and closed rather
+// than left deaf.
 func (l *Loop) Run() error {
 	defer close(l.done)
 	defer l.Sends.Close()
-	if err := l.p.Serve(l.between, l.dispatch); err != nil {
-		return err
-	}
+	err := l.p.Serve(l.between, l.dispatch)
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
 	if l.afterBatch != nil {
 		l.afterBatch()
 	}
@@ -229,7 +236,7 @@ func (l *Loop) Run() error {
 	if l.OnStopped != nil {
 		l.OnStopped()
 	}
-	return nil
+	return err
 }
 
 // between is the loop's work between two polls: the sends of the cycle
@@ -285,7 +292,7 @@ func (l *Loop) Close() error {
 }
 
 func (l *Loop) closeAll() {
-	for fd, h := range l.handlers {
+	for fd, h := range l.handlers[:l.top+1] {
 		if h == nil {
 			continue
 		}
