@@ -100,7 +100,13 @@ func gatherAndSpread(t *testing.T, srv *core.Server, dial func(path string, i in
 		t.Cleanup(cl.Close)
 		switch {
 		case i >= n: // silent
-		case i%4 == 0:
+		case i%4 == 0: // busy enough to move first (core's moveMessages), then idle
+			if err := cl.Send(8); err != nil {
+				t.Fatal(err)
+			}
+			if err := cl.Wait(8, testDeadline); err != nil {
+				t.Fatal(err)
+			}
 			if err := cl.OpenFragment(testDeadline); err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +191,7 @@ func gatherAndSpread(t *testing.T, srv *core.Server, dial func(path string, i in
 		if err := cl.Send(5); err != nil {
 			t.Fatal(err)
 		}
-		if err := cl.Wait(5, testDeadline); err != nil {
+		if err := cl.Wait(8+5, testDeadline); err != nil {
 			t.Fatal(err)
 		}
 	}
