@@ -196,6 +196,9 @@ func gatherAndSpread(t *testing.T, srv *core.Server, dial func(path string, i in
 		}
 	}
 	m := srv.Metrics()
+	if got, want := m.TunnelsMoved, srv.Stats().Moved; got != want || got == 0 {
+		t.Errorf("metrics: %d tunnels moved; want %d (Stats), not 0", got, want)
+	}
 	if m.WebSocket.ClosedBy != (metrics.ClosedBy{}) {
 		t.Errorf("tunnels closed: %+v; want none", m.WebSocket.ClosedBy)
 	}

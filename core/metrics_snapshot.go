@@ -16,6 +16,7 @@ func (s *Server) Metrics() metrics.Snapshot {
 		ConnectionsAccepted: s.stats.accepted.Load(),
 		ConnectionsOpen:     s.stats.open.Load(),
 		TLSHandshakeErrors:  s.tls.handshakeErrors.Load(),
+		TunnelsMoved:        s.stats.moved.Load(),
 	}
 	routes, servers := s.listedObs()
 	for _, o := range routes {

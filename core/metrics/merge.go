@@ -18,6 +18,7 @@ func (m *Snapshot) Merge(o *Snapshot) {
 	m.ConnectionsAccepted += o.ConnectionsAccepted
 	m.ConnectionsOpen += o.ConnectionsOpen
 	m.TLSHandshakeErrors += o.TLSHandshakeErrors
+	m.TunnelsMoved += o.TunnelsMoved
 	m.Handover.Add(o.Handover)
 	for _, orm := range o.Routes {
 		i := slices.IndexFunc(m.Routes, func(r RouteMetrics) bool { return r.Route == orm.Route && r.Upstream == orm.Upstream })
@@ -112,6 +113,7 @@ func (m *Snapshot) Counters() Snapshot {
 	c := Snapshot{
 		ConnectionsAccepted: m.ConnectionsAccepted,
 		TLSHandshakeErrors:  m.TLSHandshakeErrors,
+		TunnelsMoved:        m.TunnelsMoved,
 		WebSocket:           m.WebSocket,
 		Handover:            m.Handover,
 	}

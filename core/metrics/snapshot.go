@@ -29,6 +29,10 @@ type Snapshot struct {
 	// completed (plain HTTP on a TLS port, failed or stalled handshakes).
 	TLSHandshakeErrors uint64 `json:"tls_handshake_errors"`
 
+	// TunnelsMoved counts tunnels handed from one event loop of a process
+	// to another (core's gather.go).
+	TunnelsMoved uint64 `json:"tunnels_moved"`
+
 	// Routes are in the router's order (most specific first), then the
 	// entry named UnroutedName for requests no route took.
 	Routes []RouteMetrics `json:"routes"`

@@ -21,6 +21,8 @@ var (
 		"Client connections open.", nil, nil)
 	descTLSErrors = prometheus.NewDesc("wsproxy_tls_handshake_errors_total",
 		"TLS clients closed before their handshake completed (plain HTTP on a TLS port, failed or stalled handshakes).", nil, nil)
+	descMoved = prometheus.NewDesc("wsproxy_tunnels_moved_total",
+		"Tunnels handed from one event loop of a process to another: gathered on one loop while the process runs on one P, spread again when it gets its Ps back.", nil, nil)
 	descRequests = prometheus.NewDesc("wsproxy_http_requests_total",
 		"Plain HTTP requests (not WebSocket handshakes) by route and status class of the answer, from the upstream or the proxy.",
 		[]string{"route", "upstream", "code"}, nil)
@@ -73,7 +75,7 @@ type refCollector struct {
 }
 
 func (c refCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descProcesses, descAccepted, descOpen, descTLSErrors, descRequests, descHandshakes,
+	for _, d := range []*prometheus.Desc{descProcesses, descAccepted, descOpen, descTLSErrors, descMoved, descRequests, descHandshakes,
 		descTunnels, descBytes, descMessages, descCloseCodes, descClosedBy, descProxyCloses,
 		descHandedOver, descHandoverKept, descReceived, descHandoverRefused, descServerUp, descConnectErrors, descConnect, descDNSResolutions, descDNSServers} {
 		ch <- d
@@ -92,6 +94,7 @@ func (c refCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAccepted, m.ConnectionsAccepted)
 	gauge(descOpen, float64(m.ConnectionsOpen))
 	counter(descTLSErrors, m.TLSHandshakeErrors)
+	counter(descMoved, m.TunnelsMoved)
 	for _, r := range m.Routes {
 		for class, n := range r.Requests {
 			if class > 0 || n > 0 {

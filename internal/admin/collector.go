@@ -16,6 +16,8 @@ var (
 		"Client connections open.", typeGauge)
 	descTLSErrors = newDesc("wsproxy_tls_handshake_errors_total",
 		"TLS clients closed before their handshake completed (plain HTTP on a TLS port, failed or stalled handshakes).", typeCounter)
+	descMoved = newDesc("wsproxy_tunnels_moved_total",
+		"Tunnels handed from one event loop of a process to another: gathered on one loop while the process runs on one P, spread again when it gets its Ps back.", typeCounter)
 	descRequests = newDesc("wsproxy_http_requests_total",
 		"Plain HTTP requests (not WebSocket handshakes) by route and status class of the answer, from the upstream or the proxy.", typeCounter, "route", "upstream", "code")
 	descHandshakes = newDesc("wsproxy_websocket_handshakes_total",
@@ -65,6 +67,7 @@ func gatherSnapshot(snapshot func() metrics.Snapshot) gatherer {
 		counter(descAccepted, m.ConnectionsAccepted)
 		gauge(descOpen, float64(m.ConnectionsOpen))
 		counter(descTLSErrors, m.TLSHandshakeErrors)
+		counter(descMoved, m.TunnelsMoved)
 		for _, r := range m.Routes {
 			for class, n := range r.Requests {
 				if class > 0 || n > 0 {

@@ -22,7 +22,7 @@ import (
 // to escape, values the float formatting spells out or writes in exponent
 // form, a route listed twice (the client kept the first).
 var snapshot = metrics.Snapshot{
-	Processes: 3, ConnectionsAccepted: 1_234_567, ConnectionsOpen: 100_000, TLSHandshakeErrors: 1,
+	Processes: 3, ConnectionsAccepted: 1_234_567, ConnectionsOpen: 100_000, TLSHandshakeErrors: 1, TunnelsMoved: 4_321,
 	Routes: []metrics.RouteMetrics{
 		{Route: "ws.example.com/chat", Upstream: "chat", Requests: metrics.StatusClasses{2: 5, 5: 1},
 			Handshakes: metrics.Handshakes{Upgraded: 4, Rejected: 2, Failed: 1}, TunnelsOpen: 3},
