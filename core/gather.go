@@ -39,10 +39,11 @@ const moveScan = 16384
 // Only a busy tunnel moves: one that has carried a stream (moveMessages
 // messages or moveBytes bytes so far) and read a byte within moveIdle.
 // Where an idle one waits makes no difference to anything, and moving it
-// costs four epoll_ctl (two more system calls per handshake in a ramp of
-// clients that each send a message once up, at 0.64-0.66× HAProxy's CPU
-// per handshake instead of 0.57): a ramp of new tunnels, or thousands of
-// idle ones, stay where they were accepted.
+// costs four epoll_ctl: moving every tunnel that read a byte made two
+// more system calls per handshake in a ramp of clients that each send a
+// message once up, and 0.64-0.66× HAProxy's CPU per handshake against
+// 0.54 (BENCHMARKS.md, "Tunnels gather on one loop"). So a ramp of new
+// tunnels, or thousands of idle ones, stay where they were accepted.
 const (
 	moveIdle     = time.Second
 	moveMessages = 8
