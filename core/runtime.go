@@ -31,6 +31,7 @@ func (s *Server) Servers(upstream string) ([]ServerState, error) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUpstream, upstream)
 	}
 	m := u.members()
+	defer s.holdMoves()() // none between two loops, uncounted
 	var mu sync.Mutex
 	tunnels := make(map[*server]int)
 	s.each(func(l *Loop) {
