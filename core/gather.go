@@ -32,7 +32,7 @@ import "time"
 // the sweep goes on in the next cycle (Loop.Later), so that a loop of
 // thousands does not stop relaying for all of it; and moveScan how many
 // descriptors one go looks at. A variable for the tests.
-var moveChunk = 512
+var moveChunk = 64
 
 const moveScan = 16384
 
