@@ -80,7 +80,7 @@ func (s *Server) spreadGoingAway(window time.Duration, match func(*conn) bool, r
 // countConns counts the open client connections match selects (nil: all).
 // Safe from any goroutine but the loops'.
 func (s *Server) countConns(match func(*conn) bool) int {
-	defer s.holdMoves()() // none between two loops, uncounted
+	defer s.holdMoves()()  // none between two loops, uncounted
 	var count atomic.Int64 // the loops count at the same time
 	s.each(func(l *Loop) {
 		l.eachConn(func(c *conn) {

@@ -224,9 +224,9 @@ func (l *Loop) handTo(to *Loop, cs []*conn) {
 	}
 }
 
-// leave takes c, a tunnel that may move (tunnelCheck), off its loop: off
+// leave takes c, a tunnel that may leave (tunnelCheck), off its loop: off
 // the poller, the timer wheel and the loop's count (the route's gauges
-// move in handTo). Its sockets stay open.
+// move in handTo, or in detach). Its sockets stay open.
 func (c *conn) leave() {
 	l := c.cl.l
 	l.Wheel.Cancel(&c.tm)
@@ -234,7 +234,7 @@ func (c *conn) leave() {
 		l.Unregister(e.FD())
 		e.flags &^= epRegistered
 		e.Release()
-		e.dropPipe(l) // an empty one: handoverCheck saw nothing pending
+		e.dropPipe(l) // an empty one: pending() counts what a pipe holds
 	}
 	l.conns--
 }

@@ -135,20 +135,14 @@ func (c *conn) export() handover.Tunnel {
 // it handed over rather than closed.
 func (c *conn) detach() {
 	l := c.cl.l
-	l.Wheel.Cancel(&c.tm)
-	for _, e := range [2]*endpoint{&c.cl, c.up} {
-		l.Unregister(e.FD())
-		e.flags &^= epRegistered
-		e.SetFD(-1)
-		e.Release()
-		e.dropPipe(l) // an empty one: pending() counts what a pipe holds
-	}
+	c.leave() // off the poller, the wheel and the loop's count (gather.go)
+	c.cl.SetFD(-1)
+	c.up.SetFD(-1)
 	l.srv.release(c.up.srv)
 	c.up = nil
 	c.st = stClosed
 	c.obs.bits &^= obsTunnel
 	c.rt.obs.Loops[l.ID].Tunnels.Add(-1)
-	l.conns--
 	l.srv.stats.open.Add(-1)
 	if c.flags&cfAdmitted != 0 {
 		l.srv.limit.release(c.peerAddr, l.Now)
