@@ -15,10 +15,9 @@ import "time"
 //
 // A tunnel moves when it is busy (it has carried a stream and read a byte
 // in the last second: where an idle one waits makes no difference) and
-// could leave for another process (handover.go):
-// at a frame boundary both ways, nothing queued or batched; a TLS tunnel
-// too, once crypto/tls holds nothing of it unread or unsent
-// (tlsloop.Conn.Movable). It is unregistered from its loop's poller, its
+// could leave for another process (handover.go): at a frame boundary both
+// ways, nothing queued or batched; a TLS tunnel too, once crypto/tls
+// holds nothing of it unread or unsent (tlsloop.Conn.Movable). It is unregistered from its loop's poller, its
 // timer cancelled, and registered on the other loop by that loop's
 // goroutine (Loop.Submit), timer and interest as they were; the sockets
 // stay open, so bytes that arrive meanwhile wait in them, and the
@@ -203,24 +202,28 @@ func (l *Loop) sweep() {
 	l.Later(l.sweep)
 }
 
-// handTo gives the tunnels cs, which have left l, to loop to, and moves
-// their count in the route's gauges at once (a scrape meanwhile sees
-// each tunnel once); if to has stopped they come back to l.
+// handTo gives the tunnels cs, which have left l, to loop to, their
+// count in the route's gauges moved first (a scrape meanwhile sees each
+// tunnel once); if to has stopped they come back to l.
 func (l *Loop) handTo(to *Loop, cs []*conn) {
-	if !to.Submit(func() {
+	gauges := func(from, to *Loop) {
+		for _, c := range cs {
+			c.rt.obs.Loops[from.ID].Tunnels.Add(-1)
+			c.rt.obs.Loops[to.ID].Tunnels.Add(1)
+		}
+	}
+	gauges(l, to)
+	if to.Submit(func() {
 		for _, c := range cs {
 			to.adopt(c)
 		}
 	}) {
-		for _, c := range cs {
-			l.adopt(c)
-		}
+		l.srv.stats.moved.Add(uint64(len(cs)))
 		return
 	}
-	l.srv.stats.moved.Add(uint64(len(cs)))
+	gauges(to, l)
 	for _, c := range cs {
-		c.rt.obs.Loops[l.ID].Tunnels.Add(-1)
-		c.rt.obs.Loops[to.ID].Tunnels.Add(1)
+		l.adopt(c)
 	}
 }
 
