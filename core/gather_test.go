@@ -179,22 +179,7 @@ func gatherAndSpread(t *testing.T, srv *core.Server, dial func(path string, i in
 	}
 	flowing("spread")
 
-	for _, cl := range pumping {
-		if err := cl.Stop(testDeadline); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, cl := range fragmented {
-		if err := cl.CloseFragment(testDeadline); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.Send(5); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.Wait(8+5, testDeadline); err != nil {
-			t.Fatal(err)
-		}
-	}
+	finishClients(t, pumping, fragmented)
 	m := srv.Metrics()
 	if got, want := m.TunnelsMoved, srv.Stats().Moved; got != want || got == 0 {
 		t.Errorf("metrics: %d tunnels moved; want %d (Stats), not 0", got, want)

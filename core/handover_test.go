@@ -60,6 +60,33 @@ func handOver(t *testing.T, from, to *core.Server) handover.Sent {
 	return sent
 }
 
+// finishClients stops the pumping clients (each waits for its last echo),
+// completes the fragmented ones' open messages and has each of those send
+// five more, and waits for their echoes.
+func finishClients(t *testing.T, pumping, fragmented []*wsseq.Client) {
+	t.Helper()
+	for _, cl := range pumping {
+		if err := cl.Stop(testDeadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make([]uint64, len(fragmented))
+	for i, cl := range fragmented {
+		want[i] = cl.Echoed() + 5
+		if err := cl.CloseFragment(testDeadline); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Send(5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, cl := range fragmented {
+		if err := cl.Wait(want[i], testDeadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func tunnelsOpen(m metrics.Snapshot) int64 {
 	var n int64
 	for _, r := range m.Routes {
@@ -141,24 +168,7 @@ routes:
 			t.Fatal(err)
 		}
 	}
-	for _, cl := range pumping {
-		if err := cl.Stop(testDeadline); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, cl := range fragmented {
-		if err := cl.CloseFragment(testDeadline); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.Send(5); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, cl := range fragmented {
-		if err := cl.Wait(5, testDeadline); err != nil {
-			t.Fatal(err)
-		}
-	}
+	finishClients(t, pumping, fragmented)
 	for i, cl := range all {
 		if err := cl.WaitPings(pings[i]+1, testDeadline); err != nil {
 			t.Fatal(err)
